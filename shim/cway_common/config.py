@@ -1,0 +1,344 @@
+"""The one configuration loader, used by the daemon, the shim and the CLI.
+
+Sources, strongest first: the process environment, a ``.env`` file in the working directory,
+and a TOML file (``$CWAY_MCP_CONFIG``, default ``<user config dir>/config.toml``). The TOML
+file takes the same names as the environment (``AZURE_CLIENT_ID = "..."``), in any case.
+
+Every problem is reported as one :class:`ConfigError` line naming the setting, the bad value
+(never a secret) and the fix, so that the CLI can print it without a traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+import platformdirs
+from dotenv import dotenv_values
+from pydantic import SecretStr
+
+APP_NAME = "cway-mcp"
+
+Component = Literal["daemon", "shim", "cli"]
+AuthMethod = Literal["static", "oauth2"]
+AuthFlow = Literal["cway", "direct"]
+
+DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
+DEFAULT_API_URL = "https://app.cway.se/graphql"
+DEFAULT_SCOPES = "openid profile email User.Read"
+DEFAULT_THRESHOLD_SECONDS = 300
+
+# Settings whose values must never be echoed back in an error message.
+SECRET_SETTINGS = frozenset({"CWAY_API_TOKEN", "CWAY_MCP_STORE_KEY", "AZURE_CLIENT_SECRET"})
+
+KNOWN_SETTINGS = frozenset(
+    {
+        "AUTH_METHOD",
+        "AUTH_FLOW",
+        "CWAY_API_TOKEN",
+        "CWAY_API_URL",
+        "CWAY_TOKEN_URL",
+        "CWAY_USERNAME",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_REDIRECT_URI",
+        "AZURE_AUTHORITY",
+        "AZURE_SCOPES",
+        "CWAY_REFRESH_THRESHOLD_SECONDS",
+        "CWAY_MCP_STATE_DIR",
+        "CWAY_MCP_SOCKET",
+        "CWAY_MCP_STORE_KEY",
+        "CWAY_MCP_AUTOSTART",
+        "CWAY_MCP_OPEN_BROWSER",
+        "CWAY_MCP_LOG_LEVEL",
+        "CWAY_MCP_HTTP_TIMEOUT",
+    }
+)
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded as one line a person can act on."""
+
+    def __init__(self, setting: str, value: str | None, fix: str) -> None:
+        shown = "(set)" if setting in SECRET_SETTINGS and value else repr(value) if value is not None else "unset"
+        self.setting = setting
+        self.fix = fix
+        super().__init__(f"{setting}={shown}: {fix}")
+
+
+@dataclass(frozen=True)
+class RedirectTarget:
+    """Where the daemon's loopback listener binds, derived from ``AZURE_REDIRECT_URI``."""
+
+    uri: str
+    host: str
+    port: int
+    path: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    auth_method: AuthMethod
+    auth_flow: AuthFlow
+    cway_api_url: str
+    cway_token_url: str
+    cway_username: str | None
+    cway_api_token: SecretStr | None
+    azure_tenant_id: str | None
+    azure_client_id: str | None
+    azure_client_secret: SecretStr | None
+    azure_authority: str
+    azure_scopes: tuple[str, ...]
+    redirect: RedirectTarget
+    refresh_threshold_seconds: int
+    state_dir: Path
+    socket_path: Path
+    store_key: SecretStr | None
+    autostart: bool
+    open_browser: bool
+    log_level: str
+    http_timeout_seconds: float
+    sources: tuple[str, ...] = field(default=())
+
+    @property
+    def discovery_url(self) -> str:
+        return self.azure_authority.rstrip("/") + "/.well-known/openid-configuration"
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    *,
+    component: Component = "cli",
+    cwd: Path | None = None,
+) -> Settings:
+    """Merge the three sources and validate them for ``component``.
+
+    The shim and CLI need not know the Entra client id (the daemon does the sign-in), so the
+    ``AZURE_CLIENT_ID`` requirement only applies to the daemon.
+    """
+    values, sources = _merged_values(os.environ if env is None else env, cwd or Path.cwd())
+    return _validate(values, component, tuple(sources))
+
+
+def _merged_values(env: Mapping[str, str], cwd: Path) -> tuple[dict[str, str], list[str]]:
+    merged: dict[str, str] = {}
+    sources: list[str] = []
+    config_file = Path(env.get("CWAY_MCP_CONFIG") or default_config_file())
+    if config_file.is_file():
+        merged.update(_read_toml(config_file))
+        sources.append(str(config_file))
+    elif env.get("CWAY_MCP_CONFIG"):
+        raise ConfigError("CWAY_MCP_CONFIG", str(config_file), "no such file; fix the path or unset it")
+    dotenv_file = cwd / ".env"
+    if dotenv_file.is_file():
+        merged.update({k: v for k, v in dotenv_values(dotenv_file).items() if v is not None and k in KNOWN_SETTINGS})
+        sources.append(str(dotenv_file))
+    merged.update({k: v for k, v in env.items() if k in KNOWN_SETTINGS})
+    sources.append("environment")
+    return {k: v.strip() for k, v in merged.items() if v is not None and v.strip() != ""}, sources
+
+
+def _read_toml(path: Path) -> dict[str, str]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError("CWAY_MCP_CONFIG", str(path), f"cannot read this TOML file ({exc})") from None
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        name = key.upper()
+        if name not in KNOWN_SETTINGS:
+            raise ConfigError(name, None, f"unknown setting in {path}; known: {', '.join(sorted(KNOWN_SETTINGS))}")
+        if isinstance(value, bool):
+            out[name] = "1" if value else "0"
+        elif isinstance(value, str | int | float):
+            out[name] = str(value)
+        else:
+            raise ConfigError(name, None, f"in {path} must be a string or number")
+    return out
+
+
+def _validate(v: dict[str, str], component: Component, sources: tuple[str, ...]) -> Settings:
+    auth_method = _choice(v, "AUTH_METHOD", ("static", "oauth2"), "oauth2")
+    auth_flow = _choice(v, "AUTH_FLOW", ("cway", "direct"), "cway")
+
+    api_url = v.get("CWAY_API_URL", DEFAULT_API_URL)
+    _require_url("CWAY_API_URL", api_url, "the Cway GraphQL endpoint, e.g. https://app.cway.se/graphql")
+    token_url = v.get("CWAY_TOKEN_URL") or derive_token_url(api_url)
+    _require_url("CWAY_TOKEN_URL", token_url, "Cway's token endpoint, e.g. https://app.cway.se/oauth/token")
+
+    api_token = v.get("CWAY_API_TOKEN")
+    if auth_method == "static" and component != "daemon" and not api_token:
+        raise ConfigError(
+            "CWAY_API_TOKEN", None, "AUTH_METHOD=static needs a Cway API token; create one in Cway's settings"
+        )
+    if auth_method == "static" and component == "daemon":
+        raise ConfigError("AUTH_METHOD", "static", "static mode needs no daemon; set AUTH_METHOD=oauth2 to run it")
+
+    tenant = v.get("AZURE_TENANT_ID")
+    client_id = v.get("AZURE_CLIENT_ID")
+    if auth_method == "oauth2" and component == "daemon" and not client_id:
+        raise ConfigError(
+            "AZURE_CLIENT_ID", None, "AUTH_METHOD=oauth2 needs the app registration's client id from Entra ID"
+        )
+    authority = v.get("AZURE_AUTHORITY") or f"https://login.microsoftonline.com/{tenant or 'organizations'}/v2.0"
+    _require_url("AZURE_AUTHORITY", authority, "the OIDC issuer URL (https, or http on loopback)")
+
+    scopes = tuple(v.get("AZURE_SCOPES", DEFAULT_SCOPES).replace(",", " ").split())
+    if "openid" not in scopes:
+        raise ConfigError("AZURE_SCOPES", " ".join(scopes), "must include 'openid' (sign-in needs an ID token)")
+
+    redirect = parse_redirect_uri(v.get("AZURE_REDIRECT_URI", DEFAULT_REDIRECT_URI))
+    threshold = _int(v, "CWAY_REFRESH_THRESHOLD_SECONDS", DEFAULT_THRESHOLD_SECONDS, minimum=1)
+    timeout = _float(v, "CWAY_MCP_HTTP_TIMEOUT", 30.0)
+
+    state_dir = Path(v.get("CWAY_MCP_STATE_DIR") or platformdirs.user_state_dir(APP_NAME)).expanduser()
+    socket = Path(v["CWAY_MCP_SOCKET"]).expanduser() if v.get("CWAY_MCP_SOCKET") else default_socket_path()
+    _check_socket_path(socket)
+
+    level = v.get("CWAY_MCP_LOG_LEVEL", "INFO").upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError("CWAY_MCP_LOG_LEVEL", level, "use DEBUG, INFO, WARNING or ERROR")
+
+    return Settings(
+        auth_method=auth_method,  # type: ignore[arg-type]
+        auth_flow=auth_flow,  # type: ignore[arg-type]
+        cway_api_url=api_url,
+        cway_token_url=token_url,
+        cway_username=v.get("CWAY_USERNAME"),
+        cway_api_token=SecretStr(api_token) if api_token else None,
+        azure_tenant_id=tenant,
+        azure_client_id=client_id,
+        azure_client_secret=SecretStr(v["AZURE_CLIENT_SECRET"]) if v.get("AZURE_CLIENT_SECRET") else None,
+        azure_authority=authority.rstrip("/"),
+        azure_scopes=scopes,
+        redirect=redirect,
+        refresh_threshold_seconds=threshold,
+        state_dir=state_dir,
+        socket_path=socket,
+        store_key=SecretStr(v["CWAY_MCP_STORE_KEY"]) if v.get("CWAY_MCP_STORE_KEY") else None,
+        autostart=_bool(v, "CWAY_MCP_AUTOSTART", True),
+        open_browser=_bool(v, "CWAY_MCP_OPEN_BROWSER", True),
+        log_level=level,
+        http_timeout_seconds=timeout,
+        sources=sources,
+    )
+
+
+def derive_token_url(api_url: str) -> str:
+    """Cway's token endpoint lives at the root of the API's origin, not under /graphql."""
+    parts = urlsplit(api_url)
+    return f"{parts.scheme}://{parts.netloc}/oauth/token"
+
+
+def parse_redirect_uri(uri: str) -> RedirectTarget:
+    """The redirect must come back to this machine over plain http: it is our own listener."""
+    fix = "must be a loopback http URL with a port and path, e.g. " + DEFAULT_REDIRECT_URI
+    parts = urlsplit(uri)
+    if parts.scheme != "http" or not parts.hostname or not is_loopback_host(parts.hostname):
+        raise ConfigError("AZURE_REDIRECT_URI", uri, fix)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError("AZURE_REDIRECT_URI", uri, fix) from None
+    if port is None or not parts.path or parts.path == "/" or parts.query or parts.fragment:
+        raise ConfigError("AZURE_REDIRECT_URI", uri, fix)
+    return RedirectTarget(uri=uri, host=parts.hostname, port=port, path=parts.path)
+
+
+def is_loopback_host(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def default_config_file() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_socket_path() -> Path:
+    """``$XDG_RUNTIME_DIR/cway-mcp/daemon.sock``: a per-user tmpfs dir that only its owner can enter.
+
+    Without XDG_RUNTIME_DIR (macOS, some containers) fall back to platformdirs' runtime dir,
+    which the daemon creates 0700 and checks like any other private dir.
+    """
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        return Path(runtime) / APP_NAME / "daemon.sock"
+    with warnings.catch_warnings():  # platformdirs warns when it falls back to /tmp/runtime-<uid>
+        warnings.simplefilter("ignore")
+        return Path(platformdirs.user_runtime_dir(APP_NAME)) / "daemon.sock"
+
+
+# sun_path holds 108 bytes on Linux and 104 on macOS, including the terminating NUL.
+MAX_SOCKET_PATH_BYTES = 103
+
+
+def _check_socket_path(path: Path) -> None:
+    if not path.is_absolute():
+        raise ConfigError("CWAY_MCP_SOCKET", str(path), "must be an absolute path")
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH_BYTES:
+        raise ConfigError(
+            "CWAY_MCP_SOCKET", str(path), f"is longer than {MAX_SOCKET_PATH_BYTES} bytes; choose a shorter path"
+        )
+
+
+def _require_url(name: str, url: str, what: str) -> None:
+    parts = urlsplit(url)
+    ok = parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname or ""))
+    if not ok or not parts.netloc:
+        raise ConfigError(name, url, f"must be {what}")
+
+
+def _choice(v: dict[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = v.get(name, default).lower()
+    if value not in allowed:
+        raise ConfigError(name, v.get(name), f"must be one of: {', '.join(allowed)}")
+    return value
+
+
+def _int(v: dict[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = v.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, raw, "must be a whole number of seconds") from None
+    if value < minimum:
+        raise ConfigError(name, raw, f"must be at least {minimum}")
+    return value
+
+
+def _float(v: dict[str, str], name: str, default: float) -> float:
+    raw = v.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, raw, "must be a number of seconds") from None
+    if value <= 0:
+        raise ConfigError(name, raw, "must be greater than 0")
+    return value
+
+
+def _bool(v: dict[str, str], name: str, default: bool) -> bool:
+    raw = v.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(name, raw, "must be 1 or 0 (true/false)")

@@ -1,0 +1,138 @@
+"""The contract between the daemon and its clients (the shim and the CLI).
+
+One module, imported by both sides, so the wire format cannot drift: the routes on the
+owner-only Unix socket, the request/response models, and the stable error codes. The socket
+*path* rules live in :mod:`cway_common.config` (``CWAY_MCP_SOCKET`` / ``default_socket_path``).
+
+Only the access token ever crosses this boundary; refresh tokens stay in the daemon.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+API_PREFIX = "/v1"
+
+
+class Route:
+    """Paths on the Unix socket. Versioned so an old shim meets a new daemon with a clear error."""
+
+    HEALTH = f"{API_PREFIX}/health"
+    ACCOUNTS = f"{API_PREFIX}/accounts"
+    ACCOUNT = f"{API_PREFIX}/accounts/{{username}}"  # GET: whoami, DELETE: logout
+    TOKEN = f"{API_PREFIX}/token"  # POST: current bearer (refreshing first if due)
+    TOKEN_REFRESH = f"{API_PREFIX}/token/refresh"  # POST: force a refresh (after a 401)
+    SIGN_IN = f"{API_PREFIX}/sign-in"  # POST: start
+    SIGN_IN_STATUS = f"{API_PREFIX}/sign-in/{{flow_id}}"  # GET: wait for completion
+    SIGN_IN_COMPLETE = f"{API_PREFIX}/sign-in/complete"  # POST: pasted redirect URL or code+state
+    OPENAPI = f"{API_PREFIX}/openapi.json"
+
+
+class ErrorCode(StrEnum):
+    NOT_SIGNED_IN = "not_signed_in"  # no record for this account
+    SIGN_IN_REQUIRED = "sign_in_required"  # there was a record, but it can no longer be refreshed
+    UNKNOWN_ACCOUNT = "unknown_account"  # no username given and none (or several) could be chosen
+    BACKEND_UNAVAILABLE = "backend_unavailable"  # IdP or Cway unreachable / 5xx / 429, nothing usable cached
+    BAD_REQUEST = "bad_request"
+    SIGN_IN_FAILED = "sign_in_failed"
+    NOT_FOUND = "not_found"
+    FORBIDDEN = "forbidden"
+    INTERNAL = "internal"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ErrorBody(_Model):
+    """Every non-2xx answer on the socket has this shape."""
+
+    error: ErrorCode
+    message: str
+    username: str | None = None
+    sign_in_url: str | None = Field(default=None, description="Where to sign in, when that is the fix.")
+    flow_id: str | None = None
+    accounts: list[str] | None = Field(default=None, description="Signed-in accounts, for unknown_account.")
+
+
+AccountState = Literal["ok", "refreshing", "needs_sign_in"]
+
+
+class AccountInfo(_Model):
+    username: str
+    state: AccountState
+    display_name: str | None = None
+    email: str | None = None
+    tenant: str | None = None
+    organisation_id: str | None = None
+    organisation_name: str | None = None
+    access_expires_at: datetime | None = None
+    refresh_expires_at: datetime | None = None
+    last_refreshed_at: datetime | None = None
+    last_error: str | None = None
+
+
+class AccountsResponse(_Model):
+    accounts: list[AccountInfo]
+
+
+class TokenRequest(_Model):
+    username: str | None = Field(default=None, description="Omit to use the daemon's only signed-in account.")
+
+
+class BearerResponse(_Model):
+    username: str
+    access_token: str = Field(repr=False)
+    token_type: str = "Bearer"
+    expires_at: datetime
+
+
+class SignInStartRequest(_Model):
+    username: str | None = Field(default=None, description="Sent to the IdP as login_hint.")
+
+
+SignInState = Literal["pending", "completed", "failed", "expired"]
+
+
+class SignInStatus(_Model):
+    flow_id: str
+    state: SignInState
+    authorization_url: str | None = Field(default=None, description="Open this in a browser to sign in.")
+    requested_username: str | None = None
+    username: str | None = Field(default=None, description="The identity Cway confirmed.")
+    identity_mismatch: bool = False
+    message: str | None = None
+    expires_at: datetime | None = None
+
+
+class SignInCompleteRequest(_Model):
+    """For machines whose browser cannot reach the callback: paste the redirect URL, or code and state."""
+
+    redirect_url: str | None = Field(default=None, repr=False)
+    code: str | None = Field(default=None, repr=False)
+    state: str | None = Field(default=None, repr=False)
+
+
+class LogoutResponse(_Model):
+    username: str
+    removed: bool
+    revoked: bool | None = Field(default=None, description="None when the IdP offers no revocation endpoint.")
+    message: str
+
+
+class HealthResponse(_Model):
+    version: str
+    pid: int
+    uptime_seconds: float
+    storage_backend: str
+    key_source: str
+    socket_path: str
+    callback_url: str
+    auth_flow: str
+    accounts: int
+    accounts_needing_sign_in: int
+    pending_sign_ins: int

@@ -1,0 +1,142 @@
+"""The client side of the Unix-socket contract, used by the shim and by ``cway-auth``.
+
+It speaks only :mod:`cway_common.contract`. Before connecting it checks that the socket
+belongs to us (as ssh does with an agent socket): a socket planted by another user must not
+be able to hand us tokens or receive a pasted authorization code.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from cway_common.contract import (
+    AccountInfo,
+    AccountsResponse,
+    BearerResponse,
+    ErrorBody,
+    ErrorCode,
+    HealthResponse,
+    LogoutResponse,
+    Route,
+    SignInCompleteRequest,
+    SignInStartRequest,
+    SignInStatus,
+    TokenRequest,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+# The host part is never resolved: the transport goes to the socket. It names the peer in logs.
+SOCKET_BASE_URL = "http://cway-authd"
+
+
+class DaemonError(Exception):
+    """The daemon answered with an error body (see ``ErrorCode``)."""
+
+    def __init__(self, body: ErrorBody, status: int) -> None:
+        self.body = body
+        self.status = status
+        super().__init__(body.message)
+
+    @property
+    def code(self) -> ErrorCode:
+        return self.body.error
+
+
+class DaemonUnavailable(Exception):
+    """No daemon answers on the socket (not started, crashed, or the socket is not ours)."""
+
+
+def check_socket_owner(path: Path) -> None:
+    """Refuse a socket that is not a socket or is owned by someone else."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        raise DaemonUnavailable(f"no daemon socket at {path}") from None
+    if not stat.S_ISSOCK(st.st_mode):
+        raise DaemonUnavailable(f"{path} is not a socket")
+    if st.st_uid != os.geteuid():
+        raise DaemonUnavailable(f"refusing {path}: owned by uid {st.st_uid}, not by you (uid {os.geteuid()})")
+
+
+class DaemonClient:
+    """One per process; holds one httpx client over the Unix-socket transport."""
+
+    def __init__(self, socket_path: Path, *, timeout: float = 30.0) -> None:
+        self.socket_path = socket_path
+        self._http = httpx.AsyncClient(
+            transport=httpx.AsyncHTTPTransport(uds=str(socket_path)),
+            base_url=SOCKET_BASE_URL,
+            timeout=timeout,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> DaemonClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def health(self) -> HealthResponse:
+        return await self._call("GET", Route.HEALTH, HealthResponse)
+
+    async def accounts(self) -> list[AccountInfo]:
+        return (await self._call("GET", Route.ACCOUNTS, AccountsResponse)).accounts
+
+    async def account(self, username: str) -> AccountInfo:
+        return await self._call("GET", _account_path(username), AccountInfo)
+
+    async def bearer(self, username: str | None) -> BearerResponse:
+        return await self._call("POST", Route.TOKEN, BearerResponse, TokenRequest(username=username))
+
+    async def force_refresh(self, username: str | None) -> BearerResponse:
+        return await self._call("POST", Route.TOKEN_REFRESH, BearerResponse, TokenRequest(username=username))
+
+    async def start_sign_in(self, username: str | None) -> SignInStatus:
+        return await self._call("POST", Route.SIGN_IN, SignInStatus, SignInStartRequest(username=username))
+
+    async def sign_in_status(self, flow_id: str) -> SignInStatus:
+        return await self._call("GET", Route.SIGN_IN_STATUS.format(flow_id=quote(flow_id, safe="")), SignInStatus)
+
+    async def complete_sign_in(self, request: SignInCompleteRequest) -> SignInStatus:
+        return await self._call("POST", Route.SIGN_IN_COMPLETE, SignInStatus, request)
+
+    async def logout(self, username: str) -> LogoutResponse:
+        return await self._call("DELETE", _account_path(username), LogoutResponse)
+
+    async def _call(self, method: str, path: str, model: type[M], body: BaseModel | None = None) -> M:
+        check_socket_owner(self.socket_path)
+        kwargs: dict[str, Any] = {}
+        if body is not None:
+            kwargs["json"] = body.model_dump(mode="json", exclude_none=True)
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except (httpx.ConnectError, httpx.RemoteProtocolError, FileNotFoundError, ConnectionRefusedError) as exc:
+            raise DaemonUnavailable(
+                f"the daemon at {self.socket_path} does not answer ({type(exc).__name__})"
+            ) from None
+        except httpx.TimeoutException:
+            raise DaemonUnavailable(f"the daemon at {self.socket_path} did not answer in time") from None
+        if response.is_success:
+            try:
+                return model.model_validate_json(response.content)
+            except ValidationError:
+                raise DaemonUnavailable(f"the daemon sent an answer this client does not understand ({path})") from None
+        try:
+            error = ErrorBody.model_validate_json(response.content)
+        except ValidationError:
+            error = ErrorBody(error=ErrorCode.INTERNAL, message=f"daemon answered HTTP {response.status_code}")
+        raise DaemonError(error, response.status_code)
+
+
+def _account_path(username: str) -> str:
+    return Route.ACCOUNT.format(username=quote(username, safe=""))
