@@ -1,0 +1,139 @@
+"""The one configuration loader: precedence, defaults, and one clear line for every mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cway_common.config import ConfigError, derive_token_url, load_settings
+
+BASE = {"AZURE_CLIENT_ID": "client-123", "CWAY_MCP_CONFIG": ""}
+
+
+def load(env: dict[str, str], tmp_path: Path, component: str = "daemon"):  # type: ignore[no-untyped-def]
+    return load_settings({**BASE, **env}, component=component, cwd=tmp_path)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # No real user config file may leak into these tests.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+
+
+def test_defaults_follow_the_seed(tmp_path: Path) -> None:
+    s = load({}, tmp_path)
+    assert s.auth_method == "oauth2"
+    assert s.auth_flow == "cway"
+    assert s.cway_api_url == "https://app.cway.se/graphql"
+    assert s.cway_token_url == "https://app.cway.se/oauth/token"
+    assert s.redirect.uri == "http://localhost:8765/callback"
+    assert (s.redirect.host, s.redirect.port, s.redirect.path) == ("localhost", 8765, "/callback")
+    assert s.azure_authority == "https://login.microsoftonline.com/organizations/v2.0"
+    assert s.discovery_url.endswith("/organizations/v2.0/.well-known/openid-configuration")
+    assert s.azure_scopes == ("openid", "profile", "email", "User.Read")
+    assert s.refresh_threshold_seconds == 300
+    assert s.socket_path == tmp_path / "run" / "cway-mcp" / "daemon.sock"
+
+
+def test_tenant_goes_into_the_default_authority(tmp_path: Path) -> None:
+    s = load({"AZURE_TENANT_ID": "contoso-tenant"}, tmp_path)
+    assert s.azure_authority == "https://login.microsoftonline.com/contoso-tenant/v2.0"
+
+
+def test_token_url_is_derived_from_the_origin_not_appended_to_graphql() -> None:
+    assert derive_token_url("https://app.cway.se/graphql") == "https://app.cway.se/oauth/token"
+    assert derive_token_url("http://127.0.0.1:9000/api/graphql") == "http://127.0.0.1:9000/oauth/token"
+
+
+def test_environment_beats_dotenv_beats_toml(tmp_path: Path) -> None:
+    toml = tmp_path / "cfg.toml"
+    toml.write_text('cway_username = "toml@x"\nAZURE_SCOPES = "openid toml"\nCWAY_REFRESH_THRESHOLD_SECONDS = 120\n')
+    (tmp_path / ".env").write_text("CWAY_USERNAME=dotenv@x\nAZURE_SCOPES=openid dotenv\n")
+    s = load({"CWAY_MCP_CONFIG": str(toml), "CWAY_USERNAME": "env@x"}, tmp_path)
+    assert s.cway_username == "env@x"
+    assert s.azure_scopes == ("openid", "dotenv")
+    assert s.refresh_threshold_seconds == 120
+    assert s.sources == (str(toml), str(tmp_path / ".env"), "environment")
+
+
+def test_default_toml_location_is_read(tmp_path: Path) -> None:
+    cfg = tmp_path / "xdg-config" / "cway-mcp"
+    cfg.mkdir(parents=True)
+    (cfg / "config.toml").write_text('AUTH_FLOW = "direct"\n')
+    assert load({}, tmp_path).auth_flow == "direct"
+
+
+@pytest.mark.parametrize(
+    ("env", "component", "setting", "hint"),
+    [
+        ({"AZURE_CLIENT_ID": ""}, "daemon", "AZURE_CLIENT_ID", "client id"),
+        ({"AUTH_METHOD": "static"}, "shim", "CWAY_API_TOKEN", "API token"),
+        ({"AUTH_METHOD": "magic"}, "shim", "AUTH_METHOD", "static, oauth2"),
+        ({"AUTH_FLOW": "sideways"}, "daemon", "AUTH_FLOW", "cway, direct"),
+        ({"AZURE_REDIRECT_URI": "https://localhost:8765/callback"}, "daemon", "AZURE_REDIRECT_URI", "loopback http"),
+        ({"AZURE_REDIRECT_URI": "http://evil.example:8765/callback"}, "daemon", "AZURE_REDIRECT_URI", "loopback"),
+        ({"AZURE_REDIRECT_URI": "http://localhost/callback"}, "daemon", "AZURE_REDIRECT_URI", "port"),
+        ({"AZURE_REDIRECT_URI": "http://localhost:8765"}, "daemon", "AZURE_REDIRECT_URI", "path"),
+        ({"CWAY_API_URL": "http://app.cway.se/graphql"}, "shim", "CWAY_API_URL", "GraphQL endpoint"),
+        ({"AZURE_AUTHORITY": "ftp://idp"}, "daemon", "AZURE_AUTHORITY", "issuer"),
+        ({"AZURE_SCOPES": "profile email"}, "daemon", "AZURE_SCOPES", "openid"),
+        ({"CWAY_REFRESH_THRESHOLD_SECONDS": "soon"}, "daemon", "CWAY_REFRESH_THRESHOLD_SECONDS", "whole number"),
+        ({"CWAY_REFRESH_THRESHOLD_SECONDS": "0"}, "daemon", "CWAY_REFRESH_THRESHOLD_SECONDS", "at least 1"),
+        ({"CWAY_MCP_SOCKET": "relative.sock"}, "daemon", "CWAY_MCP_SOCKET", "absolute"),
+        ({"CWAY_MCP_SOCKET": "/" + "s" * 120}, "daemon", "CWAY_MCP_SOCKET", "shorter"),
+        ({"CWAY_MCP_AUTOSTART": "maybe"}, "shim", "CWAY_MCP_AUTOSTART", "1 or 0"),
+        ({"CWAY_MCP_CONFIG": "/nonexistent/cway.toml"}, "cli", "CWAY_MCP_CONFIG", "no such file"),
+        ({"AUTH_METHOD": "static", "CWAY_API_TOKEN": "x"}, "daemon", "AUTH_METHOD", "needs no daemon"),
+    ],
+)
+def test_every_mistake_is_one_line_naming_setting_and_fix(
+    env: dict[str, str], component: str, setting: str, hint: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(env, tmp_path, component)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{setting}=")
+    assert hint in message
+    assert info.value.setting == setting
+
+
+def test_shim_does_not_need_the_entra_client_id(tmp_path: Path) -> None:
+    s = load({"AZURE_CLIENT_ID": ""}, tmp_path, "shim")
+    assert s.azure_client_id is None
+
+
+def test_secret_values_are_never_echoed(tmp_path: Path) -> None:
+    toml = tmp_path / "bad.toml"
+    toml.write_text('CWAY_MCP_STORE_KEY = ["not", "a", "string"]\n')
+    with pytest.raises(ConfigError) as info:
+        load({"CWAY_MCP_CONFIG": str(toml)}, tmp_path)
+    assert "not" not in str(info.value).split(":", 1)[0]
+    s = load({"AUTH_METHOD": "static", "CWAY_API_TOKEN": "s3cr3t-value"}, tmp_path, "shim")
+    assert "s3cr3t-value" not in repr(s)
+    assert s.cway_api_token is not None and s.cway_api_token.get_secret_value() == "s3cr3t-value"
+
+
+def test_unknown_toml_key_is_refused(tmp_path: Path) -> None:
+    toml = tmp_path / "cfg.toml"
+    toml.write_text('AZURE_CLIENT_IDD = "typo"\n')
+    with pytest.raises(ConfigError, match="AZURE_CLIENT_IDD"):
+        load({"CWAY_MCP_CONFIG": str(toml)}, tmp_path)
+
+
+def test_broken_toml_is_one_clear_line(tmp_path: Path) -> None:
+    toml = tmp_path / "cfg.toml"
+    toml.write_text("AUTH_FLOW = \n")
+    with pytest.raises(ConfigError, match="cannot read this TOML file"):
+        load({"CWAY_MCP_CONFIG": str(toml)}, tmp_path)
+
+
+def test_loopback_http_is_allowed_for_the_emulator(tmp_path: Path) -> None:
+    s = load(
+        {"AZURE_AUTHORITY": "http://127.0.0.1:5000/t/v2.0/", "CWAY_API_URL": "http://localhost:5001/graphql"},
+        tmp_path,
+    )
+    assert s.azure_authority == "http://127.0.0.1:5000/t/v2.0"
+    assert s.cway_token_url == "http://localhost:5001/oauth/token"
