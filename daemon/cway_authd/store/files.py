@@ -1,0 +1,262 @@
+"""``FileTokenStore``: one Fernet-encrypted file per account in a private directory.
+
+Layout: ``<directory>/<sha256(normalised username)>.token`` (0600, dir 0700). Temp files
+(``.<name>.tmp-*``) and set-aside files (``<name>.corrupt-<UTC>``) never match the record
+pattern, so readers ignore them.
+
+Blocking file I/O runs in ``asyncio.to_thread``. A ``threading.Lock`` (held only inside the
+worker thread, never across an ``await``) serialises renames, so a load that finds a corrupt
+file cannot move aside a good record that a concurrent save has just put in its place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.fernet import InvalidToken
+
+from cway_common.clock import Clock
+
+from .atomic import atomic_write, fsync_dir, is_temp_name, read_private_file
+from .keys import MultiFernetProvider
+from .permissions import ensure_private_dir
+from .records import (
+    RecordFormatError,
+    TokenRecord,
+    is_record_file_name,
+    record_file_name,
+)
+
+log = logging.getLogger(__name__)
+
+EVENT_FILE_SET_ASIDE = "store_file_set_aside"
+MAX_RECORD_BYTES = 256 * 1024
+STALE_TEMP_SECONDS = 300.0
+
+EventCallback = Callable[[str, dict[str, str]], None]
+
+
+@dataclass(frozen=True)
+class ReencryptResult:
+    """What ``FileTokenStore.reencrypt_all`` did; used by ``rotate_key``."""
+
+    rotated: int
+    set_aside: int
+
+
+@dataclass
+class _ReadOutcome:
+    records: list[TokenRecord] = field(default_factory=list)
+    set_aside: list[tuple[str, str, str]] = field(default_factory=list)  # (file, reason, moved_to)
+
+
+class FileTokenStore:
+    """File-backed ``TokenStore``; see module docstring for the layout and concurrency rules."""
+
+    def __init__(
+        self,
+        directory: Path,
+        keys: MultiFernetProvider,
+        clock: Clock,
+        on_event: EventCallback | None = None,
+    ) -> None:
+        self.directory = ensure_private_dir(Path(directory))
+        self._keys = keys
+        self._clock = clock
+        self._on_event = on_event
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._io_lock = threading.Lock()
+        self.remove_stale_temp_files()
+
+    def __repr__(self) -> str:
+        return f"FileTokenStore(directory={str(self.directory)!r})"
+
+    # -- public API --------------------------------------------------------------------
+
+    def lock(self, username: str) -> asyncio.Lock:
+        return self._lock_for_file(record_file_name(username))
+
+    async def load(self, username: str) -> TokenRecord | None:
+        name = record_file_name(username)
+        outcome = await asyncio.to_thread(self._read_record, name)
+        self._report(outcome)
+        return outcome.records[0] if outcome.records else None
+
+    async def save(self, record: TokenRecord) -> None:
+        data = self._keys.multifernet.encrypt(record.to_json_bytes())
+        await asyncio.to_thread(self._write, record.file_name, data)
+
+    async def delete(self, username: str) -> bool:
+        return await asyncio.to_thread(self._delete, record_file_name(username))
+
+    async def list(self) -> builtins.list[TokenRecord]:
+        outcome = await asyncio.to_thread(self._read_all)
+        self._report(outcome)
+        return sorted(outcome.records, key=lambda r: r.normalised_username)
+
+    async def reencrypt_all(self) -> ReencryptResult:
+        """Re-encrypt every record with the current primary key (for key rotation).
+
+        Takes each account's lock in turn so a concurrent refresh is never overwritten with
+        stale tokens. Raises on I/O failure; records not yet reached still decrypt with the
+        old key, which the caller keeps until this returns.
+        """
+        rotated = 0
+        aside = 0
+        for name in await asyncio.to_thread(self._record_names):
+            async with self._lock_for_file(name):
+                outcome, done = await asyncio.to_thread(self._reencrypt_one, name)
+            self._report(outcome)
+            rotated += done
+            aside += len(outcome.set_aside)
+        return ReencryptResult(rotated=rotated, set_aside=aside)
+
+    def remove_stale_temp_files(self, older_than_seconds: float = STALE_TEMP_SECONDS) -> int:
+        """Delete temp files left by a crash mid-write; returns how many were removed.
+
+        Only files older than ``older_than_seconds`` (by filesystem mtime, hence wall-clock
+        time rather than the injected clock) so a write in progress elsewhere is never hit.
+        """
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        with os.scandir(self.directory) as entries:
+            for entry in entries:
+                if is_temp_name(entry.name) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    try:
+                        os.unlink(entry.path)
+                        removed += 1
+                    except FileNotFoundError:
+                        pass
+        if removed:
+            log.info("removed %d stale temp file(s) from %s", removed, self.directory)
+        return removed
+
+    # -- internals (run in worker threads) ---------------------------------------------
+
+    def _lock_for_file(self, name: str) -> asyncio.Lock:
+        lock = self._locks.get(name)
+        if lock is None:
+            lock = self._locks[name] = asyncio.Lock()
+        return lock
+
+    def _record_names(self) -> builtins.list[str]:
+        with os.scandir(self.directory) as entries:
+            return sorted(e.name for e in entries if is_record_file_name(e.name))
+
+    def _write(self, name: str, data: bytes) -> None:
+        with self._io_lock:
+            atomic_write(self.directory / name, data)
+
+    def _delete(self, name: str) -> bool:
+        with self._io_lock:
+            try:
+                os.unlink(self.directory / name)
+            except FileNotFoundError:
+                return False
+            fsync_dir(self.directory)
+            return True
+
+    def _read_all(self) -> _ReadOutcome:
+        outcome = _ReadOutcome()
+        for name in self._record_names():
+            one = self._read_record(name)
+            outcome.records.extend(one.records)
+            outcome.set_aside.extend(one.set_aside)
+        return outcome
+
+    def _read_record(self, name: str) -> _ReadOutcome:
+        """Read and decode one file; a corrupt file is set aside (a retry covers a racing save)."""
+        outcome = _ReadOutcome()
+        for _attempt in range(2):
+            path = self.directory / name
+            raw = read_private_file(path, MAX_RECORD_BYTES)
+            if raw is None:
+                return outcome
+            try:
+                record = self._decode(name, raw)
+            except RecordFormatError as exc:
+                moved_to = self._set_aside_if_unchanged(name, raw, exc.reason)
+                if moved_to is None:
+                    continue  # file changed under us: read the new one
+                outcome.set_aside.append((name, exc.reason, moved_to))
+                return outcome
+            outcome.records.append(record)
+            return outcome
+        return outcome
+
+    def _decode(self, name: str, raw: bytes) -> TokenRecord:
+        if len(raw) > MAX_RECORD_BYTES:
+            raise RecordFormatError("too_large", "file is larger than any record")
+        try:
+            plaintext = self._keys.multifernet.decrypt(raw)
+        except InvalidToken:
+            raise RecordFormatError("decrypt_failed", "wrong key, truncated or damaged") from None
+        record = TokenRecord.from_json_bytes(plaintext)
+        if record.file_name != name:
+            # A file copied/renamed onto another account's name must not sign that account in.
+            raise RecordFormatError("username_mismatch", "record belongs to a different account")
+        return record
+
+    def _set_aside_if_unchanged(self, name: str, raw: bytes, reason: str) -> str | None:
+        """Rename a corrupt file to ``<name>.corrupt-<UTC>``; None if it changed meanwhile."""
+        path = self.directory / name
+        with self._io_lock:
+            current = read_private_file(path, MAX_RECORD_BYTES)
+            if current != raw:
+                return None
+            stamp = self._clock.now().strftime("%Y%m%dT%H%M%SZ")
+            target = self.directory / f"{name}.corrupt-{stamp}"
+            n = 1
+            while target.exists():
+                target = self.directory / f"{name}.corrupt-{stamp}-{n}"
+                n += 1
+            os.rename(path, target)
+            fsync_dir(self.directory)
+        log.warning(
+            "token store: file %s could not be read (%s); moved it to %s – that account must sign in again",
+            name,
+            reason,
+            target.name,
+        )
+        return target.name
+
+    def _reencrypt_one(self, name: str) -> tuple[_ReadOutcome, int]:
+        """Re-encrypt one file in place; read and write under the I/O lock so that a save
+        made without the account lock cannot be overwritten by the older record."""
+        outcome = _ReadOutcome()
+        path = self.directory / name
+        with self._io_lock:
+            raw = read_private_file(path, MAX_RECORD_BYTES)
+            if raw is None:
+                return outcome, 0
+            reason: str | None = None
+            if len(raw) > MAX_RECORD_BYTES:
+                reason = "too_large"
+            else:
+                try:
+                    atomic_write(path, self._keys.multifernet.rotate(raw))
+                    return outcome, 1
+                except InvalidToken:
+                    reason = "decrypt_failed"
+        moved_to = self._set_aside_if_unchanged(name, raw, reason)
+        if moved_to is not None:
+            outcome.set_aside.append((name, reason, moved_to))
+        return outcome, 0
+
+    def _report(self, outcome: _ReadOutcome) -> None:
+        """Emit set-aside events on the event-loop thread, isolating callback failures."""
+        if self._on_event is None:
+            return
+        for name, reason, moved_to in outcome.set_aside:
+            try:
+                self._on_event(EVENT_FILE_SET_ASIDE, {"file": name, "reason": reason, "moved_to": moved_to})
+            except Exception:
+                log.exception("token store: on_event callback failed for %s", EVENT_FILE_SET_ASIDE)

@@ -1,0 +1,112 @@
+"""Ownership and mode checks for private directories and files (ssh-agent style).
+
+The rules, applied explicitly so each refusal can say exactly what is wrong:
+
+* a private directory must be a real directory, owned by the effective uid, with no
+  group/other permission bits at all (0700);
+* a private file must be a regular file, owned by the effective uid, with no group/other
+  permission bits (0600; 0400 is accepted too).
+
+Paths we create ourselves get their mode set with an explicit ``chmod`` so the process
+umask cannot loosen them. Paths that already exist are *checked, never repaired*: a loose
+mode on an existing path means something else changed it, and the operator should decide.
+
+Other modules (socket directory, audit log) reuse ``ensure_private_dir`` / ``check_private_dir``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from .errors import StorePermissionError
+
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+_GROUP_OTHER_BITS = 0o077
+
+
+def _describe_owner(uid: int) -> str:
+    """Name the owner for a message; fall back to the numeric uid if it has no passwd entry."""
+    try:
+        import pwd
+
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (KeyError, ImportError):
+        return f"uid {uid}"
+
+
+def check_private_dir_stat(path: Path, st: os.stat_result) -> None:
+    """Apply the private-directory rules to an already obtained ``stat`` result."""
+    euid = os.geteuid()
+    if not stat.S_ISDIR(st.st_mode):
+        raise StorePermissionError(f"{path} is not a directory; remove it or point cway-auth elsewhere")
+    if st.st_uid != euid:
+        raise StorePermissionError(
+            f"{path} is owned by {_describe_owner(st.st_uid)}, not by the user running cway-auth "
+            f"({_describe_owner(euid)}); fix with: chown {euid} {path} && chmod 700 {path}"
+        )
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & _GROUP_OTHER_BITS:
+        raise StorePermissionError(
+            f"{path} has mode {mode:04o}, which lets group/others access it; fix with: chmod 700 {path}"
+        )
+
+
+def check_private_dir(path: Path) -> None:
+    """Refuse a directory that is not private to the current user.
+
+    Symlinks are followed (a state dir on another volume via a symlink is legitimate); the
+    checks apply to the directory actually used.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise StorePermissionError(f"{path} does not exist") from None
+    check_private_dir_stat(path, st)
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` as a 0700 directory if missing, otherwise check it; return it.
+
+    Missing parents are created with default modes (they are usually ~/.local/state and the
+    like, which are not ours to tighten); only the leaf is made private.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.mkdir(path, PRIVATE_DIR_MODE)
+    except FileExistsError:
+        pass
+    else:
+        # mkdir's mode is filtered by the umask; chmod is not.
+        os.chmod(path, PRIVATE_DIR_MODE)
+    check_private_dir(path)
+    return path
+
+
+def check_private_file_stat(path: Path, st: os.stat_result) -> None:
+    """Apply the private-file rules to a ``stat``/``fstat`` result (fstat avoids TOCTOU)."""
+    euid = os.geteuid()
+    if not stat.S_ISREG(st.st_mode):
+        raise StorePermissionError(f"{path} is not a regular file; move it out of the way")
+    if st.st_uid != euid:
+        raise StorePermissionError(
+            f"{path} is owned by {_describe_owner(st.st_uid)}, not by the user running cway-auth "
+            f"({_describe_owner(euid)}); fix with: chown {euid} {path} && chmod 600 {path}"
+        )
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & _GROUP_OTHER_BITS:
+        raise StorePermissionError(
+            f"{path} has mode {mode:04o}, which lets group/others access it; fix with: chmod 600 {path}"
+        )
+
+
+def check_private_file(path: Path) -> None:
+    """Refuse a file that is not private to the current user (does not follow symlinks)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise StorePermissionError(f"{path} does not exist") from None
+    check_private_file_stat(path, st)

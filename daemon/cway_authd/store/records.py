@@ -1,0 +1,152 @@
+"""The per-user token record and its on-disk (pre-encryption) JSON form.
+
+Expiry is stored as absolute UTC instants, never as ``expires_in``: a relative lifetime is
+meaningless once the record has sat on disk across a restart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cway_common.clock import ensure_utc
+
+SCHEMA_VERSION = 1
+RECORD_SUFFIX = ".token"
+
+
+class RecordFormatError(ValueError):
+    """Decrypted bytes are not a valid record. ``reason`` is a short machine-readable code.
+
+    The message never includes the offending content (it may hold tokens).
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+def normalise_username(name: str) -> str:
+    """The account key: trimmed and casefolded, so "Alice@X " and "alice@x" are one account."""
+    normalised = name.strip().casefold()
+    if not normalised:
+        raise ValueError("username is empty")
+    return normalised
+
+
+def record_file_name(username: str) -> str:
+    """File name for an account: a hash, so a directory listing does not reveal who signed in."""
+    digest = hashlib.sha256(normalise_username(username).encode("utf-8")).hexdigest()
+    return digest + RECORD_SUFFIX
+
+
+def is_record_file_name(name: str) -> bool:
+    """True only for ``<64 hex>.token``; temp files and set-aside files never match."""
+    if not name.endswith(RECORD_SUFFIX):
+        return False
+    stem = name[: -len(RECORD_SUFFIX)]
+    return len(stem) == 64 and all(c in "0123456789abcdef" for c in stem)
+
+
+def _mask(secret: str) -> str:
+    return f"<{len(secret)} chars>" if secret else "<empty>"
+
+
+_DATETIME_FIELDS = ("access_expires_at", "refresh_expires_at", "created_at", "last_refreshed_at")
+
+
+@dataclass(frozen=True, kw_only=True, repr=False)
+class TokenRecord:
+    """One signed-in user's Cway tokens plus the identity they were issued for."""
+
+    username: str
+    access_token: str
+    refresh_token: str
+    token_type: str = "Bearer"
+    access_expires_at: datetime
+    refresh_expires_at: datetime | None = None
+    tenant: str | None = None
+    display_name: str | None = None
+    email: str | None = None
+    organisation_id: str | None = None
+    organisation_name: str | None = None
+    created_at: datetime
+    last_refreshed_at: datetime | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        normalise_username(self.username)  # raises on empty
+        if self.schema_version != SCHEMA_VERSION:
+            raise ValueError(f"unsupported schema_version {self.schema_version}")
+        for name in _DATETIME_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                # frozen: normalise via object.__setattr__ so every instance holds UTC.
+                object.__setattr__(self, name, ensure_utc(value))
+
+    @property
+    def normalised_username(self) -> str:
+        return normalise_username(self.username)
+
+    @property
+    def file_name(self) -> str:
+        return record_file_name(self.username)
+
+    def replace(self, **changes: Any) -> TokenRecord:
+        """A copy with some fields changed (e.g. new tokens after a refresh)."""
+        return dataclasses.replace(self, **changes)
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenRecord(username={self.username!r}, access_token={_mask(self.access_token)}, "
+            f"refresh_token={_mask(self.refresh_token)}, token_type={self.token_type!r}, "
+            f"access_expires_at={self.access_expires_at.isoformat()}, "
+            f"refresh_expires_at={self.refresh_expires_at.isoformat() if self.refresh_expires_at else None}, "
+            f"tenant={self.tenant!r}, organisation_id={self.organisation_id!r})"
+        )
+
+    __str__ = __repr__
+
+    def to_json_bytes(self) -> bytes:
+        data: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            data[f.name] = value.isoformat() if isinstance(value, datetime) else value
+        return json.dumps(data, separators=(",", ":"), sort_keys=True).encode("utf-8")
+
+    @classmethod
+    def from_json_bytes(cls, raw: bytes) -> TokenRecord:
+        """Parse decrypted bytes; any problem → ``RecordFormatError`` (treated as corrupt)."""
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise RecordFormatError("invalid_json", "record is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise RecordFormatError("invalid_record", "record is not a JSON object")
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise RecordFormatError("unknown_schema_version", f"record schema_version {version!r} is not supported")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise RecordFormatError("invalid_record", f"record has unknown fields {sorted(unknown)}")
+        try:
+            kwargs: dict[str, Any] = {}
+            for key, value in data.items():
+                if key in _DATETIME_FIELDS and value is not None:
+                    if not isinstance(value, str):
+                        raise TypeError(f"{key} is not a string")
+                    value = datetime.fromisoformat(value)
+                kwargs[key] = value
+            for key in ("username", "access_token", "refresh_token", "token_type"):
+                if not isinstance(kwargs.get(key), str):
+                    raise TypeError(f"{key} missing or not a string")
+            return cls(**kwargs)
+        except (TypeError, ValueError) as exc:
+            # Messages from our own checks name fields only, never values.
+            reason = str(exc) if isinstance(exc, TypeError) else "a field has an invalid value"
+            raise RecordFormatError("invalid_record", f"record is invalid: {reason}") from None
