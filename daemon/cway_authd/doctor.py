@@ -1,0 +1,201 @@
+"""``cway-auth doctor``: every precondition of a working sign-in, checked and explained.
+
+Each check prints one ✓/✗ line, and every ✗ carries the fix, because the people running this
+are usually setting the daemon up for the first time. Checks only *read*: doctor creates no
+directory, no key and no socket (a missing state dir is fine, the daemon creates it 0700).
+Nothing printed is secret: the key source is named, never shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import httpx
+
+from cway_common import __version__
+from cway_common.config import ConfigError, Settings, load_settings
+from cway_common.contract import HealthResponse
+from cway_common.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
+
+NETWORK_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Check:
+    ok: bool
+    what: str
+    detail: str
+    fix: str | None = None
+
+
+def run_doctor(out: TextIO, env: Mapping[str, str] | None = None) -> int:
+    """Run every check, print the report, return 0 if all passed and 1 otherwise."""
+    checks = collect_checks(env)
+    for check in checks:
+        print(f"{'✓' if check.ok else '✗'} {check.what}: {check.detail}", file=out)
+        if not check.ok and check.fix:
+            print(f"    fix: {check.fix}", file=out)
+    failed = sum(not check.ok for check in checks)
+    print(f"\n{failed} problem(s) found" if failed else "\nall checks passed", file=out)
+    return 1 if failed else 0
+
+
+def collect_checks(env: Mapping[str, str] | None = None) -> list[Check]:
+    checks: list[Check] = []
+    try:
+        settings = load_settings(env, component="daemon")
+        checks.append(Check(True, "configuration", "loaded from " + ", ".join(settings.sources)))
+    except ConfigError as exc:
+        checks.append(Check(False, "configuration", "the daemon cannot start with it", str(exc)))
+        try:
+            settings = load_settings(env, component="cli")
+        except ConfigError:
+            return checks
+    if settings.auth_method == "static":
+        checks.append(Check(True, "mode", "AUTH_METHOD=static: a fixed API token, no daemon needed"))
+        checks.append(_check_cway(settings))
+        return checks
+    checks.append(_check_private_dir("state directory", settings.state_dir))
+    checks.append(_check_private_dir("socket directory", settings.socket_path.parent))
+    health = _daemon_health(settings)
+    checks.append(_check_daemon(settings, health))
+    checks.append(_check_key_source(settings, health))
+    checks.append(_check_discovery(settings))
+    checks.append(_check_cway(settings))
+    checks.append(_check_redirect_port(settings))
+    return checks
+
+
+def _check_private_dir(what: str, path: Path) -> Check:
+    from .store import StorePermissionError, check_private_dir
+
+    if not path.exists():
+        return Check(True, what, f"{path} does not exist yet; the daemon creates it with mode 0700")
+    try:
+        check_private_dir(path)
+    except StorePermissionError as exc:
+        return Check(False, what, f"{path} is not private", str(exc))
+    return Check(True, what, f"{path} (owner only)")
+
+
+def _daemon_health(settings: Settings) -> HealthResponse | str:
+    async def ask() -> HealthResponse:
+        async with DaemonClient(settings.socket_path, timeout=NETWORK_TIMEOUT) as client:
+            return await client.health()
+
+    try:
+        return asyncio.run(ask())
+    except (DaemonUnavailable, DaemonError) as exc:
+        return str(exc)
+
+
+def _check_daemon(settings: Settings, health: HealthResponse | str) -> Check:
+    if isinstance(health, str):
+        return Check(
+            False,
+            "daemon",
+            f"not reachable ({health})",
+            "start it with `cway-auth daemon`, or at every login with `cway-auth service install`",
+        )
+    detail = (
+        f"running, pid {health.pid}, version {health.version}, {health.accounts} account(s), "
+        f"{health.accounts_needing_sign_in} needing sign-in"
+    )
+    if health.version != __version__:
+        return Check(False, "daemon", detail, f"this cway-auth is {__version__}: restart the daemon after upgrading")
+    return Check(True, "daemon", detail)
+
+
+def _check_key_source(settings: Settings, health: HealthResponse | str) -> Check:
+    if isinstance(health, HealthResponse):
+        return Check(True, "store key", f"{health.key_source} (as reported by the running daemon)")
+    if settings.store_key is not None:
+        return Check(True, "store key", "from CWAY_MCP_STORE_KEY (environment or config file)")
+    from .store import StorePermissionError, check_private_file
+    from .store.keys import KEY_DIR_NAME, KEY_FILE_NAME, keyring_backend_is_usable
+
+    key_file = settings.state_dir / KEY_DIR_NAME / KEY_FILE_NAME
+    try:
+        import keyring
+
+        backend = keyring.get_keyring()
+        usable = keyring_backend_is_usable(backend)
+    except Exception:  # a broken keyring install must not break doctor
+        backend, usable = None, False
+    if usable and not key_file.exists():
+        return Check(True, "store key", f"OS keyring ({type(backend).__name__})")
+    if key_file.exists():
+        try:
+            check_private_file(key_file)
+        except StorePermissionError as exc:
+            return Check(False, "store key", f"key file {key_file} is not private", str(exc))
+        return Check(True, "store key", f"key file {key_file} (no secure OS keyring in use)")
+    return Check(True, "store key", f"no secure OS keyring: the daemon will create the key file {key_file}")
+
+
+def _check_discovery(settings: Settings) -> Check:
+    url = settings.discovery_url
+    fix = "check AZURE_TENANT_ID / AZURE_AUTHORITY and this machine's network or proxy"
+    try:
+        response = httpx.get(url, timeout=NETWORK_TIMEOUT, follow_redirects=False)
+    except httpx.HTTPError as exc:
+        return Check(False, "identity provider", f"{url} unreachable ({type(exc).__name__})", fix)
+    try:
+        ok = response.status_code == 200 and "authorization_endpoint" in response.json()
+    except ValueError:
+        ok = False
+    if not ok:
+        return Check(False, "identity provider", f"{url} answered HTTP {response.status_code}, not OIDC metadata", fix)
+    return Check(True, "identity provider", f"OIDC discovery reachable at {url}")
+
+
+def _check_cway(settings: Settings) -> Check:
+    url = settings.cway_api_url
+    try:
+        response = httpx.post(url, json={"query": "{ __typename }"}, timeout=NETWORK_TIMEOUT)
+    except httpx.HTTPError as exc:
+        return Check(False, "Cway", f"{url} unreachable ({type(exc).__name__})", "check CWAY_API_URL and the network")
+    if response.status_code >= 500:
+        return Check(False, "Cway", f"{url} answered HTTP {response.status_code}", "Cway may be down; try again later")
+    return Check(True, "Cway", f"{url} reachable (HTTP {response.status_code})")
+
+
+def _check_redirect_port(settings: Settings) -> Check:
+    redirect = settings.redirect
+    host = "127.0.0.1" if redirect.host.lower() == "localhost" else redirect.host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, redirect.port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                return Check(False, "redirect port", f"cannot bind {host}:{redirect.port} ({exc.strerror})")
+        else:
+            return Check(True, "redirect port", f"{redirect.port} is free for {redirect.uri}")
+    if _is_our_listener(host, redirect.port):
+        return Check(True, "redirect port", f"{redirect.port} is served by the cway-auth daemon")
+    return Check(
+        False,
+        "redirect port",
+        f"port {redirect.port} (AZURE_REDIRECT_URI) is in use by another program",
+        "stop that program, or choose another port in AZURE_REDIRECT_URI and register that URI in Entra ID",
+    )
+
+
+def _is_our_listener(host: str, port: int) -> bool:
+    from .callback_app import MARKER_HEADER
+
+    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        response = httpx.get(
+            f"http://{netloc}/", timeout=NETWORK_TIMEOUT, headers={"Host": f"localhost:{port}"}, trust_env=False
+        )
+    except httpx.HTTPError:
+        return False
+    return response.headers.get(MARKER_HEADER) == "1"

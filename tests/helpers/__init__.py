@@ -1,0 +1,1 @@
+"""Reusable test helpers (running a real daemon, short socket paths)."""
