@@ -1,0 +1,322 @@
+"""``DaemonCore``: the one facade the control API, the callback listener and the CLI call.
+
+It owns the process-wide pieces (httpx client, clock, token store, audit log, scheduler) and
+composes the parts: :mod:`sign_in_service` (flows and code redemption), :mod:`refresh_engine`
+(bearer, single-flight refresh, schedule, backoff), :mod:`accounts` (in-memory view).
+Everything it raises is a :class:`~cway_authd.errors.CoreError`; only access tokens leave it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+
+from cway_common import __version__
+from cway_common.clock import SYSTEM_CLOCK, Clock
+from cway_common.config import Settings
+from cway_common.contract import (
+    AccountInfo,
+    BearerResponse,
+    ErrorCode,
+    HealthResponse,
+    LogoutResponse,
+    SignInCompleteRequest,
+    SignInStatus,
+)
+from cway_common.redact import fingerprint
+
+from .accounts import AccountBook
+from .audit import AuditLog
+from .cway_tokens import CwayTokenClient
+from .errors import CoreError
+from .http import build_http_client
+from .oidc import OidcClient
+from .refresh_engine import RefreshEngine, RetryPolicy
+from .sign_in import ClaimFailure
+from .sign_in_service import CallbackOutcome, SignInService
+from .store import FileTokenStore, StoreLock, TokenStore, ensure_private_dir, normalise_username, resolve_store_key
+
+__all__ = ["CallbackOutcome", "CoreError", "DaemonCore", "PeerInfo", "RetryPolicy"]
+
+log = logging.getLogger(__name__)
+
+TOKENS_DIR_NAME = "tokens"
+STARTUP_REFRESH_CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class PeerInfo:
+    """The process on the other end of the Unix socket (from SO_PEERCRED)."""
+
+    pid: int | None
+    uid: int | None
+
+
+class DaemonCore:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        store: TokenStore | None = None,
+        http: httpx.AsyncClient | None = None,
+        key_source: str | None = None,
+        audit: AuditLog | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._started_at = clock.now()
+        self._audit = audit if audit is not None else AuditLog(settings.state_dir, clock)
+        if store is None:
+            material = resolve_store_key(settings.state_dir, _secret(settings))
+            store = FileTokenStore(
+                settings.state_dir / TOKENS_DIR_NAME, material, clock, on_event=self._audit.store_event
+            )
+            key_source = key_source or material.source
+        self.store = store
+        self.key_source = key_source or "unknown"
+        self._owns_http = http is None
+        self.http = http if http is not None else build_http_client(settings)
+        self.oidc = OidcClient(settings, self.http, clock)
+        self.cway = CwayTokenClient(settings, self.http, clock)
+        self.book = AccountBook()
+        refresher = self.cway.refresh if settings.auth_flow == "cway" else self.oidc.refresh
+        self.engine = RefreshEngine(
+            clock=clock,
+            store=store,
+            book=self.book,
+            refresher=refresher,
+            audit=self._audit,
+            threshold_seconds=settings.refresh_threshold_seconds,
+            policy=retry,
+        )
+        self.sign_in = SignInService(
+            settings=settings,
+            clock=clock,
+            http=self.http,
+            oidc=self.oidc,
+            cway=self.cway,
+            engine=self.engine,
+            audit=self._audit,
+        )
+        self._store_lock: StoreLock | None = None
+        self._startup: asyncio.Task[int] | None = None
+
+    @classmethod
+    async def open(
+        cls, settings: Settings, *, clock: Clock = SYSTEM_CLOCK, retry: RetryPolicy | None = None
+    ) -> DaemonCore:
+        """Lock the state dir (one daemon per dir), resolve the key, open store and audit log."""
+        ensure_private_dir(settings.state_dir)
+        lock = StoreLock(settings.state_dir).acquire()
+        try:
+            material = await asyncio.to_thread(resolve_store_key, settings.state_dir, _secret(settings))
+            audit = AuditLog(settings.state_dir, clock)
+            store = FileTokenStore(settings.state_dir / TOKENS_DIR_NAME, material, clock, on_event=audit.store_event)
+            core = cls(settings, clock=clock, store=store, key_source=material.source, audit=audit, retry=retry)
+        except BaseException:
+            lock.release()
+            raise
+        core._store_lock = lock
+        return core
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load every account, schedule each, and refresh the ones already due (in the background)."""
+        records = await self.engine.load_all()
+        log.info("loaded %d account(s) from %s", len(records), self.storage_backend)
+        self.engine.start_scheduler()
+        self._startup = asyncio.create_task(self.engine.run_due(STARTUP_REFRESH_CONCURRENCY))
+
+    async def wait_started(self) -> None:
+        """Wait for the start-up refreshes (tests, and the CLI's foreground mode)."""
+        if self._startup is not None:
+            await asyncio.shield(self._startup)
+
+    async def stop(self) -> None:
+        if self._startup is not None and not self._startup.done():
+            self._startup.cancel()
+            await asyncio.gather(self._startup, return_exceptions=True)
+        await self.engine.stop()
+        if self._owns_http:
+            await self.http.aclose()
+        self._audit.close()
+        if self._store_lock is not None:
+            self._store_lock.release()
+            self._store_lock = None
+
+    # ---- read-only views -----------------------------------------------------------------------
+
+    @property
+    def storage_backend(self) -> str:
+        directory = getattr(self.store, "directory", None)
+        return f"files:{directory}" if isinstance(directory, Path) else type(self.store).__name__
+
+    async def health(self, socket_path: str) -> HealthResponse:
+        ok, needing = self.book.counts()
+        return HealthResponse(
+            version=__version__,
+            pid=os.getpid(),
+            uptime_seconds=max(0.0, (self.clock.now() - self._started_at).total_seconds()),
+            storage_backend=self.storage_backend,
+            key_source=self.key_source,
+            socket_path=socket_path,
+            callback_url=self.settings.redirect.uri,
+            auth_flow=self.settings.auth_flow,
+            accounts=ok,
+            accounts_needing_sign_in=needing,
+            pending_sign_ins=self.sign_in.flows.pending_count(),
+        )
+
+    async def list_accounts(self) -> list[AccountInfo]:
+        return [entry.info() for entry in self.book.entries()]
+
+    async def account(self, username: str) -> AccountInfo:
+        entry = self.book.get(self._key(username))
+        if entry is None:
+            raise CoreError(ErrorCode.NOT_SIGNED_IN, f"{username} is not signed in", status=404, username=username)
+        return entry.info()
+
+    # ---- tokens ----------------------------------------------------------------------------------
+
+    async def bearer(self, username: str | None, peer: PeerInfo) -> BearerResponse:
+        return await self._bearer(username, peer, force=False)
+
+    async def force_refresh(self, username: str | None, peer: PeerInfo) -> BearerResponse:
+        return await self._bearer(username, peer, force=True)
+
+    async def _bearer(self, username: str | None, peer: PeerInfo, *, force: bool) -> BearerResponse:
+        key = await self._resolve(username)
+        if self.book.get(key) is None:
+            record = await self.store.load(key)  # written by a sibling tool while we ran? adopt it
+            if record is None:
+                shown = username or key
+                raise await self._with_sign_in_hint(
+                    CoreError(ErrorCode.NOT_SIGNED_IN, f"{shown} is not signed in", status=401, username=shown)
+                )
+            self.book.put_record(record)
+            self.engine.schedule(record)
+        try:
+            record = await self.engine.current(key, force=force)
+        except CoreError as exc:
+            raise await self._with_sign_in_hint(exc) from None
+        self._audit.event(
+            "token_issued",
+            account=record.username,
+            peer_pid=peer.pid,
+            peer_uid=peer.uid,
+            token_fingerprint=fingerprint(record.access_token),
+            forced=force,
+        )
+        return BearerResponse(
+            username=record.username,
+            access_token=record.access_token,
+            token_type=record.token_type,
+            expires_at=record.access_expires_at,
+        )
+
+    def _key(self, username: str) -> str:
+        """Normalised key; a known account's e-mail address also finds it."""
+        try:
+            key = normalise_username(username)
+        except ValueError:
+            raise CoreError(ErrorCode.BAD_REQUEST, "username is empty", status=400) from None
+        if self.book.get(key) is None:
+            for entry in self.book.entries():
+                if entry.record is not None and entry.record.email and normalise_username(entry.record.email) == key:
+                    return normalise_username(entry.username)
+        return key
+
+    async def _resolve(self, username: str | None) -> str:
+        if username is not None:
+            return self._key(username)
+        names = self.book.names()
+        if len(names) == 1:
+            return normalise_username(names[0])
+        if not names:
+            raise await self._with_sign_in_hint(
+                CoreError(ErrorCode.NOT_SIGNED_IN, "no account is signed in to the daemon", status=401)
+            )
+        raise CoreError(
+            ErrorCode.UNKNOWN_ACCOUNT,
+            f"{len(names)} accounts are signed in; say which one (CWAY_USERNAME)",
+            status=409,
+            accounts=names,
+        )
+
+    async def _with_sign_in_hint(self, exc: CoreError) -> CoreError:
+        """Attach the URL of a (new or pending) sign-in for this account when signing in is the fix."""
+        if exc.code not in (ErrorCode.NOT_SIGNED_IN, ErrorCode.SIGN_IN_REQUIRED) or exc.sign_in_url:
+            return exc
+        try:
+            flow = await self.sign_in.start(exc.username)
+        except CoreError as start_error:
+            log.info("no sign-in URL for the error hint: %s", start_error.message)
+            return exc
+        exc.sign_in_url = flow.authorization_url
+        exc.flow_id = flow.flow_id
+        return exc
+
+    # ---- sign-in ---------------------------------------------------------------------------------
+
+    async def start_sign_in(self, username: str | None) -> SignInStatus:
+        return (await self.sign_in.start(username)).to_status()
+
+    def sign_in_status(self, flow_id: str) -> SignInStatus:
+        flow = self.sign_in.flows.get(flow_id)
+        if flow is None:
+            raise CoreError(ErrorCode.NOT_FOUND, "no such sign-in (it may have finished long ago)", status=404)
+        return flow.to_status()
+
+    async def handle_callback(self, params: Mapping[str, str]) -> CallbackOutcome:
+        _flow, _failure, outcome = await self.sign_in.complete(params)
+        return outcome
+
+    async def complete_sign_in(self, request: SignInCompleteRequest) -> SignInStatus:
+        if request.redirect_url:
+            parts = urlsplit(request.redirect_url.strip())
+            params = dict(parse_qsl(parts.fragment)) | dict(parse_qsl(parts.query))
+        elif request.code and request.state:
+            params = {"code": request.code, "state": request.state}
+        else:
+            raise CoreError(ErrorCode.BAD_REQUEST, "give the redirect URL, or both code and state", status=400)
+        flow, failure, outcome = await self.sign_in.complete(params)
+        if failure is ClaimFailure.UNKNOWN:
+            raise CoreError(ErrorCode.NOT_FOUND, outcome.message, status=404)
+        if failure is not None or flow is None:
+            raise CoreError(ErrorCode.BAD_REQUEST, outcome.message, status=400, flow_id=flow.flow_id if flow else None)
+        return flow.to_status()
+
+    # ---- logout ----------------------------------------------------------------------------------
+
+    async def logout(self, username: str) -> LogoutResponse:
+        key = self._key(username)
+        cancelled = self.sign_in.flows.cancel_for(key)
+        removed, record = await self.engine.remove(key)
+        revoked: bool | None = None
+        if record is not None:
+            revoked = await self.oidc.revoke(record.refresh_token)
+        shown = record.username if record is not None else username
+        self._audit.event("logout", account=shown, removed=removed, revoked=revoked, cancelled_sign_ins=cancelled)
+        if not removed:
+            message = f"{shown} was not signed in."
+        elif revoked is None:
+            message = f"Signed out {shown}; tokens deleted (the identity provider offers no revocation)."
+        elif revoked:
+            message = f"Signed out {shown}; tokens deleted and the refresh token revoked."
+        else:
+            message = f"Signed out {shown}; tokens deleted, but revoking the refresh token failed."
+        return LogoutResponse(username=shown, removed=removed or cancelled > 0, revoked=revoked, message=message)
+
+
+def _secret(settings: Settings) -> str | None:
+    return settings.store_key.get_secret_value() if settings.store_key is not None else None

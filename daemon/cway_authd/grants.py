@@ -1,0 +1,159 @@
+"""Parsing OAuth token-endpoint answers, shared by Cway's ``/oauth/token`` and the IdP's token endpoint.
+
+A success becomes a :class:`TokenGrant` with *absolute* UTC expiries computed from the injected
+clock at the moment the request was sent (so network latency makes us refresh early, never
+late). A failure becomes one of the ``Backend*`` exceptions, classified by what it means for the
+stored grant (see :mod:`cway_authd.errors`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from .errors import BackendFatal, BackendRejected, BackendTransient
+from .http import json_object
+
+# Used only when a response states no lifetime and the token is not a JWT with "exp".
+FALLBACK_ACCESS_LIFETIME = timedelta(hours=1)
+
+# Entra error codes that mean "this grant is gone, sign in again" even without invalid_grant.
+FATAL_AADSTS = ("AADSTS700082", "AADSTS50173", "AADSTS70008", "AADSTS700084", "AADSTS50078", "AADSTS50076")
+
+
+@dataclass(frozen=True, repr=False)
+class TokenGrant:
+    """What a token endpoint issued. ``repr`` never shows a token."""
+
+    access_token: str
+    refresh_token: str | None
+    token_type: str
+    access_expires_at: datetime
+    refresh_expires_at: datetime | None
+    id_token: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenGrant(token_type={self.token_type!r}, access_expires_at={self.access_expires_at.isoformat()}, "
+            f"refresh_token={'set' if self.refresh_token else 'none'})"
+        )
+
+
+def jwt_expiry(token: str) -> datetime | None:
+    """The ``exp`` claim of a JWT, read *without* verification: only used to schedule refreshes."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        padded = parts[1] + "=" * (-len(parts[1]) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        exp = claims.get("exp") if isinstance(claims, dict) else None
+        if isinstance(exp, int | float) and not isinstance(exp, bool):
+            return datetime.fromtimestamp(exp, UTC)
+    except (ValueError, UnicodeError, OverflowError, OSError):
+        return None
+    return None
+
+
+def _seconds(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def parse_token_response(response: httpx.Response, *, sent_at: datetime, what: str) -> TokenGrant:
+    """A 2xx answer → ``TokenGrant``; anything else → a classified ``Backend*`` exception."""
+    if not response.is_success:
+        raise classify_failure(response, what=what, now=sent_at)
+    data = json_object(response)
+    if data is None:
+        raise BackendRejected(f"{what} answered {response.status_code} without a JSON object")
+    access = data.get("access_token")
+    if not isinstance(access, str) or not access:
+        raise BackendRejected(f"{what} answered without an access_token")
+    refresh = data.get("refresh_token")
+    refresh = refresh if isinstance(refresh, str) and refresh else None
+    token_type = data.get("token_type")
+    token_type = token_type if isinstance(token_type, str) and token_type else "Bearer"
+    if token_type.lower() == "bearer":
+        token_type = "Bearer"
+
+    expires_in = _seconds(data.get("expires_in"))
+    if expires_in is not None and expires_in > 0:
+        access_expires = sent_at + timedelta(seconds=expires_in)
+    else:
+        access_expires = jwt_expiry(access) or sent_at + FALLBACK_ACCESS_LIFETIME
+
+    refresh_expires: datetime | None = None
+    if refresh:
+        refresh_in = _seconds(data.get("refresh_expires_in") or data.get("refresh_token_expires_in"))
+        if refresh_in is not None and refresh_in > 0:
+            refresh_expires = sent_at + timedelta(seconds=refresh_in)
+        else:
+            refresh_expires = jwt_expiry(refresh)
+    id_token = data.get("id_token")
+    return TokenGrant(
+        access_token=access,
+        refresh_token=refresh,
+        token_type=token_type,
+        access_expires_at=access_expires,
+        refresh_expires_at=refresh_expires,
+        id_token=id_token if isinstance(id_token, str) and id_token else None,
+    )
+
+
+def retry_after_seconds(response: httpx.Response, now: datetime) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or HTTP-date), or None."""
+    raw = response.headers.get("Retry-After")
+    if not raw:
+        return None
+    raw = raw.strip()
+    if raw.isdigit():
+        return float(raw)
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+_SAFE_TEXT = re.compile(r"[^\w .,:;'()\-/@]")
+
+
+def clean_text(value: object, limit: int = 200) -> str:
+    """Backend-supplied text made safe to show: one line, plain characters, bounded length."""
+    if not isinstance(value, str):
+        return ""
+    text = _SAFE_TEXT.sub(" ", value.replace("\r", " ").replace("\n", " "))
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def classify_failure(response: httpx.Response, *, what: str, now: datetime) -> Exception:
+    """Map a non-2xx token-endpoint answer to transient / fatal / rejected."""
+    status = response.status_code
+    data = json_object(response) or {}
+    error = clean_text(data.get("error"), 60)
+    description = clean_text(data.get("error_description") or data.get("message"))
+    detail = f"{what} answered {status}" + (f" {error}" if error else "") + (f": {description}" if description else "")
+    if status == 429 or status == 408 or status >= 500:
+        return BackendTransient(detail, retry_after=retry_after_seconds(response, now))
+    fatal_code = any(code in description for code in FATAL_AADSTS)
+    if error == "invalid_grant" or fatal_code or status == 401:
+        return BackendFatal(detail)
+    return BackendRejected(detail)

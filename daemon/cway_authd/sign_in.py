@@ -1,0 +1,183 @@
+"""Pending sign-in flows: created by ``start``, consumed exactly once by a callback or a paste.
+
+Flows live in memory only (a daemon restart simply means "start again"). Each holds the PKCE
+verifier, the ``state`` and the ``nonce``; none of these ever leaves the daemon except ``state``
+and ``nonce`` inside the authorization URL, which is the point of them.
+
+Looking a flow up by ``state``: the incoming value is compared with *every* known flow's state
+using ``hmac.compare_digest``, without stopping at the first match. The number of flows is
+tiny, and this keeps the comparison time independent of how many leading characters of a
+guessed state are right (a plain dict lookup would compare strings with an early exit).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+
+from authlib.common.security import generate_token
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+from cway_common.clock import Clock
+from cway_common.contract import SignInState, SignInStatus
+
+FLOW_LIFETIME = timedelta(minutes=10)
+FINISHED_RETENTION = timedelta(minutes=30)
+
+
+@dataclass(repr=False)
+class SignInFlow:
+    flow_id: str
+    state: str
+    nonce: str
+    code_verifier: str
+    requested_username: str | None
+    requested_key: str | None
+    created_at: datetime
+    expires_at: datetime
+    authorization_url: str = ""
+    status: SignInState = "pending"
+    consumed: bool = False
+    username: str | None = None
+    identity_mismatch: bool = False
+    message: str | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def code_challenge(self) -> str:
+        return create_s256_code_challenge(self.code_verifier)
+
+    def __repr__(self) -> str:
+        return f"SignInFlow(flow_id={self.flow_id!r}, status={self.status!r}, requested={self.requested_username!r})"
+
+    def to_status(self) -> SignInStatus:
+        return SignInStatus(
+            flow_id=self.flow_id,
+            state=self.status,
+            authorization_url=self.authorization_url if self.status == "pending" else None,
+            requested_username=self.requested_username,
+            username=self.username,
+            identity_mismatch=self.identity_mismatch,
+            message=self.message,
+            expires_at=self.expires_at,
+        )
+
+
+class ClaimFailure(Enum):
+    MISSING = "The sign-in response has no state parameter. Start the sign-in again."
+    UNKNOWN = "This sign-in is not known to the daemon (it may have been restarted). Start the sign-in again."
+    USED = "This sign-in link has already been used. Start the sign-in again."
+    EXPIRED = "This sign-in took longer than 10 minutes and has expired. Start the sign-in again."
+
+
+@dataclass
+class FlowRegistry:
+    """In-memory flows keyed by flow id; all time comes from the injected clock."""
+
+    clock: Clock
+    lifetime: timedelta = FLOW_LIFETIME
+    _flows: dict[str, SignInFlow] = field(default_factory=dict)
+
+    def new_flow(self, requested_username: str | None, requested_key: str | None) -> SignInFlow:
+        now = self.clock.now()
+        return SignInFlow(
+            flow_id=secrets.token_urlsafe(12),
+            state=secrets.token_urlsafe(32),
+            nonce=secrets.token_urlsafe(32),
+            code_verifier=generate_token(64),  # RFC 7636: 43..128 unreserved characters
+            requested_username=requested_username,
+            requested_key=requested_key,
+            created_at=now,
+            expires_at=now + self.lifetime,
+        )
+
+    def add(self, flow: SignInFlow) -> None:
+        self.prune()
+        self._flows[flow.flow_id] = flow
+
+    def _refresh_expiry(self, flow: SignInFlow, now: datetime) -> None:
+        if flow.status == "pending" and not flow.consumed and now >= flow.expires_at:
+            flow.status = "expired"
+            flow.message = ClaimFailure.EXPIRED.value
+            flow.finished_at = now
+
+    def pending_for(self, requested_key: str | None) -> SignInFlow | None:
+        """The open flow for this account (or for "no account given"), if there is one."""
+        now = self.clock.now()
+        for flow in self._flows.values():
+            self._refresh_expiry(flow, now)
+            if flow.status == "pending" and not flow.consumed and flow.requested_key == requested_key:
+                return flow
+        return None
+
+    def get(self, flow_id: str) -> SignInFlow | None:
+        flow = self._flows.get(flow_id)
+        if flow is not None:
+            self._refresh_expiry(flow, self.clock.now())
+        return flow
+
+    def claim(self, state: str | None) -> tuple[SignInFlow | None, ClaimFailure | None]:
+        """Find the flow for ``state`` and mark it consumed (single use)."""
+        if not state:
+            return None, ClaimFailure.MISSING
+        candidate = state.encode("utf-8", errors="replace")
+        found: SignInFlow | None = None
+        for flow in self._flows.values():
+            if hmac.compare_digest(flow.state.encode("ascii"), candidate):
+                found = flow
+        if found is None:
+            return None, ClaimFailure.UNKNOWN
+        self._refresh_expiry(found, self.clock.now())
+        if found.status == "expired":
+            return found, ClaimFailure.EXPIRED
+        if found.consumed or found.status != "pending":
+            return found, ClaimFailure.USED
+        found.consumed = True
+        return found, None
+
+    def finish(
+        self,
+        flow: SignInFlow,
+        status: SignInState,
+        message: str,
+        *,
+        username: str | None = None,
+        identity_mismatch: bool = False,
+    ) -> None:
+        flow.status = status
+        flow.consumed = True
+        flow.message = message
+        flow.username = username
+        flow.identity_mismatch = identity_mismatch
+        flow.finished_at = self.clock.now()
+        # The secrets are useless now; drop them so a memory dump holds less.
+        flow.code_verifier = ""
+        flow.nonce = ""
+
+    def cancel_for(self, requested_key: str) -> int:
+        """Fail every open flow for this account (logout); returns how many."""
+        cancelled = 0
+        for flow in self._flows.values():
+            if flow.status == "pending" and flow.requested_key == requested_key:
+                self.finish(flow, "failed", "Cancelled because the account was signed out.")
+                cancelled += 1
+        return cancelled
+
+    def pending_count(self) -> int:
+        now = self.clock.now()
+        count = 0
+        for flow in self._flows.values():
+            self._refresh_expiry(flow, now)
+            count += flow.status == "pending"
+        return count
+
+    def prune(self) -> None:
+        """Forget finished flows after a while (their status is only useful to a waiting CLI)."""
+        now = self.clock.now()
+        for flow_id, flow in list(self._flows.items()):
+            self._refresh_expiry(flow, now)
+            if flow.finished_at is not None and now - flow.finished_at > FINISHED_RETENTION:
+                del self._flows[flow_id]

@@ -1,0 +1,187 @@
+"""Running a sign-in: the authorize URL, then (callback or paste) code → tokens → confirmed identity → store.
+
+``AUTH_FLOW=cway`` hands the Entra code to Cway's ``grant_type=azure`` exchange;
+``AUTH_FLOW=direct`` redeems it at the IdP and validates the ID token. Either way the new access
+token is then shown to Cway's ``loginInfo``, and the tokens are stored under the username Cway
+confirms, which may differ from the one the user asked for (reported, not refused: the user
+did sign in, just as someone else).
+
+Outcomes are written for a person reading a browser tab; they never contain a code, a token,
+a state or a verifier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from cway_common.clock import Clock
+from cway_common.config import Settings
+from cway_common.contract import ErrorCode
+
+from .audit import AuditLog
+from .cway_tokens import CwayTokenClient
+from .errors import BackendError, BackendRejected, CoreError
+from .grants import TokenGrant, clean_text
+from .identity import fetch_identity
+from .oidc import OidcClient
+from .refresh_engine import RefreshEngine
+from .sign_in import ClaimFailure, FlowRegistry, SignInFlow
+from .store import TokenRecord, normalise_username
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CallbackOutcome:
+    """What the callback page shows; ``message`` never contains a secret."""
+
+    ok: bool
+    status_code: int
+    title: str
+    message: str
+
+
+class SignInService:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        clock: Clock,
+        http: httpx.AsyncClient,
+        oidc: OidcClient,
+        cway: CwayTokenClient,
+        engine: RefreshEngine,
+        audit: AuditLog | None,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._http = http
+        self._oidc = oidc
+        self._cway = cway
+        self._engine = engine
+        self._audit = audit
+        self.flows = FlowRegistry(clock)
+        self._start_lock = asyncio.Lock()
+
+    async def start(self, username: str | None) -> SignInFlow:
+        """A new pending flow, or the one already pending for this account."""
+        requested = username.strip() if username and username.strip() else None
+        key = normalise_username(requested) if requested else None
+        async with self._start_lock:  # two concurrent starts must not make two flows
+            existing = self.flows.pending_for(key)
+            if existing is not None:
+                return existing
+            flow = self.flows.new_flow(requested, key)
+            try:
+                flow.authorization_url = await self._oidc.authorization_url(
+                    state=flow.state, nonce=flow.nonce, code_challenge=flow.code_challenge, login_hint=requested
+                )
+            except BackendError as exc:
+                raise CoreError(
+                    ErrorCode.BACKEND_UNAVAILABLE, f"cannot start a sign-in: {exc}", status=503, username=requested
+                ) from None
+            self.flows.add(flow)
+        self._event("sign_in_started", flow_id=flow.flow_id, requested=requested, flow=self._settings.auth_flow)
+        return flow
+
+    async def complete(
+        self, params: Mapping[str, str]
+    ) -> tuple[SignInFlow | None, ClaimFailure | None, CallbackOutcome]:
+        flow, failure = self.flows.claim(params.get("state"))
+        if failure is not None or flow is None:
+            reason = failure or ClaimFailure.UNKNOWN
+            self._event("sign_in_failed", flow_id=flow.flow_id if flow else None, reason=reason.name.lower())
+            return flow, reason, CallbackOutcome(False, 400, "Sign-in not completed", reason.value)
+
+        error = params.get("error")
+        if error:
+            description = clean_text(params.get("error_description"), 300)
+            message = f"The identity provider did not sign you in ({clean_text(error, 60)})" + (
+                f": {description}" if description else "."
+            )
+            return flow, None, self._fail(flow, message, 400, reason="idp_error")
+        code = params.get("code")
+        if not code:
+            return flow, None, self._fail(flow, "The sign-in response has no authorization code.", 400, "no_code")
+
+        try:
+            record = await self._redeem(flow, code)
+            await self._engine.adopt(record)
+        except BackendError as exc:
+            return flow, None, self._fail(flow, f"Sign-in failed: {exc}.", 502, reason="backend")
+        except Exception as exc:  # never echo the text: it could contain anything
+            log.error("sign-in %s failed unexpectedly: %s", flow.flow_id, type(exc).__name__)
+            return (
+                flow,
+                None,
+                self._fail(flow, f"Sign-in failed: internal error ({type(exc).__name__}).", 500, "internal"),
+            )
+
+        requested_key = flow.requested_key
+        aliases = {record.normalised_username} | ({normalise_username(record.email)} if record.email else set())
+        mismatch = requested_key is not None and requested_key not in aliases
+        if mismatch:
+            message = (
+                f"You asked for {flow.requested_username} but signed in as {record.username}; "
+                f"the tokens are stored under {record.username}."
+            )
+        else:
+            message = f"Signed in as {record.username}; you can close this tab."
+        self.flows.finish(flow, "completed", message, username=record.username, identity_mismatch=mismatch)
+        self._event(
+            "sign_in_completed",
+            flow_id=flow.flow_id,
+            account=record.username,
+            requested=flow.requested_username,
+            identity_mismatch=mismatch,
+        )
+        return flow, None, CallbackOutcome(True, 200, "Signed in", message)
+
+    def _fail(self, flow: SignInFlow, message: str, status: int, reason: str) -> CallbackOutcome:
+        self.flows.finish(flow, "failed", message)
+        self._event("sign_in_failed", flow_id=flow.flow_id, reason=reason, error=message)
+        return CallbackOutcome(False, status, "Sign-in failed", message)
+
+    async def _redeem(self, flow: SignInFlow, code: str) -> TokenRecord:
+        now = self._clock.now()
+        tenant = self._settings.azure_tenant_id
+        grant: TokenGrant
+        if self._settings.auth_flow == "cway":
+            grant = await self._cway.exchange_code(
+                code=code, state=flow.state, code_verifier=flow.code_verifier, redirect_uri=self._settings.redirect.uri
+            )
+        else:
+            grant = await self._oidc.redeem_code(
+                code=code, code_verifier=flow.code_verifier, redirect_uri=self._settings.redirect.uri
+            )
+            if not grant.id_token:
+                raise BackendRejected("the identity provider issued no ID token (is 'openid' in AZURE_SCOPES?)")
+            claims = await self._oidc.validate_id_token(grant.id_token, nonce=flow.nonce)
+            tid = claims.get("tid")
+            tenant = tid if isinstance(tid, str) and tid else tenant
+        if not grant.refresh_token:
+            raise BackendRejected("no refresh token was issued, so the session could not be kept alive")
+        identity = await fetch_identity(self._http, self._settings.cway_api_url, grant.access_token)
+        return TokenRecord(
+            username=identity.username,
+            access_token=grant.access_token,
+            refresh_token=grant.refresh_token,
+            token_type=grant.token_type,
+            access_expires_at=grant.access_expires_at,
+            refresh_expires_at=grant.refresh_expires_at,
+            tenant=tenant,
+            display_name=identity.display_name,
+            email=identity.email,
+            organisation_id=identity.organisation_id,
+            organisation_name=identity.organisation_name,
+            created_at=now,
+        )
+
+    def _event(self, event: str, **fields: object) -> None:
+        if self._audit is not None:
+            self._audit.event(event, **fields)

@@ -1,0 +1,156 @@
+"""GraphQL execution against the REAL Cway schema.
+
+Every document is parsed and validated with graphql-core against the production SDL before
+anything runs, so a query that would fail at app.cway.se fails here too. Parse and
+validation errors answer **HTTP 200 with ``errors`` and no ``data``** (graphql-java style,
+which is what Cway runs); only requests that are not GraphQL at all (no JSON, no ``query``)
+get HTTP 400. ``UUID`` arguments are checked for UUID syntax, as graphql-java's scalar does.
+
+Fields without a resolver read the same-named key of the parent record; when the record
+lacks it the emulator answers the type's zero value (null if nullable, ``[]``/``""``/``0``/
+``false``/first enum value/empty object otherwise) instead of crashing. Mutations without a
+resolver are refused with "not implemented by the emulator" rather than silently succeeding.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from importlib.resources import files
+from typing import Any
+
+from graphql import (
+    GraphQLError,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    OperationType,
+    build_schema,
+    execute,
+    get_operation_ast,
+    is_abstract_type,
+    is_enum_type,
+    is_list_type,
+    is_non_null_type,
+    is_scalar_type,
+    parse,
+    validate,
+)
+from graphql.language import StringValueNode, ValueNode
+
+from cway_emulator import resolvers_artworks, resolvers_identity, resolvers_media, resolvers_projects
+from cway_emulator.gql_context import Ctx, Resolver, merge
+
+SCALAR_ZERO: dict[str, Any] = {
+    "String": "",
+    "Int": 0,
+    "Float": 0.0,
+    "Boolean": False,
+    "Long": 0,
+    "BigDecimal": "0",
+    "UUID": "00000000-0000-0000-0000-000000000000",
+    "Date": "1970-01-01",
+    "LocalDate": "1970-01-01",
+    "DateTime": "1970-01-01T00:00:00Z",
+    "LocalDateTime": "1970-01-01T00:00:00",
+}
+
+RESOLVERS: dict[str, dict[str, Resolver]] = merge(
+    resolvers_identity.RESOLVERS,
+    resolvers_projects.RESOLVERS,
+    resolvers_artworks.RESOLVERS,
+    resolvers_media.RESOLVERS,
+)
+
+
+def schema_sdl() -> str:
+    return (files("cway_common") / "data" / "schema.graphql").read_text(encoding="utf-8")
+
+
+def _parse_uuid(value: Any) -> str:
+    if not isinstance(value, str):
+        raise GraphQLError("UUID must be a string")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise GraphQLError(f"Invalid UUID: {value!r}") from None
+
+
+def _parse_uuid_literal(node: ValueNode, _variables: Any = None) -> str:
+    if not isinstance(node, StringValueNode):
+        raise GraphQLError("UUID must be a string literal")
+    return _parse_uuid(node.value)
+
+
+@functools.cache
+def cway_schema() -> GraphQLSchema:
+    """The production schema with the emulator's resolvers bound (built once per process)."""
+    schema = build_schema(schema_sdl())
+    uuid_type: Any = schema.type_map["UUID"]
+    uuid_type.parse_value = _parse_uuid
+    uuid_type.parse_literal = _parse_uuid_literal
+    for type_name, fields in RESOLVERS.items():
+        gql_type: Any = schema.type_map[type_name]
+        for field_name, resolver in fields.items():
+            gql_type.fields[field_name].resolve = resolver
+    return schema
+
+
+def zero_value(info: GraphQLResolveInfo) -> Any:
+    gtype = info.return_type
+    if not is_non_null_type(gtype):
+        return None
+    inner: Any = gtype.of_type
+    if is_list_type(inner):
+        return []
+    if is_scalar_type(inner):
+        return SCALAR_ZERO.get(inner.name, "")
+    if is_enum_type(inner):
+        return next(iter(inner.values))
+    if is_abstract_type(inner):
+        return {"__typename": info.schema.get_possible_types(inner)[0].name}
+    return {}
+
+
+def default_resolver(source: Any, info: GraphQLResolveInfo, **_args: Any) -> Any:
+    if info.parent_type.name == "Mutation":
+        raise GraphQLError(f"Mutation {info.field_name} is not implemented by the Cway emulator")
+    if isinstance(source, dict):
+        value = source.get(info.field_name)
+        if value is not None:
+            return value
+    return zero_value(info)
+
+
+def execute_request(body: Any, ctx: Ctx) -> tuple[int, dict[str, Any], bool]:
+    """Run one GraphQL-over-HTTP request; returns (status, payload, rejected_before_execution)."""
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        return 400, {"errors": [{"message": "Request body must be JSON with a string 'query'"}]}, True
+    variables = body.get("variables")
+    op_name = body.get("operationName")
+    if variables is not None and not isinstance(variables, dict):
+        return 400, {"errors": [{"message": "'variables' must be an object"}]}, True
+    if op_name is not None and not isinstance(op_name, str):
+        return 400, {"errors": [{"message": "'operationName' must be a string"}]}, True
+    schema = cway_schema()
+    try:
+        document = parse(body["query"])
+    except GraphQLError as exc:
+        return 200, {"errors": [exc.formatted]}, True
+    errors = validate(schema, document)
+    if errors:
+        return 200, {"errors": [e.formatted for e in errors]}, True
+    operation = get_operation_ast(document, op_name)
+    if operation is not None and operation.operation == OperationType.SUBSCRIPTION:
+        return 200, {"errors": [{"message": "Subscriptions are not supported over HTTP POST"}]}, True
+    result = execute(
+        schema,
+        document,
+        variable_values=variables,
+        operation_name=op_name,
+        context_value=ctx,
+        field_resolver=default_resolver,
+    )
+    if not hasattr(result, "formatted"):  # pragma: no cover - all resolvers are synchronous
+        raise RuntimeError("asynchronous resolver result")
+    payload: dict[str, Any] = dict(result.formatted)
+    return 200, payload, False

@@ -1,0 +1,495 @@
+"""The Entra-ID-like authorization server's rules, without HTTP.
+
+Faithful where it matters to a client: codes are single-use (AADSTS54005) and short-lived
+(AADSTS70008), bound to the client id, redirect URI and PKCE challenge of the authorize
+request; refresh tokens rotate on every redemption and are only issued when
+``offline_access`` was requested (as in Entra v2); confidential clients must authenticate,
+public clients must *not* present a secret (AADSTS700025).
+
+Cway's "on-behalf" redemption (``AUTH_FLOW=cway``): a code belongs to the client id used at
+``/authorize``. Whoever redeems it - the daemon itself or the Cway backend - must present that
+same ``client_id``, the ``code_verifier`` and the exact ``redirect_uri``. If that client is
+the confidential Cway app, its ``client_secret`` is required as well. No other client can
+redeem a code issued to someone else.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from cway_common.clock import Clock
+from cway_emulator.fixtures import DEFAULT_USER, Record
+from cway_emulator.jwt_keys import TokenInvalid, epoch, idp_signing_key, sign_rs256, verify
+from cway_emulator.knobs import Knobs
+from cway_emulator.store import DataStore
+
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
+PROMPTS = frozenset({"login", "none", "consent", "select_account"})
+
+
+@dataclass
+class Client:
+    client_id: str
+    name: str
+    redirect_uris: list[str]
+    secret: str | None = None
+
+    @property
+    def confidential(self) -> bool:
+        return self.secret is not None
+
+
+class EntraError(Exception):
+    """An error of the token endpoint, shaped like Entra's JSON."""
+
+    def __init__(self, error: str, code: int, message: str, status: int = 400) -> None:
+        super().__init__(f"AADSTS{code}: {message}")
+        self.error, self.code, self.message, self.status = error, code, message, status
+
+    def body(self, now: datetime) -> dict[str, Any]:
+        trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
+        stamp = now.strftime("%Y-%m-%d %H:%M:%SZ")
+        return {
+            "error": self.error,
+            "error_description": f"AADSTS{self.code}: {self.message} Trace ID: {trace} "
+            f"Correlation ID: {corr} Timestamp: {stamp}",
+            "error_codes": [self.code],
+            "timestamp": stamp,
+            "trace_id": trace,
+            "correlation_id": corr,
+            "error_uri": f"https://login.microsoftonline.com/error?code={self.code}",
+        }
+
+
+class PageError(EntraError):
+    """An authorize error before the redirect URI is trusted: shown as an HTML page."""
+
+
+class RedirectError(EntraError):
+    """An authorize error after the redirect URI is trusted: sent back to the client."""
+
+    location: str = ""
+
+
+@dataclass
+class AuthRequest:
+    client_id: str
+    redirect_uri: str
+    scopes: list[str]
+    state: str | None
+    nonce: str | None
+    challenge: str | None
+    login_hint: str | None
+    prompt: str | None
+    created: datetime
+
+    def error_location(self, err: EntraError) -> str:
+        params = {"error": err.error, "error_description": f"AADSTS{err.code}: {err.message}"}
+        return with_query(self.redirect_uri, params, self.state)
+
+
+@dataclass
+class CodeGrant:
+    request: AuthRequest
+    upn: str
+    generation: int
+    expires: datetime
+    redeemed: bool = False
+
+
+@dataclass
+class RefreshGrant:
+    client_id: str
+    upn: str
+    scopes: list[str]
+    generation: int
+    issued: datetime
+    redeemed: bool = False
+
+
+def with_query(uri: str, params: dict[str, str], state: str | None) -> str:
+    if state is not None:
+        params = {**params, "state": state}
+    parts = urlsplit(uri)
+    query = "&".join(q for q in (parts.query, urlencode(params)) if q)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def _missing(name: str, page: bool = False) -> EntraError:
+    cls = PageError if page else EntraError
+    return cls("invalid_request", 900144, f"The request body must contain the following parameter: '{name}'.")
+
+
+@dataclass
+class IdpCore:
+    issuer: str
+    tenant: str
+    knobs: Knobs
+    store: DataStore
+    clock: Clock
+    clients: dict[str, Client]
+    codes: dict[str, CodeGrant] = field(default_factory=dict)
+    refresh: dict[str, RefreshGrant] = field(default_factory=dict)
+    pending: dict[str, AuthRequest] = field(default_factory=dict)
+
+    def reset(self) -> None:
+        with self.store.lock:
+            self.codes.clear()
+            self.refresh.clear()
+            self.pending.clear()
+
+    # --- /authorize ---------------------------------------------------------------------
+    def begin_authorize(self, params: Mapping[str, str]) -> AuthRequest:
+        """Validate an authorize request; raise PageError/RedirectError like Entra would."""
+        client_id = params.get("client_id")
+        if not client_id:
+            raise _missing("client_id", page=True)
+        client = self.clients.get(client_id)
+        if client is None:
+            raise PageError(
+                "unauthorized_client",
+                700016,
+                f"Application with identifier '{client_id}' was not found in the directory '{self.tenant}'.",
+            )
+        redirect_uri = params.get("redirect_uri")
+        if not redirect_uri:
+            raise _missing("redirect_uri", page=True)
+        if redirect_uri not in client.redirect_uris:
+            raise PageError(
+                "invalid_request",
+                50011,
+                f"The redirect URI '{redirect_uri}' specified in the request does not match the redirect "
+                f"URIs configured for the application '{client_id}'.",
+            )
+        req = AuthRequest(
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            scopes=params.get("scope", "").split(),
+            state=params.get("state"),
+            nonce=params.get("nonce"),
+            challenge=params.get("code_challenge"),
+            login_hint=params.get("login_hint"),
+            prompt=params.get("prompt"),
+            created=self.clock.now(),
+        )
+        try:
+            self._check_trusted(client, req, params)
+        except RedirectError as err:
+            err.location = req.error_location(err)
+            raise
+        return req
+
+    def _check_trusted(self, client: Client, req: AuthRequest, params: Mapping[str, str]) -> None:
+        if params.get("response_type") != "code":
+            raise RedirectError(
+                "unsupported_response_type",
+                70005,
+                f"response_type '{params.get('response_type', '')}' is not enabled for the application.",
+            )
+        if params.get("response_mode", "query") != "query":
+            raise RedirectError("invalid_request", 900144, "This emulator supports only response_mode=query.")
+        if not req.scopes:
+            raise RedirectError("invalid_request", 900144, "The request must contain the parameter 'scope'.")
+        if params.get("resource"):
+            raise RedirectError(
+                "invalid_target",
+                9010010,
+                "The resource parameter provided in the request doesn't match with the requested scopes.",
+            )
+        for scope in req.scopes:
+            low = scope.lower()
+            if low in OIDC_SCOPES or low == "user.read" or low.startswith(("https://graph.microsoft.com/", "api://")):
+                continue
+            raise RedirectError("invalid_scope", 70011, f"The provided value for scope {scope} is not valid.")
+        method = params.get("code_challenge_method")
+        if req.challenge is None and method:
+            raise _redirect_missing("code_challenge")
+        if req.challenge is not None:
+            if method != "S256":
+                raise RedirectError(
+                    "invalid_request",
+                    5001410,
+                    f"code_challenge_method '{method or 'plain'}' is not allowed; use S256.",
+                )
+            if len(req.challenge) != 43:
+                raise RedirectError("invalid_request", 501491, "Invalid size of Code_Challenge parameter.")
+        elif not client.confidential:
+            raise RedirectError(
+                "invalid_request",
+                9002325,
+                "Proof Key for Code Exchange is required for public clients (code_challenge, S256).",
+            )
+        if req.prompt is not None and req.prompt not in PROMPTS:
+            raise RedirectError("invalid_request", 90023, f"Invalid prompt value '{req.prompt}'.")
+        if req.prompt == "none" and not self.knobs.auto_approve:
+            raise RedirectError("login_required", 50058, "A silent sign-in request was sent but no user is signed in.")
+
+    def hold(self, req: AuthRequest) -> str:
+        """Park a validated request while the sign-in form is shown; returns its handle."""
+        txn = secrets.token_urlsafe(16)
+        with self.store.lock:
+            self.pending[txn] = req
+        return txn
+
+    def resume(self, txn: str) -> AuthRequest:
+        with self.store.lock:
+            req = self.pending.pop(txn, None)
+        lifetime = timedelta(seconds=self.knobs.idp_code_lifetime)
+        if req is None or self.clock.now() > req.created + lifetime:
+            raise PageError("invalid_request", 90014, "The sign-in request is unknown or expired. Start again.")
+        return req
+
+    def approve(self, req: AuthRequest, username: str | None) -> str:
+        """The user signed in: mint a code and return the redirect Location."""
+        user = self.store.directory_user(username or req.login_hint or DEFAULT_USER)
+        if user is None:
+            return req.error_location(
+                RedirectError("access_denied", 50034, "The user account does not exist in the tenant directory.")
+            )
+        code = "emu_ac." + secrets.token_urlsafe(32)
+        grant = CodeGrant(
+            request=req,
+            upn=user["upn"],
+            generation=self.store.generation(user["upn"]),
+            expires=self.clock.now() + timedelta(seconds=self.knobs.idp_code_lifetime),
+        )
+        with self.store.lock:
+            self.codes[code] = grant
+        return with_query(req.redirect_uri, {"code": code}, req.state)
+
+    # --- /token -------------------------------------------------------------------------
+    def token(self, form: Mapping[str, str], basic: tuple[str, str] | None) -> dict[str, Any]:
+        grant_type = form.get("grant_type")
+        if not grant_type:
+            raise _missing("grant_type")
+        if grant_type == "authorization_code":
+            return self._redeem_code(form, self.authenticate(form, basic))
+        if grant_type == "refresh_token":
+            return self._redeem_refresh(form, self.authenticate(form, basic))
+        raise EntraError(
+            "unsupported_grant_type", 70003, f"The app requested an unsupported grant type '{grant_type}'."
+        )
+
+    def authenticate(self, form: Mapping[str, str], basic: tuple[str, str] | None) -> Client:
+        client_id, secret = form.get("client_id"), form.get("client_secret")
+        if basic is not None:
+            if (client_id and client_id != basic[0]) or secret:
+                raise EntraError("invalid_request", 90015, "Conflicting client authentication methods.")
+            client_id, secret = basic
+        if not client_id:
+            raise _missing("client_id")
+        client = self.clients.get(client_id)
+        if client is None:
+            raise EntraError("unauthorized_client", 700016, f"Application with identifier '{client_id}' was not found.")
+        if not client.confidential:
+            if secret or form.get("client_assertion"):
+                raise EntraError(
+                    "invalid_client",
+                    700025,
+                    "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
+                    401,
+                )
+        elif not secret:
+            raise EntraError(
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+                401,
+            )
+        elif not hmac.compare_digest(secret.encode(), (client.secret or "").encode()):
+            raise EntraError("invalid_client", 7000215, "Invalid client secret provided.", 401)
+        return client
+
+    def _redeem_code(self, form: Mapping[str, str], client: Client) -> dict[str, Any]:
+        code = form.get("code")
+        if not code:
+            raise _missing("code")
+        now = self.clock.now()
+        with self.store.lock:
+            grant = self.codes.get(code)
+            if grant is None:
+                raise EntraError("invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
+            if grant.redeemed:
+                raise EntraError(
+                    "invalid_grant",
+                    54005,
+                    "OAuth2 Authorization code was already redeemed, please retry with a new valid code "
+                    "or use an existing refresh token.",
+                )
+            if now >= grant.expires:
+                raise EntraError(
+                    "invalid_grant",
+                    70008,
+                    "The provided authorization code or refresh token has expired due to inactivity. "
+                    "Send a new interactive authorization request for this user and resource.",
+                )
+            req = grant.request
+            if req.client_id != client.client_id:
+                raise EntraError("invalid_grant", 70000, "The code was issued to a different client.")
+            redirect_uri = form.get("redirect_uri")
+            if not redirect_uri:
+                raise _missing("redirect_uri")
+            if redirect_uri != req.redirect_uri:
+                raise EntraError(
+                    "invalid_grant",
+                    50011,
+                    f"The redirect URI '{redirect_uri}' specified in the request does not match the "
+                    "redirect URI used when requesting the authorization code.",
+                )
+            if req.challenge is not None:
+                verifier = form.get("code_verifier")
+                if not verifier:
+                    raise EntraError(
+                        "invalid_grant", 50148, "The code_verifier is missing but a code_challenge was supplied."
+                    )
+                if not hmac.compare_digest(s256(verifier), req.challenge):
+                    raise EntraError(
+                        "invalid_grant",
+                        50148,
+                        "The code_verifier does not match the code_challenge supplied in the authorization request.",
+                    )
+            if self.store.generation(grant.upn) != grant.generation:
+                raise _revoked()
+            grant.redeemed = True
+        return self._issue(client, grant.upn, req.scopes, req.nonce)
+
+    def _redeem_refresh(self, form: Mapping[str, str], client: Client) -> dict[str, Any]:
+        token = form.get("refresh_token")
+        if not token:
+            raise _missing("refresh_token")
+        now = self.clock.now()
+        with self.store.lock:
+            grant = self.refresh.get(token)
+            if grant is None:
+                raise EntraError("invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
+            if grant.client_id != client.client_id:
+                raise EntraError("invalid_grant", 70000, "The refresh token was issued to a different client.")
+            if grant.redeemed:
+                raise EntraError(
+                    "invalid_grant", 70000, "The provided refresh token was already redeemed (tokens rotate)."
+                )
+            if self.store.generation(grant.upn) != grant.generation:
+                raise _revoked()
+            if now - grant.issued > timedelta(seconds=self.knobs.idp_refresh_inactivity):
+                raise EntraError(
+                    "invalid_grant",
+                    700082,
+                    f"The refresh token has expired due to inactivity. The token was issued on "
+                    f"{grant.issued.isoformat()} and was inactive for "
+                    f"{self.knobs.idp_refresh_inactivity} seconds.",
+                )
+            scopes = grant.scopes
+            if form.get("scope"):
+                wanted = form["scope"].split()
+                granted = {s.lower() for s in scopes}
+                if any(s.lower() not in granted for s in wanted):
+                    raise EntraError(
+                        "invalid_grant", 65001, "The user or administrator has not consented to these scopes."
+                    )
+                scopes = [*wanted, *(["offline_access"] if "offline_access" in granted else [])]
+            grant.redeemed = True
+        return self._issue(client, grant.upn, scopes, None)
+
+    def _issue(self, client: Client, upn: str, scopes: list[str], nonce: str | None) -> dict[str, Any]:
+        user = self.store.directory_user(upn)
+        if user is None:  # pragma: no cover - directory entries are never deleted
+            raise EntraError("invalid_grant", 50034, "The user account does not exist in the tenant directory.")
+        now = self.clock.now()
+        lifetime = self.knobs.idp_access_lifetime
+        low = {s.lower() for s in scopes}
+        granted = [s for s in scopes if s.lower() != "user.read"] + ["User.Read"]
+        base = {"iss": self.issuer, "iat": epoch(now), "nbf": epoch(now), "exp": epoch(now) + lifetime}
+        access_claims = {
+            **base,
+            "aud": GRAPH_APP_ID,
+            "tid": self.tenant,
+            "oid": user["oid"],
+            "sub": user["oid"],
+            "upn": user["upn"],
+            "name": user["displayName"],
+            "appid": client.client_id,
+            "scp": " ".join(s for s in granted if s.lower() not in OIDC_SCOPES),
+            "uti": secrets.token_urlsafe(12),
+            "ver": "1.0",
+        }
+        key = idp_signing_key()
+        response: dict[str, Any] = {
+            "token_type": "Bearer",
+            "scope": " ".join(granted),
+            "expires_in": lifetime,
+            "ext_expires_in": lifetime,
+            "access_token": sign_rs256(key, access_claims),
+        }
+        if "openid" in low:
+            id_claims: dict[str, Any] = {
+                **base,
+                "aud": client.client_id,
+                "exp": epoch(now) + 3600,
+                "tid": self.tenant,
+                "oid": user["oid"],
+                # Entra's sub is pairwise (per app): do not confuse it with oid.
+                "sub": s256(user["oid"] + client.client_id)[:43],
+                "preferred_username": user["upn"],
+                "name": user["displayName"],
+                "ver": "2.0",
+            }
+            if "email" in low:
+                id_claims["email"] = user["mail"]
+            if nonce is not None:
+                id_claims["nonce"] = nonce
+            response["id_token"] = sign_rs256(key, id_claims)
+        if "offline_access" in low:
+            refresh = "emu_rt." + secrets.token_urlsafe(48)
+            with self.store.lock:
+                self.refresh[refresh] = RefreshGrant(
+                    client.client_id, upn, list(scopes), self.store.generation(upn), now
+                )
+            response["refresh_token"] = refresh
+        return response
+
+    # --- tokens presented back to us -----------------------------------------------------
+    def user_for_access_token(self, token: str) -> tuple[Record, dict[str, Any]]:
+        """Resolve a Graph access token to (directory user, claims); raise TokenInvalid."""
+        claims = verify(token, idp_signing_key(), "RS256")
+        if claims.get("aud") != GRAPH_APP_ID or claims.get("iss") != self.issuer:
+            raise TokenInvalid("Invalid audience or issuer.")
+        if not isinstance(claims.get("exp"), int) or claims["exp"] <= epoch(self.clock.now()):
+            raise TokenInvalid("Lifetime validation failed, the token is expired.")
+        user = next((u for u in self.store.directory.values() if u["oid"] == claims.get("oid")), None)
+        if user is None:
+            raise TokenInvalid("Unknown user.")
+        return user, claims
+
+    def revoke_token(self, token: str) -> None:
+        """RFC 7009 revocation (only exposed when the ``idp_revocation`` knob is on)."""
+        with self.store.lock:
+            grant = self.refresh.get(token)
+            if grant is not None:
+                grant.redeemed = True
+
+
+def _redirect_missing(name: str) -> RedirectError:
+    return RedirectError("invalid_request", 900144, f"The request must contain the parameter '{name}'.")
+
+
+def _revoked() -> EntraError:
+    return EntraError(
+        "invalid_grant",
+        50173,
+        "The provided grant has expired due to it being revoked, a fresh auth token is needed. "
+        "The user might have changed or reset their password.",
+    )

@@ -1,0 +1,76 @@
+"""``cway-mcp``: the MCP stdio server that MCP clients (Claude Desktop, VS Code, ...) spawn.
+
+stdout is the MCP channel, so nothing but protocol messages may reach it: logging goes to
+stderr, a bad configuration is one line on stderr and exit status 2, and no traceback is
+printed where a client would have to parse it. The server module is imported only after the
+arguments are parsed, so ``--help`` and ``--version`` answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from cway_common import __version__
+
+EXIT_CONFIG = 2
+
+DESCRIPTION = """\
+Cway MCP server (stdio). Started by an MCP client, not by hand.
+
+Settings come from the environment, a .env file in the working directory, or the config file
+($CWAY_MCP_CONFIG). The ones a client usually sets:
+  CWAY_USERNAME          the Cway account this client acts as (per-user sign-in)
+  AUTH_METHOD            oauth2 (default; tokens from `cway-auth daemon`) or static
+  CWAY_API_TOKEN         the Cway API token, for AUTH_METHOD=static
+  CWAY_API_URL           Cway's GraphQL endpoint (default https://app.cway.se/graphql)
+  CWAY_MCP_AUTOSTART     1 (default) starts `cway-auth daemon` when it is not running; 0 does not
+  CWAY_MCP_OPEN_BROWSER  1 (default) opens the sign-in page on desktop sessions; 0 does not
+  CWAY_MCP_LOG_LEVEL     DEBUG, INFO (default), WARNING or ERROR (logs go to stderr)
+"""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="cway-mcp", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"cway-mcp {__version__}")
+    return parser.parse_args(argv)
+
+
+def configure_logging(level: str) -> None:
+    """stderr only; httpx's per-request INFO lines are noise for a client's log pane."""
+    logging.basicConfig(
+        stream=sys.stderr, level=level, format="cway-mcp %(levelname)s %(name)s: %(message)s", force=True
+    )
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parse_args(argv)
+    from cway_common.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings(component="shim")
+    except ConfigError as exc:
+        print(f"cway-mcp: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(settings.log_level)
+
+    from cway_mcp_shim.server import build_server
+
+    try:
+        build_server(settings).run("stdio")
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:  # one line for the client's log, not a traceback on the channel
+        logging.getLogger("cway_mcp_shim").debug("server stopped", exc_info=True)
+        print(f"cway-mcp: stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""Cway's GraphQL schema: loading, document validation and the read-only guard.
+
+The schema ships as package data (``cway_common/data/schema.graphql``) so the shim can validate
+before it spends a network round trip: a model that invents a field gets graphql-core's precise
+message ("Cannot query field 'x' on type 'Project'. Did you mean ...?") instead of an opaque
+Cway error. Building the schema costs ~100 ms, so it happens lazily, once per process, on the
+first call that needs it — never at shim start-up.
+
+:func:`check_read_only` is what makes the free-form ``graphql_query`` tool safe to expose: only
+one query operation, validated, with depth, size and selection limits so a model cannot issue a
+mutation or an accidental denial-of-service query against the user's organisation.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    build_schema,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+
+SCHEMA_RESOURCE = ("cway_common", "data", "schema.graphql")
+
+#: Limits for ``graphql_query``; generous for real questions, far below what could hurt Cway.
+MAX_DOCUMENT_CHARS = 20_000
+MAX_TOKENS = 10_000
+MAX_DEPTH = 8
+MAX_FIELDS = 500
+MAX_ALIASES = 50
+
+#: Root ``Query`` fields that act rather than read (generate images, mint upload URLs, export,
+#: ask for permissions). They are queries only by GraphQL type; ``graphql_query`` refuses them.
+SIDE_EFFECT_QUERY_FIELDS = frozenset(
+    {"openAiImage", "askForOneDrivePermission", "tempFileUploadUrl", "exportUserSearch", "assistantQuery"}
+)
+
+_lock = threading.Lock()
+_schema: GraphQLSchema | None = None
+
+
+def schema_sdl() -> str:
+    """The schema text exactly as shipped (also served as the ``cway://schema.graphql`` resource)."""
+    package, *parts = SCHEMA_RESOURCE
+    return resources.files(package).joinpath(*parts).read_text(encoding="utf-8")
+
+
+def get_schema() -> GraphQLSchema:
+    """The parsed schema, built on first use and cached for the life of the process."""
+    global _schema
+    if _schema is None:
+        with _lock:
+            if _schema is None:
+                _schema = build_schema(schema_sdl())
+    return _schema
+
+
+def _format(error: GraphQLError) -> str:
+    where = ", ".join(f"line {loc.line} col {loc.column}" for loc in error.locations or [])
+    return f"{error.message} ({where})" if where else error.message
+
+
+def validate_document(text: str) -> list[str]:
+    """Parse and validate ``text`` against Cway's schema; return readable errors (empty = valid)."""
+    try:
+        document = parse(text)
+    except GraphQLError as exc:
+        return [f"Syntax error: {_format(exc)}"]
+    return [_format(err) for err in validate(get_schema(), document)]
+
+
+class QueryRejected(ValueError):
+    """The document may not be sent by ``graphql_query``; the message says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedQuery:
+    """A document that passed :func:`check_read_only`, with the operation that will run."""
+
+    text: str
+    operation_name: str | None
+    depth: int
+    fields: int
+
+
+def check_read_only(
+    text: str, operation_name: str | None = None, variables: Mapping[str, Any] | None = None
+) -> CheckedQuery:
+    """Accept one read-only, schema-valid, bounded query operation or raise :class:`QueryRejected`.
+
+    Order matters: cheap size checks before parsing, parsing with a token cap (so a huge
+    document cannot make the parser work hard), schema validation before the structural
+    walk (validation rejects fragment cycles, which the walk relies on), and variables coerced
+    against their declared types so a wrong variable fails here with graphql-core's message.
+    """
+    if not text.strip():
+        raise QueryRejected("The query is empty.")
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise QueryRejected(f"The query is {len(text)} characters; the limit is {MAX_DOCUMENT_CHARS}.")
+    try:
+        document = parse(text, max_tokens=MAX_TOKENS)
+    except GraphQLError as exc:
+        raise QueryRejected(f"Syntax error: {_format(exc)}") from exc
+
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    operation = _pick_operation(operations, operation_name)
+    if operation.operation is not OperationType.QUERY:
+        kind = operation.operation.value
+        raise QueryRejected(
+            f"Only read-only queries are allowed here; this is a {kind}. "
+            "Use the dedicated tools (approve_artwork, reject_artwork, close_projects, ...) to change data."
+        )
+
+    errors = validate(get_schema(), document, max_errors=10)
+    if errors:
+        raise QueryRejected("The query does not match Cway's schema: " + "; ".join(_format(e) for e in errors))
+
+    walker = _Walker(document)
+    depth = walker.depth(operation.selection_set, level=1, root=True)
+    if depth > MAX_DEPTH:
+        raise QueryRejected(f"The query nests {depth} levels deep; the limit is {MAX_DEPTH}. Select fewer levels.")
+    coerced = get_variable_values(get_schema(), operation.variable_definitions or (), dict(variables or {}), 10)
+    if isinstance(coerced, list):
+        raise QueryRejected("Bad variables: " + "; ".join(_format(e) for e in coerced))
+    name = operation.name.value if operation.name else None
+    return CheckedQuery(text=text, operation_name=operation_name or name, depth=depth, fields=walker.fields)
+
+
+def _pick_operation(operations: list[OperationDefinitionNode], operation_name: str | None) -> OperationDefinitionNode:
+    if not operations:
+        raise QueryRejected("The document contains no operation (only fragments?).")
+    if operation_name is not None:
+        matching = [op for op in operations if op.name and op.name.value == operation_name]
+        if not matching:
+            names = ", ".join(op.name.value for op in operations if op.name) or "none named"
+            raise QueryRejected(f"No operation named {operation_name!r} in the document (found: {names}).")
+        return matching[0]
+    if len(operations) > 1:
+        raise QueryRejected("The document has several operations; pass operation_name to pick one.")
+    return operations[0]
+
+
+class _Walker:
+    """Measures a validated operation with fragments expanded: depth, field and alias counts.
+
+    Counting stops as soon as a limit is exceeded, so a "fragment bomb" (fragments spreading
+    each other many times) costs at most MAX_FIELDS steps.
+    """
+
+    def __init__(self, document: DocumentNode) -> None:
+        self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        self.fields = 0
+        self.aliases = 0
+
+    def depth(self, selection_set: SelectionSetNode | None, level: int, root: bool = False) -> int:
+        if selection_set is None:
+            return level - 1
+        deepest = level - 1
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                self._count(selection, root)
+                deepest = max(deepest, self.depth(selection.selection_set, level + 1))
+            elif isinstance(selection, InlineFragmentNode):
+                deepest = max(deepest, self.depth(selection.selection_set, level, root))
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments[selection.name.value]  # validation guarantees it exists
+                deepest = max(deepest, self.depth(fragment.selection_set, level, root))
+        return deepest
+
+    def _count(self, field: FieldNode, root: bool) -> None:
+        self.fields += 1
+        if field.alias is not None:
+            self.aliases += 1
+        if root and field.name.value in SIDE_EFFECT_QUERY_FIELDS:
+            raise QueryRejected(f"{field.name.value} has side effects and is not available through graphql_query.")
+        if self.fields > MAX_FIELDS:
+            raise QueryRejected(f"The query selects more than {MAX_FIELDS} fields; select fewer.")
+        if self.aliases > MAX_ALIASES:
+            raise QueryRejected(f"The query uses more than {MAX_ALIASES} aliases; use fewer.")

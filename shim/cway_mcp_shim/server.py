@@ -1,0 +1,91 @@
+"""Assembling the MCP server: settings in, an :class:`MCPServer` with every tool out.
+
+The shim keeps no state of its own between calls (the daemon has the tokens), so building the
+server is just wiring: one daemon connection, one Cway HTTP client, the auth tools and the Cway
+tools. Both clients are closed when the stdio session ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from mcp.server.mcpserver import MCPServer
+
+from cway_common import __version__
+from cway_common.config import Settings
+from cway_mcp_shim.auth_tools import AuthTools, register_auth_tools
+from cway_mcp_shim.cway_tools import register_cway_tools
+from cway_mcp_shim.daemon_access import DaemonAccess
+from cway_mcp_shim.gateway import CwayHttpGateway
+from cway_mcp_shim.signin import RequestContextMiddleware
+
+SERVER_NAME = "cway"
+
+INSTRUCTIONS = """\
+Tools for Cway, the artwork and packaging approval platform: projects, artworks to approve or \
+upload, media center folders and files, shares, users and statistics.
+
+Accounts: every call acts as one signed-in Cway user. By default that is the account this server \
+was configured for (CWAY_USERNAME) or, failing that, the only account signed in on this machine. \
+Pass `username` only when the user has several accounts and says which one to use.
+
+Signing in: when a tool answers that a Cway sign-in is needed, show the user the sign-in URL from \
+the answer and ask them to open it and sign in; then retry the same call. If their browser cannot \
+reach this machine's localhost, ask them for the address the browser ended up on and call \
+`complete_login` with it. `login` starts a sign-in on request, `whoami` shows who is signed in and \
+for how long, `list_authenticated_users` lists every account, `logout` signs one out. Never ask \
+the user for a password or token.
+
+Errors are short and say what to do next; relay them rather than retrying blindly.
+"""
+
+STATIC_NOTE = (
+    "\nThis server runs with a static Cway API token (AUTH_METHOD=static): every call acts as the "
+    "token's owner and the sign-in tools are not available."
+)
+
+
+@dataclass
+class ShimRuntime:
+    """What one shim process owns: its settings, the daemon door (oauth2 only) and the Cway client."""
+
+    settings: Settings
+    daemon: DaemonAccess | None
+    gateway: CwayHttpGateway
+
+    @classmethod
+    def create(cls, settings: Settings) -> ShimRuntime:
+        daemon = DaemonAccess(settings) if settings.auth_method == "oauth2" else None
+        return cls(settings=settings, daemon=daemon, gateway=CwayHttpGateway(settings, daemon))
+
+    async def aclose(self) -> None:
+        await self.gateway.aclose()
+        if self.daemon is not None:
+            await self.daemon.aclose()
+
+
+def build_server(settings: Settings, runtime: ShimRuntime | None = None) -> MCPServer:
+    """The MCP server for these settings; ``runtime`` lets a test supply its own clients."""
+    runtime = runtime or ShimRuntime.create(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer) -> AsyncIterator[dict[str, object]]:
+        try:
+            yield {}
+        finally:
+            await runtime.aclose()
+
+    server: MCPServer = MCPServer(
+        name=SERVER_NAME,
+        title="Cway",
+        version=__version__,
+        instructions=INSTRUCTIONS + (STATIC_NOTE if settings.auth_method == "static" else ""),
+        lifespan=lifespan,
+        middleware=[RequestContextMiddleware()],
+        log_level=settings.log_level,  # type: ignore[arg-type]
+    )
+    register_auth_tools(server, AuthTools(runtime.daemon, runtime.gateway))
+    register_cway_tools(server, runtime.gateway)
+    return server

@@ -1,0 +1,151 @@
+"""The read-only guard behind ``graphql_query``: what it lets through and what it refuses, and why."""
+
+from __future__ import annotations
+
+import pytest
+from graphql import get_introspection_query
+
+from cway_mcp_shim.schema import (
+    MAX_ALIASES,
+    MAX_DEPTH,
+    MAX_DOCUMENT_CHARS,
+    MAX_FIELDS,
+    QueryRejected,
+    check_read_only,
+    get_schema,
+)
+
+VALID = """
+query MyProjects($paging: Paging) {
+  projects(filter: {onlyMine: true}, paging: $paging) { totalHits projects { id name state } }
+}
+"""
+
+
+def rejected(text: str, operation_name: str | None = None, variables: dict[str, object] | None = None) -> str:
+    with pytest.raises(QueryRejected) as info:
+        check_read_only(text, operation_name, variables)
+    return str(info.value)
+
+
+def test_valid_query_passes() -> None:
+    checked = check_read_only(VALID, None, {"paging": {"page": 0, "pageSize": 10}})
+    assert checked.operation_name == "MyProjects"
+    assert checked.depth == 3
+    assert checked.fields == 6
+
+
+def test_schema_is_built_once() -> None:
+    assert get_schema() is get_schema()
+
+
+def test_mutation_refused() -> None:
+    message = rejected('mutation { approveArtwork(artworkId: "0000000d-0000-4000-8000-000000000001") }')
+    assert "read-only" in message and "mutation" in message
+
+
+def test_subscription_refused() -> None:
+    assert "subscription" in rejected("subscription { ping }")
+
+
+def test_mutation_refused_even_when_picked_by_name() -> None:
+    text = "query A { status { getViewerVersion } } mutation B { reopenProjects(projectIds: []) }"
+    assert "mutation" in rejected(text, "B")
+
+
+def test_multiple_operations_need_a_name() -> None:
+    text = "query A { loginInfo { id } } query B { tree { id } }"
+    assert "operation_name" in rejected(text)
+    assert check_read_only(text, "B").operation_name == "B"
+    assert "No operation named 'C'" in rejected(text, "C")
+
+
+def test_invalid_field_refused_with_graphql_message() -> None:
+    message = rejected("query { loginInfo { email } }")
+    assert "Cannot query field 'email' on type 'LoginInfo'" in message
+
+
+def test_unknown_root_field_refused() -> None:
+    assert "searchArtworks" in rejected('query { searchArtworks(query: "poster") { id } }')
+
+
+def test_syntax_error_refused() -> None:
+    assert rejected("query { loginInfo { ").startswith("Syntax error")
+
+
+def test_empty_refused() -> None:
+    assert "empty" in rejected("   ")
+
+
+def test_depth_limit() -> None:
+    # project > artworks > currentRevision > createdBy > addedBy > addedBy > addedBy > addedBy > id = 9
+    deep = (
+        'query { project(id: "0000000c-0000-4000-8000-000000000001") { artworks { currentRevision '
+        "{ createdBy { addedBy { addedBy { addedBy { addedBy { id } } } } } } } } }"
+    )
+    assert f"limit is {MAX_DEPTH}" in rejected(deep)
+    # One level less is fine.
+    ok = deep.replace("addedBy { id }", "id")
+    assert check_read_only(ok).depth == MAX_DEPTH
+
+
+def test_depth_counts_through_fragments() -> None:
+    text = """
+    query { project(id: "0000000c-0000-4000-8000-000000000001") { ...A } }
+    fragment A on Project { artworks { currentRevision { createdBy { ...U } } } }
+    fragment U on User { addedBy { addedBy { addedBy { addedBy { id } } } } }
+    """
+    assert f"limit is {MAX_DEPTH}" in rejected(text)
+
+
+def test_document_size_limit() -> None:
+    text = "query { loginInfo { id } }" + " " * MAX_DOCUMENT_CHARS
+    assert f"limit is {MAX_DOCUMENT_CHARS}" in rejected(text)
+
+
+def test_field_count_limit() -> None:
+    # Many distinct (aliased) fields would hit the alias limit first; repeat a fragment instead.
+    per_fragment = 12
+    spreads = " ".join(f"a{i}: loginInfo {{ ...F }}" for i in range(MAX_FIELDS // per_fragment + 5))
+    fragment = "fragment F on LoginInfo { id impersonatedBy shouldProvideName hubSpotToken " + (
+        "user { id username name email firstName lastName enabled } }"
+    )
+    message = rejected(f"query {{ {spreads} }} {fragment}")
+    assert f"more than {MAX_FIELDS} fields" in message or f"more than {MAX_ALIASES} aliases" in message
+
+
+def test_fragment_bomb_is_bounded() -> None:
+    """Fragments that spread each other exponentially are stopped by the field budget, quickly."""
+    lines = ["fragment F0 on User { id }"]
+    for i in range(1, 30):
+        lines.append(f"fragment F{i} on User {{ ...F{i - 1} addedBy {{ ...F{i - 1} }} }}")
+    text = "query { getUser { ...F29 } } " + " ".join(lines)
+    message = rejected(text)
+    assert "fields" in message or "levels deep" in message
+
+
+def test_alias_limit() -> None:
+    aliases = " ".join(f"a{i}: tree {{ id }}" for i in range(MAX_ALIASES + 1))
+    assert f"more than {MAX_ALIASES} aliases" in rejected(f"query {{ {aliases} }}")
+
+
+def test_side_effect_query_fields_refused() -> None:
+    assert "side effects" in rejected('query { openAiImage(prompt: "a cat") }')
+    upload = 'tempFileUploadUrl(fileId: "0000000f-0000-4000-8000-000000000001")'
+    assert "side effects" in rejected(f"query {{ ...Q }} fragment Q on Query {{ {upload} }}")
+
+
+def test_bad_variables_refused() -> None:
+    text = "query P($id: UUID!) { project(id: $id) { id } }"
+    assert "Bad variables" in rejected(text, None, {})
+    assert "Bad variables" in rejected(VALID, None, {"paging": {"page": "first"}})
+
+
+def test_small_introspection_allowed() -> None:
+    checked = check_read_only('query { __type(name: "Project") { name fields { name type { name kind } } } }')
+    assert checked.depth == 4
+
+
+def test_full_introspection_refused_by_depth() -> None:
+    """The standard introspection query nests TypeRef ofType deeper than the limit."""
+    assert "levels deep" in rejected(get_introspection_query())
