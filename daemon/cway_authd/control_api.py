@@ -232,7 +232,9 @@ def _routes(core: DaemonCore, socket_path: Path) -> APIRouter:
 
     @router.post(Route.TOKEN_REFRESH, response_model=BearerResponse, summary="Refresh now (after a 401)")
     async def token_refresh(request: Request, body: TokenRequest | None = None) -> BearerResponse:
-        return await core.force_refresh(body.username if body else None, peer_info(request))
+        if body is None:
+            return await core.force_refresh(None, peer_info(request))
+        return await core.force_refresh(body.username, peer_info(request), rejected=body.rejected)
 
     @router.post(Route.SIGN_IN, response_model=SignInStatus, summary="Start a browser sign-in")
     async def sign_in(body: SignInStartRequest | None = None) -> SignInStatus:

@@ -191,10 +191,16 @@ class DaemonCore:
     async def bearer(self, username: str | None, peer: PeerInfo) -> BearerResponse:
         return await self._bearer(username, peer, force=False)
 
-    async def force_refresh(self, username: str | None, peer: PeerInfo) -> BearerResponse:
-        return await self._bearer(username, peer, force=True)
+    async def force_refresh(
+        self, username: str | None, peer: PeerInfo, *, rejected: str | None = None
+    ) -> BearerResponse:
+        """Refresh now, because Cway refused a token. ``rejected`` (its fingerprint) lets callers that saw an
+        older token get the current one instead of refreshing once each."""
+        return await self._bearer(username, peer, force=True, rejected=rejected)
 
-    async def _bearer(self, username: str | None, peer: PeerInfo, *, force: bool) -> BearerResponse:
+    async def _bearer(
+        self, username: str | None, peer: PeerInfo, *, force: bool, rejected: str | None = None
+    ) -> BearerResponse:
         key = await self._resolve(username)
         if self.book.get(key) is None:
             record = await self.store.load(key)  # written by a sibling tool while we ran? adopt it
@@ -206,7 +212,7 @@ class DaemonCore:
             self.book.put_record(record)
             self.engine.schedule(record)
         try:
-            record = await self.engine.current(key, force=force)
+            record = await self.engine.current(key, force=force, rejected=rejected)
         except CoreError as exc:
             raise await self._with_sign_in_hint(exc) from None
         self._audit.event(

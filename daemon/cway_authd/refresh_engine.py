@@ -20,6 +20,7 @@ Rules this module enforces:
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -108,10 +109,17 @@ class RefreshEngine:
 
     # ---- token API -----------------------------------------------------------------------
 
-    async def current(self, key: str, *, force: bool = False) -> TokenRecord:
-        """A record whose access token is fresh enough to hand out (refreshing first if needed)."""
+    async def current(self, key: str, *, force: bool = False, rejected: str | None = None) -> TokenRecord:
+        """A record whose access token is fresh enough to hand out (refreshing first if needed).
+
+        A forced refresh names the token Cway refused by its fingerprint (``rejected``): if the daemon
+        already holds another token, that one is the answer and no refresh is made.
+        """
         entry = self._book.get(key)
         record = entry.record if entry is not None else None
+        if force and rejected is not None and record is not None and entry is not None and not entry.unsaved:
+            if not hmac.compare_digest(fingerprint(record.access_token), rejected):
+                return record  # the refused token was already replaced
         if record is not None and entry is not None and not entry.unsaved and not force and not self.is_due(record):
             return record  # lock-free fast path
         seen = record.access_token if record is not None else None

@@ -82,6 +82,11 @@ class AccountsResponse(_Model):
 
 class TokenRequest(_Model):
     username: str | None = Field(default=None, description="Omit to use the daemon's only signed-in account.")
+    rejected: str | None = Field(
+        default=None,
+        description="For a forced refresh: the fingerprint (cway_common.redact.fingerprint) of the token Cway "
+        "rejected. When the daemon already holds a different token, it hands that out instead of refreshing again.",
+    )
 
 
 class BearerResponse(_Model):

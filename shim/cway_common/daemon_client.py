@@ -98,8 +98,10 @@ class DaemonClient:
     async def bearer(self, username: str | None) -> BearerResponse:
         return await self._call("POST", Route.TOKEN, BearerResponse, TokenRequest(username=username))
 
-    async def force_refresh(self, username: str | None) -> BearerResponse:
-        return await self._call("POST", Route.TOKEN_REFRESH, BearerResponse, TokenRequest(username=username))
+    async def force_refresh(self, username: str | None, *, rejected: str | None = None) -> BearerResponse:
+        """After a 401: ``rejected`` is the fingerprint of the refused token, so N callers cause one refresh."""
+        request = TokenRequest(username=username, rejected=rejected)
+        return await self._call("POST", Route.TOKEN_REFRESH, BearerResponse, request)
 
     async def start_sign_in(self, username: str | None) -> SignInStatus:
         return await self._call("POST", Route.SIGN_IN, SignInStatus, SignInStartRequest(username=username))

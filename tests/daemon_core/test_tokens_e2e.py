@@ -13,6 +13,7 @@ from cway_authd.errors import CoreError
 from cway_authd.refresh_engine import RetryPolicy
 from cway_common.clock import ManualClock
 from cway_common.contract import ErrorCode
+from cway_common.redact import fingerprint
 from cway_emulator import EmulatorServer
 
 from .conftest import ALICE, BOB, CoreFactory, SleepRecorder, sign_in
@@ -64,6 +65,22 @@ async def test_concurrent_forced_refreshes_also_collapse(core: DaemonCore, emu: 
     results = await asyncio.gather(*(core.force_refresh(None, PEER) for _ in range(20)))
     assert emu.counters["cway_token_refresh"] == 1
     assert {r.access_token for r in results} != {old.access_token} and len({r.access_token for r in results}) == 1
+
+
+async def test_late_forced_refreshes_for_an_already_replaced_token_do_not_refresh_again(
+    core: DaemonCore, emu: EmulatorServer
+) -> None:
+    # Shims that saw a 401 at different moments all name the token Cway refused: one refresh in all.
+    await signed_in(core, emu, ALICE)
+    old = await core.bearer(None, PEER)
+    first = await core.force_refresh(None, PEER, rejected=fingerprint(old.access_token))
+    late = [await core.force_refresh(None, PEER, rejected=fingerprint(old.access_token)) for _ in range(5)]
+    assert emu.counters["cway_token_refresh"] == 1
+    assert first.access_token != old.access_token
+    assert {r.access_token for r in late} == {first.access_token}
+    # Naming the *current* token as refused does refresh it.
+    newer = await core.force_refresh(None, PEER, rejected=fingerprint(first.access_token))
+    assert emu.counters["cway_token_refresh"] == 2 and newer.access_token != first.access_token
 
 
 async def test_rotated_refresh_token_is_persisted_and_the_old_one_is_dead(

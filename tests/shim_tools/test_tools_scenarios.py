@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from mcp import Client
 
 from tests.shim_tools.conftest import ALICE, BOB, DAVE, artwork_id, connected, project_id
@@ -143,3 +144,12 @@ async def test_graphql_query_long_tail(gateway: StaticTokenGateway) -> None:
     assert "Cannot query field 'members' on type 'Project'" in wrong_field
     assert "levels deep" in too_deep
     assert [c.name for c in gateway.calls] == ["P"]  # the refused queries never reached Cway
+
+
+async def test_graphql_query_caps_the_answer(gateway: StaticTokenGateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cway_mcp_shim import tools_query
+
+    monkeypatch.setattr(tools_query, "MAX_RESULT_CHARS", 200)
+    async with connected(gateway) as client:
+        message = await error(client, "graphql_query", query="query { projects { projects { id name description } } }")
+    assert "over the 200 limit" in message and "Select fewer fields" in message

@@ -1,0 +1,109 @@
+"""Small pure pieces of the shim runtime: wording, the elicitation decision, the desktop check."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from mcp.shared.exceptions import UrlElicitationRequiredError
+from mcp.types import ClientCapabilities, ElicitationCapability, FormElicitationCapability, UrlElicitationCapability
+
+from cway_mcp_shim import auth_tools, autostart, signin
+from cway_mcp_shim.signin import SignInNeeded, raise_sign_in_needed
+
+URL = "http://127.0.0.1:1/authorize?x=1"
+CALLBACK = "http://localhost:8765/callback"
+
+
+def fake_request(version: str, elicitation: ElicitationCapability | None) -> Any:
+    caps = ClientCapabilities(elicitation=elicitation)
+    return SimpleNamespace(protocol_version=version, session=SimpleNamespace(client_capabilities=caps))
+
+
+@pytest.mark.parametrize(
+    ("version", "elicitation", "expected"),
+    [
+        ("2025-11-25", ElicitationCapability(url=UrlElicitationCapability()), True),
+        ("2026-07-28", ElicitationCapability(url=UrlElicitationCapability()), True),
+        ("2025-06-18", ElicitationCapability(url=UrlElicitationCapability()), False),  # too old for URL mode
+        ("2025-11-25", ElicitationCapability(form=FormElicitationCapability()), False),  # form only
+        ("2025-11-25", None, False),
+    ],
+)
+def test_url_elicitation_needs_protocol_and_capability(
+    version: str, elicitation: ElicitationCapability | None, expected: bool
+) -> None:
+    token = signin._current_request.set(fake_request(version, elicitation))
+    try:
+        assert signin.client_supports_url_elicitation() is expected
+        error = UrlElicitationRequiredError if expected else SignInNeeded
+        with pytest.raises(error):
+            raise_sign_in_needed(URL, username="a@b", reason=None, flow_id="flow-1", callback_uri=CALLBACK)
+    finally:
+        signin._current_request.reset(token)
+
+
+def test_no_request_no_elicitation() -> None:
+    assert signin.client_supports_url_elicitation() is False
+
+
+def test_without_a_flow_id_there_is_no_elicitation() -> None:
+    token = signin._current_request.set(
+        fake_request("2025-11-25", ElicitationCapability(url=UrlElicitationCapability()))
+    )
+    try:
+        with pytest.raises(SignInNeeded):
+            raise_sign_in_needed(URL, username=None, reason=None, flow_id=None, callback_uri=CALLBACK)
+    finally:
+        signin._current_request.reset(token)
+
+
+def test_sign_in_text() -> None:
+    text = signin.sign_in_text(URL, username="a@b", reason="the refresh token was revoked.", callback_uri=CALLBACK)
+    assert text.splitlines()[:3] == [
+        "Cway sign-in needed for a@b: the refresh token was revoked.",
+        "Open this URL in a browser, sign in, then retry the same request:",
+        URL,
+    ]
+    assert CALLBACK in text and "complete_login" in text
+    no_url = signin.sign_in_text(None, username=None, reason=None, callback_uri=CALLBACK)
+    assert (
+        no_url
+        == "Cway sign-in needed.\nCall the login tool to get a sign-in URL, open it, sign in, then retry the same request."
+    )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (None, "unknown"),
+        (-5, "expired"),
+        (0, "expired"),
+        (42, "42 s"),
+        (3599, "59 min"),
+        (3 * 3600 + 600, "3 h 10 min"),
+    ],
+)
+def test_describe_remaining(seconds: int | None, text: str) -> None:
+    assert auth_tools.describe_remaining(seconds) == text
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the DISPLAY rule is Linux's")
+def test_browser_only_on_a_desktop_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert auth_tools.desktop_session() is False
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    assert auth_tools.desktop_session() is True
+
+
+def test_daemon_command_prefers_the_installed_script(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    assert autostart.daemon_command() == [str(tmp_path / "python"), "-m", "cway_authd.cli", "daemon"]
+    script = tmp_path / "cway-auth"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    assert autostart.daemon_command() == [str(script), "daemon"]
