@@ -187,14 +187,10 @@ class AuthTools:
             "and call complete_login with redirect_url set to it."
         )
         who = f" as {username}" if username else ""
-        text = "\n".join(
-            [
-                f"Open this URL in a browser and sign in to Cway{who}:",
-                url,
-                "(It was opened in your browser.)" if opened else "",
-                next_step,
-            ]
-        ).replace("\n\n", "\n")
+        lines = [f"Open this URL in a browser and sign in to Cway{who}:", url]
+        if opened:
+            lines.append("(It was opened in your browser.)")
+        text = "\n".join([*lines, next_step])
         model = LoginResult(
             sign_in_url=url,
             flow_id=status.flow_id,

@@ -97,7 +97,7 @@ class DaemonAccess:
     async def _recover(self, exc: DaemonUnavailable) -> None:
         # A daemon that answers health but not our call had a hiccup: retrying a call that may have
         # reached it (a pasted authorization code, a logout) is not safe, so report instead.
-        if self.settings.autostart and await self.launcher.answers():
+        if await self.launcher.answers():
             raise ToolError(f"The cway-auth daemon did not answer this request: {exc}")
         await self.launcher.ensure_running(exc)
 

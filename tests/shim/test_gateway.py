@@ -171,3 +171,11 @@ def test_scrub() -> None:
 def test_oauth2_needs_a_daemon(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="DaemonAccess"):
         CwayHttpGateway(settings(tmp_path, AUTH_METHOD="oauth2"), None)
+
+
+async def test_a_5xx_is_reported_by_status_even_with_graphql_errors(
+    gateway: CwayHttpGateway, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(status_code=503, json={"errors": [{"message": "upstream connect error"}]})
+    with pytest.raises(ToolError, match=r"^Cway answered HTTP 503 Service Unavailable: Cway is having trouble"):
+        await gateway.execute(LOGIN_INFO)
