@@ -51,8 +51,8 @@ class DaemonAccess:
     async def bearer(self, username: str | None) -> BearerResponse:
         return await self.call(lambda c: c.bearer(username), username=username)
 
-    async def force_refresh(self, username: str | None) -> BearerResponse:
-        return await self.call(lambda c: c.force_refresh(username), username=username)
+    async def force_refresh(self, username: str | None, *, rejected: str | None = None) -> BearerResponse:
+        return await self.call(lambda c: c.force_refresh(username, rejected=rejected), username=username)
 
     async def start_sign_in(self, username: str | None) -> SignInStatus:
         return await self.call(lambda c: c.start_sign_in(username), username=username)

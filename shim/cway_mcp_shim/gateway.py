@@ -27,6 +27,7 @@ from pydantic import SecretStr
 
 from cway_common import __version__
 from cway_common.config import Settings
+from cway_common.redact import fingerprint
 from cway_mcp_shim.daemon_access import DaemonAccess
 from cway_mcp_shim.documents import Document
 
@@ -61,7 +62,7 @@ class DaemonBearerAuth(httpx.Auth):
             return
         log.info("Cway answered 401 for %s; forcing a token refresh and retrying once", bearer.username)
         self.retried = True
-        refreshed = await self._daemon.force_refresh(bearer.username)
+        refreshed = await self._daemon.force_refresh(bearer.username, rejected=fingerprint(bearer.access_token))
         self._apply(request, refreshed.access_token)
         yield request
 

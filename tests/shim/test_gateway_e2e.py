@@ -3,6 +3,7 @@ a revoked sign-in, and the static-token mode (no daemon at all)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -60,6 +61,24 @@ async def test_a_401_forces_exactly_one_refresh_and_one_retry(
     assert "Packaging Redesign" in text_of(projects)
     assert delta(before, after, "cway_token_refresh") == 1
     assert delta(before, after, "graphql") == 2  # the rejected request and its one retry
+
+
+async def test_two_shims_refused_at_once_cause_one_refresh(
+    emu: EmulatorServer, env: dict[str, str], daemon: RunningDaemon
+) -> None:
+    # Both shims name the refused token's fingerprint, so the daemon refreshes once for both.
+    async with (
+        shim_session({**env, "CWAY_USERNAME": ALICE}) as first,
+        shim_session({**env, "CWAY_USERNAME": ALICE}) as second,
+    ):
+        await sign_in(first, emu, ALICE)
+        before = emu.counters
+        emu.knobs.fail("graphql", "401", count=2)
+        results = await asyncio.gather(first.ok("list_projects"), second.ok("list_projects"))
+        after = emu.counters
+    assert all("Packaging Redesign" in text_of(r) for r in results)
+    assert delta(before, after, "cway_token_refresh") == 1
+    assert delta(before, after, "graphql") == 4
 
 
 async def test_a_second_401_is_reported_not_looped_on(
