@@ -3,9 +3,9 @@
 Unlike the control socket, a TCP port on 127.0.0.1 is reachable by every local user and, through
 the browser, by every web page the user visits. So this app is deliberately tiny:
 
-* **No secrets, ever.** There is no token route; the status page shows account names, states and
-  expiry times only (which other local users on a shared machine can see: a known trade-off of
-  any loopback redirect listener).
+* **No secrets, and no names.** There is no token route, and the status page shows only counts:
+  any local user can reach this port, so who is signed in is left to ``cway-auth status``, which
+  goes through the owner-only socket.
 * **DNS-rebinding defence.** A hostile page can point its own name at 127.0.0.1 and talk to this
   port with the user's browser. The browser then sends ``Host: evil.example:PORT``, so any request
   whose ``Host`` is not ``localhost``/``127.0.0.1``/``[::1]`` with our port is answered 421 before
@@ -35,7 +35,7 @@ from cway_common import __version__
 from cway_common.config import Settings
 from cway_common.contract import AccountInfo
 
-from .humanize import format_duration, format_remaining, format_time
+from .humanize import format_duration
 
 if TYPE_CHECKING:
     from .core import DaemonCore
@@ -158,7 +158,7 @@ def create_callback_app(core: DaemonCore, settings: Settings) -> ASGIApp:
             f"<p>Daemon {html.escape(health.version)} · pid {health.pid} · up "
             f"{html.escape(format_duration(health.uptime_seconds))} · {health.pending_sign_ins} sign-in(s) pending</p>"
         )
-        return page_response("Cway MCP sign-in helper", facts + _accounts_table(accounts), ok=True)
+        return page_response("Cway MCP sign-in helper", facts + _accounts_summary(accounts), ok=True)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
@@ -172,19 +172,16 @@ def create_callback_app(core: DaemonCore, settings: Settings) -> ASGIApp:
     return LoopbackGate(app, redirect.port)
 
 
-def _accounts_table(accounts: list[AccountInfo]) -> str:
+def _accounts_summary(accounts: list[AccountInfo]) -> str:
+    """Counts by state only: the names and expiry times are for the owner's socket, not for this port."""
     if not accounts:
         return "<p>No account is signed in. Run <code>cway-auth login</code>.</p>"
-    rows = []
-    for account in accounts:
-        name = account.username + (f" ({account.display_name})" if account.display_name else "")
-        cells = (
-            name,
-            account.organisation_name or "",
-            account.state,
-            f"{format_time(account.access_expires_at)} ({format_remaining(account.access_expires_at)})",
-            f"{format_time(account.refresh_expires_at)} ({format_remaining(account.refresh_expires_at)})",
-        )
-        rows.append("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>")
-    head = "<tr><th>Account</th><th>Organisation</th><th>State</th><th>Access until</th><th>Sign-in until</th></tr>"
-    return f'<table>{head}{"".join(rows)}</table><p class="muted">cway-mcp {html.escape(__version__)}</p>'
+    ok = sum(1 for a in accounts if a.state != "needs_sign_in")
+    stale = len(accounts) - ok
+    text = f"{ok} account(s) signed in"
+    if stale:
+        text += f", {stale} need(s) to sign in again"
+    return (
+        f"<p>{html.escape(text)}. Run <code>cway-auth status</code> for details.</p>"
+        f'<p class="muted">cway-mcp {html.escape(__version__)}</p>'
+    )

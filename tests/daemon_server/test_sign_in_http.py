@@ -120,12 +120,15 @@ def test_head_does_not_consume_a_callback(daemon: RunningDaemon) -> None:
     assert _get(daemon, "/", method="HEAD").status_code == 200
 
 
-def test_status_page_never_shows_a_token(emu: EmulatorServer, emu_daemon: RunningDaemon) -> None:
+def test_status_page_never_shows_a_token_or_who_signed_in(emu: EmulatorServer, emu_daemon: RunningDaemon) -> None:
+    # Any local user can reach the TCP port: it may say how many, never who or with what.
     signed = browser_sign_in(emu_daemon, emu)
     bearer = emu_daemon.call(lambda c: c.bearer(None))
     page = _get(emu_daemon, "/")
     assert page.status_code == 200
-    assert signed.status.username and signed.status.username in page.text
+    assert "1 account(s) signed in" in page.text
+    assert signed.status.username and signed.status.username not in page.text
+    assert "Alice" not in page.text and "Contoso" not in page.text
     assert bearer.access_token not in page.text
     assert bearer.access_token[:24] not in page.text
     assert "eyJ" not in page.text
