@@ -23,7 +23,8 @@ class Route:
 
     HEALTH = f"{API_PREFIX}/health"
     ACCOUNTS = f"{API_PREFIX}/accounts"
-    ACCOUNT = f"{API_PREFIX}/accounts/{{username}}"  # GET: whoami, DELETE: logout
+    # GET: whoami, DELETE: logout. ``:path`` because a username may contain "/" (sent as %2F).
+    ACCOUNT = f"{API_PREFIX}/accounts/{{username:path}}"
     TOKEN = f"{API_PREFIX}/token"  # POST: current bearer (refreshing first if due)
     TOKEN_REFRESH = f"{API_PREFIX}/token/refresh"  # POST: force a refresh (after a 401)
     SIGN_IN = f"{API_PREFIX}/sign-in"  # POST: start

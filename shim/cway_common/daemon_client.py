@@ -141,4 +141,4 @@ class DaemonClient:
 
 
 def _account_path(username: str) -> str:
-    return Route.ACCOUNT.format(username=quote(username, safe=""))
+    return f"{Route.ACCOUNTS}/{quote(username, safe='')}"
