@@ -42,12 +42,12 @@ from .refresh_engine import RefreshEngine, RetryPolicy
 from .sign_in import ClaimFailure
 from .sign_in_service import CallbackOutcome, SignInService
 from .store import FileTokenStore, StoreLock, TokenStore, ensure_private_dir, normalise_username, resolve_store_key
+from .store.records import TOKENS_DIR_NAME
 
 __all__ = ["CallbackOutcome", "CoreError", "DaemonCore", "PeerInfo", "RetryPolicy"]
 
 log = logging.getLogger(__name__)
 
-TOKENS_DIR_NAME = "tokens"
 STARTUP_REFRESH_CONCURRENCY = 8
 
 

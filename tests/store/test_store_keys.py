@@ -84,6 +84,23 @@ def test_keyring_read_error_falls_back_and_says_so(
     assert any("FakeKeyring could not be read (KeyringLocked)" in w for w in warnings)
 
 
+def test_keyring_read_error_with_records_refuses_instead_of_signing_everyone_out(
+    state_dir: Path, fake_keyring: FakeKeyring
+) -> None:
+    # The records were encrypted with the key the keyring holds; a fresh key file would orphan them.
+    resolve_store_key(state_dir, env_key=None)
+    tokens = state_dir / "tokens"
+    tokens.mkdir(mode=0o700, parents=True)
+    (tokens / ("a" * 64 + ".token")).write_bytes(b"encrypted")
+    fake_keyring.fail_get = True
+    with pytest.raises(KeyConfigError, match="unlock the keyring") as info:
+        resolve_store_key(state_dir, env_key=None)
+    assert "CWAY_MCP_STORE_KEY" in str(info.value)
+    assert not _key_file(state_dir).exists()
+    for key in _stored_keys(fake_keyring):
+        assert key not in str(info.value)
+
+
 def test_keyring_write_error_falls_back_and_says_so(
     state_dir: Path, fake_keyring: FakeKeyring, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -14,6 +14,7 @@ decrypts with any.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ from keyring.backend import KeyringBackend
 from .atomic import atomic_write, read_private_file
 from .errors import KeyConfigError, KeyRotationError
 from .permissions import ensure_private_dir
+from .records import TOKENS_DIR_NAME, is_record_file_name
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +199,15 @@ def _key_file_material(state_dir: Path, why: str | None) -> KeyMaterial:
     return material
 
 
+def _has_records(state_dir: Path) -> bool:
+    """Whether the token store beside this key already holds encrypted records."""
+    tokens = Path(state_dir) / TOKENS_DIR_NAME
+    try:
+        return any(is_record_file_name(entry.name) for entry in os.scandir(tokens))
+    except OSError:
+        return False
+
+
 def _key_file_exists(state_dir: Path) -> bool:
     return (Path(state_dir) / KEY_DIR_NAME / KEY_FILE_NAME).exists()
 
@@ -219,8 +230,16 @@ def resolve_store_key(state_dir: Path, env_key: str | None, use_keyring: bool = 
     storage = _KeyringStorage(backend)
     try:
         stored = backend.get_password(KEYRING_SERVICE, KEYRING_USERNAME)
-    except Exception as exc:  # any backend failure (locked, D-Bus gone, ...) → key file
-        return _key_file_material(state_dir, f"OS keyring {name} could not be read ({type(exc).__name__})")
+    except Exception as exc:  # any backend failure (locked, D-Bus gone, ...)
+        reason = f"OS keyring {name} could not be read ({type(exc).__name__})"
+        if not _key_file_exists(state_dir) and _has_records(state_dir):
+            # The records were most likely encrypted with the key the keyring holds. A new key file
+            # now would set every one of them aside and sign everybody out: refuse instead.
+            raise KeyConfigError(
+                f"{reason}, and the stored sign-ins are encrypted with the key it holds; unlock the keyring "
+                f"and start again (or set {ENV_VAR} to that key)"
+            ) from None
+        return _key_file_material(state_dir, reason)
     if stored is not None:
         material = KeyMaterial(_parse_keys(stored, f"the key in OS keyring {name}"), f"keyring:{name}", storage)
         log.info("using %s", material.describe())

@@ -17,6 +17,8 @@ from cway_common.clock import ensure_utc
 
 SCHEMA_VERSION = 1
 RECORD_SUFFIX = ".token"
+#: The token store's folder inside the daemon's state dir (the key dir ``keys/`` sits beside it).
+TOKENS_DIR_NAME = "tokens"
 
 
 class RecordFormatError(ValueError):
