@@ -4,7 +4,8 @@ The schema ships as package data (``cway_common/data/schema.graphql``) so the sh
 before it spends a network round trip: a model that invents a field gets graphql-core's precise
 message ("Cannot query field 'x' on type 'Project'. Did you mean ...?") instead of an opaque
 Cway error. Building the schema costs ~100 ms, so it happens lazily, once per process, on the
-first call that needs it — never at shim start-up.
+first call that needs it — never at shim start-up; importing graphql-core itself costs another
+~100 ms, so the tool modules import this module only inside the tools that validate.
 
 :func:`check_read_only` is what makes the free-form ``graphql_query`` tool safe to expose: only
 one query operation, validated, with depth, size and selection limits so a model cannot issue a
@@ -36,20 +37,17 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
-SCHEMA_RESOURCE = ("cway_common", "data", "schema.graphql")
-
-#: Limits for ``graphql_query``; generous for real questions, far below what could hurt Cway.
-MAX_DOCUMENT_CHARS = 20_000
-MAX_TOKENS = 10_000
-MAX_DEPTH = 8
-MAX_FIELDS = 500
-MAX_ALIASES = 50
-
-#: Root ``Query`` fields that act rather than read (generate images, mint upload URLs, export,
-#: ask for permissions). They are queries only by GraphQL type; ``graphql_query`` refuses them.
-SIDE_EFFECT_QUERY_FIELDS = frozenset(
-    {"openAiImage", "askForOneDrivePermission", "tempFileUploadUrl", "exportUserSearch", "assistantQuery"}
+from cway_mcp_shim.query_limits import (
+    MAX_ALIASES,
+    MAX_DEPTH,
+    MAX_DOCUMENT_CHARS,
+    MAX_FIELDS,
+    MAX_TOKENS,
+    SIDE_EFFECT_QUERY_FIELDS,
+    QueryRejected,
 )
+
+SCHEMA_RESOURCE = ("cway_common", "data", "schema.graphql")
 
 _lock = threading.Lock()
 _schema: GraphQLSchema | None = None
@@ -83,10 +81,6 @@ def validate_document(text: str) -> list[str]:
     except GraphQLError as exc:
         return [f"Syntax error: {_format(exc)}"]
     return [_format(err) for err in validate(get_schema(), document)]
-
-
-class QueryRejected(ValueError):
-    """The document may not be sent by ``graphql_query``; the message says why and what to do."""
 
 
 @dataclass(frozen=True, slots=True)

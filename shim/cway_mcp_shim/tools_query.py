@@ -18,14 +18,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cway_mcp_shim.gateway_protocol import CwayGateway
-from cway_mcp_shim.schema import (
-    MAX_DEPTH,
-    MAX_DOCUMENT_CHARS,
-    MAX_FIELDS,
-    QueryRejected,
-    check_read_only,
-    schema_sdl,
-)
+from cway_mcp_shim.query_limits import MAX_DEPTH, MAX_DOCUMENT_CHARS, MAX_FIELDS, QueryRejected
 from cway_mcp_shim.tool_support import Out, Username, read_only, tool_result
 
 SCHEMA_URI = "cway://schema.graphql"
@@ -66,6 +59,8 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         ] = None,
         username: Username = None,
     ) -> Annotated[CallToolResult, QueryResult]:
+        from cway_mcp_shim.schema import check_read_only  # graphql-core: loaded on first use, not at start
+
         try:
             checked = check_read_only(query, operation_name, variables)
         except QueryRejected as exc:
@@ -94,4 +89,6 @@ def register_resources(server: MCPServer) -> None:
         mime_type=SCHEMA_MIME,
     )
     def cway_schema() -> str:
+        from cway_mcp_shim.schema import schema_sdl
+
         return schema_sdl()

@@ -19,7 +19,7 @@ def test_cli_prints_env_and_stops_on_sigint() -> None:
     )  # fmt: skip
     try:
         assert proc.stdout is not None
-        env = {}
+        env: dict[str, str] = {}
         while len(env) < 5:
             line = proc.stdout.readline()
             assert line, proc.stderr.read() if proc.stderr else "no output"

@@ -58,6 +58,7 @@ def test_state_is_echoed(flow: Flow, emu: EmulatorServer) -> None:
         ({"code_challenge": None, "code_challenge_method": None}, "invalid_request", 9002325),
         ({"code_challenge_method": "plain"}, "invalid_request", 5001410),
         ({"code_challenge_method": None}, "invalid_request", 5001410),
+        ({"code_challenge": None}, "invalid_request", 900144),
         ({"response_type": "token"}, "unsupported_response_type", 70005),
         ({"resource": "https://graph.microsoft.com"}, "invalid_target", 9010010),
         ({"scope": "openid bogus.scope"}, "invalid_scope", 70011),
