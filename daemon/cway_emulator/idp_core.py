@@ -15,123 +15,37 @@ redeem a code issued to someone else.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import secrets
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from cway_common.clock import Clock
 from cway_emulator.fixtures import DEFAULT_USER, Record
+from cway_emulator.idp_model import (
+    GRAPH_APP_ID,
+    OIDC_SCOPES,
+    PROMPTS,
+    AuthRequest,
+    Client,
+    CodeGrant,
+    EntraError,
+    PageError,
+    RedirectError,
+    RefreshGrant,
+    missing_param,
+    redirect_missing,
+    revoked_error,
+    s256,
+    with_query,
+)
 from cway_emulator.jwt_keys import TokenInvalid, epoch, idp_signing_key, sign_rs256, verify
 from cway_emulator.knobs import Knobs
 from cway_emulator.store import DataStore
 
-GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
-OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
-PROMPTS = frozenset({"login", "none", "consent", "select_account"})
-
-
-@dataclass
-class Client:
-    client_id: str
-    name: str
-    redirect_uris: list[str]
-    secret: str | None = None
-
-    @property
-    def confidential(self) -> bool:
-        return self.secret is not None
-
-
-class EntraError(Exception):
-    """An error of the token endpoint, shaped like Entra's JSON."""
-
-    def __init__(self, error: str, code: int, message: str, status: int = 400) -> None:
-        super().__init__(f"AADSTS{code}: {message}")
-        self.error, self.code, self.message, self.status = error, code, message, status
-
-    def body(self, now: datetime) -> dict[str, Any]:
-        trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
-        stamp = now.strftime("%Y-%m-%d %H:%M:%SZ")
-        return {
-            "error": self.error,
-            "error_description": f"AADSTS{self.code}: {self.message} Trace ID: {trace} "
-            f"Correlation ID: {corr} Timestamp: {stamp}",
-            "error_codes": [self.code],
-            "timestamp": stamp,
-            "trace_id": trace,
-            "correlation_id": corr,
-            "error_uri": f"https://login.microsoftonline.com/error?code={self.code}",
-        }
-
-
-class PageError(EntraError):
-    """An authorize error before the redirect URI is trusted: shown as an HTML page."""
-
-
-class RedirectError(EntraError):
-    """An authorize error after the redirect URI is trusted: sent back to the client."""
-
-    location: str = ""
-
-
-@dataclass
-class AuthRequest:
-    client_id: str
-    redirect_uri: str
-    scopes: list[str]
-    state: str | None
-    nonce: str | None
-    challenge: str | None
-    login_hint: str | None
-    prompt: str | None
-    created: datetime
-
-    def error_location(self, err: EntraError) -> str:
-        params = {"error": err.error, "error_description": f"AADSTS{err.code}: {err.message}"}
-        return with_query(self.redirect_uri, params, self.state)
-
-
-@dataclass
-class CodeGrant:
-    request: AuthRequest
-    upn: str
-    generation: int
-    expires: datetime
-    redeemed: bool = False
-
-
-@dataclass
-class RefreshGrant:
-    client_id: str
-    upn: str
-    scopes: list[str]
-    generation: int
-    issued: datetime
-    redeemed: bool = False
-
-
-def with_query(uri: str, params: dict[str, str], state: str | None) -> str:
-    if state is not None:
-        params = {**params, "state": state}
-    parts = urlsplit(uri)
-    query = "&".join(q for q in (parts.query, urlencode(params)) if q)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
-
-
-def s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-
-
-def _missing(name: str, page: bool = False) -> EntraError:
-    cls = PageError if page else EntraError
-    return cls("invalid_request", 900144, f"The request body must contain the following parameter: '{name}'.")
+__all__ = ["AuthRequest", "Client", "EntraError", "IdpCore", "PageError", "RedirectError", "s256", "with_query"]
 
 
 @dataclass
@@ -157,7 +71,7 @@ class IdpCore:
         """Validate an authorize request; raise PageError/RedirectError like Entra would."""
         client_id = params.get("client_id")
         if not client_id:
-            raise _missing("client_id", page=True)
+            raise missing_param("client_id", page=True)
         client = self.clients.get(client_id)
         if client is None:
             raise PageError(
@@ -167,7 +81,7 @@ class IdpCore:
             )
         redirect_uri = params.get("redirect_uri")
         if not redirect_uri:
-            raise _missing("redirect_uri", page=True)
+            raise missing_param("redirect_uri", page=True)
         if redirect_uri not in client.redirect_uris:
             raise PageError(
                 "invalid_request",
@@ -217,7 +131,7 @@ class IdpCore:
             raise RedirectError("invalid_scope", 70011, f"The provided value for scope {scope} is not valid.")
         method = params.get("code_challenge_method")
         if req.challenge is None and method:
-            raise _redirect_missing("code_challenge")
+            raise redirect_missing("code_challenge")
         if req.challenge is not None:
             if method != "S256":
                 raise RedirectError(
@@ -275,7 +189,7 @@ class IdpCore:
     def token(self, form: Mapping[str, str], basic: tuple[str, str] | None) -> dict[str, Any]:
         grant_type = form.get("grant_type")
         if not grant_type:
-            raise _missing("grant_type")
+            raise missing_param("grant_type")
         if grant_type == "authorization_code":
             return self._redeem_code(form, self.authenticate(form, basic))
         if grant_type == "refresh_token":
@@ -291,7 +205,7 @@ class IdpCore:
                 raise EntraError("invalid_request", 90015, "Conflicting client authentication methods.")
             client_id, secret = basic
         if not client_id:
-            raise _missing("client_id")
+            raise missing_param("client_id")
         client = self.clients.get(client_id)
         if client is None:
             raise EntraError("unauthorized_client", 700016, f"Application with identifier '{client_id}' was not found.")
@@ -317,7 +231,7 @@ class IdpCore:
     def _redeem_code(self, form: Mapping[str, str], client: Client) -> dict[str, Any]:
         code = form.get("code")
         if not code:
-            raise _missing("code")
+            raise missing_param("code")
         now = self.clock.now()
         with self.store.lock:
             grant = self.codes.get(code)
@@ -342,7 +256,7 @@ class IdpCore:
                 raise EntraError("invalid_grant", 70000, "The code was issued to a different client.")
             redirect_uri = form.get("redirect_uri")
             if not redirect_uri:
-                raise _missing("redirect_uri")
+                raise missing_param("redirect_uri")
             if redirect_uri != req.redirect_uri:
                 raise EntraError(
                     "invalid_grant",
@@ -363,14 +277,14 @@ class IdpCore:
                         "The code_verifier does not match the code_challenge supplied in the authorization request.",
                     )
             if self.store.generation(grant.upn) != grant.generation:
-                raise _revoked()
+                raise revoked_error()
             grant.redeemed = True
         return self._issue(client, grant.upn, req.scopes, req.nonce)
 
     def _redeem_refresh(self, form: Mapping[str, str], client: Client) -> dict[str, Any]:
         token = form.get("refresh_token")
         if not token:
-            raise _missing("refresh_token")
+            raise missing_param("refresh_token")
         now = self.clock.now()
         with self.store.lock:
             grant = self.refresh.get(token)
@@ -383,7 +297,7 @@ class IdpCore:
                     "invalid_grant", 70000, "The provided refresh token was already redeemed (tokens rotate)."
                 )
             if self.store.generation(grant.upn) != grant.generation:
-                raise _revoked()
+                raise revoked_error()
             if now - grant.issued > timedelta(seconds=self.knobs.idp_refresh_inactivity):
                 raise EntraError(
                     "invalid_grant",
@@ -480,16 +394,3 @@ class IdpCore:
             grant = self.refresh.get(token)
             if grant is not None:
                 grant.redeemed = True
-
-
-def _redirect_missing(name: str) -> RedirectError:
-    return RedirectError("invalid_request", 900144, f"The request must contain the parameter '{name}'.")
-
-
-def _revoked() -> EntraError:
-    return EntraError(
-        "invalid_grant",
-        50173,
-        "The provided grant has expired due to it being revoked, a fresh auth token is needed. "
-        "The user might have changed or reset their password.",
-    )
