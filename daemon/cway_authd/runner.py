@@ -352,7 +352,9 @@ def bind_callback_sockets(redirect: RedirectTarget) -> list[socket.socket]:
         for index, (family, address) in enumerate(candidates):
             optional = index > 0  # the ::1 twin of "localhost" is skipped if this machine has no IPv6
             try:
-                sock = socket.socket(family, socket.SOCK_STREAM)
+                # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on accepted sockets whose proto
+                # says TCP, and without it every keep-alive response waits ~40 ms for a delayed ACK.
+                sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
             except OSError:
                 if optional:
                     continue
