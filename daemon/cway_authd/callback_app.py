@@ -34,8 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from cway_common import __version__
 from cway_common.config import Settings
 from cway_common.contract import AccountInfo
-
-from .humanize import format_duration
+from cway_common.humanize import format_duration
 
 if TYPE_CHECKING:
     from .core import DaemonCore

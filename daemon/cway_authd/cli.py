@@ -27,9 +27,8 @@ from cway_common import __version__
 from cway_common.config import ConfigError, Settings, load_settings
 from cway_common.contract import AccountInfo, SignInCompleteRequest, SignInStatus
 from cway_common.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
+from cway_common.humanize import format_duration, format_remaining, format_time
 from cway_common.redact import fingerprint
-
-from .humanize import format_duration, format_remaining, format_time
 
 EXIT_OK = 0
 EXIT_FAILED = 1

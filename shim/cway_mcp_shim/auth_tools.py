@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from cway_common.clock import SYSTEM_CLOCK, Clock
 from cway_common.contract import AccountInfo, SignInCompleteRequest
 from cway_common.daemon_client import DaemonError
+from cway_common.humanize import format_left
 from cway_mcp_shim.daemon_access import SIGN_IN_CODES, DaemonAccess
 from cway_mcp_shim.documents import LOGIN_INFO
 from cway_mcp_shim.gateway import CwayHttpGateway
@@ -83,19 +84,6 @@ def seconds_until(when: datetime | None, clock: Clock = SYSTEM_CLOCK) -> int | N
     return None if when is None else int((when - clock.now()).total_seconds())
 
 
-def describe_remaining(seconds: int | None) -> str:
-    """ "52 min", "3 h 10 min", "expired": the model relays this, so keep it plain."""
-    if seconds is None:
-        return "unknown"
-    if seconds <= 0:
-        return "expired"
-    hours, rest = divmod(seconds, 3600)
-    minutes = rest // 60
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min" if minutes else f"{seconds} s"
-
-
 def summarize(info: AccountInfo, clock: Clock = SYSTEM_CLOCK) -> AccountSummary:
     return AccountSummary(
         username=info.username,
@@ -116,8 +104,8 @@ def summary_line(s: AccountSummary) -> str:
         return f"{s.username}: needs to sign in again" + (f" ({s.last_error})" if s.last_error else "")
     org = f" ({s.organisation_name})" if s.organisation_name else ""
     return (
-        f"{s.username}{org}: {s.state}; access token valid for {describe_remaining(s.access_seconds_remaining)}, "
-        f"sign-in valid for {describe_remaining(s.refresh_seconds_remaining)}"
+        f"{s.username}{org}: {s.state}; access token valid for {format_left(s.access_seconds_remaining)}, "
+        f"sign-in valid for {format_left(s.refresh_seconds_remaining)}"
     )
 
 
@@ -281,8 +269,8 @@ class AuthTools:
                 f"Signed in to Cway as {account}" + (f" ({who})" if who else ""),
                 f"Organisation: {model.organisation_name or 'unknown'}"
                 + (f" [{model.organisation_id}]" if model.organisation_id else ""),
-                f"Access token: expires {_when(model.access_expires_at)} ({describe_remaining(model.access_seconds_remaining)} left)",
-                f"Sign-in: valid until {_when(model.refresh_expires_at)} ({describe_remaining(model.refresh_seconds_remaining)} left)",
+                f"Access token: expires {_when(model.access_expires_at)} ({format_left(model.access_seconds_remaining)} left)",
+                f"Sign-in: valid until {_when(model.refresh_expires_at)} ({format_left(model.refresh_seconds_remaining)} left)",
             ]
         )
         return result(model, text)

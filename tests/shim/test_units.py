@@ -11,6 +11,7 @@ import pytest
 from mcp.shared.exceptions import UrlElicitationRequiredError
 from mcp.types import ClientCapabilities, ElicitationCapability, FormElicitationCapability, UrlElicitationCapability
 
+from cway_common.humanize import format_left
 from cway_mcp_shim import auth_tools, autostart, signin
 from cway_mcp_shim.signin import SignInNeeded, raise_sign_in_needed
 
@@ -82,13 +83,14 @@ def test_sign_in_text() -> None:
         (None, "unknown"),
         (-5, "expired"),
         (0, "expired"),
-        (42, "42 s"),
-        (3599, "59 min"),
-        (3 * 3600 + 600, "3 h 10 min"),
+        (42, "42s"),
+        (3599, "59m 59s"),
+        (3 * 3600 + 600, "3h 10m"),
+        (39 * 3600 + 45 * 60 + 7, "39h 45m"),
     ],
 )
-def test_describe_remaining(seconds: int | None, text: str) -> None:
-    assert auth_tools.describe_remaining(seconds) == text
+def test_format_left(seconds: int | None, text: str) -> None:
+    assert format_left(seconds) == text
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the DISPLAY rule is Linux's")

@@ -1,11 +1,12 @@
-"""Times and durations for people: shared by ``cway-auth`` and the local status page.
-
-Kept dependency-free so the CLI can import it without pulling in the daemon machinery.
+"""Times and durations for people: shared by ``cway-auth``, the local status page and the shim's
+auth tools, so "39h 45m" reads the same wherever a person (or a model relaying it) sees it.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+
+from cway_common.clock import SYSTEM_CLOCK
 
 
 def format_duration(seconds: float) -> str:
@@ -28,7 +29,7 @@ def format_remaining(when: datetime | None, now: datetime | None = None) -> str:
     """How long until ``when``: ``"in 39h 45m"``, ``"expired 3m 10s ago"``, or ``"unknown"``."""
     if when is None:
         return "unknown"
-    delta = (when - (now or datetime.now(UTC))).total_seconds()
+    delta = (when - (now or SYSTEM_CLOCK.now())).total_seconds()
     if delta >= 0:
         return f"in {format_duration(delta)}"
     return f"expired {format_duration(delta)} ago"
@@ -39,3 +40,10 @@ def format_time(when: datetime | None) -> str:
     if when is None:
         return "unknown"
     return when.astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
+
+
+def format_left(seconds: float | None) -> str:
+    """What is left of a validity period: ``"39h 45m"``, ``"expired"`` or ``"unknown"``."""
+    if seconds is None:
+        return "unknown"
+    return "expired" if seconds <= 0 else format_duration(seconds)
