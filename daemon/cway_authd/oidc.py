@@ -56,7 +56,14 @@ class OidcClient:
 
     @property
     def scope(self) -> str:
-        """The configured scopes; the direct flow adds ``offline_access`` (no refresh token otherwise)."""
+        """The configured scopes; the direct flow adds ``offline_access``.
+
+        Every OIDC provider (Entra v2 included) issues a refresh token only for ``offline_access``,
+        and the direct flow refreshes at the IdP. Which resource the access token is for comes from
+        the other scopes: in the direct flow that must be Cway's API scope, e.g.
+        ``api://<cway app id>/user_impersonation`` (``load_settings`` refuses Graph-only scopes).
+        The same scope string is sent at ``/authorize``, at the code redemption and at each refresh.
+        """
         scopes = list(self._settings.azure_scopes)
         if self._settings.auth_flow == "direct" and "offline_access" not in scopes:
             scopes.append("offline_access")

@@ -8,12 +8,19 @@ Entry points: ``EmulatorServer`` (in-process, for tests) and ``python -m cway_em
 """
 
 from cway_emulator.browser import SignInError, browser_sign_in, browser_sign_in_async
-from cway_emulator.emulator import CWAY_CLIENT_ID, DEFAULT_CLIENT_ID, DEFAULT_REDIRECT_URI, DEFAULT_TENANT
+from cway_emulator.emulator import (
+    CWAY_API_SCOPE,
+    CWAY_CLIENT_ID,
+    DEFAULT_CLIENT_ID,
+    DEFAULT_REDIRECT_URI,
+    DEFAULT_TENANT,
+)
 from cway_emulator.knobs import COUNTER_NAMES, FailureRule, KnobError, Knobs
 from cway_emulator.server import EmulatorServer
 
 __all__ = [
     "COUNTER_NAMES",
+    "CWAY_API_SCOPE",
     "CWAY_CLIENT_ID",
     "DEFAULT_CLIENT_ID",
     "DEFAULT_REDIRECT_URI",

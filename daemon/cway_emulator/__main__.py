@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"export {key}={value}", flush=True)
         print(f"# Cway base URL: {server.cway_base_url}  (admin: {server.cway_base_url}/_emulator/knobs)",
               file=sys.stderr)  # fmt: skip
+        print(f'# AUTH_FLOW=direct: export AUTH_FLOW=direct AZURE_SCOPES="openid profile email {server.cway_api_scope}"',
+              file=sys.stderr)  # fmt: skip
         users = ", ".join(sorted(STATIC_TOKENS.values()))
         print(f"# users: alice/bob/dave/admin @contoso.example (carol: not in Cway); static tokens for {users}",
               file=sys.stderr)  # fmt: skip

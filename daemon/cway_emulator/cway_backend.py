@@ -10,7 +10,8 @@ the backend adds its own client secret.
 Error mapping: IdP 4xx -> 400 ``invalid_grant`` carrying the IdP's AADSTS description;
 IdP unreachable/5xx/429 -> 502 ``server_error``; signed in but not a Cway user -> 403
 ``access_denied``. GraphQL answers 401 ``{"errors":[{"message":"Unauthorized"}]}`` for any
-unusable bearer.
+unusable bearer. Subscriptions (the AI answers) run over a WebSocket on the same ``/graphql``
+path (``graphql_ws.py``), with the same bearer rules.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ import json
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 
 from cway_emulator.cway_core import CwayTokenError, Unauthorized
 from cway_emulator.emulator import CWAY_CLIENT_ID, Emulator
 from cway_emulator.gql_context import Ctx
 from cway_emulator.graphql_api import execute_request
+from cway_emulator.graphql_ws import serve_graphql_ws
 from cway_emulator.http_common import QuietLogMiddleware, base_app, gate, log
 from cway_emulator.jwt_keys import tls_context
 
@@ -126,7 +128,7 @@ def create_cway_app(emu: Emulator) -> FastAPI:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             body = None
-        ctx = Ctx(user=user, store=emu.store, clock=emu.clock, base_url=emu.cway_base_url)
+        ctx = Ctx(user=user, store=emu.store, clock=emu.clock, base_url=emu.cway_base_url, knobs=emu.knobs)
         with emu.store.lock:
             status, payload, rejected = execute_request(body, ctx)
         if rejected:
@@ -136,6 +138,10 @@ def create_cway_app(emu: Emulator) -> FastAPI:
     @app.get("/graphql")
     def graphql_get() -> Response:
         return JSONResponse({"errors": [{"message": "Use POST with a JSON body"}]}, 405, {"Allow": "POST"})
+
+    @app.websocket("/graphql")
+    async def graphql_ws(websocket: WebSocket) -> None:
+        await serve_graphql_ws(emu, websocket)
 
     app.add_middleware(QuietLogMiddleware, name="cway")
     return app

@@ -6,6 +6,12 @@ emulator instance are "unknown" even when they look well-formed. Refresh tokens 
 rotate: each one works exactly once. Static API tokens (the backward-compatible mode) are
 looked up in the knobs; a revocation (password reset at the IdP) does not touch them, because
 they are API keys, but disabling the user in Cway does.
+
+Like a Cway whose API is registered in Entra (``AUTH_FLOW=direct``), the GraphQL endpoint also
+accepts an access token the IdP issued *for the Cway API*: RS256 by the IdP's key, ``iss`` the
+IdP's issuer, ``aud`` the Cway app, unexpired, for a usable Cway user (``preferred_username``),
+and not revoked since. A Microsoft Graph token is refused. The ``cway_accepts_idp_tokens`` knob
+turns this off.
 """
 
 from __future__ import annotations
@@ -14,15 +20,18 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from joserfc.jwk import OctKey
 
 from cway_common.clock import Clock
 from cway_emulator.fixtures import Record
-from cway_emulator.jwt_keys import TokenInvalid, epoch, new_hs256_key, sign_hs256, verify
+from cway_emulator.jwt_keys import TokenInvalid, epoch, new_hs256_key, sign_hs256, unverified_header, verify
 from cway_emulator.knobs import Knobs
 from cway_emulator.store import DataStore
+
+if TYPE_CHECKING:
+    from cway_emulator.idp_core import IdpCore
 
 
 class CwayTokenError(Exception):
@@ -60,6 +69,9 @@ class CwayCore:
     knobs: Knobs
     store: DataStore
     clock: Clock
+    #: The IdP whose access tokens for ``api_client_id`` (Cway's app registration) are accepted.
+    idp: IdpCore | None = None
+    api_client_id: str | None = None
     key: OctKey = field(default_factory=new_hs256_key)
     access: dict[str, _Access] = field(default_factory=dict)
     refresh: dict[str, _Refresh] = field(default_factory=dict)
@@ -130,6 +142,8 @@ class CwayCore:
             if user is None:
                 raise Unauthorized("static token of a disabled or unknown user")
             return user
+        if self.idp is not None and unverified_header(token).get("alg") == "RS256":
+            return self._authenticate_idp_token(token)
         try:
             claims = verify(token, self.key, "HS256")
         except TokenInvalid as exc:
@@ -145,6 +159,21 @@ class CwayCore:
         user = self.usable_user(grant.username)
         if user is None:
             raise Unauthorized("disabled user")
+        return user
+
+    def _authenticate_idp_token(self, token: str) -> Record:
+        if not self.knobs.cway_accepts_idp_tokens:
+            raise Unauthorized("identity-provider tokens are not accepted (cway_accepts_idp_tokens is off)")
+        if self.idp is None or self.api_client_id is None:  # pragma: no cover - checked by the caller
+            raise Unauthorized("no identity provider configured")
+        try:
+            _directory_user, claims = self.idp.user_for_api_token(token, self.api_client_id)
+        except TokenInvalid as exc:
+            raise Unauthorized(f"identity-provider token: {exc}") from exc
+        username = str(claims.get("preferred_username") or claims.get("email") or "")
+        user = self.usable_user(username)
+        if user is None:
+            raise Unauthorized("identity-provider token of a disabled or unknown Cway user")
         return user
 
     def new_static_token(self, username: str) -> str:

@@ -19,6 +19,9 @@ from cway_emulator.store import DataStore
 DEFAULT_TENANT = "7e4a1c2b-9d3f-4b6e-8a1c-00000000e1d0"
 DEFAULT_CLIENT_ID = "00000000-0000-0000-0000-00000000c11e"
 CWAY_CLIENT_ID = "00000000-0000-0000-0000-0000000c3a70"
+#: The emulated Cway app exposes an API ("Expose an API" in Entra) with one delegated scope.
+CWAY_APP_ID_URI = "api://cway"
+CWAY_API_SCOPE = f"{CWAY_APP_ID_URI}/user_impersonation"
 DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
 
 
@@ -48,10 +51,19 @@ class Emulator:
         self.cway_client_secret = secrets.token_urlsafe(32)
         clients = {
             client_id: Client(client_id, "cway-mcp daemon (public)", list(redirect_uris)),
-            CWAY_CLIENT_ID: Client(CWAY_CLIENT_ID, "Cway backend", list(redirect_uris), self.cway_client_secret),
+            CWAY_CLIENT_ID: Client(
+                CWAY_CLIENT_ID,
+                "Cway backend",
+                list(redirect_uris),
+                self.cway_client_secret,
+                app_id_uri=CWAY_APP_ID_URI,
+                api_scopes=("user_impersonation",),
+            ),
         }
         self.idp = IdpCore(self.issuer, tenant, self.knobs, self.store, clock, clients)
-        self.cway = CwayCore(self.cway_base_url, self.knobs, self.store, clock)
+        self.cway = CwayCore(
+            self.cway_base_url, self.knobs, self.store, clock, idp=self.idp, api_client_id=CWAY_CLIENT_ID
+        )
         self._seed_static_tokens()
 
     # --- URLs ---------------------------------------------------------------------------

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
 from cway_common.clock import Clock
 from cway_emulator.fixtures import Record
+from cway_emulator.knobs import Knobs
 from cway_emulator.store import DataStore
 
 Resolver = Callable[..., Any]
@@ -30,6 +31,8 @@ class Ctx:
     store: DataStore
     clock: Clock
     base_url: str
+    #: The instance's knobs, for resolvers whose behaviour tests bend (AI job timing and outcome).
+    knobs: Knobs = field(default_factory=Knobs)
 
     @property
     def username(self) -> str:

@@ -10,16 +10,23 @@ Fields without a resolver read the same-named key of the parent record; when the
 lacks it the emulator answers the type's zero value (null if nullable, ``[]``/``""``/``0``/
 ``false``/first enum value/empty object otherwise) instead of crashing. Mutations without a
 resolver are refused with "not implemented by the emulator" rather than silently succeeding.
+Subscriptions are refused over HTTP POST; the WebSocket endpoint (``graphql_ws``) runs them,
+through the same :func:`prepare`, so they too must validate against the real schema.
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from importlib.resources import files
+from inspect import isawaitable
 from typing import Any
 
 from graphql import (
+    DocumentNode,
+    ExecutionResult,
     GraphQLError,
     GraphQLResolveInfo,
     GraphQLSchema,
@@ -33,11 +40,18 @@ from graphql import (
     is_non_null_type,
     is_scalar_type,
     parse,
+    subscribe,
     validate,
 )
 from graphql.language import StringValueNode, ValueNode
 
-from cway_emulator import resolvers_artworks, resolvers_identity, resolvers_media, resolvers_projects
+from cway_emulator import (
+    resolvers_ai,
+    resolvers_artworks,
+    resolvers_identity,
+    resolvers_media,
+    resolvers_projects,
+)
 from cway_emulator.gql_context import Ctx, Resolver, merge
 
 SCALAR_ZERO: dict[str, Any] = {
@@ -59,6 +73,7 @@ RESOLVERS: dict[str, dict[str, Resolver]] = merge(
     resolvers_projects.RESOLVERS,
     resolvers_artworks.RESOLVERS,
     resolvers_media.RESOLVERS,
+    resolvers_ai.RESOLVERS,
 )
 
 
@@ -92,6 +107,10 @@ def cway_schema() -> GraphQLSchema:
         gql_type: Any = schema.type_map[type_name]
         for field_name, resolver in fields.items():
             gql_type.fields[field_name].resolve = resolver
+    for type_name, fields in resolvers_ai.SUBSCRIPTIONS.items():
+        gql_type = schema.type_map[type_name]
+        for field_name, source in fields.items():
+            gql_type.fields[field_name].subscribe = source
     return schema
 
 
@@ -121,36 +140,90 @@ def default_resolver(source: Any, info: GraphQLResolveInfo, **_args: Any) -> Any
     return zero_value(info)
 
 
-def execute_request(body: Any, ctx: Ctx) -> tuple[int, dict[str, Any], bool]:
-    """Run one GraphQL-over-HTTP request; returns (status, payload, rejected_before_execution)."""
+@dataclass(frozen=True)
+class Prepared:
+    """A request that parsed and validated against the real schema, ready to run."""
+
+    document: DocumentNode
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    is_subscription: bool
+
+
+def prepare(body: Any) -> Prepared | tuple[int, dict[str, Any]]:
+    """Parse and validate ``{query, variables, operationName}``; an error is ``(status, payload)``.
+
+    One function for HTTP and WebSocket, so a subscription is held to the same schema as a query.
+    """
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):
-        return 400, {"errors": [{"message": "Request body must be JSON with a string 'query'"}]}, True
+        return 400, {"errors": [{"message": "Request body must be JSON with a string 'query'"}]}
     variables = body.get("variables")
     op_name = body.get("operationName")
     if variables is not None and not isinstance(variables, dict):
-        return 400, {"errors": [{"message": "'variables' must be an object"}]}, True
+        return 400, {"errors": [{"message": "'variables' must be an object"}]}
     if op_name is not None and not isinstance(op_name, str):
-        return 400, {"errors": [{"message": "'operationName' must be a string"}]}, True
+        return 400, {"errors": [{"message": "'operationName' must be a string"}]}
     schema = cway_schema()
     try:
         document = parse(body["query"])
     except GraphQLError as exc:
-        return 200, {"errors": [exc.formatted]}, True
+        return 200, {"errors": [exc.formatted]}
     errors = validate(schema, document)
     if errors:
-        return 200, {"errors": [e.formatted for e in errors]}, True
+        return 200, {"errors": [e.formatted for e in errors]}
     operation = get_operation_ast(document, op_name)
-    if operation is not None and operation.operation == OperationType.SUBSCRIPTION:
-        return 200, {"errors": [{"message": "Subscriptions are not supported over HTTP POST"}]}, True
+    is_subscription = operation is not None and operation.operation == OperationType.SUBSCRIPTION
+    return Prepared(document, variables, op_name, is_subscription)
+
+
+def execute_prepared(request: Prepared, ctx: Ctx) -> dict[str, Any]:
+    """Run a query or mutation (synchronous resolvers only); the formatted result."""
     result = execute(
-        schema,
-        document,
-        variable_values=variables,
-        operation_name=op_name,
+        cway_schema(),
+        request.document,
+        variable_values=request.variables,
+        operation_name=request.operation_name,
         context_value=ctx,
         field_resolver=default_resolver,
     )
     if not hasattr(result, "formatted"):  # pragma: no cover - all resolvers are synchronous
         raise RuntimeError("asynchronous resolver result")
-    payload: dict[str, Any] = dict(result.formatted)
-    return 200, payload, False
+    return dict(result.formatted)
+
+
+async def subscribe_prepared(request: Prepared, ctx: Ctx) -> AsyncIterator[dict[str, Any]] | dict[str, Any]:
+    """Start a subscription: a stream of formatted results, or the formatted errors that stopped it."""
+    outcome = subscribe(
+        cway_schema(),
+        request.document,
+        variable_values=request.variables,
+        operation_name=request.operation_name,
+        context_value=ctx,
+        field_resolver=default_resolver,
+    )
+    if isawaitable(outcome):
+        outcome = await outcome
+    if isinstance(outcome, ExecutionResult):
+        return dict(outcome.formatted)
+    return _formatted(outcome)
+
+
+async def _formatted(stream: AsyncIterator[ExecutionResult]) -> AsyncIterator[dict[str, Any]]:
+    try:
+        async for result in stream:
+            yield dict(result.formatted)
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def execute_request(body: Any, ctx: Ctx) -> tuple[int, dict[str, Any], bool]:
+    """Run one GraphQL-over-HTTP request; returns (status, payload, rejected_before_execution)."""
+    request = prepare(body)
+    if not isinstance(request, Prepared):
+        status, payload = request
+        return status, payload, True
+    if request.is_subscription:
+        return 200, {"errors": [{"message": "Subscriptions are not supported over HTTP POST"}]}, True
+    return 200, execute_prepared(request, ctx), False

@@ -11,6 +11,16 @@ Cway's "on-behalf" redemption (``AUTH_FLOW=cway``): a code belongs to the client
 same ``client_id``, the ``code_verifier`` and the exact ``redirect_uri``. If that client is
 the confidential Cway app, its ``client_secret`` is required as well. No other client can
 redeem a code issued to someone else.
+
+Access tokens are for exactly one resource, chosen by the scopes, as in Entra v2: no resource
+scope or only Microsoft Graph scopes (``User.Read``, ``https://graph.microsoft.com/...``) give a
+Graph token (v1 claims, ``aud`` = Graph); ``api://<app id URI or client id>/<name>`` of an app
+that exposes an API (the emulated Cway app: ``api://cway/user_impersonation``) gives a v2 token
+with ``aud`` = that app's client id and ``scp`` = the scope names. ``/authorize`` accepts scopes
+of several resources (consent), but a token request whose scopes name more than one resource is
+refused (AADSTS28000), and so is an unknown resource (AADSTS500011). Tokens for an API are
+remembered by ``uti`` so that the API (the Cway emulator) can tell a revoked grant, like Cway's
+own tokens.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from cway_common.clock import Clock
 from cway_emulator.fixtures import DEFAULT_USER, Record
 from cway_emulator.idp_model import (
     GRAPH_APP_ID,
+    GRAPH_RESOURCE,
     OIDC_SCOPES,
     PROMPTS,
     AuthRequest,
@@ -36,6 +47,7 @@ from cway_emulator.idp_model import (
     RedirectError,
     RefreshGrant,
     missing_param,
+    multiple_resources_error,
     redirect_missing,
     revoked_error,
     s256,
@@ -59,12 +71,67 @@ class IdpCore:
     codes: dict[str, CodeGrant] = field(default_factory=dict)
     refresh: dict[str, RefreshGrant] = field(default_factory=dict)
     pending: dict[str, AuthRequest] = field(default_factory=dict)
+    #: Access tokens issued for an API other than Graph: ``uti`` -> (upn, generation).
+    api_tokens: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def reset(self) -> None:
         with self.store.lock:
             self.codes.clear()
             self.refresh.clear()
             self.pending.clear()
+            self.api_tokens.clear()
+
+    # --- scopes and resources -----------------------------------------------------------
+    def _api_client(self, uri: str) -> Client | None:
+        low = uri.lower()
+        for client in self.clients.values():
+            if client.app_id_uri and low in (client.app_id_uri.lower(), f"api://{client.client_id}".lower()):
+                return client
+        return None
+
+    def resolve_scope(self, scope: str) -> tuple[str, str] | None:
+        """``(resource app id, scope name)`` of one scope, None for an OIDC scope; raises EntraError."""
+        low = scope.lower()
+        if low in OIDC_SCOPES:
+            return None
+        if low == "user.read":
+            return GRAPH_APP_ID, "User.Read"
+        resource, _, name = scope.rpartition("/")
+        if name and low.startswith(GRAPH_RESOURCE + "/") and resource.lower() == GRAPH_RESOURCE:
+            return GRAPH_APP_ID, name
+        if name and low.startswith("api://") and len(resource) > len("api://"):
+            client = self._api_client(resource)
+            if client is None:
+                raise EntraError(
+                    "invalid_resource",
+                    500011,
+                    f"The resource principal named {resource} was not found in the tenant named {self.tenant}. "
+                    "This can happen if the application has not been installed by the administrator of the tenant.",
+                )
+            if name == ".default" or name.lower() in {s.lower() for s in client.api_scopes}:
+                return client.client_id, name
+        raise EntraError("invalid_scope", 70011, f"The provided value for scope {scope} is not valid.")
+
+    def resource_of(self, scopes: list[str]) -> tuple[str, list[str]]:
+        """The one resource a token is for (Graph when none is named) and its scope names."""
+        found: dict[str, list[str]] = {}
+        for scope in scopes:
+            resolved = self.resolve_scope(scope)
+            if resolved is None:
+                continue
+            audience, name = resolved
+            names = found.setdefault(audience, [])
+            if name == ".default":  # every scope of the API the app was granted (here: all it exposes)
+                api = self.clients.get(audience)
+                names.extend(n for n in (api.api_scopes if api else ()) if n not in names)
+            elif name not in names:
+                names.append(name)
+        if len(found) > 1:
+            raise multiple_resources_error(scopes)
+        audience, names = next(iter(found.items()), (GRAPH_APP_ID, []))
+        if audience == GRAPH_APP_ID and "user.read" not in {n.lower() for n in names}:
+            names.append("User.Read")  # Entra's default Graph permission comes with every Graph token
+        return audience, names
 
     # --- /authorize ---------------------------------------------------------------------
     def begin_authorize(self, params: Mapping[str, str]) -> AuthRequest:
@@ -124,11 +191,11 @@ class IdpCore:
                 9010010,
                 "The resource parameter provided in the request doesn't match with the requested scopes.",
             )
-        for scope in req.scopes:
-            low = scope.lower()
-            if low in OIDC_SCOPES or low == "user.read" or low.startswith(("https://graph.microsoft.com/", "api://")):
-                continue
-            raise RedirectError("invalid_scope", 70011, f"The provided value for scope {scope} is not valid.")
+        for scope in req.scopes:  # several resources are fine here (consent); a token is for one
+            try:
+                self.resolve_scope(scope)
+            except EntraError as err:
+                raise RedirectError(err.error, err.code, err.message) from None
         method = params.get("code_challenge_method")
         if req.challenge is None and method:
             raise redirect_missing("code_challenge")
@@ -278,8 +345,22 @@ class IdpCore:
                     )
             if self.store.generation(grant.upn) != grant.generation:
                 raise revoked_error()
+            scopes = self._narrowed(req.scopes, form.get("scope"))
+            resource = self.resource_of(scopes)
             grant.redeemed = True
-        return self._issue(client, grant.upn, req.scopes, req.nonce)
+        return self._issue(client, grant.upn, scopes, req.nonce, resource, consented=req.scopes)
+
+    @staticmethod
+    def _narrowed(granted: list[str], asked: str | None) -> list[str]:
+        """A token request may name a subset of the granted scopes (e.g. one resource of several)."""
+        if not asked:
+            return list(granted)
+        wanted = asked.split()
+        low = {s.lower() for s in granted}
+        if any(s.lower() not in low for s in wanted):
+            raise EntraError("invalid_grant", 65001, "The user or administrator has not consented to these scopes.")
+        keep_offline = "offline_access" in low and "offline_access" not in {s.lower() for s in wanted}
+        return [*wanted, *(["offline_access"] if keep_offline else [])]
 
     def _redeem_refresh(self, form: Mapping[str, str], client: Client) -> dict[str, Any]:
         token = form.get("refresh_token")
@@ -306,40 +387,64 @@ class IdpCore:
                     f"{grant.issued.isoformat()} and was inactive for "
                     f"{self.knobs.idp_refresh_inactivity} seconds.",
                 )
-            scopes = grant.scopes
-            if form.get("scope"):
-                wanted = form["scope"].split()
-                granted = {s.lower() for s in scopes}
-                if any(s.lower() not in granted for s in wanted):
-                    raise EntraError(
-                        "invalid_grant", 65001, "The user or administrator has not consented to these scopes."
-                    )
-                scopes = [*wanted, *(["offline_access"] if "offline_access" in granted else [])]
+            scopes = self._narrowed(grant.scopes, form.get("scope"))
+            resource = self.resource_of(scopes)
             grant.redeemed = True
-        return self._issue(client, grant.upn, scopes, None)
+        return self._issue(client, grant.upn, scopes, None, resource, consented=grant.scopes)
 
-    def _issue(self, client: Client, upn: str, scopes: list[str], nonce: str | None) -> dict[str, Any]:
+    def _issue(
+        self,
+        client: Client,
+        upn: str,
+        scopes: list[str],
+        nonce: str | None,
+        resource: tuple[str, list[str]],
+        *,
+        consented: list[str],
+    ) -> dict[str, Any]:
         user = self.store.directory_user(upn)
         if user is None:  # pragma: no cover - directory entries are never deleted
             raise EntraError("invalid_grant", 50034, "The user account does not exist in the tenant directory.")
         now = self.clock.now()
         lifetime = self.knobs.idp_access_lifetime
         low = {s.lower() for s in scopes}
-        granted = [s for s in scopes if s.lower() != "user.read"] + ["User.Read"]
+        audience, names = resource
         base = {"iss": self.issuer, "iat": epoch(now), "nbf": epoch(now), "exp": epoch(now) + lifetime}
-        access_claims = {
-            **base,
-            "aud": GRAPH_APP_ID,
-            "tid": self.tenant,
-            "oid": user["oid"],
-            "sub": user["oid"],
-            "upn": user["upn"],
-            "name": user["displayName"],
-            "appid": client.client_id,
-            "scp": " ".join(s for s in granted if s.lower() not in OIDC_SCOPES),
-            "uti": secrets.token_urlsafe(12),
-            "ver": "1.0",
-        }
+        uti = secrets.token_urlsafe(12)
+        access_claims: dict[str, Any]
+        if audience == GRAPH_APP_ID:  # Graph's tokens are v1 tokens whatever endpoint issued them
+            granted = [s for s in scopes if s.lower() != "user.read"] + ["User.Read"]
+            access_claims = {
+                **base,
+                "aud": GRAPH_APP_ID,
+                "tid": self.tenant,
+                "oid": user["oid"],
+                "sub": user["oid"],
+                "upn": user["upn"],
+                "name": user["displayName"],
+                "appid": client.client_id,
+                "scp": " ".join(names),
+                "uti": uti,
+                "ver": "1.0",
+            }
+        else:  # an API that accepts v2 tokens: aud is its client id, the user is preferred_username
+            granted = list(scopes)
+            access_claims = {
+                **base,
+                "aud": audience,
+                "azp": client.client_id,
+                "azpacr": "1" if client.confidential else "0",
+                "tid": self.tenant,
+                "oid": user["oid"],
+                "sub": s256(user["oid"] + audience)[:43],
+                "preferred_username": user["upn"],
+                "name": user["displayName"],
+                "scp": " ".join(names),
+                "uti": uti,
+                "ver": "2.0",
+            }
+            with self.store.lock:
+                self.api_tokens[uti] = (upn, self.store.generation(upn))
         key = idp_signing_key()
         response: dict[str, Any] = {
             "token_type": "Bearer",
@@ -369,8 +474,10 @@ class IdpCore:
         if "offline_access" in low:
             refresh = "emu_rt." + secrets.token_urlsafe(48)
             with self.store.lock:
+                # Entra's refresh tokens are multi-resource: they carry what was consented, not
+                # just what this token was for, so a refresh may name another consented resource.
                 self.refresh[refresh] = RefreshGrant(
-                    client.client_id, upn, list(scopes), self.store.generation(upn), now
+                    client.client_id, upn, list(consented), self.store.generation(upn), now
                 )
             response["refresh_token"] = refresh
         return response
@@ -385,6 +492,34 @@ class IdpCore:
             raise TokenInvalid("Lifetime validation failed, the token is expired.")
         user = next((u for u in self.store.directory.values() if u["oid"] == claims.get("oid")), None)
         if user is None:
+            raise TokenInvalid("Unknown user.")
+        return user, claims
+
+    def user_for_api_token(self, token: str, audience: str) -> tuple[Record, dict[str, Any]]:
+        """Resolve an access token issued for the API ``audience`` to (directory user, claims).
+
+        What a resource server checks (signature by the IdP's key, ``iss``, ``aud``, lifetime on
+        the shared clock), plus what only the emulator can: the token was issued by this
+        instance and the user's grants were not revoked since. Raises ``TokenInvalid``.
+        """
+        claims = verify(token, idp_signing_key(), "RS256")
+        if claims.get("iss") != self.issuer:
+            raise TokenInvalid("Invalid issuer.")
+        if claims.get("aud") != audience:
+            raise TokenInvalid(f"Invalid audience {claims.get('aud')!r}.")
+        now = epoch(self.clock.now())
+        if not isinstance(claims.get("exp"), int) or claims["exp"] <= now:
+            raise TokenInvalid("Lifetime validation failed, the token is expired.")
+        if isinstance(claims.get("nbf"), int) and claims["nbf"] > now:
+            raise TokenInvalid("Lifetime validation failed, the token is not yet valid.")
+        with self.store.lock:
+            issued = self.api_tokens.get(str(claims.get("uti")))
+        if issued is None or issued[0].lower() != str(claims.get("preferred_username", "")).lower():
+            raise TokenInvalid("Unknown token.")
+        if self.store.generation(issued[0]) != issued[1]:
+            raise TokenInvalid("The grant was revoked.")
+        user = self.store.directory_user(issued[0])
+        if user is None:  # pragma: no cover - directory entries are never deleted
             raise TokenInvalid("Unknown user.")
         return user, claims
 

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+GRAPH_RESOURCE = "https://graph.microsoft.com"
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 PROMPTS = frozenset({"login", "none", "consent", "select_account"})
 
@@ -25,6 +26,10 @@ class Client:
     name: str
     redirect_uris: list[str]
     secret: str | None = None
+    #: An app that exposes an API ("Expose an API" in Entra): its application ID URI ...
+    app_id_uri: str | None = None
+    #: ... and the delegated scopes it publishes (``api://<app>/<name>``).
+    api_scopes: tuple[str, ...] = ()
 
     @property
     def confidential(self) -> bool:
@@ -118,6 +123,15 @@ def missing_param(name: str, page: bool = False) -> EntraError:
 
 def redirect_missing(name: str) -> RedirectError:
     return RedirectError("invalid_request", 900144, f"The request must contain the parameter '{name}'.")
+
+
+def multiple_resources_error(scopes: list[str]) -> EntraError:
+    return EntraError(
+        "invalid_scope",
+        28000,
+        "Provided value for the input parameter scope is not valid because it contains more than one "
+        f"resource. Scope {' '.join(scopes)} is not valid.",
+    )
 
 
 def revoked_error() -> EntraError:

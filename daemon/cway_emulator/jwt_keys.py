@@ -7,7 +7,9 @@ token minted by one instance is a "foreign signature" to every other one.
 
 from __future__ import annotations
 
+import base64
 import functools
+import json
 import secrets
 import ssl
 from datetime import datetime
@@ -57,6 +59,16 @@ def new_hs256_key() -> OctKey:
 
 def sign_hs256(key: OctKey, claims: dict[str, Any]) -> str:
     return jwt.encode({"alg": "HS256", "typ": "JWT"}, claims, key)
+
+
+def unverified_header(token: str) -> dict[str, Any]:
+    """A JWT's protected header, *not* verified: only to pick which check applies."""
+    head = token.split(".", 1)[0]
+    try:
+        data = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def verify(token: str, key: RSAKey | OctKey, algorithm: str) -> dict[str, Any]:

@@ -27,7 +27,11 @@ ROUTE_GROUPS: tuple[str, ...] = (
     "idp_userinfo",
     "cway_token",
     "graphql",
+    "graphql_ws",
 )
+
+#: How an emulated AI job ends (``ai_result`` knob).
+AI_RESULTS: tuple[str, ...] = ("completed", "failed")
 
 
 class KnobError(ValueError):
@@ -79,6 +83,13 @@ class Knobs:
     static_tokens: dict[str, str] = field(default_factory=dict)
     #: Users disabled in Cway: sign-in answers 403, every token (static too) 401.
     disabled_users: set[str] = field(default_factory=set)
+    #: Cway's GraphQL accepts access tokens the IdP issued for the Cway API (``AUTH_FLOW=direct``).
+    cway_accepts_idp_tokens: bool = True
+    #: Emulator-clock seconds an AI job (artworkAIAnalysis, projectHistorySummary) takes before
+    #: ``aiQueryResult`` delivers its answer; on a ManualClock it finishes when the test advances.
+    ai_seconds: float = 0.2
+    #: How AI jobs started from now on end: ``completed`` (with text) or ``failed`` (with an error).
+    ai_result: str = "completed"
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -137,6 +148,10 @@ class Knobs:
                     if not isinstance(value, dict):
                         raise KnobError("static_tokens must map token -> username")
                     self.static_tokens.update({str(k): str(v) for k, v in value.items()})
+                elif name == "ai_result":
+                    if value not in AI_RESULTS:
+                        raise KnobError(f"ai_result must be one of {AI_RESULTS}")
+                    self.ai_result = str(value)
                 elif name == "disabled_users":
                     if not isinstance(value, list):
                         raise KnobError("disabled_users must be a list of usernames")
@@ -192,6 +207,8 @@ COUNTER_NAMES: tuple[str, ...] = (
     "graphql",
     "graphql_unauthorized",
     "graphql_invalid",
+    "graphql_ws",
+    "graphql_ws_unauthorized",
     "injected_failures",
 )
 

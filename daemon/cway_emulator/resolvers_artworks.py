@@ -19,7 +19,6 @@ from cway_emulator.gql_context import (
     forbidden,
     in_org,
     org_records,
-    thread_id,
     user_ref,
 )
 from cway_emulator.resolvers_projects import add_event
@@ -54,11 +53,6 @@ def q_to_upload(_: Any, info: GraphQLResolveInfo) -> list[Record]:
 def q_artwork_history(_: Any, info: GraphQLResolveInfo, artworkId: str) -> list[Record]:
     ctx = ctx_of(info)
     return list(ctx.store.events.get(_artwork(ctx, artworkId)["id"], []))
-
-
-def q_ai_analysis(_: Any, info: GraphQLResolveInfo, artworkId: str) -> str:
-    ctx = ctx_of(info)
-    return thread_id("analysis", _artwork(ctx, artworkId)["id"])
 
 
 # --- Artwork fields --------------------------------------------------------------------------
@@ -170,7 +164,6 @@ RESOLVERS: dict[str, dict[str, Resolver]] = {
         "artworksToApprove": q_to_approve,
         "artworksToUpload": q_to_upload,
         "artworkHistory": q_artwork_history,
-        "artworkAIAnalysis": q_ai_analysis,
     },
     "Artwork": ARTWORK_FIELDS,
     "Mutation": {

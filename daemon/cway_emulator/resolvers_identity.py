@@ -65,7 +65,14 @@ def q_organisations(_: Any, info: GraphQLResolveInfo) -> list[Record]:
 def q_status(_: Any, info: GraphQLResolveInfo) -> Record:
     ctx = ctx_of(info)
     require(ctx, "isSystemAdmin")
-    return {"getViewerVersion": "emulator", "getDesktopVersion": "emulator", "rendererStatus": []}
+    renderer = {
+        "rendererId": "emu-renderer-1",
+        "hostname": "renderer-1.emulator.invalid",
+        "ip": "127.0.0.1",
+        "lastSeen": ctx.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "active": True,
+    }
+    return {"getViewerVersion": "emulator", "getDesktopVersion": "emulator", "rendererStatus": [renderer]}
 
 
 def q_statistics(_: Any, info: GraphQLResolveInfo) -> Record:

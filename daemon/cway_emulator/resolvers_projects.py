@@ -24,7 +24,6 @@ from cway_emulator.gql_context import (
     org_records,
     paginate,
     require,
-    thread_id,
     user_ref,
 )
 
@@ -114,12 +113,6 @@ def q_ai_summary(_: Any, info: GraphQLResolveInfo, projectId: str, audience: str
         f"{prog['artworksDone']} of {prog['totalArtworks']} artworks done, "
         f"{prog['artworksInProgress']} in progress. Ends {p.get('endDate') or 'n/a'}."
     )
-
-
-def q_history_summary(_: Any, info: GraphQLResolveInfo, projectId: str) -> str:
-    ctx = ctx_of(info)
-    p = in_org(ctx, ctx.store.projects, projectId, "Project")
-    return thread_id("history", p["id"], str(len(ctx.store.events.get(p["id"], []))))
 
 
 def q_open_by_month(_: Any, info: GraphQLResolveInfo) -> list[Record]:
@@ -276,7 +269,6 @@ RESOLVERS: dict[str, dict[str, Resolver]] = {
         "plannerProjects": q_planner_projects,
         "projectHistory": q_project_history,
         "openAIProjectSummary": q_ai_summary,
-        "projectHistorySummary": q_history_summary,
         "openProjectsCountByMonth": q_open_by_month,
     },
     "Project": PROJECT_FIELDS,

@@ -22,7 +22,14 @@ import uvicorn
 from cway_common.clock import SYSTEM_CLOCK, Clock
 from cway_emulator.browser import browser_sign_in
 from cway_emulator.cway_backend import create_cway_app
-from cway_emulator.emulator import DEFAULT_CLIENT_ID, DEFAULT_REDIRECT_URI, DEFAULT_TENANT, Emulator
+from cway_emulator.emulator import (
+    CWAY_API_SCOPE,
+    CWAY_CLIENT_ID,
+    DEFAULT_CLIENT_ID,
+    DEFAULT_REDIRECT_URI,
+    DEFAULT_TENANT,
+    Emulator,
+)
 from cway_emulator.fixtures import DEFAULT_USER
 from cway_emulator.graphql_api import cway_schema
 from cway_emulator.idp import create_idp_app
@@ -89,6 +96,8 @@ class EmulatorServer:
             knobs=self._knobs,
         )
         apps = (create_idp_app(self._emu), create_cway_app(self._emu))
+        # Only the Cway app speaks WebSocket (GraphQL subscriptions); the sans-I/O implementation
+        # is the one uvicorn maintains against current websockets releases.
         self._servers = [
             uvicorn.Server(
                 uvicorn.Config(
@@ -96,12 +105,12 @@ class EmulatorServer:
                     log_config=None,
                     access_log=False,
                     lifespan="off",
-                    ws="none",
+                    ws=ws,
                     timeout_graceful_shutdown=1,
                     timeout_keep_alive=2,
                 )
             )
-            for app in apps
+            for app, ws in zip(apps, ("none", "websockets-sansio"), strict=True)
         ]
         self._thread = threading.Thread(target=self._run, name="cway-emulator", daemon=True)
         self._thread.start()
@@ -207,6 +216,16 @@ class EmulatorServer:
     @property
     def client_id(self) -> str:
         return self._client_id
+
+    @property
+    def cway_app_id(self) -> str:
+        """The client id of the emulated Cway app: the ``aud`` of IdP tokens issued for its API."""
+        return CWAY_CLIENT_ID
+
+    @property
+    def cway_api_scope(self) -> str:
+        """The delegated scope of the Cway API (``AUTH_FLOW=direct`` asks for it)."""
+        return CWAY_API_SCOPE
 
     @property
     def knobs(self) -> Knobs:

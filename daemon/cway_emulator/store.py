@@ -34,6 +34,8 @@ class DataStore:
             self.files: dict[str, Record] = data["files"]
             self.mc_artworks: dict[str, Record] = data["mc_artworks"]
             self.shares: dict[str, Record] = data["shares"]
+            #: AI jobs started by ``artworkAIAnalysis`` / ``projectHistorySummary``, by thread id.
+            self.ai_threads: dict[str, Record] = {}
             self.generations = {}
 
     # --- identity -----------------------------------------------------------------------

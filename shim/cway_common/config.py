@@ -33,6 +33,9 @@ AuthFlow = Literal["cway", "direct"]
 DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
 DEFAULT_API_URL = "https://app.cway.se/graphql"
 DEFAULT_SCOPES = "openid profile email User.Read"
+#: Scopes every OIDC provider knows; anything else names a resource (an API) the token is for.
+OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 DEFAULT_THRESHOLD_SECONDS = 300
 
 # Settings whose values must never be echoed back in an error message.
@@ -45,6 +48,7 @@ KNOWN_SETTINGS = frozenset(
         "CWAY_API_TOKEN",
         "CWAY_API_URL",
         "CWAY_TOKEN_URL",
+        "CWAY_WS_URL",
         "CWAY_USERNAME",
         "AZURE_TENANT_ID",
         "AZURE_CLIENT_ID",
@@ -90,6 +94,8 @@ class Settings:
     auth_flow: AuthFlow
     cway_api_url: str
     cway_token_url: str
+    #: GraphQL subscriptions (graphql-transport-ws), e.g. the AI answers; Cway does not publish it.
+    cway_ws_url: str
     cway_username: str | None
     cway_api_token: SecretStr | None
     azure_tenant_id: str | None
@@ -173,6 +179,8 @@ def _validate(v: dict[str, str], component: Component, sources: tuple[str, ...])
     _require_url("CWAY_API_URL", api_url, "the Cway GraphQL endpoint, e.g. https://app.cway.se/graphql")
     token_url = v.get("CWAY_TOKEN_URL") or derive_token_url(api_url)
     _require_url("CWAY_TOKEN_URL", token_url, "Cway's token endpoint, e.g. https://app.cway.se/oauth/token")
+    ws_url = v.get("CWAY_WS_URL") or derive_ws_url(api_url)
+    _require_ws_url("CWAY_WS_URL", ws_url)
 
     api_token = v.get("CWAY_API_TOKEN")
     if auth_method == "static" and component != "daemon" and not api_token:
@@ -194,6 +202,8 @@ def _validate(v: dict[str, str], component: Component, sources: tuple[str, ...])
     scopes = tuple(v.get("AZURE_SCOPES", DEFAULT_SCOPES).replace(",", " ").split())
     if "openid" not in scopes:
         raise ConfigError("AZURE_SCOPES", " ".join(scopes), "must include 'openid' (sign-in needs an ID token)")
+    if auth_method == "oauth2" and auth_flow == "direct":
+        _check_direct_scopes(scopes)
 
     redirect = parse_redirect_uri(v.get("AZURE_REDIRECT_URI", DEFAULT_REDIRECT_URI))
     threshold = _int(v, "CWAY_REFRESH_THRESHOLD_SECONDS", DEFAULT_THRESHOLD_SECONDS, minimum=1)
@@ -212,6 +222,7 @@ def _validate(v: dict[str, str], component: Component, sources: tuple[str, ...])
         auth_flow=auth_flow,  # type: ignore[arg-type]
         cway_api_url=api_url,
         cway_token_url=token_url,
+        cway_ws_url=ws_url,
         cway_username=v.get("CWAY_USERNAME"),
         cway_api_token=SecretStr(api_token) if api_token else None,
         azure_tenant_id=tenant,
@@ -232,10 +243,49 @@ def _validate(v: dict[str, str], component: Component, sources: tuple[str, ...])
     )
 
 
+def is_graph_scope(scope: str) -> bool:
+    """A Microsoft Graph scope as cway-mcp is configured with it (``User.Read`` or fully qualified)."""
+    low = scope.lower()
+    return low == "user.read" or low.startswith(("https://graph.microsoft.com/", GRAPH_APP_ID + "/"))
+
+
+def _check_direct_scopes(scopes: tuple[str, ...]) -> None:
+    """``AUTH_FLOW=direct`` sends the IdP's access token to Cway, so it must be a token *for Cway*.
+
+    Entra issues an access token for one resource, chosen by the scopes: with no resource scope
+    or only Graph's it is a Microsoft Graph token that Cway cannot accept, and Graph scopes next
+    to Cway's make the token request fail (AADSTS28000).
+    """
+    value = " ".join(scopes)
+    resources = [s for s in scopes if s.lower() not in OIDC_SCOPES]
+    graph = [s for s in resources if is_graph_scope(s)]
+    if len(graph) == len(resources):
+        raise ConfigError(
+            "AZURE_SCOPES",
+            value,
+            "AUTH_FLOW=direct needs Cway's API scope (without one the IdP issues a Microsoft Graph token "
+            "Cway cannot accept); add Cway's API scope, e.g. api://<cway app id>/user_impersonation",
+        )
+    if graph:
+        raise ConfigError(
+            "AZURE_SCOPES",
+            value,
+            f"AUTH_FLOW=direct: remove {' '.join(graph)} (Entra issues a token for one resource and refuses "
+            "Graph scopes next to Cway's API scope, AADSTS28000)",
+        )
+
+
 def derive_token_url(api_url: str) -> str:
     """Cway's token endpoint lives at the root of the API's origin, not under /graphql."""
     parts = urlsplit(api_url)
     return f"{parts.scheme}://{parts.netloc}/oauth/token"
+
+
+def derive_ws_url(api_url: str) -> str:
+    """Subscriptions are assumed to share the GraphQL path (the common server layout): http→ws, https→wss."""
+    parts = urlsplit(api_url)
+    scheme = {"https": "wss", "http": "ws"}.get(parts.scheme, parts.scheme)
+    return parts._replace(scheme=scheme).geturl()
 
 
 def parse_redirect_uri(uri: str) -> RedirectTarget:
@@ -298,6 +348,14 @@ def _require_url(name: str, url: str, what: str) -> None:
     ok = parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname or ""))
     if not ok or not parts.netloc:
         raise ConfigError(name, url, f"must be {what}")
+
+
+def _require_ws_url(name: str, url: str) -> None:
+    """Like :func:`_require_url` for WebSockets: the bearer travels on it, so wss, or ws on loopback."""
+    parts = urlsplit(url)
+    ok = parts.scheme == "wss" or (parts.scheme == "ws" and is_loopback_host(parts.hostname or ""))
+    if not ok or not parts.netloc:
+        raise ConfigError(name, url, "must be a wss:// URL (ws:// only on loopback), e.g. wss://app.cway.se/graphql")
 
 
 def _choice(v: dict[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:

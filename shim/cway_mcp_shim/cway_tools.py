@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from mcp.server.mcpserver import MCPServer
 
-from cway_mcp_shim import tools_artworks, tools_media, tools_org, tools_projects, tools_query
+from cway_mcp_shim import tools_ai, tools_artworks, tools_media, tools_org, tools_projects, tools_query
 from cway_mcp_shim.gateway_protocol import CwayGateway
 
-TOOL_MODULES = (tools_projects, tools_artworks, tools_org, tools_media, tools_query)
+TOOL_MODULES = (tools_projects, tools_artworks, tools_ai, tools_org, tools_media, tools_query)
 
 
 def register_cway_tools(server: MCPServer, gateway: CwayGateway) -> None:
-    """Register all Cway tools (projects, artworks, organisation, media, graphql_query) and the
+    """Register all Cway tools (projects, artworks, AI, organisation, media, graphql_query) and the
     ``cway://schema.graphql`` resource on ``server``; every tool call goes through ``gateway``."""
     for module in TOOL_MODULES:
         module.register(server, gateway)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-DocumentKind = Literal["query", "mutation"]
+DocumentKind = Literal["query", "mutation", "subscription"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +52,10 @@ def _query(name: str, body: str, *fragments: str) -> Document:
 
 def _mutation(name: str, body: str, *fragments: str) -> Document:
     return _define("mutation", name, body, *fragments)
+
+
+def _subscription(name: str, body: str, *fragments: str) -> Document:
+    return _define("subscription", name, body, *fragments)
 
 
 # --- fragments ------------------------------------------------------------------------------
@@ -143,7 +147,7 @@ STATISTICS = _query(
 
 OPEN_PROJECTS_BY_MONTH = _query("OpenProjectsCountByMonth", "{ openProjectsCountByMonth { month count } }")
 
-#: Renderer health and client versions: system admins only, so no tool sends it yet.
+#: Renderer health and client versions: system admins only (``get_system_status``).
 SYSTEM_STATUS = _query(
     "SystemStatus",
     "{ status { getViewerVersion getDesktopVersion rendererStatus { hostname active lastSeen } } }",
@@ -209,8 +213,7 @@ PROJECT_AI_SUMMARY = _query(
 )
 
 #: Cway answers ``projectHistorySummary`` and ``artworkAIAnalysis`` with a *thread id*; the text
-#: arrives later over the ``aiQueryResult`` subscription, which the shim does not speak (HTTP only).
-#: Registered and validated so a future subscription transport can use them; no tool sends them yet.
+#: arrives later over the ``aiQueryResult`` subscription (:data:`AI_QUERY_RESULT`).
 PROJECT_HISTORY_SUMMARY = _query(
     "ProjectHistorySummary",
     "($projectId: UUID!) { projectHistorySummary(projectId: $projectId) }",
@@ -279,6 +282,16 @@ ARTWORK_HISTORY = _query(
 )
 
 ARTWORK_AI_ANALYSIS = _query("ArtworkAIAnalysis", "($artworkId: UUID!) { artworkAIAnalysis(artworkId: $artworkId) }")
+
+# --- AI answers -----------------------------------------------------------------------------
+
+#: The answer to an AI job started by ``ARTWORK_AI_ANALYSIS`` or ``PROJECT_HISTORY_SUMMARY``:
+#: progress messages (``status`` null) and then one with ``status`` COMPLETED (``result``) or
+#: FAILED (``error``). Sent over WebSocket, the only document that is not plain HTTP.
+AI_QUERY_RESULT = _subscription(
+    "AIQueryResult",
+    "($threadId: String!) { aiQueryResult(threadId: $threadId) { threadId status result error } }",
+)
 
 APPROVE_ARTWORK = _mutation("ApproveArtwork", "($artworkId: UUID!) { approveArtwork(artworkId: $artworkId) }")
 

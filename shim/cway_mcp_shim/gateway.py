@@ -9,6 +9,9 @@ tool:
   A second 401 is reported, never looped on.
 * :class:`StaticBearerAuth` (``AUTH_METHOD=static``) sends ``CWAY_API_TOKEN``; no daemon at all.
 
+Subscriptions (:meth:`CwayHttpGateway.subscribe`, over WebSocket to ``CWAY_WS_URL``) take their
+bearer from the same place and follow the same one-refresh rule (``subscriptions.py``).
+
 Every failure reaches the model as a short ``ToolError``; no message ever contains a token
 (:func:`scrub` removes any the auth has handled, in case Cway echoes one back).
 """
@@ -28,6 +31,7 @@ from pydantic import SecretStr
 from cway_common import __version__
 from cway_common.config import Settings
 from cway_common.redact import fingerprint
+from cway_mcp_shim import subscriptions
 from cway_mcp_shim.daemon_access import DaemonAccess
 from cway_mcp_shim.documents import Document
 
@@ -163,6 +167,28 @@ class CwayHttpGateway:
             ) from None
         return self._data(response, auth), auth.account
 
+    def subscribe(
+        self, document: Document, variables: Mapping[str, Any] | None = None, *, username: str | None = None
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """The ``data`` of each event of a subscription document, as the same account as :meth:`execute`."""
+        source: subscriptions.BearerSource
+        if self.settings.auth_method == "static":
+            if self.settings.cway_api_token is None:
+                raise ToolError("AUTH_METHOD=static needs CWAY_API_TOKEN")
+            source = subscriptions.StaticBearerSource(self.settings.cway_api_token)
+        else:
+            assert self.daemon is not None
+            source = subscriptions.DaemonBearerSource(self.daemon, username or self.settings.cway_username)
+        return subscriptions.subscribe(
+            self.settings.cway_ws_url,
+            document.text,
+            variables,
+            document.name,
+            source,
+            open_timeout=self.settings.http_timeout_seconds,
+            user_agent=f"cway-mcp/{__version__}",
+        )
+
     def _auth_for(self, username: str | None) -> DaemonBearerAuth | StaticBearerAuth:
         if self.settings.auth_method == "static":
             if self.settings.cway_api_token is None:  # load_settings refuses this; keep the type honest
@@ -189,7 +215,7 @@ class CwayHttpGateway:
         # GraphQL-over-HTTP: errors on 200 (execution) or 400 (validation) are Cway's answer; on a
         # 5xx, 403 or 429 the status says more than whatever error text came with it.
         if errors and status < 500 and status not in (httpx.codes.FORBIDDEN, httpx.codes.TOO_MANY_REQUESTS):
-            raise ToolError(scrub(_graphql_errors_text(errors), auth.tokens))
+            raise ToolError(scrub(graphql_errors_text(errors), auth.tokens))
         if status >= 300:
             raise ToolError(_http_error_text(response, who))
         if not isinstance(payload, dict):
@@ -208,7 +234,7 @@ def _json_or_none(response: httpx.Response) -> Any:
         return None
 
 
-def _graphql_errors_text(errors: Any) -> str:
+def graphql_errors_text(errors: Any) -> str:
     messages: list[str] = []
     for err in errors if isinstance(errors, list) else [errors]:
         message = err.get("message") if isinstance(err, dict) else None

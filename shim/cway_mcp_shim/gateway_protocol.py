@@ -4,13 +4,14 @@ The tools only know *what* to ask (a :class:`~cway_mcp_shim.documents.Document` 
 variables) and *as whom* (``username``); the gateway knows *how*: which bearer (from the daemon,
 or a static token), the 401 → forced refresh → one retry dance, timeouts, and turning transport
 and GraphQL errors into short :class:`~mcp.server.mcpserver.exceptions.ToolError` messages.
+Subscriptions (AI answers arrive that way) are part of the seam for the same reason.
 Keeping it a Protocol lets the tools be tested against the emulator with a plain static-token
 gateway, and lets the runtime swap transports without touching a tool.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from cway_mcp_shim.documents import Document
@@ -45,4 +46,18 @@ class CwayGateway(Protocol):
         username: str | None,
     ) -> dict[str, Any]:
         """Run a free-form document (already checked by the caller); same contract as :meth:`execute`."""
+        ...
+
+    def subscribe(
+        self,
+        document: Document,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        username: str | None = None,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Start a subscription document; iterate the ``data`` of each event until Cway completes it.
+
+        Same account resolution and error contract as :meth:`execute`. The caller bounds the wait
+        and closes the iterator (``contextlib.aclosing``) when it has what it needs.
+        """
         ...

@@ -49,14 +49,15 @@ ArtworkId = Annotated[str, _uuid_field("Artwork id")]
 # --- MCP annotations -------------------------------------------------------------------------
 
 
-def read_only(title: str) -> ToolAnnotations:
+def read_only(title: str, *, idempotent: bool = True) -> ToolAnnotations:
     """Annotations for a tool that only reads Cway.
 
     ``open_world_hint`` is False on every Cway tool: they act on one closed, known system
-    (the user's Cway organisation), not on the open internet.
+    (the user's Cway organisation), not on the open internet. ``idempotent=False`` is for reads
+    that start something new each time (an AI job: a new thread and a new answer per call).
     """
     return ToolAnnotations(
-        title=title, read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+        title=title, read_only_hint=True, destructive_hint=False, idempotent_hint=idempotent, open_world_hint=False
     )
 
 

@@ -1,5 +1,5 @@
-"""Organisation and people tools: the user's organisations, statistics, and user
-look-up ("who is bob?", "find the Fabrikam printer contact").
+"""Organisation and people tools: the user's organisations, statistics, user look-up ("who is
+bob?", "find the Fabrikam printer contact"), and Cway's system status for system admins.
 
 Identity itself ("who am I signed in as") is the auth tools' ``whoami``; these tools answer the
 questions about the organisation around that identity.
@@ -76,6 +76,18 @@ class UserDetail(UserRow):
     company: str | None = None
     job_title: str | None = None
     department: str | None = None
+
+
+class Renderer(Out):
+    hostname: str
+    active: bool | None = None
+    last_seen: str | None = None
+
+
+class SystemStatus(Out):
+    viewer_version: str | None = None
+    desktop_version: str | None = None
+    renderers: list[Renderer] = Field(default_factory=list, description="Cway's file renderers and their health.")
 
 
 def register(server: MCPServer, gateway: CwayGateway) -> None:
@@ -175,5 +187,36 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
                 company=work.get("companyName"),
                 job_title=work.get("jobTitle"),
                 department=work.get("department"),
+            )
+        )
+
+    @server.tool(annotations=read_only("Cway system status"))
+    async def get_system_status(username: Username = None) -> Annotated[CallToolResult, SystemStatus]:
+        """Cway's own health for system administrators: renderer hosts (active, last seen) and the
+        current viewer and desktop-app versions.
+
+        Only Cway system admins may read it; for anyone else the answer says so. Use for "is Cway's
+        rendering working?" or "which desktop version is current?".
+        """
+        try:
+            status = (await gateway.execute(D.SYSTEM_STATUS, username=username)).get("status") or {}
+        except ToolError:
+            # Cway's wording for "not an admin" is not documented: ask for the permission instead
+            # of parsing the message, and keep the original error for every other failure.
+            login = (await gateway.execute(D.LOGIN_INFO, username=username)).get("loginInfo") or {}
+            if (login.get("permissions") or {}).get("isSystemAdmin") is False:
+                who = (login.get("user") or {}).get("username") or "This account"
+                raise ToolError(
+                    f"{who} cannot read Cway's system status: it needs Cway system-admin rights."
+                ) from None
+            raise
+        return tool_result(
+            SystemStatus(
+                viewer_version=status.get("getViewerVersion"),
+                desktop_version=status.get("getDesktopVersion"),
+                renderers=[
+                    Renderer(hostname=str(r.get("hostname") or ""), active=r.get("active"), last_seen=r.get("lastSeen"))
+                    for r in dicts(status.get("rendererStatus"))
+                ],
             )
         )

@@ -61,7 +61,7 @@ def test_environment_beats_dotenv_beats_toml(tmp_path: Path) -> None:
 def test_default_toml_location_is_read(tmp_path: Path) -> None:
     cfg = tmp_path / "xdg-config" / "cway-mcp"
     cfg.mkdir(parents=True)
-    (cfg / "config.toml").write_text('AUTH_FLOW = "direct"\n')
+    (cfg / "config.toml").write_text('AUTH_FLOW = "direct"\nAZURE_SCOPES = "openid profile email api://cway/x"\n')
     assert load({}, tmp_path).auth_flow == "direct"
 
 
@@ -98,6 +98,52 @@ def test_every_mistake_is_one_line_naming_setting_and_fix(
     assert message.startswith(f"{setting}=")
     assert hint in message
     assert info.value.setting == setting
+
+
+@pytest.mark.parametrize("component", ["daemon", "shim", "cli"])
+@pytest.mark.parametrize(
+    "scopes",
+    [
+        "openid profile email User.Read",  # the default: a Microsoft Graph token
+        "openid profile email offline_access",  # no resource at all: Entra still issues a Graph token
+        "openid https://graph.microsoft.com/User.Read",
+        "openid 00000003-0000-0000-c000-000000000000/User.Read",
+    ],
+)
+def test_direct_flow_refuses_scopes_that_only_get_a_graph_token(tmp_path: Path, scopes: str, component: str) -> None:
+    env = {"AUTH_FLOW": "direct"} | ({"AZURE_SCOPES": scopes} if scopes != "openid profile email User.Read" else {})
+    with pytest.raises(ConfigError) as info:
+        load(env, tmp_path, component)
+    message = str(info.value)
+    assert "\n" not in message and info.value.setting == "AZURE_SCOPES"
+    assert message.startswith(f"AZURE_SCOPES={scopes!r}: ")
+    assert "api://<cway app id>/user_impersonation" in message and "AUTH_FLOW=direct" in message
+
+
+def test_direct_flow_refuses_graph_scopes_next_to_the_cway_scope(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"AUTH_FLOW": "direct", "AZURE_SCOPES": "openid User.Read api://cway/user_impersonation"}, tmp_path)
+    assert info.value.setting == "AZURE_SCOPES" and "remove User.Read" in str(info.value)
+    assert "AADSTS28000" in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "scopes",
+    [
+        "openid profile email api://cway/user_impersonation",
+        "openid api://11111111-2222-3333-4444-555555555555/.default offline_access",
+        "openid profile email cway.read",  # Okta-style custom scope on another IdP
+    ],
+)
+def test_direct_flow_accepts_a_resource_scope(tmp_path: Path, scopes: str) -> None:
+    s = load({"AUTH_FLOW": "direct", "AZURE_SCOPES": scopes}, tmp_path)
+    assert s.auth_flow == "direct" and s.azure_scopes == tuple(scopes.split())
+
+
+def test_graph_scopes_are_fine_outside_the_direct_flow(tmp_path: Path) -> None:
+    assert load({"AUTH_FLOW": "cway"}, tmp_path).azure_scopes == ("openid", "profile", "email", "User.Read")
+    static = load({"AUTH_METHOD": "static", "AUTH_FLOW": "direct", "CWAY_API_TOKEN": "t"}, tmp_path, "shim")
+    assert static.auth_method == "static"
 
 
 def test_shim_does_not_need_the_entra_client_id(tmp_path: Path) -> None:
@@ -137,3 +183,17 @@ def test_loopback_http_is_allowed_for_the_emulator(tmp_path: Path) -> None:
     )
     assert s.azure_authority == "http://127.0.0.1:5000/t/v2.0"
     assert s.cway_token_url == "http://localhost:5001/oauth/token"
+
+
+def test_websocket_url_is_derived_from_the_api_url_and_validated(tmp_path: Path) -> None:
+    assert load({}, tmp_path).cway_ws_url == "wss://app.cway.se/graphql"
+    assert load({"CWAY_API_URL": "http://127.0.0.1:5001/graphql"}, tmp_path).cway_ws_url == (
+        "ws://127.0.0.1:5001/graphql"
+    )
+    explicit = load({"CWAY_WS_URL": "wss://push.cway.example/subscriptions"}, tmp_path, "shim")
+    assert explicit.cway_ws_url == "wss://push.cway.example/subscriptions"
+    for bad in ("ws://app.cway.se/graphql", "https://app.cway.se/graphql", "wss://"):
+        with pytest.raises(ConfigError) as info:
+            load({"CWAY_WS_URL": bad}, tmp_path, "shim")
+        message = str(info.value)
+        assert "\n" not in message and message.startswith("CWAY_WS_URL=") and "wss://" in message

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
 
 from cway_authd.core import DaemonCore, PeerInfo
 from cway_authd.errors import CoreError
@@ -50,46 +53,74 @@ async def test_cway_flow_end_to_end(core: DaemonCore, emu: EmulatorServer) -> No
     assert core.engine.job_ids() == [f"refresh:{ALICE}"]
 
 
+def direct_scopes(emu: EmulatorServer) -> str:
+    return f"openid profile email {emu.cway_api_scope}"
+
+
+async def idp_claims(emu: EmulatorServer, token: str) -> dict[str, Any]:
+    """Verify ``token`` against the IdP's published keys (as a resource server would) and return its claims."""
+    async with httpx.AsyncClient(trust_env=False) as http:
+        jwks = (await http.get(emu.authority.removesuffix("/v2.0") + "/discovery/v2.0/keys")).json()
+    return dict(jwt.decode(token, KeySet.import_key_set(jwks), algorithms=["RS256"]).claims)
+
+
 async def test_direct_flow_end_to_end_with_rotating_idp_refresh(
-    open_core: CoreFactory, emu: EmulatorServer, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    open_core: CoreFactory, emu: EmulatorServer, clock: ManualClock
 ) -> None:
-    # Stand-in for a Cway that accepts Entra access tokens issued for its API: let the emulator's
-    # Cway authenticate the IdP's tokens (it only knows its own JWTs and static tokens).
-    cway, idp = emu.emulator.cway, emu.emulator.idp
-    original = cway.authenticate
-
-    def authenticate(token: str) -> Any:
-        try:
-            return original(token)
-        except Exception:
-            user, _claims = idp.user_for_access_token(token)
-            found = cway.usable_user(str(user["mail"]))
-            assert found is not None
-            return found
-
-    monkeypatch.setattr(cway, "authenticate", authenticate)
-    core = await open_core(AUTH_FLOW="direct")
+    core = await open_core(AUTH_FLOW="direct", AZURE_SCOPES=direct_scopes(emu))
     result = await sign_in(core, emu, ALICE)
     assert result.outcome.ok, result.outcome.message
-    assert "offline_access" in (result.status.authorization_url or "")
+    asked = parse_qs(urlsplit(result.status.authorization_url or "").query)["scope"][0].split()
+    assert asked == ["openid", "profile", "email", emu.cway_api_scope, "offline_access"]
     counters = emu.counters
     assert counters["idp_token_code"] == 1 and counters["cway_token_azure"] == 0 and counters["idp_jwks"] >= 1
+    assert counters["graphql"] == 1 and counters["graphql_unauthorized"] == 0  # loginInfo took the IdP's token
     record = await core.store.load(ALICE)
-    assert record is not None and record.tenant == emu.tenant
+    assert record is not None and record.tenant == emu.tenant and record.username == ALICE
+
+    # The stored bearer is the IdP's own access token, issued for the Cway API, and Cway takes it.
+    claims = await idp_claims(emu, record.access_token)
+    assert claims["aud"] == emu.cway_app_id and claims["iss"] == emu.authority
+    assert claims["scp"] == "user_impersonation" and claims["preferred_username"] == ALICE
+    assert await cway_whoami(emu, record.access_token) == ALICE
     first_refresh_token = record.refresh_token
 
     clock.advance(3600 - 300)
     bearer = await core.bearer(ALICE, PEER)
     assert bearer.access_token != record.access_token
-    assert emu.counters["idp_token_refresh"] == 1
+    counters = emu.counters
+    assert counters["idp_token_refresh"] == 1 and counters["cway_token_refresh"] == 0
+    assert (await idp_claims(emu, bearer.access_token))["aud"] == emu.cway_app_id
+    assert await cway_whoami(emu, bearer.access_token) == ALICE
     stored = await core.store.load(ALICE)
     assert stored is not None and stored.refresh_token != first_refresh_token  # rotated and persisted
+    assert stored.access_token == bearer.access_token
+
+    # The IdP rotated: the refresh token the daemon held before is dead.
+    async with httpx.AsyncClient(trust_env=False) as http:
+        replay = await http.post(
+            emu.idp_token_url,
+            data={"grant_type": "refresh_token", "client_id": emu.client_id, "refresh_token": first_refresh_token},
+        )
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+
+
+async def test_direct_flow_fails_cleanly_when_cway_refuses_idp_tokens(
+    open_core: CoreFactory, emu: EmulatorServer
+) -> None:
+    emu.knobs.cway_accepts_idp_tokens = False
+    core = await open_core(AUTH_FLOW="direct", AZURE_SCOPES=direct_scopes(emu))
+    result = await sign_in(core, emu, ALICE)
+    assert not result.outcome.ok and result.outcome.status_code == 502
+    assert "loginInfo" in result.outcome.message and "401" in result.outcome.message
+    assert emu.counters["idp_token_code"] == 1 and emu.counters["graphql_unauthorized"] == 1
+    assert await core.store.list() == [] and await core.list_accounts() == []
 
 
 async def test_direct_flow_rejects_an_id_token_with_the_wrong_nonce(
     open_core: CoreFactory, emu: EmulatorServer
 ) -> None:
-    core = await open_core(AUTH_FLOW="direct")
+    core = await open_core(AUTH_FLOW="direct", AZURE_SCOPES=direct_scopes(emu))
     status = await core.start_sign_in(ALICE)
     flow = core.sign_in.flows.get(status.flow_id)
     assert flow is not None

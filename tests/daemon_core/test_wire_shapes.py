@@ -175,6 +175,21 @@ async def test_refresh_request_is_exactly_the_contract(
     assert stored is not None and stored.refresh_token == "rt-rotated"
 
 
+async def test_a_refresh_answer_without_a_refresh_token_keeps_the_old_one(
+    core: DaemonCore, clock: ManualClock, httpx_mock: HTTPXMock
+) -> None:
+    # OAuth 2.0 (RFC 6749 section 6) lets a server keep the refresh token it issued: then the old one stays valid.
+    await sign_in_alice(core, httpx_mock, refresh_token="rt-original")
+    for access in ("at-2", "at-3"):
+        httpx_mock.add_response(method="POST", url=MOCK_TOKEN_URL, json={"access_token": access, "expires_in": 3600})
+        clock.advance(3600 - 299)
+        assert (await core.bearer(None, PEER)).access_token == access
+        refresh = httpx_mock.get_requests(method="POST", url=MOCK_TOKEN_URL)[-1]
+        assert form_of(refresh)["refresh_token"] == ["rt-original"]
+        stored = await core.store.load("alice@contoso.example")
+        assert stored is not None and stored.refresh_token == "rt-original" and stored.access_token == access
+
+
 async def test_transport_error_text_with_a_code_never_leaks(core: DaemonCore, httpx_mock: HTTPXMock) -> None:
     mock_discovery(httpx_mock)
     httpx_mock.add_exception(

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import socket
+from typing import Any
 
 import httpx
 import pytest
 
 from cway_common.contract import ErrorCode
 from cway_common.daemon_client import DaemonError
+from cway_emulator.fixtures import ALICE
 from cway_emulator.server import EmulatorServer
 from tests.daemon_server.conftest import browser_sign_in
-from tests.helpers.daemon import RunningDaemon
+from tests.helpers.daemon import RunningDaemon, daemon_env, running_daemon
 
 
 def _get(
@@ -45,6 +49,38 @@ def test_full_sign_in_then_bearer(emu: EmulatorServer, emu_daemon: RunningDaemon
     assert answer.status_code == 200 and signed.status.username in answer.text
     account = emu_daemon.call(lambda c: c.account(bearer.username))
     assert account.state == "ok" and account.access_expires_at is not None
+
+
+def test_direct_mode_sign_in_then_the_idp_bearer_works_at_cway(emu: EmulatorServer) -> None:
+    """AUTH_FLOW=direct over the real socket: the daemon redeems at the IdP and Cway takes the IdP's token."""
+    env = daemon_env({**emu.env(), "AUTH_FLOW": "direct", "AZURE_SCOPES": f"openid profile email {emu.cway_api_scope}"})
+    emu.register_redirect_uri(env["AZURE_REDIRECT_URI"])
+    with running_daemon(env) as daemon:
+        signed = browser_sign_in(daemon, emu)
+        assert signed.callback.status_code == 200, signed.callback.text
+        assert signed.status.state == "completed" and signed.status.username == ALICE
+        bearer = daemon.call(lambda c: c.bearer(None))
+        assert bearer.username == ALICE
+        health = daemon.call(lambda c: c.health())
+        assert health.auth_flow == "direct"
+    header, claims = (_jwt_part(bearer.access_token, i) for i in (0, 1))
+    assert header["alg"] == "RS256" and claims["aud"] == emu.cway_app_id and claims["iss"] == emu.authority
+    answer = httpx.post(
+        emu.cway_api_url,
+        json={"query": "{ loginInfo { user { username } } }"},
+        headers={"Authorization": f"Bearer {bearer.access_token}"},
+        trust_env=False,
+    )
+    assert answer.status_code == 200 and answer.json()["data"]["loginInfo"]["user"]["username"] == ALICE
+    counters = emu.counters
+    assert counters["idp_token_code"] == 1 and counters["cway_token_azure"] == 0
+    assert counters["graphql"] == 2 and counters["graphql_unauthorized"] == 0  # the daemon's loginInfo, then ours
+
+
+def _jwt_part(token: str, index: int) -> dict[str, Any]:
+    part = token.split(".")[index]
+    data: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    return data
 
 
 def test_callback_page_headers(emu: EmulatorServer, emu_daemon: RunningDaemon) -> None:

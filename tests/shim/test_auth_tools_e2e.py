@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 
 import pytest
 from mcp_types import URL_ELICITATION_REQUIRED
@@ -72,7 +73,8 @@ async def test_sign_in_whoami_list_logout(emu: EmulatorServer, env: dict[str, st
         assert who.structured_content["organisation_name"] == "Contoso Print"
         assert 3000 < who.structured_content["access_seconds_remaining"] <= 3600
         assert "Organisation: Contoso Print" in text_of(who)
-        assert "min left" in text_of(who)
+        assert re.search(r"\(5\dm \d+s left\)", text_of(who)), text_of(who)  # the access token's hour
+        assert re.search(r"\((39|40)h \d+m left\)", text_of(who)), text_of(who)  # the 40-hour sign-in
 
         listed = await shim.ok("list_authenticated_users")
         assert listed.structured_content is not None

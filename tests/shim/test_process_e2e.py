@@ -20,8 +20,9 @@ from tests.shim.harness import kill_daemon_pid, shim_session, text_of
 
 ALICE = "alice@contoso.example"
 FORBIDDEN_IN_SHIM = ("fastapi", "uvicorn", "apscheduler", "ariadne", "cway_authd", "cway_emulator")
-#: Loaded on first use only: graphql-core validates graphql_query documents, not every start.
-LAZY_IN_SHIM = ("graphql",)
+#: Loaded on first use only: graphql-core validates graphql_query documents, not every start;
+#: websockets carries the AI tools' subscriptions.
+LAZY_IN_SHIM = ("graphql", "websockets")
 
 
 async def daemon_pid(socket_path: Path) -> int | None:

@@ -17,6 +17,7 @@ from tests.shim_tools.static_gateway import StaticTokenGateway
 ALICE = "alice@contoso.example"
 BOB = "bob@contoso.example"
 DAVE = "dave@contoso.example"
+ADMIN = "admin@contoso.example"  # a Cway system admin (status, organisations)
 
 
 def uid(kind: int, n: int) -> str:
@@ -59,7 +60,7 @@ def _module_gateway(emulator: EmulatorServer) -> StaticTokenGateway:
 def gateway(emulator: EmulatorServer, _module_gateway: StaticTokenGateway) -> StaticTokenGateway:
     """The module's gateway with fresh emulator data, fresh static tokens and no recorded calls."""
     emulator.reset()
-    _module_gateway.tokens = {user: emulator.issue_static_token(user) for user in (ALICE, BOB, DAVE)}
+    _module_gateway.tokens = {user: emulator.issue_static_token(user) for user in (ALICE, BOB, DAVE, ADMIN)}
     _module_gateway.calls.clear()
     return _module_gateway
 

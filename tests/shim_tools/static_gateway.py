@@ -7,13 +7,15 @@ that the tools send only registered documents and never reach Cway with invalid 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from mcp.server.mcpserver.exceptions import ToolError
 
+from cway_common.config import derive_ws_url
+from cway_mcp_shim import subscriptions
 from cway_mcp_shim.documents import Document
 
 
@@ -38,6 +40,21 @@ class StaticTokenGateway:
         self, document: Document, variables: Mapping[str, Any] | None = None, *, username: str | None = None
     ) -> dict[str, Any]:
         return await self._post(document.text, variables, document.name, username, document)
+
+    def subscribe(
+        self, document: Document, variables: Mapping[str, Any] | None = None, *, username: str | None = None
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """The shim's real subscription client, with this user's static token as the bearer."""
+        who = username or self.default_username
+        self.calls.append(Call(document.name, document, dict(variables or {}), who))
+        token = self.tokens.get(who)
+        if token is None:
+            raise ToolError(f"No Cway account {who!r} is signed in.")
+        source = subscriptions.StaticBearerSource(token, who)
+        return subscriptions.subscribe(
+            derive_ws_url(self.api_url), document.text, variables, document.name, source,
+            open_timeout=10, user_agent="cway-mcp-tests",
+        )  # fmt: skip
 
     async def execute_text(
         self,

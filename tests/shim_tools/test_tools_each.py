@@ -11,6 +11,7 @@ import pytest
 
 from cway_mcp_shim.documents import ALL_DOCUMENTS
 from tests.shim_tools.conftest import (
+    ADMIN,
     BOB,
     DAVE,
     artwork_id,
@@ -47,8 +48,11 @@ HAPPY: dict[str, tuple[dict[str, Any], str]] = {
         {"project_id": project_id(1), "artwork_ids": [artwork_id(1)], "comment": "Wrong colours"},
         '"state":"REJECTED"',
     ),
+    "analyze_artwork": ({"artwork_id": artwork_id(1)}, "Poster A2"),
+    "summarize_project_history": ({"project_id": project_id(1)}, "Spring Campaign 2026"),
     "list_organisations": ({}, "Contoso Print"),
     "get_statistics": ({}, "approved_artworks"),
+    "get_system_status": ({"username": ADMIN}, "renderer-1"),
     "find_users": ({"search": "dave"}, DAVE),
     "get_user": ({"user": DAVE}, "Dahl"),
     "list_media_folders": ({}, "Logos"),
@@ -84,7 +88,10 @@ ERRORS: dict[str, tuple[dict[str, Any], str, bool]] = {
         "belongs to project",
         True,
     ),
+    "analyze_artwork": ({"artwork_id": artwork_id(7)}, "not found", True),
+    "summarize_project_history": ({"project_id": "spring"}, "project_id must be a UUID", False),
     "list_organisations": ({"username": NOBODY}, "No Cway account", True),
+    "get_system_status": ({}, "needs Cway system-admin rights", True),
     "get_statistics": ({"username": NOBODY}, "No Cway account", True),
     "find_users": ({"page_size": 0}, "greater than or equal to 1", False),
     "get_user": ({"user": "nobody@nowhere.example"}, "No Cway user", True),

@@ -16,8 +16,10 @@ EXPECTED_TOOLS = {
     # artworks
     "list_artworks_to_approve", "list_artworks_to_upload", "get_artwork", "get_artwork_history",
     "approve_artwork", "reject_artwork", "approve_artworks", "reject_artworks",
-    # organisation and users
-    "list_organisations", "get_statistics", "find_users", "get_user",
+    # AI answers (over a subscription)
+    "analyze_artwork", "summarize_project_history",
+    # organisation, users and system
+    "list_organisations", "get_statistics", "find_users", "get_user", "get_system_status",
     # media center, shares, downloads
     "list_media_folders", "get_media_folder", "find_media_items", "list_shares", "get_share",
     "get_file_download_url", "create_download_job",
@@ -34,6 +36,8 @@ PAGED = {
     "list_artworks_to_upload", "get_artwork_history", "find_users", "find_media_items", "list_shares",
 }  # fmt: skip
 DESTRUCTIVE = {"close_projects", "approve_artwork", "reject_artwork", "approve_artworks", "reject_artworks"}
+#: Reads that still start something new on every call (an AI job: a new thread, a new answer).
+READ_ONLY_NOT_IDEMPOTENT = {"analyze_artwork", "summarize_project_history"}
 
 
 async def test_every_tool_has_annotations_output_schema_and_username(gateway: StaticTokenGateway) -> None:
@@ -47,6 +51,8 @@ async def test_every_tool_has_annotations_output_schema_and_username(gateway: St
         assert None not in hints, f"{name}: {hints}"
         assert a.read_only_hint is (name in READ_ONLY), name
         assert a.destructive_hint is (name in DESTRUCTIVE), name
+        if name in READ_ONLY:
+            assert a.idempotent_hint is (name not in READ_ONLY_NOT_IDEMPOTENT), name
         assert a.title, name
         assert tool.output_schema and tool.output_schema.get("type") == "object", name
         assert tool.output_schema.get("properties"), name

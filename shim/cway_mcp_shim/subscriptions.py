@@ -1,0 +1,238 @@
+"""GraphQL subscriptions to Cway over WebSocket (``graphql-transport-ws``), as a tool needs them.
+
+Why the shim needs this at all: Cway's AI queries (``artworkAIAnalysis``,
+``projectHistorySummary``) only return a thread id; the text arrives over the ``aiQueryResult``
+subscription. The rules mirror the HTTP gateway's, so an account behaves the same on both roads:
+
+* the bearer comes from the same place (the daemon for ``AUTH_METHOD=oauth2``, ``CWAY_API_TOKEN``
+  for ``static``) and is sent both on the upgrade request's ``Authorization`` header and in the
+  ``connection_init`` payload (``{"Authorization": "Bearer ..."}``), since Cway does not document
+  which one its subscription endpoint reads;
+* an auth refusal (HTTP 401/403 on the upgrade, or close code 4401/4403) makes the daemon force
+  one refresh and the connection is retried once; a second refusal is reported, never looped on;
+* every failure is a short ``ToolError``; tokens are never logged or echoed (the websockets
+  library's DEBUG frame log would show the init payload, so it gets a logger that drops DEBUG).
+
+``websockets`` is imported inside :func:`subscribe`, so starting the shim does not load it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import SecretStr
+
+from cway_common.redact import fingerprint
+from cway_mcp_shim.daemon_access import DaemonAccess
+
+log = logging.getLogger(__name__)
+
+SUBPROTOCOL = "graphql-transport-ws"
+AUTH_CLOSE_CODES = frozenset({4401, 4403})
+AUTH_HTTP_STATUSES = frozenset({401, 403})
+OPERATION_ID = "1"
+#: How long closing the socket may take (after a result, a timeout or an error).
+CLOSE_TIMEOUT_SECONDS = 2.0
+
+#: The websockets library logs frames (the init payload carries the bearer) at DEBUG: never emit those.
+_wire_log = logging.getLogger("cway_mcp_shim.subscriptions.wire")
+_wire_log.setLevel(logging.INFO)
+
+
+class BearerSource(Protocol):
+    """Where a subscription gets its bearer, and a forced refresh when Cway refuses it."""
+
+    account: str | None
+
+    async def bearer(self) -> str: ...
+
+    async def refreshed(self, rejected: str, why: str) -> str:
+        """A new bearer after ``rejected`` was refused; raise ``ToolError`` when there is none."""
+        ...
+
+
+class DaemonBearerSource:
+    """``AUTH_METHOD=oauth2``: the daemon's bearer for one account (resolved by the daemon)."""
+
+    def __init__(self, daemon: DaemonAccess, username: str | None) -> None:
+        self._daemon = daemon
+        self.username = username
+        self.account: str | None = username
+        self._refreshed = False
+
+    async def bearer(self) -> str:
+        served = await self._daemon.bearer(self.username)
+        self.account = served.username
+        return served.access_token
+
+    async def refreshed(self, rejected: str, why: str) -> str:
+        if self._refreshed:
+            raise ToolError(
+                f"Cway's subscription endpoint refused the access token for {self.account} even after refreshing "
+                f"it ({why}). The account may be disabled in Cway or its sign-in revoked: call the login tool."
+            )
+        self._refreshed = True
+        log.info("Cway's subscription endpoint refused %s (%s); forcing a token refresh", self.account, why)
+        served = await self._daemon.force_refresh(self.account, rejected=fingerprint(rejected))
+        return served.access_token
+
+
+class StaticBearerSource:
+    """``AUTH_METHOD=static`` (and tests): one fixed token, nothing to refresh."""
+
+    def __init__(self, token: SecretStr | str, account: str | None = None) -> None:
+        self._token = token if isinstance(token, SecretStr) else SecretStr(token)
+        self.account = account
+
+    async def bearer(self) -> str:
+        return self._token.get_secret_value()
+
+    async def refreshed(self, rejected: str, why: str) -> str:
+        raise ToolError(
+            f"Cway's subscription endpoint refused CWAY_API_TOKEN ({why}): create a new API token in Cway's "
+            "settings, or switch to per-user sign-in with AUTH_METHOD=oauth2."
+        )
+
+
+class _AuthRefused(Exception):
+    """Cway refused the bearer on the WebSocket (the ``why`` is for the message, never a secret)."""
+
+
+async def subscribe(
+    url: str,
+    text: str,
+    variables: Mapping[str, Any] | None,
+    operation_name: str | None,
+    source: BearerSource,
+    *,
+    open_timeout: float,
+    user_agent: str,
+) -> AsyncGenerator[dict[str, Any], None]:
+    """Yield the ``data`` of every result of one subscription until the server completes it.
+
+    Close the generator (``contextlib.aclosing``) to stop early; the socket is closed with it.
+    """
+    token = await source.bearer()
+    delivered = False
+    while True:
+        try:
+            async for data in _one_connection(url, token, text, variables, operation_name, open_timeout, user_agent):
+                delivered = True
+                yield data
+            return
+        except _AuthRefused as refused:
+            if delivered:  # mid-stream: a retry would replay what the caller already has
+                raise ToolError(f"Cway closed the subscription: the access token was refused ({refused}).") from None
+            token = await source.refreshed(token, str(refused))
+
+
+async def _one_connection(
+    url: str,
+    token: str,
+    text: str,
+    variables: Mapping[str, Any] | None,
+    operation_name: str | None,
+    open_timeout: float,
+    user_agent: str,
+) -> AsyncIterator[dict[str, Any]]:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+    from websockets.protocol import State
+    from websockets.typing import Subprotocol
+
+    host = urlsplit(url).netloc
+    headers = {"Authorization": f"Bearer {token}"}
+    subscribe_msg: dict[str, Any] = {"query": text, "variables": dict(variables or {})}
+    if operation_name:
+        subscribe_msg["operationName"] = operation_name
+    try:
+        async with connect(
+            url,
+            subprotocols=[Subprotocol(SUBPROTOCOL)],
+            additional_headers=headers,
+            user_agent_header=user_agent,
+            open_timeout=open_timeout,
+            close_timeout=CLOSE_TIMEOUT_SECONDS,
+            logger=_wire_log,
+        ) as ws:
+            await ws.send(json.dumps({"type": "connection_init", "payload": headers}))
+            await asyncio.wait_for(_await_ack(ws), open_timeout)
+            await ws.send(json.dumps({"id": OPERATION_ID, "type": "subscribe", "payload": subscribe_msg}))
+            try:
+                async for message in _messages(ws, token):
+                    yield message
+            finally:
+                if ws.state is State.OPEN:  # stopped early by the caller: tell Cway, best effort
+                    try:
+                        await ws.send(json.dumps({"id": OPERATION_ID, "type": "complete"}))
+                    except ConnectionClosed:
+                        pass
+    except ConnectionClosed as exc:
+        code, reason = (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd is not None else (1006, "")
+        if code in AUTH_CLOSE_CODES:
+            raise _AuthRefused(f"WebSocket close {code}") from None
+        shown = f" {reason[:120]}" if reason and token not in reason else ""
+        raise ToolError(f"Cway closed the subscription at {host} (code {code}{shown}); try again shortly.") from None
+    except InvalidStatus as exc:
+        status = exc.response.status_code
+        if status in AUTH_HTTP_STATUSES:
+            raise _AuthRefused(f"HTTP {status} on the WebSocket upgrade") from None
+        raise ToolError(
+            f"Cway refused the WebSocket upgrade at {host} (HTTP {status}); check CWAY_WS_URL, which Cway does "
+            "not publish (default: CWAY_API_URL with wss://)."
+        ) from None
+    except (InvalidURI, InvalidHandshake) as exc:
+        raise ToolError(f"Cway's subscription endpoint at {host} did not speak {SUBPROTOCOL} ({exc}).") from None
+    except TimeoutError:
+        raise ToolError(f"Cway's subscription endpoint at {host} did not answer within {open_timeout:g} s.") from None
+    except OSError as exc:
+        raise ToolError(f"Cway's subscription endpoint cannot be reached at {host} ({type(exc).__name__}).") from None
+
+
+async def _await_ack(ws: Any) -> None:
+    while True:
+        message = _decode(await ws.recv())
+        if message.get("type") == "connection_ack":
+            return
+        if message.get("type") == "ping":
+            await ws.send(json.dumps({"type": "pong"}))
+
+
+async def _messages(ws: Any, token: str) -> AsyncIterator[dict[str, Any]]:
+    """The ``data`` of each ``next`` for our operation; ``error`` becomes a ToolError."""
+    from cway_mcp_shim.gateway import graphql_errors_text, scrub  # gateway imports this module
+
+
+    async for raw in ws:
+        message = _decode(raw)
+        kind = message.get("type")
+        if kind == "ping":
+            await ws.send(json.dumps({"type": "pong"}))
+        elif message.get("id") != OPERATION_ID:
+            continue
+        elif kind == "next":
+            payload = message.get("payload") or {}
+            if payload.get("errors"):
+                raise ToolError(scrub(graphql_errors_text(payload["errors"]), [token]))
+            if isinstance(payload.get("data"), dict):
+                yield payload["data"]
+        elif kind == "error":
+            raise ToolError(scrub(graphql_errors_text(message.get("payload") or "unknown error"), [token]))
+        elif kind == "complete":
+            return
+
+
+def _decode(raw: str | bytes) -> dict[str, Any]:
+    try:
+        message = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ToolError("Cway's subscription endpoint sent something that is not JSON.") from None
+    if not isinstance(message, dict):
+        raise ToolError("Cway's subscription endpoint sent an unexpected message.")
+    return message
