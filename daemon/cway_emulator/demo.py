@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -163,17 +163,50 @@ async def token_story(env: Mapping[str, str], emu: EmulatorServer) -> None:
         )
 
 
-async def mcp_story(env: Mapping[str, str], username: str, calls: list[tuple[str, dict[str, Any]]]) -> None:
-    params = StdioServerParameters(command=bin_path("cway-mcp"), args=[], env={**env, "CWAY_USERNAME": username})
+@contextlib.asynccontextmanager
+async def mcp_session(env: Mapping[str, str], username: str) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+    """A real MCP client session with a ``cway-mcp`` process acting as ``username``."""
+    shim_env = {**env, "CWAY_USERNAME": username, "CWAY_MCP_LOG_LEVEL": "WARNING"}
+    params = StdioServerParameters(command=bin_path("cway-mcp"), args=[], env=shim_env)
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         tools = await session.list_tools()
         say(f"[{username}] cway-mcp offers {len(tools.tools)} tools")
-        for name, arguments in calls:
+
+        async def call(name: str, show: Callable[[Any], str] | None = None, **arguments: Any) -> Any:
             result = await session.call_tool(name, arguments)
-            text = _compact(result.structured_content if result.structured_content else _text(result.content))
-            flag = "error" if result.is_error else "ok"
-            say(f"[{username}] {name}({_args(arguments)}) → {flag}: {text}")
+            data = result.structured_content
+            if result.is_error or data is None:
+                shown = _text(result.content)
+            else:
+                shown = show(data) if show else _compact(data)
+            say(f"[{username}] {name}({_args(arguments)}) → {'error' if result.is_error else 'ok'}: {shown}")
+            return data
+
+        yield call
+
+
+async def mcp_story(env: Mapping[str, str]) -> None:
+    def names(key: str) -> Callable[[Any], str]:
+        return lambda data: (
+            f"{data.get('total', len(data[key]))} — "
+            + ", ".join(f"{item['name']} ({item.get('state', '')})" for item in data[key])
+        )
+
+    async with mcp_session(env, ALICE) as alice, mcp_session(env, BOB) as bob:
+        await alice("whoami", show=lambda d: f"{d['display_name']}, {d['organisation_name']}")
+        await bob("whoami", show=lambda d: f"{d['display_name']}, {d['organisation_name']}")
+        await alice("list_projects", show=names("projects"), page_size=5)
+        await bob("list_projects", show=names("projects"), page_size=5)
+        waiting = await alice("list_artworks_to_approve", show=names("artworks"))
+        first = waiting["artworks"][0]
+        await bob("get_artwork", artwork_id=first["id"])  # another organisation's artwork: not found
+        await alice(
+            "approve_artwork",
+            show=lambda d: ", ".join(f"{a['name']} is now {a['state']}" for a in d["artworks"]),
+            artwork_id=first["id"],
+        )
+        await alice("list_artworks_to_approve", show=names("artworks"))
 
 
 def _text(content: list[Any]) -> str:
@@ -248,14 +281,7 @@ def main() -> int:
                 say(sign_in_with_cli(env, emu, BOB))
 
                 step("MCP clients: one shim per person, each acting as themselves")
-                asyncio.run(
-                    mcp_story(
-                        env,
-                        ALICE,
-                        [("whoami", {}), ("list_projects", {"page_size": 3}), ("list_artworks_to_approve", {})],
-                    )
-                )
-                asyncio.run(mcp_story(env, BOB, [("whoami", {}), ("list_projects", {"page_size": 3})]))
+                asyncio.run(mcp_story(env))
 
                 step("A third-party MCP client: MCP Inspector's CLI mode")
                 inspector_story(env, base)
