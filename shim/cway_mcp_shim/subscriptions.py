@@ -21,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -122,9 +123,11 @@ async def subscribe(
     delivered = False
     while True:
         try:
-            async for data in _one_connection(url, token, text, variables, operation_name, open_timeout, user_agent):
-                delivered = True
-                yield data
+            connection = _one_connection(url, token, text, variables, operation_name, open_timeout, user_agent)
+            async with aclosing(connection):  # closing us early closes the socket now, not at GC
+                async for data in connection:
+                    delivered = True
+                    yield data
             return
         except _AuthRefused as refused:
             if delivered:  # mid-stream: a retry would replay what the caller already has
@@ -140,7 +143,7 @@ async def _one_connection(
     operation_name: str | None,
     open_timeout: float,
     user_agent: str,
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
     from websockets.protocol import State
@@ -165,8 +168,9 @@ async def _one_connection(
             await asyncio.wait_for(_await_ack(ws), open_timeout)
             await ws.send(json.dumps({"id": OPERATION_ID, "type": "subscribe", "payload": subscribe_msg}))
             try:
-                async for message in _messages(ws, token):
-                    yield message
+                async with aclosing(_messages(ws, token)) as messages:
+                    async for message in messages:
+                        yield message
             finally:
                 if ws.state is State.OPEN:  # stopped early by the caller: tell Cway, best effort
                     try:
@@ -204,10 +208,9 @@ async def _await_ack(ws: Any) -> None:
             await ws.send(json.dumps({"type": "pong"}))
 
 
-async def _messages(ws: Any, token: str) -> AsyncIterator[dict[str, Any]]:
+async def _messages(ws: Any, token: str) -> AsyncGenerator[dict[str, Any], None]:
     """The ``data`` of each ``next`` for our operation; ``error`` becomes a ToolError."""
     from cway_mcp_shim.gateway import graphql_errors_text, scrub  # gateway imports this module
-
 
     async for raw in ws:
         message = _decode(raw)

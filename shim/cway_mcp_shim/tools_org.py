@@ -206,9 +206,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
             login = (await gateway.execute(D.LOGIN_INFO, username=username)).get("loginInfo") or {}
             if (login.get("permissions") or {}).get("isSystemAdmin") is False:
                 who = (login.get("user") or {}).get("username") or "This account"
-                raise ToolError(
-                    f"{who} cannot read Cway's system status: it needs Cway system-admin rights."
-                ) from None
+                raise ToolError(f"{who} cannot read Cway's system status: it needs Cway system-admin rights.") from None
             raise
         return tool_result(
             SystemStatus(

@@ -31,7 +31,9 @@ def ws_url(emu: EmulatorServer) -> str:
 
 
 @asynccontextmanager
-async def session(emu: EmulatorServer, token: str | None, *, header: str | None = None) -> AsyncIterator[ClientConnection]:
+async def session(
+    emu: EmulatorServer, token: str | None, *, header: str | None = None
+) -> AsyncIterator[ClientConnection]:
     """A connection after ``connection_init`` (with ``token`` in the payload, if any)."""
     headers = {"Authorization": header} if header else None
     async with connect(ws_url(emu), subprotocols=PROTOCOL, additional_headers=headers, open_timeout=5) as ws:

@@ -39,3 +39,16 @@ async def test_ai_analysis_through_the_daemon_with_one_refresh_on_a_refused_webs
     assert "refused the access token for alice@contoso.example even after refreshing it" in refused
     assert "login" in refused
     assert not any("eyJ" in t for t in transcript)  # no Cway JWT ever reaches the model
+
+
+async def test_ai_analysis_in_static_mode(emu: EmulatorServer, env: dict[str, str]) -> None:
+    token = emu.issue_static_token(ALICE)
+    static_env = {**env, "AUTH_METHOD": "static", "CWAY_API_TOKEN": token}
+    async with shim_session(static_env) as shim:
+        answer = await shim.ok("analyze_artwork", {"artwork_id": POSTER})
+        emu.knobs.fail("graphql_ws", "401")
+        refused = await shim.error("analyze_artwork", {"artwork_id": POSTER})
+        transcript = shim.transcript
+    assert answer.structured_content is not None and answer.structured_content["status"] == "COMPLETED"
+    assert "refused CWAY_API_TOKEN (WebSocket close 4401)" in refused
+    assert not any(token in t for t in transcript)
