@@ -309,14 +309,17 @@ class DaemonCore:
         cancelled = self.sign_in.flows.cancel_for(key)
         removed, record = await self.engine.remove(key)
         revoked: bool | None = None
-        if record is not None:
+        if record is not None and self.settings.auth_flow == "direct":
+            # Only the IdP's own refresh token goes to the IdP. In the cway flow the refresh token is
+            # Cway's: it never leaves for anywhere but Cway's token endpoint (Cway offers no revocation).
             revoked = await self.oidc.revoke(record.refresh_token)
         shown = record.username if record is not None else username
         self._audit.event("logout", account=shown, removed=removed, revoked=revoked, cancelled_sign_ins=cancelled)
         if not removed:
             message = f"{shown} was not signed in."
         elif revoked is None:
-            message = f"Signed out {shown}; tokens deleted (the identity provider offers no revocation)."
+            who = "the identity provider" if self.settings.auth_flow == "direct" else "Cway"
+            message = f"Signed out {shown}; tokens deleted ({who} offers no revocation)."
         elif revoked:
             message = f"Signed out {shown}; tokens deleted and the refresh token revoked."
         else:

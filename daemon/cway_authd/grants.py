@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,12 @@ from .http import json_object
 
 # Used only when a response states no lifetime and the token is not a JWT with "exp".
 FALLBACK_ACCESS_LIFETIME = timedelta(hours=1)
+
+# The longest token lifetime believed (anything longer is a broken answer, not a real lifetime).
+MAX_TOKEN_LIFETIME = timedelta(days=400)
+
+# The longest Retry-After honoured (a refresh token lives ~40 h; waiting longer helps nobody).
+MAX_RETRY_AFTER = timedelta(hours=1)
 
 # Entra error codes that mean "this grant is gone, sign in again" even without invalid_grant.
 FATAL_AADSTS = ("AADSTS700082", "AADSTS50173", "AADSTS70008", "AADSTS700084", "AADSTS50078", "AADSTS50076")
@@ -62,15 +69,21 @@ def jwt_expiry(token: str) -> datetime | None:
 
 
 def _seconds(value: object) -> float | None:
+    """A lifetime in seconds, capped at ``MAX_TOKEN_LIFETIME``; None if absent, not a number or NaN.
+
+    The cap matters: the answer holds a freshly rotated refresh token, and ``timedelta`` arithmetic
+    with an absurd (or infinite) lifetime would raise and lose it.
+    """
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
+    if isinstance(value, int | float | str):
         try:
-            return float(value)
-        except ValueError:
+            seconds = float(value)
+        except (ValueError, OverflowError):
             return None
+        if math.isnan(seconds):
+            return None
+        return min(seconds, MAX_TOKEN_LIFETIME.total_seconds())
     return None
 
 
@@ -116,20 +129,24 @@ def parse_token_response(response: httpx.Response, *, sent_at: datetime, what: s
 
 
 def retry_after_seconds(response: httpx.Response, now: datetime) -> float | None:
-    """``Retry-After`` as seconds (delta-seconds or HTTP-date), or None."""
+    """``Retry-After`` as seconds (delta-seconds or HTTP-date), or None; capped at ``MAX_RETRY_AFTER``.
+
+    The cap keeps a backend's absurd value from overflowing the cooldown's datetime arithmetic
+    (and from silencing an account for days).
+    """
     raw = response.headers.get("Retry-After")
     if not raw:
         return None
     raw = raw.strip()
-    if raw.isdigit():
-        return float(raw)
+    if raw.isascii() and raw.isdigit():  # str.isdigit alone accepts "²", which float() refuses
+        return min(float(raw), MAX_RETRY_AFTER.total_seconds())
     try:
         when = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+    return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER.total_seconds())
 
 
 _SAFE_TEXT = re.compile(r"[^\w .,:;'()\-/@]")

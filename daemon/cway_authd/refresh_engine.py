@@ -118,7 +118,9 @@ class RefreshEngine:
         entry = self._book.get(key)
         record = entry.record if entry is not None else None
         if force and rejected is not None and record is not None and entry is not None and not entry.unsaved:
-            if not hmac.compare_digest(fingerprint(record.access_token), rejected):
+            # Bytes, not str: compare_digest raises TypeError on a non-ASCII str (the caller's input).
+            held = fingerprint(record.access_token).encode("ascii")
+            if not hmac.compare_digest(held, rejected.encode("utf-8", "surrogatepass")):
                 return record  # the refused token was already replaced
         if record is not None and entry is not None and not entry.unsaved and not force and not self.is_due(record):
             return record  # lock-free fast path

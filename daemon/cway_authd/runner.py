@@ -5,8 +5,10 @@ is left half-claimed:
 
 1. the socket directory is created 0700 or checked (owner, no group/other bits), ssh-agent style;
 2. an existing socket is probed: a live daemon answering on it is never clobbered ("already
-   running, pid N"); a dead one (connect refused) is a stale file and is unlinked;
-3. the core is opened (it takes the state-dir lock and resolves the store key);
+   running, pid N");
+3. the core is opened (it takes the state-dir lock and resolves the store key); only now is a
+   dead socket (connect refused) unlinked as stale: before the lock, a refused connect may mean
+   a daemon that has bound its socket but not yet called ``listen()``;
 4. the loopback callback port is bound (so "port in use" is reported before anything listens);
 5. the Unix socket is bound by us, under umask 0o177, then chmod 0600 and verified *before*
    ``listen()``, so there is no window in which it exists with a looser mode;
@@ -49,7 +51,9 @@ log = logging.getLogger("cway_authd.runner")
 EXIT_OK = 0
 EXIT_FAILURE = 1
 SOCKET_MODE = 0o600
-GRACEFUL_SHUTDOWN_SECONDS = 10
+# Long enough for a refresh that is retrying (RetryPolicy.budget, 30 s) to answer its caller;
+# systemd's default TimeoutStopSec (90 s) and launchd's exit timeout (20 s + SIGKILL) bound it.
+GRACEFUL_SHUTDOWN_SECONDS = 35
 _LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
@@ -120,7 +124,7 @@ async def run_daemon(
 
     try:
         prepare_socket_dir(settings.socket_path)
-        await _refuse_live_daemon(settings.socket_path)
+        await _refuse_live_daemon(settings.socket_path, remove_stale=False)
     except StartupError as exc:
         log.error("%s", exc)
         return EXIT_FAILURE
@@ -132,6 +136,13 @@ async def run_daemon(
         log.error("cannot start: %s", exc)
         return EXIT_FAILURE
     try:
+        try:
+            # Only with the state-dir lock held may a socket that refuses connections be removed as
+            # stale: before that, it may be the socket of a daemon that has bound but not yet listened.
+            await _refuse_live_daemon(settings.socket_path)
+        except StartupError as exc:
+            log.error("%s", exc)
+            return EXIT_FAILURE
         return await _serve(core, settings, ready, shutdown)
     finally:
         with contextlib.suppress(Exception):
@@ -246,9 +257,9 @@ def prepare_socket_dir(socket_path: Path) -> None:
         raise StartupError(f"cannot create the socket directory {socket_path.parent}: {exc.strerror}") from None
 
 
-async def _refuse_live_daemon(socket_path: Path) -> None:
-    """Leave a live daemon alone; unlink a stale socket file; refuse anything else at that path."""
-    if not probe_socket(socket_path):
+async def _refuse_live_daemon(socket_path: Path, *, remove_stale: bool = True) -> None:
+    """Leave a live daemon alone; unlink a stale socket file (``remove_stale``); refuse anything else there."""
+    if not probe_socket(socket_path, remove_stale=remove_stale):
         return
     from cway_common.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
 
@@ -261,8 +272,8 @@ async def _refuse_live_daemon(socket_path: Path) -> None:
     raise StartupError(f"cway-auth daemon already running, pid {pid} (socket {socket_path})")
 
 
-def probe_socket(socket_path: Path) -> bool:
-    """True if something is listening on ``socket_path``; a dead socket file is removed."""
+def probe_socket(socket_path: Path, *, remove_stale: bool = True) -> bool:
+    """True if something is listening on ``socket_path``; a dead socket file is removed if ``remove_stale``."""
     try:
         st = os.lstat(socket_path)
     except FileNotFoundError:
@@ -276,9 +287,10 @@ def probe_socket(socket_path: Path) -> bool:
     try:
         probe.connect(str(socket_path))
     except (ConnectionRefusedError, FileNotFoundError):
-        log.info("removing stale socket %s (no daemon behind it)", socket_path)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(socket_path)
+        if remove_stale:
+            log.info("removing stale socket %s (no daemon behind it)", socket_path)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(socket_path)
         return False
     except OSError as exc:
         raise StartupError(f"cannot probe the existing socket {socket_path}: {exc.strerror or exc}") from None

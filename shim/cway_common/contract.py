@@ -126,7 +126,11 @@ class SignInCompleteRequest(_Model):
 class LogoutResponse(_Model):
     username: str
     removed: bool
-    revoked: bool | None = Field(default=None, description="None when the IdP offers no revocation endpoint.")
+    revoked: bool | None = Field(
+        default=None,
+        description="Whether the IdP revoked the refresh token (AUTH_FLOW=direct, where discovery advertises a "
+        "revocation endpoint); None where nothing could be revoked (Cway and Entra offer no endpoint).",
+    )
     message: str
 
 

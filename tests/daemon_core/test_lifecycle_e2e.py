@@ -8,6 +8,7 @@ import os
 import stat
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from cway_authd.core import DaemonCore, PeerInfo
@@ -37,8 +38,9 @@ async def test_logout_removes_everything(core: DaemonCore, emu: EmulatorServer, 
 
     result = await core.logout("Alice@contoso.example")
     assert result.removed and result.username == ALICE
-    assert result.revoked is (True if revocation else None)
-    assert emu.counters["idp_revoke"] == (1 if revocation else 0)
+    # AUTH_FLOW=cway: the refresh token is Cway's; it must never be sent to the IdP's revocation endpoint.
+    assert result.revoked is None
+    assert emu.counters["idp_revoke"] == 0
     assert await core.store.load(ALICE) is None
     assert [a.username for a in await core.list_accounts()] == [BOB]
     assert core.engine.job_ids() == [f"refresh:{BOB}"]
@@ -50,6 +52,26 @@ async def test_logout_removes_everything(core: DaemonCore, emu: EmulatorServer, 
     assert list((core.settings.state_dir / "tokens").glob("*.token")) == []
     again = await core.logout(BOB)
     assert not again.removed and again.revoked is None
+
+
+@pytest.mark.parametrize("revocation", [False, True])
+async def test_direct_flow_logout_revokes_the_idp_refresh_token(
+    open_core: CoreFactory, emu: EmulatorServer, revocation: bool
+) -> None:
+    emu.knobs.idp_revocation = revocation
+    core = await open_core(AUTH_FLOW="direct", AZURE_SCOPES=f"openid profile email {emu.cway_api_scope}")
+    await signed_in(core, emu, ALICE)
+    record = await core.store.load(ALICE)
+    assert record is not None
+    result = await core.logout(ALICE)
+    assert result.removed and result.revoked is (True if revocation else None)
+    assert emu.counters["idp_revoke"] == (1 if revocation else 0)
+    async with httpx.AsyncClient(trust_env=False) as http:
+        replay = await http.post(
+            emu.idp_token_url,
+            data={"grant_type": "refresh_token", "client_id": emu.client_id, "refresh_token": record.refresh_token},
+        )
+    assert (replay.status_code == 400) is revocation
 
 
 async def test_restart_picks_every_account_back_up_and_refreshes_the_due_ones(

@@ -262,3 +262,53 @@ async def test_a_refresh_that_cannot_be_saved_is_not_handed_out_until_it_is(
     stored = await core.store.load(ALICE)
     assert stored is not None and stored.access_token == fresh.access_token
     assert (await core.account(ALICE)).last_error is None
+
+
+@pytest.mark.parametrize("rejected", ["sha256:é0123456789a", "\u2028", "\ud800", ""])
+async def test_a_rejected_fingerprint_that_is_not_ascii_is_just_a_mismatch(
+    core: DaemonCore, emu: EmulatorServer, rejected: str
+) -> None:
+    # hmac.compare_digest raises TypeError on non-ASCII str: that must not become a 500.
+    await signed_in(core, emu, ALICE)
+    held = await core.bearer(ALICE, PEER)
+    answer = await core.force_refresh(ALICE, PEER, rejected=rejected)
+    assert answer.access_token == held.access_token  # not the token we hold: nothing to refresh
+    assert emu.counters["cway_token_refresh"] == 0
+
+
+async def test_an_absurd_retry_after_is_capped_not_a_crash(
+    core: DaemonCore, emu: EmulatorServer, clock: ManualClock, sleeps: SleepRecorder
+) -> None:
+    # "Retry-After: 999999999999" (31,000 years) overflowed datetime arithmetic: a 500 with no cooldown.
+    await signed_in(core, emu, ALICE)
+    emu.knobs.fail("cway_token", "429", count=10, retry_after=999_999_999_999)
+    clock.advance(3600 + 1)  # the access token has expired: nothing to serve meanwhile
+    with pytest.raises(CoreError) as err:
+        await core.bearer(ALICE, PEER)
+    assert err.value.code is ErrorCode.BACKEND_UNAVAILABLE and err.value.status == 503
+    assert emu.counters["cway_token_refresh"] == 1  # the retry budget knew better than to wait
+    with pytest.raises(CoreError) as again:  # cooling down: no second call to Cway
+        await core.bearer(ALICE, PEER)
+    assert again.value.code is ErrorCode.BACKEND_UNAVAILABLE and emu.counters["cway_token_refresh"] == 1
+
+
+async def test_a_caller_that_goes_away_mid_refresh_does_not_lose_the_rotated_token(
+    core: DaemonCore, emu: EmulatorServer, clock: ManualClock
+) -> None:
+    await signed_in(core, emu, ALICE)
+    before = await core.store.load(ALICE)
+    assert before is not None
+    clock.advance(3600 - 100)
+    emu.knobs.latency = {"cway_token": 0.3}
+    caller = asyncio.create_task(core.bearer(ALICE, PEER))
+    while emu.counters["cway_token_refresh"] == 0:  # the refresh is at Cway
+        await asyncio.sleep(0.01)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    emu.knobs.latency = {}
+    fresh = await core.bearer(ALICE, PEER)  # waits for the orphaned refresh instead of starting another
+    assert emu.counters["cway_token_refresh"] == 1
+    stored = await core.store.load(ALICE)
+    assert stored is not None and stored.access_token == fresh.access_token
+    assert stored.refresh_token != before.refresh_token

@@ -10,7 +10,7 @@ import pytest
 from graphql import build_schema, parse, validate
 
 from cway_authd.errors import BackendFatal, BackendRejected, BackendTransient, CoreError
-from cway_authd.grants import classify_failure, parse_token_response
+from cway_authd.grants import MAX_RETRY_AFTER, MAX_TOKEN_LIFETIME, classify_failure, parse_token_response
 from cway_authd.identity import LOGIN_INFO_QUERY
 from cway_authd.refresh_engine import RetryPolicy
 from cway_authd.sign_in import ClaimFailure, FlowRegistry
@@ -89,6 +89,24 @@ def test_token_response_becomes_absolute_utc_expiries() -> None:
     assert "AT-SECRET" not in repr(grant) and "RT-SECRET" not in repr(grant)
     with pytest.raises(BackendRejected):
         parse_token_response(response(200, {"refresh_token": "r"}), sent_at=NOW, what="X")
+
+
+@pytest.mark.parametrize("lifetime", [1e300, "1e300", "inf", "Infinity", 10**30])
+def test_an_absurd_lifetime_in_a_token_answer_is_capped_not_a_crash(lifetime: object) -> None:
+    # The answer carries a freshly rotated refresh token: an exception here would lose it.
+    body = {"access_token": "a", "refresh_token": "r", "expires_in": lifetime, "refresh_expires_in": lifetime}
+    grant = parse_token_response(response(200, body), sent_at=NOW, what="X")
+    assert grant.refresh_token == "r"
+    assert NOW < grant.access_expires_at <= NOW + MAX_TOKEN_LIFETIME
+    assert grant.refresh_expires_at is not None and grant.refresh_expires_at <= NOW + MAX_TOKEN_LIFETIME
+
+
+def test_an_absurd_retry_after_is_capped() -> None:
+    exc = classify_failure(response(429, None, {"Retry-After": "9" * 30}), what="X", now=NOW)
+    assert isinstance(exc, BackendTransient) and exc.retry_after == MAX_RETRY_AFTER.total_seconds()
+    odd = httpx.Response(503, headers=[(b"Retry-After", "²".encode())])  # a "digit" float() refuses
+    exc = classify_failure(odd, what="X", now=NOW)
+    assert isinstance(exc, BackendTransient) and exc.retry_after is None
 
 
 def test_retry_policy_delays_grow_and_honour_retry_after() -> None:

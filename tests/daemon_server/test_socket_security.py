@@ -17,6 +17,7 @@ import pytest
 
 from cway_authd.peercred import PeerCredentialsUnavailable, peer_credentials
 from cway_authd.runner import run_daemon
+from cway_authd.store import StoreLock
 from tests.helpers.daemon import RunningDaemon, process_env, running_daemon, settings_from_env
 
 
@@ -52,11 +53,29 @@ def test_stale_socket_is_replaced(env: dict[str, str]) -> None:
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stale.bind(str(path))  # bound, never listening, then closed: a crashed daemon's leftover
     stale.close()
-    old_inode = os.lstat(path).st_ino
+    os.chmod(path, 0o640)  # a mark: the replacement comes out 0600 (the inode number may be reused)
     with running_daemon(env, cleanup=False) as daemon:
-        assert os.lstat(path).st_ino != old_inode
+        assert _mode(path) == 0o600
         assert daemon.call(lambda c: c.health()).pid == os.getpid()
     assert not path.exists()
+
+
+def test_a_starting_daemons_socket_is_not_taken_for_a_stale_one(
+    env: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Daemon A holds the state-dir lock and has bound its socket but not yet called listen():
+    # a connect is refused, exactly as for a dead daemon's leftover. A second daemon started at that
+    # moment (two MCP clients autostarting at once) must not unlink A's socket.
+    settings = settings_from_env(env)
+    path = settings.socket_path
+    path.parent.mkdir(mode=0o700)
+    with StoreLock(settings.state_dir), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as starting:
+        starting.bind(str(path))
+        inode = os.lstat(path).st_ino
+        with caplog.at_level(logging.ERROR):
+            assert asyncio.run(run_daemon(settings)) == 1
+        assert "another cway-auth daemon" in caplog.text
+        assert os.lstat(path).st_ino == inode  # A's socket is still there
 
 
 def test_a_live_daemon_is_never_clobbered(daemon: RunningDaemon) -> None:
