@@ -2,7 +2,7 @@
 
 ``grant_type=azure`` does what Cway does (per the public contract): redeem the Entra code at
 the IdP's token endpoint **over real HTTP**, ask Graph ``/v1.0/me`` who it is, map that to a
-Cway user, and issue Cway's own tokens. The form must carry ``token`` (the code),
+Cway user, and issue Cway's own tokens. The form must carry ``token`` (the code), ``state``,
 ``code_verifier`` and ``redirect_uri``; ``client_id`` is optional and defaults to the daemon's
 public client (see ``idp_core`` for the binding rule). If it names the confidential Cway app,
 the backend adds its own client secret.
@@ -73,7 +73,7 @@ def _json(resp: httpx.Response) -> dict[str, Any]:
 
 
 async def _azure(emu: Emulator, form: dict[str, str]) -> dict[str, Any]:
-    missing = [f for f in ("token", "code_verifier", "redirect_uri") if not form.get(f)]
+    missing = [f for f in ("token", "state", "code_verifier", "redirect_uri") if not form.get(f)]
     if missing:
         raise CwayTokenError("invalid_request", f"Missing required parameter(s): {', '.join(missing)}")
     me = await _redeem_at_idp(emu, form)

@@ -71,18 +71,25 @@ class QuietLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status = 500
+        logged = False
+
+        def line(status: int) -> None:
+            nonlocal logged
+            if not logged:
+                logged = True
+                log.info("%s %s %s -> %s", self.name, scope["method"], scope["path"], status)
 
         async def record(message: Message) -> None:
-            nonlocal status
+            # Logged *before* the response leaves: a client (or a test reading the log) that has
+            # the answer can rely on the line being there already.
             if message["type"] == "http.response.start":
-                status = int(message["status"])
+                line(int(message["status"]))
             await send(message)
 
         try:
             await self.app(scope, receive, record)
         finally:
-            log.info("%s %s %s -> %s", self.name, scope["method"], scope["path"], status)
+            line(500)  # the app failed before it answered
 
 
 def admin_router(emu: Emulator) -> APIRouter:

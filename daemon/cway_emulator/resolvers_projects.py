@@ -238,12 +238,17 @@ def _set_state(ctx: Ctx, ids: list[str], state: str, check: Any) -> None:
                 add_event(ctx, p["id"], f"PROJECT_{state}", f"{p['name']} set to {state} by {ctx.username}")
 
 
+def _require_manager(ctx: Ctx, p: Record) -> None:
+    """Closing and reopening are the orderer's, the project manager's or a system admin's."""
+    if ctx.username not in (p["_orderer"], p.get("_manager")) and not ctx.permissions.get("isSystemAdmin"):
+        raise forbidden(f"you cannot manage project {p['id']}")
+
+
 def m_close_projects(_: Any, info: GraphQLResolveInfo, projectIds: list[str], force: bool | None = None) -> bool:
     ctx = ctx_of(info)
 
     def check(p: Record) -> None:
-        if ctx.username not in (p["_orderer"], p.get("_manager")) and not ctx.permissions.get("isSystemAdmin"):
-            raise forbidden(f"you cannot manage project {p['id']}")
+        _require_manager(ctx, p)
         if not force and p["state"] != "CLOSED" and not _closable(ctx, p):
             raise GraphQLError(f"Project {p['id']} has unfinished artworks; close with force: true")
 
@@ -255,6 +260,7 @@ def m_reopen_projects(_: Any, info: GraphQLResolveInfo, projectIds: list[str]) -
     ctx = ctx_of(info)
 
     def check(p: Record) -> None:
+        _require_manager(ctx, p)
         if p["state"] != "CLOSED":
             raise GraphQLError(f"Project {p['id']} is not closed")
 

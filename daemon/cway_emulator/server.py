@@ -9,6 +9,7 @@ mode), closes the loop and joins the thread, so nothing leaks between tests.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 import time
@@ -35,6 +36,18 @@ from cway_emulator.graphql_api import cway_schema
 from cway_emulator.idp import create_idp_app
 from cway_emulator.jwt_keys import idp_signing_key
 from cway_emulator.knobs import Knobs
+
+
+class _NoWireDebug(logging.Filter):
+    """Drop uvicorn's DEBUG records: its WebSocket implementation hands the ``websockets`` protocol
+    the ``uvicorn.error`` logger, which at DEBUG prints the upgrade's headers (``Authorization:
+    Bearer ...``) and every frame (the ``connection_init`` payload carries the bearer too)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+_NO_WIRE_DEBUG = _NoWireDebug()
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -83,6 +96,7 @@ class EmulatorServer:
         if self._thread is not None:
             raise RuntimeError("EmulatorServer already started")
         idp_signing_key()  # cached per process: the first start pays ~0.2 s, later ones nothing
+        logging.getLogger("uvicorn.error").addFilter(_NO_WIRE_DEBUG)  # once: filters are a set-like list
         cway_schema()
         self._sockets = [_bind(self._host, p) for p in self._ports]
         idp_port, cway_port = (s.getsockname()[1] for s in self._sockets)

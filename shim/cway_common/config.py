@@ -11,6 +11,7 @@ Every problem is reported as one :class:`ConfigError` line naming the setting, t
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import tomllib
 import warnings
@@ -18,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import platformdirs
 from dotenv import dotenv_values
@@ -209,8 +210,8 @@ def _validate(v: dict[str, str], component: Component, sources: tuple[str, ...])
     threshold = _int(v, "CWAY_REFRESH_THRESHOLD_SECONDS", DEFAULT_THRESHOLD_SECONDS, minimum=1)
     timeout = _float(v, "CWAY_MCP_HTTP_TIMEOUT", 30.0)
 
-    state_dir = Path(v.get("CWAY_MCP_STATE_DIR") or platformdirs.user_state_dir(APP_NAME)).expanduser()
-    socket = Path(v["CWAY_MCP_SOCKET"]).expanduser() if v.get("CWAY_MCP_SOCKET") else default_socket_path()
+    state_dir = _path(v, "CWAY_MCP_STATE_DIR") or Path(platformdirs.user_state_dir(APP_NAME))
+    socket = _path(v, "CWAY_MCP_SOCKET") or default_socket_path()
     _check_socket_path(socket)
 
     level = v.get("CWAY_MCP_LOG_LEVEL", "INFO").upper()
@@ -291,7 +292,7 @@ def derive_ws_url(api_url: str) -> str:
 def parse_redirect_uri(uri: str) -> RedirectTarget:
     """The redirect must come back to this machine over plain http: it is our own listener."""
     fix = "must be a loopback http URL with a port and path, e.g. " + DEFAULT_REDIRECT_URI
-    parts = urlsplit(uri)
+    parts = _split_url("AZURE_REDIRECT_URI", uri, fix)
     if parts.scheme != "http" or not parts.hostname or not is_loopback_host(parts.hostname):
         raise ConfigError("AZURE_REDIRECT_URI", uri, fix)
     try:
@@ -343,8 +344,22 @@ def _check_socket_path(path: Path) -> None:
         )
 
 
+def _split_url(name: str, url: str, fix: str) -> SplitResult:
+    """``urlsplit`` that turns a malformed URL (bad IPv6 brackets, port out of range) into a ConfigError
+    and refuses credentials in it: they would be echoed in messages and sent where no one expects."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0-65535
+    except ValueError:
+        raise ConfigError(name, url, fix) from None
+    if parts.username is not None or parts.password is not None:
+        shown = parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+        raise ConfigError(name, shown, "must not carry a user name or password; Cway is reached with bearer tokens")
+    return parts
+
+
 def _require_url(name: str, url: str, what: str) -> None:
-    parts = urlsplit(url)
+    parts = _split_url(name, url, f"must be {what}")
     ok = parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname or ""))
     if not ok or not parts.netloc:
         raise ConfigError(name, url, f"must be {what}")
@@ -352,10 +367,23 @@ def _require_url(name: str, url: str, what: str) -> None:
 
 def _require_ws_url(name: str, url: str) -> None:
     """Like :func:`_require_url` for WebSockets: the bearer travels on it, so wss, or ws on loopback."""
-    parts = urlsplit(url)
+    fix = "must be a wss:// URL (ws:// only on loopback), e.g. wss://app.cway.se/graphql"
+    parts = _split_url(name, url, fix)
     ok = parts.scheme == "wss" or (parts.scheme == "ws" and is_loopback_host(parts.hostname or ""))
     if not ok or not parts.netloc:
-        raise ConfigError(name, url, "must be a wss:// URL (ws:// only on loopback), e.g. wss://app.cway.se/graphql")
+        raise ConfigError(name, url, fix)
+
+
+def _path(v: dict[str, str], name: str) -> Path | None:
+    raw = v.get(name)
+    if raw is None:
+        return None
+    try:
+        return Path(raw).expanduser()
+    except RuntimeError:  # ~someone whose home directory cannot be found
+        raise ConfigError(
+            name, raw, "names a home directory (~user) that does not exist; use an absolute path"
+        ) from None
 
 
 def _choice(v: dict[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -386,8 +414,8 @@ def _float(v: dict[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(name, raw, "must be a number of seconds") from None
-    if value <= 0:
-        raise ConfigError(name, raw, "must be greater than 0")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(name, raw, "must be a finite number of seconds greater than 0")
     return value
 
 

@@ -122,12 +122,14 @@ class DaemonClient:
             kwargs["json"] = body.model_dump(mode="json", exclude_none=True)
         try:
             response = await self._http.request(method, path, **kwargs)
-        except (httpx.ConnectError, httpx.RemoteProtocolError, FileNotFoundError, ConnectionRefusedError) as exc:
+        except httpx.TimeoutException:
+            raise DaemonUnavailable(f"the daemon at {self.socket_path} did not answer in time") from None
+        except (httpx.TransportError, FileNotFoundError, ConnectionRefusedError) as exc:
+            # Connect, read and write failures alike (a daemon that resets the connection, e.g. one
+            # whose peer check refuses us, or that dies mid-answer): "no daemon answers", never a bare error.
             raise DaemonUnavailable(
                 f"the daemon at {self.socket_path} does not answer ({type(exc).__name__})"
             ) from None
-        except httpx.TimeoutException:
-            raise DaemonUnavailable(f"the daemon at {self.socket_path} did not answer in time") from None
         if response.is_success:
             try:
                 return model.model_validate_json(response.content)

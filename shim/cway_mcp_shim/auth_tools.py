@@ -343,7 +343,7 @@ def register_auth_tools(server: MCPServer, tools: AuthTools) -> None:
         title="Who am I in Cway",
         description="The signed-in Cway identity and organisation, and how long the sign-in remains valid.",
         annotations=ToolAnnotations(
-            read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+            read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
         ),
     )
     async def whoami(

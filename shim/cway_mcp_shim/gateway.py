@@ -165,6 +165,10 @@ class CwayHttpGateway:
             raise ToolError(
                 f"Cway cannot be reached at {self._host} ({type(exc).__name__}); try again shortly."
             ) from None
+        except httpx.HTTPError as exc:  # e.g. a body that fails to decode (DecodingError)
+            raise ToolError(
+                f"Cway's answer from {self._host} could not be read ({type(exc).__name__}); try again shortly."
+            ) from None
         return self._data(response, auth), auth.account
 
     def subscribe(

@@ -114,10 +114,13 @@ def check_read_only(
 
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     operation = _pick_operation(operations, operation_name)
-    if operation.operation is not OperationType.QUERY:
-        kind = operation.operation.value
+    # The whole text goes to Cway, so a mutation next to the picked query would reach it too, and
+    # only Cway's handling of ``operationName`` would keep it from running: refuse the document.
+    writing = next((op for op in operations if op.operation is not OperationType.QUERY), None)
+    if writing is not None:
+        kind = writing.operation.value
         raise QueryRejected(
-            f"Only read-only queries are allowed here; this is a {kind}. "
+            f"Only read-only queries are allowed here; this document contains a {kind}. "
             "Use the dedicated tools (approve_artwork, reject_artwork, close_projects, ...) to change data."
         )
 

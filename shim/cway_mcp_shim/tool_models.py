@@ -146,7 +146,7 @@ def file_info(f: Any, file_type: str | None = None) -> FileInfo | None:
 
 
 class Event(Out):
-    timestamp: str | None
+    timestamp: str | None = None
     name: str
     description: str
 

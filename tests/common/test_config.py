@@ -86,6 +86,17 @@ def test_default_toml_location_is_read(tmp_path: Path) -> None:
         ({"CWAY_MCP_AUTOSTART": "maybe"}, "shim", "CWAY_MCP_AUTOSTART", "1 or 0"),
         ({"CWAY_MCP_CONFIG": "/nonexistent/cway.toml"}, "cli", "CWAY_MCP_CONFIG", "no such file"),
         ({"AUTH_METHOD": "static", "CWAY_API_TOKEN": "x"}, "daemon", "AUTH_METHOD", "needs no daemon"),
+        # malformed URLs used to escape as a bare ValueError (a traceback instead of one line)
+        ({"CWAY_API_URL": "https://[::1/graphql"}, "shim", "CWAY_API_URL", "GraphQL endpoint"),
+        ({"CWAY_API_URL": "https://app.cway.se:99999/graphql"}, "shim", "CWAY_API_URL", "GraphQL endpoint"),
+        ({"CWAY_TOKEN_URL": "https://[x/oauth/token"}, "daemon", "CWAY_TOKEN_URL", "token endpoint"),
+        ({"CWAY_WS_URL": "wss://[::1"}, "shim", "CWAY_WS_URL", "wss://"),
+        ({"AZURE_AUTHORITY": "https://[x"}, "daemon", "AZURE_AUTHORITY", "issuer"),
+        ({"AZURE_REDIRECT_URI": "http://[::1/callback"}, "daemon", "AZURE_REDIRECT_URI", "loopback http"),
+        ({"CWAY_MCP_HTTP_TIMEOUT": "nan"}, "shim", "CWAY_MCP_HTTP_TIMEOUT", "finite"),
+        ({"CWAY_MCP_HTTP_TIMEOUT": "inf"}, "shim", "CWAY_MCP_HTTP_TIMEOUT", "finite"),
+        ({"CWAY_MCP_STATE_DIR": "~no-such-user-here/state"}, "daemon", "CWAY_MCP_STATE_DIR", "absolute path"),
+        ({"CWAY_MCP_SOCKET": "~no-such-user-here/d.sock"}, "shim", "CWAY_MCP_SOCKET", "absolute path"),
     ],
 )
 def test_every_mistake_is_one_line_naming_setting_and_fix(
@@ -98,6 +109,18 @@ def test_every_mistake_is_one_line_naming_setting_and_fix(
     assert message.startswith(f"{setting}=")
     assert hint in message
     assert info.value.setting == setting
+
+
+@pytest.mark.parametrize("setting", ["CWAY_API_URL", "CWAY_TOKEN_URL", "AZURE_AUTHORITY", "CWAY_WS_URL"])
+def test_credentials_in_a_url_are_refused_and_not_echoed(tmp_path: Path, setting: str) -> None:
+    scheme = "wss" if setting == "CWAY_WS_URL" else "https"
+    with pytest.raises(ConfigError) as info:
+        load({setting: f"{scheme}://user:hunter2@app.cway.se/graphql"}, tmp_path)
+    message = str(info.value)
+    assert info.value.setting == setting and "hunter2" not in message and "\n" not in message
+    assert (
+        message.startswith(f"{setting}='{scheme}://***@app.cway.se/graphql': ") and "user name or password" in message
+    )
 
 
 @pytest.mark.parametrize("component", ["daemon", "shim", "cli"])

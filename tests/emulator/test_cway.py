@@ -36,7 +36,7 @@ def test_azure_round_trip_then_graphql_login_info(flow: Flow, emu: EmulatorServe
 
 def test_azure_requires_verifier_and_redirect_uri(flow: Flow, emu: EmulatorServer) -> None:
     code = flow.code()
-    for missing in ("token", "code_verifier", "redirect_uri"):
+    for missing in ("token", "state", "code_verifier", "redirect_uri"):
         resp = flow.cway_exchange(code, **{missing: None})
         assert resp.status_code == 400 and resp.json()["error"] == "invalid_request"
         assert missing in resp.json()["error_description"]

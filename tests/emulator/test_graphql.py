@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from cway_emulator import EmulatorServer
-from cway_emulator.fixtures import ARTWORK_IDS, BOB, PROJECT_IDS, uid
+from cway_emulator.fixtures import ARTWORK_IDS, BOB, DAVE, PROJECT_IDS, uid
 from tests.emulator.conftest import Flow
 
 ALICE_PROJECT, BOB_PROJECT = PROJECT_IDS[1], PROJECT_IDS[5]
@@ -120,6 +120,11 @@ def test_close_reopen_and_create_project(flow: Flow, alice: str) -> None:
     reopen = "mutation($ids: [UUID!]!) { reopenProjects(projectIds: $ids) }"
     assert data(flow, alice, reopen, {"ids": [ALICE_PROJECT]}) == {"reopenProjects": True}
     assert data(flow, alice, f'{{ project(id: "{ALICE_PROJECT}") {{ state }} }}')["project"]["state"] == "IN_PROGRESS"
+    # Project 4 (closed) is dave's: a colleague in the same organisation may not reopen it.
+    refused = flow.gql(alice, reopen, {"ids": [PROJECT_IDS[4]]}).json()
+    assert "cannot manage" in refused["errors"][0]["message"] and refused["data"] == {"reopenProjects": None}
+    dave = str(flow.cway_login(DAVE)["access_token"])
+    assert data(flow, dave, reopen, {"ids": [PROJECT_IDS[4]]}) == {"reopenProjects": True}
     create = "mutation($i: CreateProjectInput!) { createProject(input: $i) }"
     inp = {"name": "Emulated Launch", "ordererId": uid(0x0B, 1), "orderNo": "CO-7777"}
     assert data(flow, alice, create, {"i": inp}) == {"createProject": True}

@@ -167,3 +167,50 @@ async def test_async_context_manager(redirect_uri: str) -> None:
             resp = await client.get(server.authority + "/.well-known/openid-configuration")
         assert resp.json()["issuer"] == server.authority
     assert server.env()["CWAY_TOKEN_URL"].endswith("/oauth/token")
+
+
+async def test_request_line_is_logged_before_the_response_leaves(caplog: pytest.LogCaptureFixture) -> None:
+    """The line must exist by the time the client has the answer (it used to be written after the
+    body was sent, so a test reading the log right after a request could miss it)."""
+    from starlette.types import Message, Receive, Scope, Send
+
+    from cway_emulator.http_common import QuietLogMiddleware
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 401, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    seen_at_start: list[bool] = []
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            seen_at_start.append(any("GET /graphql -> 401" in r.getMessage() for r in caplog.records))
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    caplog.set_level(logging.INFO, logger="cway_emulator")
+    scope = {"type": "http", "method": "GET", "path": "/graphql"}
+    await QuietLogMiddleware(app, "cway")(scope, receive, send)
+    assert seen_at_start == [True]
+    assert sum("-> 401" in r.getMessage() for r in caplog.records) == 1
+
+
+async def test_request_line_for_an_app_that_crashed(caplog: pytest.LogCaptureFixture) -> None:
+    from starlette.types import Message, Receive, Scope, Send
+
+    from cway_emulator.http_common import QuietLogMiddleware
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise RuntimeError("boom")
+
+    async def send(message: Message) -> None:
+        pass
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    caplog.set_level(logging.INFO, logger="cway_emulator")
+    with pytest.raises(RuntimeError):
+        await QuietLogMiddleware(app, "cway")({"type": "http", "method": "POST", "path": "/x"}, receive, send)
+    assert [r.getMessage() for r in caplog.records if r.name == "cway_emulator"] == ["cway POST /x -> 500"]

@@ -179,3 +179,11 @@ async def test_a_5xx_is_reported_by_status_even_with_graphql_errors(
     httpx_mock.add_response(status_code=503, json={"errors": [{"message": "upstream connect error"}]})
     with pytest.raises(ToolError, match=r"^Cway answered HTTP 503 Service Unavailable: Cway is having trouble"):
         await gateway.execute(LOGIN_INFO)
+
+
+async def test_an_unreadable_body_is_a_short_tool_error(gateway: CwayHttpGateway, httpx_mock: HTTPXMock) -> None:
+    """A body that does not decode (a proxy mangling gzip) used to escape as a bare httpx error."""
+    httpx_mock.add_response(headers={"Content-Encoding": "gzip"}, content=b"this is not gzip")
+    with pytest.raises(ToolError) as info:
+        await gateway.execute(LOGIN_INFO)
+    assert "could not be read (DecodingError)" in str(info.value) and TOKEN not in str(info.value)

@@ -53,6 +53,13 @@ def test_mutation_refused_even_when_picked_by_name() -> None:
     assert "mutation" in rejected(text, "B")
 
 
+def test_a_query_picked_next_to_a_mutation_is_refused() -> None:
+    """The whole document is sent, so a mutation beside the picked query must not ride along."""
+    text = "query A { status { getViewerVersion } } mutation B { reopenProjects(projectIds: []) }"
+    assert "mutation" in rejected(text, "A")
+    assert "subscription" in rejected("query A { tree { id } } subscription S { ping }", "A")
+
+
 def test_multiple_operations_need_a_name() -> None:
     text = "query A { loginInfo { id } } query B { tree { id } }"
     assert "operation_name" in rejected(text)

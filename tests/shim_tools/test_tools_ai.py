@@ -126,3 +126,18 @@ async def test_system_status_for_anyone_else_says_it_needs_admin_rights(gateway:
     result = await call(gateway, "get_system_status", {"username": DAVE})
     assert result.is_error
     assert f"{DAVE} cannot read Cway's system status: it needs Cway system-admin rights." in text_of(result)
+
+
+async def test_subscription_logs_never_carry_the_bearer(
+    gateway: StaticTokenGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The init payload and the upgrade header carry the token, and websockets logs headers and frames
+    at DEBUG: neither the shim's client nor the emulator's server (uvicorn hands websockets its
+    ``uvicorn.error`` logger) may put them in a log, even with the root logger at DEBUG."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    result = await call(gateway, "analyze_artwork", {"artwork_id": artwork_id(1)})
+    assert not result.is_error, text_of(result)
+    leaking = sorted({r.name for r in caplog.records if gateway.tokens[ALICE] in r.getMessage()})
+    assert leaking == []

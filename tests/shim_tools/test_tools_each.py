@@ -35,7 +35,7 @@ HAPPY: dict[str, tuple[dict[str, Any], str]] = {
     "summarize_project": ({"project_id": project_id(1), "audience": "ORDERER"}, "Spring Campaign 2026"),
     "list_planner_projects": ({"states": ["IN_PROGRESS"]}, "Packaging Redesign"),
     "close_projects": ({"project_ids": [project_id(3)]}, '"state":"CLOSED"'),
-    "reopen_projects": ({"project_ids": [project_id(4)]}, '"accepted":true'),
+    "reopen_projects": ({"project_ids": [project_id(4)], "username": DAVE}, '"accepted":true'),  # dave's project
     "create_project": ({"name": "Autumn Flyers", "end_date": "2026-10-31"}, "Autumn Flyers"),
     "list_artworks_to_approve": ({}, "Poster A2"),
     "list_artworks_to_upload": ({}, "Web Banner"),
