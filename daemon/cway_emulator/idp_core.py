@@ -35,9 +35,6 @@ from typing import Any
 from cway_common.clock import Clock
 from cway_emulator.fixtures import DEFAULT_USER, Record
 from cway_emulator.idp_model import (
-    GRAPH_APP_ID,
-    GRAPH_RESOURCE,
-    OIDC_SCOPES,
     PROMPTS,
     AuthRequest,
     Client,
@@ -47,13 +44,13 @@ from cway_emulator.idp_model import (
     RedirectError,
     RefreshGrant,
     missing_param,
-    multiple_resources_error,
     redirect_missing,
     revoked_error,
     s256,
     with_query,
 )
-from cway_emulator.jwt_keys import TokenInvalid, epoch, idp_signing_key, sign_rs256, verify
+from cway_emulator.idp_scopes import ScopeRules
+from cway_emulator.idp_tokens import issue_tokens, user_for_access_token, user_for_api_token
 from cway_emulator.knobs import Knobs
 from cway_emulator.store import DataStore
 
@@ -74,64 +71,16 @@ class IdpCore:
     #: Access tokens issued for an API other than Graph: ``uti`` -> (upn, generation).
     api_tokens: dict[str, tuple[str, int]] = field(default_factory=dict)
 
+    @property
+    def scopes(self) -> ScopeRules:
+        return ScopeRules(self.tenant, self.clients)
+
     def reset(self) -> None:
         with self.store.lock:
             self.codes.clear()
             self.refresh.clear()
             self.pending.clear()
             self.api_tokens.clear()
-
-    # --- scopes and resources -----------------------------------------------------------
-    def _api_client(self, uri: str) -> Client | None:
-        low = uri.lower()
-        for client in self.clients.values():
-            if client.app_id_uri and low in (client.app_id_uri.lower(), f"api://{client.client_id}".lower()):
-                return client
-        return None
-
-    def resolve_scope(self, scope: str) -> tuple[str, str] | None:
-        """``(resource app id, scope name)`` of one scope, None for an OIDC scope; raises EntraError."""
-        low = scope.lower()
-        if low in OIDC_SCOPES:
-            return None
-        if low == "user.read":
-            return GRAPH_APP_ID, "User.Read"
-        resource, _, name = scope.rpartition("/")
-        if name and low.startswith(GRAPH_RESOURCE + "/") and resource.lower() == GRAPH_RESOURCE:
-            return GRAPH_APP_ID, name
-        if name and low.startswith("api://") and len(resource) > len("api://"):
-            client = self._api_client(resource)
-            if client is None:
-                raise EntraError(
-                    "invalid_resource",
-                    500011,
-                    f"The resource principal named {resource} was not found in the tenant named {self.tenant}. "
-                    "This can happen if the application has not been installed by the administrator of the tenant.",
-                )
-            if name == ".default" or name.lower() in {s.lower() for s in client.api_scopes}:
-                return client.client_id, name
-        raise EntraError("invalid_scope", 70011, f"The provided value for scope {scope} is not valid.")
-
-    def resource_of(self, scopes: list[str]) -> tuple[str, list[str]]:
-        """The one resource a token is for (Graph when none is named) and its scope names."""
-        found: dict[str, list[str]] = {}
-        for scope in scopes:
-            resolved = self.resolve_scope(scope)
-            if resolved is None:
-                continue
-            audience, name = resolved
-            names = found.setdefault(audience, [])
-            if name == ".default":  # every scope of the API the app was granted (here: all it exposes)
-                api = self.clients.get(audience)
-                names.extend(n for n in (api.api_scopes if api else ()) if n not in names)
-            elif name not in names:
-                names.append(name)
-        if len(found) > 1:
-            raise multiple_resources_error(scopes)
-        audience, names = next(iter(found.items()), (GRAPH_APP_ID, []))
-        if audience == GRAPH_APP_ID and "user.read" not in {n.lower() for n in names}:
-            names.append("User.Read")  # Entra's default Graph permission comes with every Graph token
-        return audience, names
 
     # --- /authorize ---------------------------------------------------------------------
     def begin_authorize(self, params: Mapping[str, str]) -> AuthRequest:
@@ -193,7 +142,7 @@ class IdpCore:
             )
         for scope in req.scopes:  # several resources are fine here (consent); a token is for one
             try:
-                self.resolve_scope(scope)
+                self.scopes.resolve_scope(scope)
             except EntraError as err:
                 raise RedirectError(err.error, err.code, err.message) from None
         method = params.get("code_challenge_method")
@@ -346,9 +295,9 @@ class IdpCore:
             if self.store.generation(grant.upn) != grant.generation:
                 raise revoked_error()
             scopes = self._narrowed(req.scopes, form.get("scope"))
-            resource = self.resource_of(scopes)
+            resource = self.scopes.resource_of(scopes)
             grant.redeemed = True
-        return self._issue(client, grant.upn, scopes, req.nonce, resource, consented=req.scopes)
+        return issue_tokens(self, client, grant.upn, scopes, req.nonce, resource, consented=req.scopes)
 
     @staticmethod
     def _narrowed(granted: list[str], asked: str | None) -> list[str]:
@@ -388,140 +337,16 @@ class IdpCore:
                     f"{self.knobs.idp_refresh_inactivity} seconds.",
                 )
             scopes = self._narrowed(grant.scopes, form.get("scope"))
-            resource = self.resource_of(scopes)
+            resource = self.scopes.resource_of(scopes)
             grant.redeemed = True
-        return self._issue(client, grant.upn, scopes, None, resource, consented=grant.scopes)
+        return issue_tokens(self, client, grant.upn, scopes, None, resource, consented=grant.scopes)
 
-    def _issue(
-        self,
-        client: Client,
-        upn: str,
-        scopes: list[str],
-        nonce: str | None,
-        resource: tuple[str, list[str]],
-        *,
-        consented: list[str],
-    ) -> dict[str, Any]:
-        user = self.store.directory_user(upn)
-        if user is None:  # pragma: no cover - directory entries are never deleted
-            raise EntraError("invalid_grant", 50034, "The user account does not exist in the tenant directory.")
-        now = self.clock.now()
-        lifetime = self.knobs.idp_access_lifetime
-        low = {s.lower() for s in scopes}
-        audience, names = resource
-        base = {"iss": self.issuer, "iat": epoch(now), "nbf": epoch(now), "exp": epoch(now) + lifetime}
-        uti = secrets.token_urlsafe(12)
-        access_claims: dict[str, Any]
-        if audience == GRAPH_APP_ID:  # Graph's tokens are v1 tokens whatever endpoint issued them
-            granted = [s for s in scopes if s.lower() != "user.read"] + ["User.Read"]
-            access_claims = {
-                **base,
-                "aud": GRAPH_APP_ID,
-                "tid": self.tenant,
-                "oid": user["oid"],
-                "sub": user["oid"],
-                "upn": user["upn"],
-                "name": user["displayName"],
-                "appid": client.client_id,
-                "scp": " ".join(names),
-                "uti": uti,
-                "ver": "1.0",
-            }
-        else:  # an API that accepts v2 tokens: aud is its client id, the user is preferred_username
-            granted = list(scopes)
-            access_claims = {
-                **base,
-                "aud": audience,
-                "azp": client.client_id,
-                "azpacr": "1" if client.confidential else "0",
-                "tid": self.tenant,
-                "oid": user["oid"],
-                "sub": s256(user["oid"] + audience)[:43],
-                "preferred_username": user["upn"],
-                "name": user["displayName"],
-                "scp": " ".join(names),
-                "uti": uti,
-                "ver": "2.0",
-            }
-            with self.store.lock:
-                self.api_tokens[uti] = (upn, self.store.generation(upn))
-        key = idp_signing_key()
-        response: dict[str, Any] = {
-            "token_type": "Bearer",
-            "scope": " ".join(granted),
-            "expires_in": lifetime,
-            "ext_expires_in": lifetime,
-            "access_token": sign_rs256(key, access_claims),
-        }
-        if "openid" in low:
-            id_claims: dict[str, Any] = {
-                **base,
-                "aud": client.client_id,
-                "exp": epoch(now) + 3600,
-                "tid": self.tenant,
-                "oid": user["oid"],
-                # Entra's sub is pairwise (per app): do not confuse it with oid.
-                "sub": s256(user["oid"] + client.client_id)[:43],
-                "preferred_username": user["upn"],
-                "name": user["displayName"],
-                "ver": "2.0",
-            }
-            if "email" in low:
-                id_claims["email"] = user["mail"]
-            if nonce is not None:
-                id_claims["nonce"] = nonce
-            response["id_token"] = sign_rs256(key, id_claims)
-        if "offline_access" in low:
-            refresh = "emu_rt." + secrets.token_urlsafe(48)
-            with self.store.lock:
-                # Entra's refresh tokens are multi-resource: they carry what was consented, not
-                # just what this token was for, so a refresh may name another consented resource.
-                self.refresh[refresh] = RefreshGrant(
-                    client.client_id, upn, list(consented), self.store.generation(upn), now
-                )
-            response["refresh_token"] = refresh
-        return response
-
-    # --- tokens presented back to us -----------------------------------------------------
+    # --- tokens presented back to us (see idp_tokens) ------------------------------------
     def user_for_access_token(self, token: str) -> tuple[Record, dict[str, Any]]:
-        """Resolve a Graph access token to (directory user, claims); raise TokenInvalid."""
-        claims = verify(token, idp_signing_key(), "RS256")
-        if claims.get("aud") != GRAPH_APP_ID or claims.get("iss") != self.issuer:
-            raise TokenInvalid("Invalid audience or issuer.")
-        if not isinstance(claims.get("exp"), int) or claims["exp"] <= epoch(self.clock.now()):
-            raise TokenInvalid("Lifetime validation failed, the token is expired.")
-        user = next((u for u in self.store.directory.values() if u["oid"] == claims.get("oid")), None)
-        if user is None:
-            raise TokenInvalid("Unknown user.")
-        return user, claims
+        return user_for_access_token(self, token)
 
     def user_for_api_token(self, token: str, audience: str) -> tuple[Record, dict[str, Any]]:
-        """Resolve an access token issued for the API ``audience`` to (directory user, claims).
-
-        What a resource server checks (signature by the IdP's key, ``iss``, ``aud``, lifetime on
-        the shared clock), plus what only the emulator can: the token was issued by this
-        instance and the user's grants were not revoked since. Raises ``TokenInvalid``.
-        """
-        claims = verify(token, idp_signing_key(), "RS256")
-        if claims.get("iss") != self.issuer:
-            raise TokenInvalid("Invalid issuer.")
-        if claims.get("aud") != audience:
-            raise TokenInvalid(f"Invalid audience {claims.get('aud')!r}.")
-        now = epoch(self.clock.now())
-        if not isinstance(claims.get("exp"), int) or claims["exp"] <= now:
-            raise TokenInvalid("Lifetime validation failed, the token is expired.")
-        if isinstance(claims.get("nbf"), int) and claims["nbf"] > now:
-            raise TokenInvalid("Lifetime validation failed, the token is not yet valid.")
-        with self.store.lock:
-            issued = self.api_tokens.get(str(claims.get("uti")))
-        if issued is None or issued[0].lower() != str(claims.get("preferred_username", "")).lower():
-            raise TokenInvalid("Unknown token.")
-        if self.store.generation(issued[0]) != issued[1]:
-            raise TokenInvalid("The grant was revoked.")
-        user = self.store.directory_user(issued[0])
-        if user is None:  # pragma: no cover - directory entries are never deleted
-            raise TokenInvalid("Unknown user.")
-        return user, claims
+        return user_for_api_token(self, token, audience)
 
     def revoke_token(self, token: str) -> None:
         """RFC 7009 revocation (only exposed when the ``idp_revocation`` knob is on)."""
