@@ -72,8 +72,12 @@ KNOWN_SETTINGS = frozenset(
 class ConfigError(ValueError):
     """A configuration problem, worded as one line a person can act on."""
 
-    def __init__(self, setting: str, value: str | None, fix: str) -> None:
-        shown = "(set)" if setting in SECRET_SETTINGS and value else repr(value) if value is not None else "unset"
+    def __init__(self, setting: str, value: str | None, fix: str, *, is_set: bool = False) -> None:
+        """``value`` None reads "unset" unless ``is_set`` says it is set but not worth echoing."""
+        if (setting in SECRET_SETTINGS and value) or (value is None and is_set):
+            shown = "(set)"
+        else:
+            shown = repr(value) if value is not None else "unset"
         self.setting = setting
         self.fix = fix
         super().__init__(f"{setting}={shown}: {fix}")
@@ -162,13 +166,15 @@ def _read_toml(path: Path) -> dict[str, str]:
     for key, value in data.items():
         name = key.upper()
         if name not in KNOWN_SETTINGS:
-            raise ConfigError(name, None, f"unknown setting in {path}; known: {', '.join(sorted(KNOWN_SETTINGS))}")
+            raise ConfigError(
+                name, None, f"unknown setting in {path}; known: {', '.join(sorted(KNOWN_SETTINGS))}", is_set=True
+            )
         if isinstance(value, bool):
             out[name] = "1" if value else "0"
         elif isinstance(value, str | int | float):
             out[name] = str(value)
         else:
-            raise ConfigError(name, None, f"in {path} must be a string or number")
+            raise ConfigError(name, None, f"in {path} must be a string or number", is_set=True)
     return out
 
 
