@@ -14,7 +14,6 @@ import ipaddress
 import math
 import os
 import tomllib
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ import platformdirs
 from dotenv import dotenv_values
 from pydantic import SecretStr
 
-APP_NAME = "cway-mcp"
+from cway_common.contract import APP_NAME, default_socket_path, socket_path_problem
 
 Component = Literal["daemon", "shim", "cli"]
 AuthMethod = Literal["static", "oauth2"]
@@ -323,31 +322,10 @@ def default_config_file() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
 
 
-def default_socket_path() -> Path:
-    """``$XDG_RUNTIME_DIR/cway-mcp/daemon.sock``: a per-user tmpfs dir that only its owner can enter.
-
-    Without XDG_RUNTIME_DIR (macOS, some containers) fall back to platformdirs' runtime dir,
-    which the daemon creates 0700 and checks like any other private dir.
-    """
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime:
-        return Path(runtime) / APP_NAME / "daemon.sock"
-    with warnings.catch_warnings():  # platformdirs warns when it falls back to /tmp/runtime-<uid>
-        warnings.simplefilter("ignore")
-        return Path(platformdirs.user_runtime_dir(APP_NAME)) / "daemon.sock"
-
-
-# sun_path holds 108 bytes on Linux and 104 on macOS, including the terminating NUL.
-MAX_SOCKET_PATH_BYTES = 103
-
-
 def _check_socket_path(path: Path) -> None:
-    if not path.is_absolute():
-        raise ConfigError("CWAY_MCP_SOCKET", str(path), "must be an absolute path")
-    if len(os.fsencode(path)) > MAX_SOCKET_PATH_BYTES:
-        raise ConfigError(
-            "CWAY_MCP_SOCKET", str(path), f"is longer than {MAX_SOCKET_PATH_BYTES} bytes; choose a shorter path"
-        )
+    problem = socket_path_problem(path)
+    if problem:
+        raise ConfigError("CWAY_MCP_SOCKET", str(path), problem)
 
 
 def _split_url(name: str, url: str, fix: str) -> SplitResult:

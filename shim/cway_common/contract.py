@@ -1,21 +1,52 @@
 """The contract between the daemon and its clients (the shim and the CLI).
 
 One module, imported by both sides, so the wire format cannot drift: the routes on the
-owner-only Unix socket, the request/response models, and the stable error codes. The socket
-*path* rules live in :mod:`cway_common.config` (``CWAY_MCP_SOCKET`` / ``default_socket_path``).
+owner-only Unix socket, the request/response models, and the stable error codes. It also holds
+the socket *path* rules (``CWAY_MCP_SOCKET`` overrides :func:`default_socket_path`).
 
 Only the access token ever crosses this boundary; refresh tokens stay in the daemon.
 """
 
 from __future__ import annotations
 
+import os
+import warnings
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Literal
 
+import platformdirs
 from pydantic import BaseModel, ConfigDict, Field
 
 API_PREFIX = "/v1"
+APP_NAME = "cway-mcp"
+
+# sun_path holds 108 bytes on Linux and 104 on macOS, including the terminating NUL.
+MAX_SOCKET_PATH_BYTES = 103
+
+
+def default_socket_path() -> Path:
+    """``$XDG_RUNTIME_DIR/cway-mcp/daemon.sock``: a per-user tmpfs dir that only its owner can enter.
+
+    Without XDG_RUNTIME_DIR (macOS, some containers) fall back to platformdirs' runtime dir,
+    which the daemon creates 0700 and checks like any other private dir.
+    """
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        return Path(runtime) / APP_NAME / "daemon.sock"
+    with warnings.catch_warnings():  # platformdirs warns when it falls back to /tmp/runtime-<uid>
+        warnings.simplefilter("ignore")
+        return Path(platformdirs.user_runtime_dir(APP_NAME)) / "daemon.sock"
+
+
+def socket_path_problem(path: Path) -> str | None:
+    """What is wrong with ``path`` as the daemon's socket path (None when nothing is)."""
+    if not path.is_absolute():
+        return "must be an absolute path"
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH_BYTES:
+        return f"is longer than {MAX_SOCKET_PATH_BYTES} bytes; choose a shorter path"
+    return None
 
 
 class Route:
