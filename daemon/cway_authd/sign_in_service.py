@@ -131,7 +131,7 @@ class SignInService:
                 f"the tokens are stored under {record.username}."
             )
         else:
-            message = f"Signed in as {record.username}; you can close this tab."
+            message = f"Signed in as {record.username}."
         self.flows.finish(flow, "completed", message, username=record.username, identity_mismatch=mismatch)
         self._event(
             "sign_in_completed",

@@ -38,7 +38,7 @@ def token_files(core: DaemonCore) -> list[str]:
 async def test_cway_flow_end_to_end(core: DaemonCore, emu: EmulatorServer) -> None:
     result = await sign_in(core, emu, ALICE)
     assert result.outcome.ok and result.outcome.status_code == 200
-    assert result.outcome.message == f"Signed in as {ALICE}; you can close this tab."
+    assert result.outcome.message == f"Signed in as {ALICE}."
     assert result.final.state == "completed" and result.final.username == ALICE
     assert not result.final.identity_mismatch
     counters = emu.counters
