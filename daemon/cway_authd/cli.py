@@ -37,6 +37,7 @@ EXIT_UNAVAILABLE = 3
 EXIT_INTERRUPTED = 130
 DEFAULT_LOGIN_TIMEOUT = 300.0
 POLL_INTERVAL = 1.0
+ROTATE_KEY_TIMEOUT = 300.0
 
 T = TypeVar("T")
 
@@ -79,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="show which access token the daemon would use (fingerprint only)")
     token.add_argument("username", nargs="?")
     token.add_argument("--reveal", action="store_true", help="print the raw access token (for piping into curl)")
+
+    sub.add_parser("rotate-key", help="re-encrypt the stored tokens under a new store key and retire the old key")
 
     service = sub.add_parser("service", help="run the daemon at login (systemd user unit / launchd agent)")
     service.add_argument("action", choices=("install", "uninstall", "status"))
@@ -134,6 +137,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "whoami": _cmd_whoami,
         "status": _cmd_status,
         "token": _cmd_token,
+        "rotate-key": _cmd_rotate_key,
     }
     return handlers[command](settings, args)
 
@@ -146,9 +150,9 @@ def _err(text: str) -> None:
     print(f"cway-auth: {text}", file=sys.stderr)
 
 
-def _call(settings: Settings, fn: Callable[[DaemonClient], Awaitable[T]]) -> T:
+def _call(settings: Settings, fn: Callable[[DaemonClient], Awaitable[T]], *, timeout: float | None = None) -> T:
     async def run() -> T:
-        async with DaemonClient(settings.socket_path, timeout=settings.http_timeout_seconds) as client:
+        async with DaemonClient(settings.socket_path, timeout=timeout or settings.http_timeout_seconds) as client:
             return await fn(client)
 
     return asyncio.run(run())
@@ -359,6 +363,15 @@ def _cmd_token(settings: Settings, args: argparse.Namespace) -> int:
         f"expires {format_time(bearer.expires_at)} ({format_remaining(bearer.expires_at)})"
     )
     _out("(use --reveal to print the token itself)", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
+    # Through the daemon: it holds the store lock, and rotating must not race its refreshes. It waits for
+    # each account's refresh in flight, so give it longer than one request (it finishes even if we go).
+    timeout = max(settings.http_timeout_seconds, ROTATE_KEY_TIMEOUT)
+    result = _call(settings, lambda c: c.rotate_store_key(), timeout=timeout)
+    _out(result.message)
     return EXIT_OK
 
 

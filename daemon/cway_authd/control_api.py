@@ -50,6 +50,7 @@ from cway_common.contract import (
     ErrorBody,
     ErrorCode,
     HealthResponse,
+    KeyRotationResponse,
     LogoutResponse,
     Route,
     SignInCompleteRequest,
@@ -247,6 +248,14 @@ def _routes(core: DaemonCore, socket_path: Path) -> APIRouter:
     @router.get(Route.SIGN_IN_STATUS, response_model=SignInStatus, summary="Poll a sign-in")
     async def sign_in_status(flow_id: str) -> SignInStatus:
         return core.sign_in_status(flow_id)
+
+    @router.post(
+        Route.STORE_ROTATE_KEY,
+        response_model=KeyRotationResponse,
+        summary="Re-encrypt the token store under a new key and retire the old one",
+    )
+    async def rotate_store_key(request: Request) -> KeyRotationResponse:
+        return await core.rotate_store_key(peer_info(request))
 
     return router
 

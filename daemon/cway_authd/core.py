@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -26,6 +27,7 @@ from cway_common.contract import (
     BearerResponse,
     ErrorCode,
     HealthResponse,
+    KeyRotationResponse,
     LogoutResponse,
     SignInCompleteRequest,
     SignInStatus,
@@ -41,14 +43,28 @@ from .oidc import OidcClient
 from .refresh_engine import RefreshEngine, RetryPolicy
 from .sign_in import ClaimFailure
 from .sign_in_service import CallbackOutcome, SignInService
-from .store import FileTokenStore, StoreLock, TokenStore, ensure_private_dir, normalise_username, resolve_store_key
+from .store import (
+    FileTokenStore,
+    KeyMaterial,
+    KeyRotationError,
+    RotationReport,
+    StoreLock,
+    TokenStore,
+    ensure_private_dir,
+    normalise_username,
+    resolve_store_key,
+    rotate_key,
+)
+from .store.keys import ENV_KEY_NOT_ROTATABLE
 from .store.records import TOKENS_DIR_NAME
+from .store.rotation import ReencryptableStore
 
 __all__ = ["CallbackOutcome", "CoreError", "DaemonCore", "PeerInfo", "RetryPolicy"]
 
 log = logging.getLogger(__name__)
 
 STARTUP_REFRESH_CONCURRENCY = 8
+ROTATION_STOP_GRACE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +84,7 @@ class DaemonCore:
         store: TokenStore | None = None,
         http: httpx.AsyncClient | None = None,
         key_source: str | None = None,
+        key_material: KeyMaterial | None = None,
         audit: AuditLog | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
@@ -81,8 +98,10 @@ class DaemonCore:
                 settings.state_dir / TOKENS_DIR_NAME, material, clock, on_event=self._audit.store_event
             )
             key_source = key_source or material.source
+            key_material = material
         self.store = store
-        self.key_source = key_source or "unknown"
+        self._key_material = key_material
+        self.key_source = key_source or (key_material.source if key_material is not None else "unknown")
         self._owns_http = http is None
         self.http = http if http is not None else build_http_client(settings)
         self.oidc = OidcClient(settings, self.http, clock)
@@ -109,6 +128,8 @@ class DaemonCore:
         )
         self._store_lock: StoreLock | None = None
         self._startup: asyncio.Task[int] | None = None
+        self._rotation_lock = asyncio.Lock()
+        self._rotations: set[asyncio.Task[RotationReport]] = set()
 
     @classmethod
     async def open(
@@ -121,7 +142,15 @@ class DaemonCore:
             material = await asyncio.to_thread(resolve_store_key, settings.state_dir, _secret(settings))
             audit = AuditLog(settings.state_dir, clock)
             store = FileTokenStore(settings.state_dir / TOKENS_DIR_NAME, material, clock, on_event=audit.store_event)
-            core = cls(settings, clock=clock, store=store, key_source=material.source, audit=audit, retry=retry)
+            core = cls(
+                settings,
+                clock=clock,
+                store=store,
+                key_source=material.source,
+                key_material=material,
+                audit=audit,
+                retry=retry,
+            )
         except BaseException:
             lock.release()
             raise
@@ -143,6 +172,10 @@ class DaemonCore:
             await asyncio.shield(self._startup)
 
     async def stop(self) -> None:
+        if self._rotations:  # let a key rotation finish: stopped midway it is harmless, but must be run again
+            _done, pending = await asyncio.wait(set(self._rotations), timeout=ROTATION_STOP_GRACE_SECONDS)
+            for task in pending:
+                task.cancel()
         if self._startup is not None and not self._startup.done():
             self._startup.cancel()
             await asyncio.gather(self._startup, return_exceptions=True)
@@ -325,6 +358,90 @@ class DaemonCore:
         else:
             message = f"Signed out {shown}; tokens deleted, but revoking the refresh token failed."
         return LogoutResponse(username=shown, removed=removed or cancelled > 0, revoked=revoked, message=message)
+
+    # ---- store key -------------------------------------------------------------------------------
+
+    async def rotate_store_key(self, peer: PeerInfo) -> KeyRotationResponse:
+        """Re-encrypt every record under a new store key and retire the old key(s).
+
+        ``rotate_key`` takes each account's lock in turn, so it must run with no account lock held:
+        it runs in its own task (never inside a refresh or a sign-in), one rotation at a time, and is
+        shielded from the caller so a client that goes away cannot stop it halfway. Refreshes and
+        sign-ins carry on meanwhile; the new key is added (and saved) first, so whatever they save
+        from then on is encrypted with it, and the store lists the files only after that (see
+        ``FileTokenStore._write``), so no record is left under a key that is then retired.
+        """
+        material = self._key_material
+        if material is None or not hasattr(self.store, "reencrypt_all"):
+            raise CoreError(
+                ErrorCode.BAD_REQUEST, f"the token store ({self.storage_backend}) has no key this daemon can rotate"
+            )
+        if not material.can_rotate:
+            raise CoreError(ErrorCode.BAD_REQUEST, f"cannot rotate the store key: {ENV_KEY_NOT_ROTATABLE}")
+        store = cast(ReencryptableStore, self.store)  # has reencrypt_all: checked above
+        task = asyncio.create_task(self._rotate_one_at_a_time(store, material))
+        self._rotations.add(task)
+        task.add_done_callback(self._rotation_done)
+        try:
+            report = await asyncio.shield(task)
+        except KeyRotationError as exc:
+            message = f"store key rotation failed: {exc}"
+            self._audit.event(
+                "store_key_rotation_failed",
+                source=material.source,
+                peer_pid=peer.pid,
+                peer_uid=peer.uid,
+                error=str(exc),
+            )
+            raise CoreError(ErrorCode.INTERNAL, message, status=500) from None
+        # Field names avoid "key": the audit log refuses any field that looks like it holds one.
+        self._audit.event(
+            "store_key_rotated",
+            source=report.source,
+            rotated=report.rotated,
+            set_aside=report.set_aside,
+            retired=report.retired_keys,
+            peer_pid=peer.pid,
+            peer_uid=peer.uid,
+        )
+        return KeyRotationResponse(
+            rotated=report.rotated,
+            set_aside=report.set_aside,
+            retired_keys=report.retired_keys,
+            key_source=report.source,
+            message=rotation_message(report),
+        )
+
+    async def _rotate_one_at_a_time(self, store: ReencryptableStore, material: KeyMaterial) -> RotationReport:
+        # The lock is taken inside the shielded task: a caller that gives up while waiting must not let
+        # a second rotation start beside this one (it would retire the key this one re-encrypts with).
+        async with self._rotation_lock:
+            return await rotate_key(store, material)
+
+    def _rotation_done(self, task: asyncio.Task[RotationReport]) -> None:
+        self._rotations.discard(task)
+        if not task.cancelled():
+            task.exception()  # mark retrieved: a caller that went away must not cause a warning
+
+
+def rotation_message(report: RotationReport) -> str:
+    """One line for the owner, e.g. "Re-encrypted 3 account(s) under a new key; retired 1 old key (key file …)"."""
+    parts = [f"Re-encrypted {report.rotated} account(s) under a new key"]
+    plural = "key" if report.retired_keys == 1 else "keys"
+    parts.append(f"retired {report.retired_keys} old {plural}")
+    if report.set_aside:
+        parts.append(f"set aside {report.set_aside} unreadable file(s) (those accounts must sign in again)")
+    return "; ".join(parts) + f" ({describe_key_source(report.source)})"
+
+
+def describe_key_source(source: str) -> str:
+    """``key-file:/p`` → ``key file /p``; ``keyring:Backend`` → ``OS keyring Backend``."""
+    kind, _, where = source.partition(":")
+    if kind == "key-file" and where:
+        return f"key file {where}"
+    if kind == "keyring" and where:
+        return f"OS keyring {where}"
+    return source
 
 
 def _secret(settings: Settings) -> str | None:

@@ -61,6 +61,7 @@ class Route:
     SIGN_IN = f"{API_PREFIX}/sign-in"  # POST: start
     SIGN_IN_STATUS = f"{API_PREFIX}/sign-in/{{flow_id}}"  # GET: wait for completion
     SIGN_IN_COMPLETE = f"{API_PREFIX}/sign-in/complete"  # POST: pasted redirect URL or code+state
+    STORE_ROTATE_KEY = f"{API_PREFIX}/store/rotate-key"  # POST: re-encrypt every record under a new key
     OPENAPI = f"{API_PREFIX}/openapi.json"
 
 
@@ -177,3 +178,13 @@ class HealthResponse(_Model):
     accounts: int
     accounts_needing_sign_in: int
     pending_sign_ins: int
+
+
+class KeyRotationResponse(_Model):
+    """What a store key rotation did: counts and where the key lives, never a key."""
+
+    rotated: int = Field(description="Records re-encrypted under the new key.")
+    set_aside: int = Field(description="Unreadable files moved aside (those accounts must sign in again).")
+    retired_keys: int = Field(description="Old keys removed from the key storage.")
+    key_source: str = Field(description="Where the key lives, e.g. key-file:/path/store.key or keyring:Backend.")
+    message: str

@@ -23,6 +23,7 @@ from cway_common.contract import (
     ErrorBody,
     ErrorCode,
     HealthResponse,
+    KeyRotationResponse,
     LogoutResponse,
     Route,
     SignInCompleteRequest,
@@ -114,6 +115,10 @@ class DaemonClient:
 
     async def logout(self, username: str) -> LogoutResponse:
         return await self._call("DELETE", _account_path(username), LogoutResponse)
+
+    async def rotate_store_key(self) -> KeyRotationResponse:
+        """Re-encrypt the daemon's token store under a new key; the answer holds counts, never a key."""
+        return await self._call("POST", Route.STORE_ROTATE_KEY, KeyRotationResponse)
 
     async def _call(self, method: str, path: str, model: type[M], body: BaseModel | None = None) -> M:
         check_socket_owner(self.socket_path)

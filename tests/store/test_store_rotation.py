@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
 import pytest
@@ -125,3 +127,39 @@ async def test_rotation_sets_aside_unreadable_files(
     assert (report.rotated, report.set_aside) == (2, 1)
     assert [e[1]["reason"] for e in events] == ["decrypt_failed"]
     assert await store.load("alice@x") == make_record("alice@x")
+
+
+async def test_a_new_account_saved_during_a_rotation_ends_up_under_the_new_key(
+    store: FileTokenStore, key_material: KeyMaterial, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The racy case: a save for an account with no file yet is mid-write when rotation starts.
+
+    Had the save encrypted before its write (old key) and the rotation listed the files before the
+    write landed, the file would be missed by the re-encryption and left under the retired key.
+    """
+    await _fill(store)
+    newcomer = make_record("dave@x")
+    real_write = files_module.atomic_write
+    writing, release = threading.Event(), threading.Event()
+
+    def gated(path: Path, data: bytes, mode: int = 0o600) -> None:
+        if path.name == newcomer.file_name and not release.is_set():
+            writing.set()
+            assert release.wait(10)
+        real_write(path, data, mode)
+
+    monkeypatch.setattr(files_module, "atomic_write", gated)
+    save = asyncio.create_task(store.save(newcomer))
+    assert await asyncio.to_thread(writing.wait, 10)  # the save is inside its write
+    rotation = asyncio.create_task(rotate_key(store, key_material))
+    await asyncio.sleep(0.1)  # the rotation has added its key and is listing the files
+    release.set()
+    await save
+    report = await rotation
+
+    assert report.rotated == 4
+    [new_key] = _key_file_lines(state_dir)
+    Fernet(new_key.encode()).decrypt((store.directory / newcomer.file_name).read_bytes())
+    fresh = FileTokenStore(state_dir / "tokens", resolve_store_key(state_dir, None), ManualClock())
+    assert await fresh.load("dave@x") == newcomer
+    await _all_readable(state_dir, ManualClock())

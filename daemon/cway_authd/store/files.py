@@ -91,8 +91,8 @@ class FileTokenStore:
         return outcome.records[0] if outcome.records else None
 
     async def save(self, record: TokenRecord) -> None:
-        data = self._keys.multifernet.encrypt(record.to_json_bytes())
-        await asyncio.to_thread(self._write, record.file_name, data)
+        # Encrypted in the worker, under the I/O lock, with the keys current *then* (see _write).
+        await asyncio.to_thread(self._write, record.file_name, record.to_json_bytes())
 
     async def delete(self, username: str) -> bool:
         return await asyncio.to_thread(self._delete, record_file_name(username))
@@ -111,7 +111,7 @@ class FileTokenStore:
         """
         rotated = 0
         aside = 0
-        for name in await asyncio.to_thread(self._record_names):
+        for name in await asyncio.to_thread(self._record_names_locked):
             async with self._lock_for_file(name):
                 outcome, done = await asyncio.to_thread(self._reencrypt_one, name)
             self._report(outcome)
@@ -151,9 +151,18 @@ class FileTokenStore:
         with os.scandir(self.directory) as entries:
             return sorted(e.name for e in entries if is_record_file_name(e.name))
 
-    def _write(self, name: str, data: bytes) -> None:
+    def _record_names_locked(self) -> builtins.list[str]:
+        """The record names, listed under the I/O lock (see ``_write``)."""
         with self._io_lock:
-            atomic_write(self.directory / name, data)
+            return self._record_names()
+
+    def _write(self, name: str, plaintext: bytes) -> None:
+        """Encrypt and write under the I/O lock. Rotation adds the new key and then lists the files
+        under this lock, so a save either lands before the listing (the file is listed and then
+        re-encrypted) or encrypts after it, with the new key: a record saved during a rotation,
+        even for an account that had no file yet, never ends up under a key about to be retired."""
+        with self._io_lock:
+            atomic_write(self.directory / name, self._keys.multifernet.encrypt(plaintext))
 
     def _delete(self, name: str) -> bool:
         with self._io_lock:
