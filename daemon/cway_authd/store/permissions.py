@@ -37,21 +37,28 @@ def _describe_owner(uid: int) -> str:
         return f"uid {uid}"
 
 
-def check_private_dir_stat(path: Path, st: os.stat_result) -> None:
-    """Apply the private-directory rules to an already obtained ``stat`` result."""
+def _check_private(path: Path, st: os.stat_result, *, is_dir: bool) -> None:
+    """Owner is us, and group/others have no access: the ssh-agent rule for every private path."""
     euid = os.geteuid()
-    if not stat.S_ISDIR(st.st_mode):
-        raise StorePermissionError(f"{path} is not a directory; remove it or point cway-auth elsewhere")
+    kind, is_kind, mode_fix = ("directory", stat.S_ISDIR, 0o700) if is_dir else ("regular file", stat.S_ISREG, 0o600)
+    if not is_kind(st.st_mode):
+        fix = "remove it or point cway-auth elsewhere" if is_dir else "move it out of the way"
+        raise StorePermissionError(f"{path} is not a {kind}; {fix}")
     if st.st_uid != euid:
         raise StorePermissionError(
             f"{path} is owned by {_describe_owner(st.st_uid)}, not by the user running cway-auth "
-            f"({_describe_owner(euid)}); fix with: chown {euid} {path} && chmod 700 {path}"
+            f"({_describe_owner(euid)}); fix with: chown {euid} {path} && chmod {mode_fix:o} {path}"
         )
     mode = stat.S_IMODE(st.st_mode)
     if mode & _GROUP_OTHER_BITS:
         raise StorePermissionError(
-            f"{path} has mode {mode:04o}, which lets group/others access it; fix with: chmod 700 {path}"
+            f"{path} has mode {mode:04o}, which lets group/others access it; fix with: chmod {mode_fix:o} {path}"
         )
+
+
+def check_private_dir_stat(path: Path, st: os.stat_result) -> None:
+    """Apply the private-directory rules to an already obtained ``stat`` result."""
+    _check_private(path, st, is_dir=True)
 
 
 def check_private_dir(path: Path) -> None:
@@ -88,19 +95,7 @@ def ensure_private_dir(path: Path) -> Path:
 
 def check_private_file_stat(path: Path, st: os.stat_result) -> None:
     """Apply the private-file rules to a ``stat``/``fstat`` result (fstat avoids TOCTOU)."""
-    euid = os.geteuid()
-    if not stat.S_ISREG(st.st_mode):
-        raise StorePermissionError(f"{path} is not a regular file; move it out of the way")
-    if st.st_uid != euid:
-        raise StorePermissionError(
-            f"{path} is owned by {_describe_owner(st.st_uid)}, not by the user running cway-auth "
-            f"({_describe_owner(euid)}); fix with: chown {euid} {path} && chmod 600 {path}"
-        )
-    mode = stat.S_IMODE(st.st_mode)
-    if mode & _GROUP_OTHER_BITS:
-        raise StorePermissionError(
-            f"{path} has mode {mode:04o}, which lets group/others access it; fix with: chmod 600 {path}"
-        )
+    _check_private(path, st, is_dir=False)
 
 
 def check_private_file(path: Path) -> None:
