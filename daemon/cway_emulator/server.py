@@ -258,6 +258,10 @@ class EmulatorServer:
     def reset(self) -> None:
         self.emulator.reset()
 
+    def reset_data(self) -> None:
+        """Projects, artworks, media and shares back to the seed; sign-ins and tokens stay valid."""
+        self.emulator.store.reset(keep_grants=True)
+
     def register_redirect_uri(self, uri: str) -> None:
         self.emulator.register_redirect_uri(uri)
 

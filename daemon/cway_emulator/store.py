@@ -21,7 +21,9 @@ class DataStore:
         self.generations: dict[str, int] = {}
         self.reset()
 
-    def reset(self) -> None:
+    def reset(self, *, keep_grants: bool = False) -> None:
+        """Fresh seed data; ``keep_grants`` keeps every user's grant generation, so tokens
+        already issued stay valid (a test can restore the business data between steps)."""
         data: dict[str, Any] = seed()
         with self.lock:
             self.directory: dict[str, Record] = data["directory"]
@@ -36,7 +38,8 @@ class DataStore:
             self.shares: dict[str, Record] = data["shares"]
             #: AI jobs started by ``artworkAIAnalysis`` / ``projectHistorySummary``, by thread id.
             self.ai_threads: dict[str, Record] = {}
-            self.generations = {}
+            if not keep_grants:
+                self.generations = {}
 
     # --- identity -----------------------------------------------------------------------
     def directory_user(self, upn: str | None) -> Record | None:

@@ -209,3 +209,11 @@ def test_every_required_resolver_answers(flow: Flow, emu: EmulatorServer, alice:
 def test_unimplemented_mutation_is_refused_not_faked(flow: Flow, alice: str) -> None:
     body = flow.gql(alice, f'mutation {{ deleteProjects(projectIds: ["{ALICE_PROJECT}"]) }}').json()
     assert body["data"] is None and "not implemented" in body["errors"][0]["message"]
+
+
+def test_reset_data_restores_the_seed_and_keeps_sign_ins(flow: Flow, emu: EmulatorServer, alice: str) -> None:
+    data(flow, alice, f'mutation {{ approveArtwork(artworkId: "{POSTER}") }}')
+    emu.reset_data()
+    assert data(flow, alice, f'{{ artwork(id: "{POSTER}") {{ state }} }}')["artwork"]["state"] == "FOR_REVIEW"
+    emu.reset()  # a full reset drops every issued token
+    assert flow.gql(alice, "{ loginInfo { user { username } } }").status_code == 401
