@@ -144,15 +144,16 @@ def page_slice(items: Sequence[T], page: int, page_size: int) -> tuple[list[T], 
     return list(items[start : start + page_size]), paging(page, page_size, len(items))
 
 
-def tool_result(model: BaseModel) -> CallToolResult:
+def tool_result(model: BaseModel, *, is_error: bool = False) -> CallToolResult:
     """Structured content plus the same JSON, compact and without nulls, as the text block.
 
     The SDK's default text rendering is indented and keeps every null; for lists of projects
-    that roughly doubles the tokens a model has to read for the same information.
+    that roughly doubles the tokens a model has to read for the same information. ``is_error``
+    marks an answer that still carries useful detail (a bulk change where nothing succeeded).
     """
     data = model.model_dump(mode="json", exclude_none=True)
     text = model.model_dump_json(exclude_none=True)
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data, is_error=is_error)
 
 
 def millis_to_iso(value: Any) -> str | None:

@@ -205,9 +205,9 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
 
     def _decision(kind: Literal["approved", "rejected"], outcomes: list[ArtworkOutcome], comment: str | None) -> Any:
         ok = sum(1 for o in outcomes if o.ok)
-        return tool_result(
-            Decision(decision=kind, comment=comment, succeeded=ok, failed=len(outcomes) - ok, artworks=outcomes)
-        )
+        decision = Decision(decision=kind, comment=comment, succeeded=ok, failed=len(outcomes) - ok, artworks=outcomes)
+        # Some succeeded: a result to report. None did: an error, with each artwork's reason.
+        return tool_result(decision, is_error=bool(outcomes) and ok == 0)
 
     async def _acting_username(username: str | None) -> str:
         login = (await gateway.execute(D.CURRENT_USER, username=username)).get("loginInfo") or {}

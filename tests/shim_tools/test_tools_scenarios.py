@@ -3,6 +3,7 @@ decisions that really change Cway, and the refusals that protect it."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -153,3 +154,24 @@ async def test_graphql_query_caps_the_answer(gateway: StaticTokenGateway, monkey
     async with connected(gateway) as client:
         message = await error(client, "graphql_query", query="query { projects { projects { id name description } } }")
     assert "over the 200 limit" in message and "Select fewer fields" in message
+
+
+async def test_a_bulk_decision_where_nothing_succeeded_is_an_error_with_the_reasons(
+    gateway: StaticTokenGateway,
+) -> None:
+    async with connected(gateway) as client:
+        await call(client, "approve_artwork", artwork_id=artwork_id(1))
+        again = await client.call_tool(
+            "approve_artworks", {"project_id": project_id(1), "artwork_ids": [artwork_id(1)]}
+        )
+        rejected = await client.call_tool(
+            "reject_artworks", {"project_id": project_id(1), "artwork_ids": [artwork_id(1)], "comment": "Too late"}
+        )
+    assert again.is_error and again.content[0].type == "text" and "is APPROVED" in again.content[0].text
+    # Rejections go one by one (to carry the comment): the answer lists each artwork's reason.
+    assert rejected.is_error  # the SDK drops structured content from errors; the text carries it
+    first = rejected.content[0]
+    assert first.type == "text"
+    detail = json.loads(first.text)
+    assert detail["succeeded"] == 0 and detail["failed"] == 1
+    assert "is APPROVED" in detail["artworks"][0]["error"]
