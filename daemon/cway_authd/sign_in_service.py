@@ -111,6 +111,10 @@ class SignInService:
 
         try:
             record = await self._redeem(flow, code)
+            if flow.status != "pending":  # signed out (logout cancelled this flow) while the code was redeemed
+                message = flow.message or "The sign-in was cancelled."
+                self._event("sign_in_failed", flow_id=flow.flow_id, reason="cancelled")
+                return flow, None, CallbackOutcome(False, 409, "Sign-in cancelled", message)
             await self._engine.adopt(record)
         except BackendError as exc:
             return flow, None, self._fail(flow, f"Sign-in failed: {exc}.", 502, reason="backend")

@@ -17,7 +17,7 @@ from cway_authd.store import StoreLockedError
 from cway_common.clock import ManualClock
 from cway_emulator import EmulatorServer
 
-from .conftest import ALICE, BOB, CoreFactory, sign_in
+from .conftest import ALICE, BOB, CoreFactory, browser, sign_in
 
 PEER = PeerInfo(pid=4242, uid=1000)
 
@@ -235,3 +235,20 @@ async def test_store_set_aside_events_reach_the_audit_log(open_core: CoreFactory
     assert await restarted.list_accounts() == []
     events = [json.loads(line)["event"] for line in (core.settings.state_dir / "audit.log").read_text().splitlines()]
     assert "store_file_set_aside" in events
+
+
+async def test_a_logout_during_the_code_exchange_wins(core: DaemonCore, emu: EmulatorServer) -> None:
+    # The person signs out while the browser's code is still being exchanged: nothing may be stored.
+    flow = await core.start_sign_in(ALICE)
+    assert flow.authorization_url
+    params = await browser(emu, flow.authorization_url)
+    emu.knobs.latency = {"cway_token": 0.5}
+    callback = asyncio.create_task(core.handle_callback(params))
+    await asyncio.sleep(0.2)  # the exchange is under way at Cway
+    await core.logout(ALICE)
+    outcome = await callback
+    assert not outcome.ok and outcome.status_code == 409
+    assert "signed out" in outcome.message
+    assert await core.list_accounts() == []
+    assert await core.store.load(ALICE) is None
+    assert core.sign_in_status(flow.flow_id).state == "failed"
