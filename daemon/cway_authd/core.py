@@ -236,14 +236,16 @@ class DaemonCore:
     ) -> BearerResponse:
         key = await self._resolve(username)
         if self.book.get(key) is None:
-            record = await self.store.load(key)  # written by a sibling tool while we ran? adopt it
-            if record is None:
+            async with self.store.lock(key):  # a logout holds it too: it cannot be undone by this read
+                record = None if self.book.get(key) is not None else await self.store.load(key)
+                if record is not None:  # on disk but not in memory (written while we ran): adopt it
+                    self.book.put_record(record)
+                    self.engine.schedule(record)
+            if self.book.get(key) is None:
                 shown = username or key
                 raise await self._with_sign_in_hint(
                     CoreError(ErrorCode.NOT_SIGNED_IN, f"{shown} is not signed in", status=401, username=shown)
                 )
-            self.book.put_record(record)
-            self.engine.schedule(record)
         try:
             record = await self.engine.current(key, force=force, rejected=rejected)
         except CoreError as exc:
