@@ -4,6 +4,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
+# MCP Inspector (a third-party MCP client) for the demo and one test; 0.15.x is the line that runs on
+# Node 20. Installed here, at set-up, so no test fetches from a registry; without npm it is skipped.
+INSPECTOR_VERSION := 0.15.0
+INSPECTOR_STAMP   := .tools/.inspector-$(INSPECTOR_VERSION)
+
 .PHONY: demo test lint bench emulator daemon clean
 
 $(STAMP): pyproject.toml
@@ -12,7 +17,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-demo: $(STAMP)
+$(INSPECTOR_STAMP):
+	@mkdir -p .tools
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --prefix .tools --no-fund --no-audit --no-update-notifier --silent \
+			@modelcontextprotocol/inspector@$(INSPECTOR_VERSION) && touch $@ \
+		|| echo "MCP Inspector could not be installed; the demo and its test will say so and skip it"; \
+	else echo "npm not found: the MCP Inspector step of the demo and its test will be skipped"; fi
+
+demo: $(STAMP) $(INSPECTOR_STAMP)
 	$(PY) -m cway_emulator.demo
 
 lint: $(STAMP)
@@ -20,7 +33,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check daemon shim tests
 	$(VENV)/bin/mypy
 
-test: lint
+test: lint $(INSPECTOR_STAMP)
 	$(VENV)/bin/pytest -n 2 -q
 
 bench: $(STAMP)
@@ -33,4 +46,4 @@ daemon: $(STAMP)
 	$(VENV)/bin/cway-auth daemon
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

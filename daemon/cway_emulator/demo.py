@@ -34,7 +34,7 @@ from cway_emulator import EmulatorServer
 
 ALICE = "alice@contoso.example"
 BOB = "bob@contoso.example"
-INSPECTOR = "@modelcontextprotocol/inspector@0.15.0"
+INSPECTOR_VERSION = "0.15.0"  # the Makefile installs this version
 
 
 def step(title: str) -> None:
@@ -222,22 +222,18 @@ def _compact(value: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + " …"
 
 
-def inspector_story(env: Mapping[str, str], base: Path) -> None:
-    npx = shutil.which("npx")
-    if not npx:
-        say("skipped: npx is not installed")
+def inspector_story(env: Mapping[str, str]) -> None:
+    """MCP Inspector's CLI, installed by ``make demo`` into ``.tools/`` (where npm exists)."""
+    inspector = Path.cwd() / ".tools" / "node_modules" / ".bin" / "mcp-inspector"
+    if not inspector.exists() or shutil.which("node") is None:
+        say(f"skipped: MCP Inspector {INSPECTOR_VERSION} is not installed (make demo installs it where npm exists)")
         return
-    cmd = [npx, "-y", INSPECTOR, "--cli", bin_path("cway-mcp"), "--method", "tools/list"]
-    npm_env = {
-        **env,
-        "CWAY_USERNAME": ALICE,
-        "npm_config_cache": str(base / "npm-cache"),
-        "npm_config_update_notifier": "false",
-    }
+    cmd = [str(inspector), "--cli", bin_path("cway-mcp"), "--method", "tools/list"]
+    client_env = {**env, "CWAY_USERNAME": ALICE, "CWAY_MCP_LOG_LEVEL": "WARNING"}
     try:
-        done = subprocess.run(cmd, env=npm_env, capture_output=True, text=True, timeout=240, check=False)  # noqa: S603
+        done = subprocess.run(cmd, env=client_env, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
     except subprocess.TimeoutExpired:
-        say("skipped: MCP Inspector did not answer within 240 s")
+        say("skipped: MCP Inspector did not answer within 120 s")
         return
     if done.returncode != 0:
         say(f"skipped: MCP Inspector could not run here ({done.stderr.strip().splitlines()[-1:] or ['?']})")
@@ -247,9 +243,7 @@ def inspector_story(env: Mapping[str, str], base: Path) -> None:
     except (ValueError, KeyError):
         say("MCP Inspector answered, but not with a tool list")
         return
-    say(
-        f"MCP Inspector {INSPECTOR.rsplit('@', 1)[1]} (a third-party client) listed {len(names)} tools: {', '.join(names[:6])} …"
-    )
+    say(f"MCP Inspector {INSPECTOR_VERSION} (a third-party client) listed {len(names)} tools: {', '.join(names[:6])} …")
 
 
 def main() -> int:
@@ -284,7 +278,7 @@ def main() -> int:
                 asyncio.run(mcp_story(env))
 
                 step("A third-party MCP client: MCP Inspector's CLI mode")
-                inspector_story(env, base)
+                inspector_story(env)
 
                 step("alice signs out")
                 say(cli(env, "logout", ALICE))
