@@ -17,13 +17,13 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from keyring.backends import fail
 
-from cway_authd.store import files as files_module
 from cway_common.contract import BearerResponse, ErrorCode, KeyRotationResponse
 from cway_common.daemon_client import DaemonClient, DaemonError
 from cway_emulator.server import EmulatorServer
 from tests.daemon_server.conftest import browser_sign_in
 from tests.daemon_server.test_cli import cli
 from tests.helpers.daemon import RunningDaemon, running_daemon
+from tests.helpers.faults import fail_nth_token_write
 
 ALICE = "alice@contoso.example"
 BOB = "bob@contoso.example"
@@ -216,17 +216,7 @@ def test_a_rotation_that_fails_midway_keeps_both_keys_and_running_it_again_finis
     with running_daemon(env, cleanup=False) as daemon:  # thread mode: the patch reaches the daemon's store
         tokens = _sign_in_both(daemon, emu)
         [old_key] = _key_file_keys(env)
-        real_write = files_module.atomic_write
-        calls = 0
-
-        def flaky(path: Path, data: bytes, mode: int = 0o600) -> None:
-            nonlocal calls
-            calls += 1
-            if calls == 2:
-                raise OSError(28, "No space left on device")
-            real_write(path, data, mode)
-
-        monkeypatch.setattr(files_module, "atomic_write", flaky)
+        fail_nth_token_write(monkeypatch, 2, OSError(28, "No space left on device"))
         with pytest.raises(DaemonError) as caught:
             daemon.call(lambda c: c.rotate_store_key())
         monkeypatch.undo()

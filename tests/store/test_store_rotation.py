@@ -20,6 +20,7 @@ from cway_authd.store import (
 )
 from cway_authd.store import files as files_module
 from cway_common.clock import ManualClock
+from tests.helpers.faults import fail_nth_token_write
 
 from .helpers import FakeKeyring, make_record
 
@@ -65,17 +66,7 @@ async def test_failure_midway_keeps_every_record_readable(
 ) -> None:
     await _fill(store)
     [old_key] = _key_file_lines(state_dir)
-    real_write = files_module.atomic_write
-    calls = 0
-
-    def flaky(path: Path, data: bytes, mode: int = 0o600) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            raise OSError(5, "I/O error")
-        real_write(path, data, mode)
-
-    monkeypatch.setattr(files_module, "atomic_write", flaky)
+    fail_nth_token_write(monkeypatch, 2, OSError(5, "I/O error"))
     with pytest.raises(KeyRotationError, match="every record is still readable"):
         await rotate_key(store, key_material)
     monkeypatch.undo()
