@@ -13,6 +13,7 @@ from datetime import datetime
 
 from cway_common.contract import AccountInfo, AccountState
 
+from .cway_session import renewable_until
 from .store import TokenRecord, normalise_username
 
 
@@ -53,6 +54,8 @@ class AccountEntry:
             refresh_expires_at=rec.refresh_expires_at if rec else None,
             last_refreshed_at=rec.last_refreshed_at if rec else None,
             last_error=self.last_error,
+            renewable_until=renewable_until(rec) if rec else None,
+            silent_reexchange=bool(rec and rec.idp_refresh_token),
         )
 
 

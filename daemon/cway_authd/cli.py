@@ -299,10 +299,18 @@ def describe_account(account: AccountInfo, now: datetime) -> list[str]:
         f"  access token:   expires {format_time(account.access_expires_at)} "
         f"({format_remaining(account.access_expires_at, now)})"
     )
-    lines.append(
-        f"  sign-in valid:  until {format_time(account.refresh_expires_at)} "
-        f"({format_remaining(account.refresh_expires_at, now)})"
-    )
+    if account.silent_reexchange and account.renewable_until:
+        lines.append(
+            f"  renewable:      without a browser until {format_time(account.renewable_until)} "
+            f"({format_remaining(account.renewable_until, now)}; Entra's limit if unused, sooner by policy)"
+        )
+    elif account.refresh_expires_at:
+        lines.append(
+            f"  sign-in valid:  until {format_time(account.refresh_expires_at)} "
+            f"({format_remaining(account.refresh_expires_at, now)})"
+        )
+    else:
+        lines.append("  sign-in valid:  until Cway refuses its refresh token (Cway does not say when)")
     if account.last_refreshed_at:
         lines.append(f"  last refreshed: {format_time(account.last_refreshed_at)}")
     if account.last_error:

@@ -70,6 +70,7 @@ class ErrorCode(StrEnum):
     SIGN_IN_REQUIRED = "sign_in_required"  # there was a record, but it can no longer be refreshed
     UNKNOWN_ACCOUNT = "unknown_account"  # no username given and none (or several) could be chosen
     BACKEND_UNAVAILABLE = "backend_unavailable"  # IdP or Cway unreachable / 5xx / 429, nothing usable cached
+    CONFIGURATION_ERROR = "configuration_error"  # the app registration/settings were refused: ask the admin
     BAD_REQUEST = "bad_request"
     SIGN_IN_FAILED = "sign_in_failed"
     NOT_FOUND = "not_found"
@@ -107,6 +108,14 @@ class AccountInfo(_Model):
     refresh_expires_at: datetime | None = None
     last_refreshed_at: datetime | None = None
     last_error: str | None = None
+    renewable_until: datetime | None = Field(
+        default=None,
+        description="Until when the daemon can renew the session without a browser: the Entra refresh token's "
+        "inactivity limit when a silent re-exchange is possible, else the Cway refresh token's expiry (if known).",
+    )
+    silent_reexchange: bool = Field(
+        default=False, description="An Entra refresh token is held to get new Cway tokens when Cway's refresh fails."
+    )
 
 
 class AccountsResponse(_Model):
@@ -166,6 +175,27 @@ class LogoutResponse(_Model):
     message: str
 
 
+class ExchangeReport(_Model):
+    """What Cway answered at the last ``grant_type=azure`` exchange (sign-in or silent re-exchange). No secrets."""
+
+    at: datetime
+    shape: str = Field(description="CWAY_EXCHANGE_TOKEN at the time: code, access_token or id_token.")
+    ok: bool
+    status: int | None = Field(default=None, description="HTTP status; None when Cway could not be reached.")
+    error: str | None = None
+    description: str | None = None
+
+
+class ConfigProblem(_Model):
+    """The latest configuration error an IdP or Cway reported (invalid_client, AADSTS7000215 …)."""
+
+    code: str
+    message: str
+    first_seen: datetime
+    last_seen: datetime
+    count: int
+
+
 class HealthResponse(_Model):
     version: str
     pid: int
@@ -178,6 +208,11 @@ class HealthResponse(_Model):
     accounts: int
     accounts_needing_sign_in: int
     pending_sign_ins: int
+    authority: str | None = Field(default=None, description="The effective Entra authority (issuer URL).")
+    exchange_token: str | None = Field(default=None, description="CWAY_EXCHANGE_TOKEN: code, access_token or id_token.")
+    silent_reexchange: bool = False
+    last_exchange: ExchangeReport | None = None
+    config_problem: ConfigProblem | None = None
 
 
 class KeyRotationResponse(_Model):
