@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import time
 import webbrowser
@@ -24,17 +23,15 @@ from datetime import UTC, datetime
 from typing import Any, TextIO, TypeVar
 
 from cway_common import __version__
+from cway_common.browser import can_open_browser
 from cway_common.config import ConfigError, Settings, load_settings
 from cway_common.contract import AccountInfo, SignInCompleteRequest, SignInStatus
 from cway_common.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
 from cway_common.humanize import format_duration, format_remaining, format_time
 from cway_common.redact import fingerprint
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_UNAVAILABLE = 3
-EXIT_INTERRUPTED = 130
+from .exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE
+
 DEFAULT_LOGIN_TIMEOUT = 300.0
 POLL_INTERVAL = 1.0
 ROTATE_KEY_TIMEOUT = 300.0
@@ -192,7 +189,7 @@ def _cmd_login(settings: Settings, args: argparse.Namespace) -> int:
         return _report_sign_in(flow)
     _out("To sign in, open this address in a browser:")
     _out(f"  {flow.authorization_url}")
-    if not args.no_browser and settings.open_browser and _can_open_browser():
+    if not args.no_browser and settings.open_browser and can_open_browser():
         try:
             opened = webbrowser.open(flow.authorization_url)
         except webbrowser.Error:
@@ -214,13 +211,6 @@ def _cmd_login(settings: Settings, args: argparse.Namespace) -> int:
 
 def _status_of(flow_id: str) -> Callable[[DaemonClient], Awaitable[SignInStatus]]:
     return lambda client: client.sign_in_status(flow_id)
-
-
-def _can_open_browser() -> bool:
-    """A local browser exists on macOS, or on Linux with a display; not over plain SSH."""
-    if sys.platform == "darwin":
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("BROWSER"))
 
 
 def _report_sign_in(flow: SignInStatus) -> int:
