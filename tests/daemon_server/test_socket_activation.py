@@ -48,7 +48,7 @@ def activated_daemon(env: dict[str, str], listener: socket.socket, notify: Path)
     full = process_env({k: v for k, v in env.items() if k != "CWAY_MCP_SOCKET"})
     full["NOTIFY_SOCKET"] = str(notify)
     fd = listener.fileno()
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, "-c", LAUNCH, str(fd)],
         env=full,
         cwd=env["CWAY_TEST_BASE"],
