@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -37,8 +39,19 @@ import uvicorn
 
 from cway_common.clock import SYSTEM_CLOCK, Clock
 from cway_common.config import ConfigError, Settings
+from cway_common.discovery import DaemonRecord, remove_record, write_record
 
-from .exit_codes import EXIT_FAILED, EXIT_OK
+from . import last_error
+from .daemon_exit import (
+    EXIT_ALREADY_RUNNING,
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PERMISSIONS,
+    supervisor,
+)
+from .sd_notify import notify
+from .socket_activation import ActivationError, passed_control_socket
 from .sockets import (
     StartupError,
     bind_callback_sockets,
@@ -118,37 +131,64 @@ async def run_daemon(
     caller's to set up (``cway-auth daemon`` calls :func:`configure_logging`): it is process-wide
     state, and an embedding process (a test run) must not have its logger levels changed.
     """
-    from .store import StoreError
+    from .store import StoreError, StoreLockedError, StorePermissionError
 
     try:
-        prepare_socket_dir(settings.socket_path)
-        await _refuse_live_daemon(settings.socket_path, remove_stale=False)
-    except StartupError as exc:
-        log.error("%s", exc)
-        return EXIT_FAILED
+        passed = passed_control_socket()
+    except ActivationError as exc:
+        return _failed(settings, StartupError(str(exc), EXIT_PERMISSIONS))
+    if passed is not None:
+        if passed[1] != settings.socket_path:
+            log.info("using the socket the service manager passed, %s (not %s)", passed[1], settings.socket_path)
+            settings = dataclasses.replace(settings, socket_path=passed[1])
+    else:
+        try:
+            prepare_socket_dir(settings.socket_path)
+            await _refuse_live_daemon(settings.socket_path, remove_stale=False)
+        except StartupError as exc:
+            return _failed(settings, exc)
     from .core import DaemonCore
 
     try:
         core = await DaemonCore.open(settings, clock=clock)
     except (StoreError, ConfigError, OSError) as exc:
-        log.error("cannot start: %s", exc)
-        return EXIT_FAILED
+        if passed is not None:
+            passed[0].close()
+        code = EXIT_FAILED
+        if isinstance(exc, StoreLockedError):
+            code = EXIT_ALREADY_RUNNING
+        elif isinstance(exc, StorePermissionError):
+            code = EXIT_PERMISSIONS
+        elif isinstance(exc, ConfigError):
+            code = EXIT_CONFIG
+        return _failed(settings, StartupError(f"cannot start: {exc}", code))
     try:
-        try:
-            # Only with the state-dir lock held may a socket that refuses connections be removed as
-            # stale: before that, it may be the socket of a daemon that has bound but not yet listened.
-            await _refuse_live_daemon(settings.socket_path)
-        except StartupError as exc:
-            log.error("%s", exc)
-            return EXIT_FAILED
-        return await _serve(core, settings, ready, shutdown)
+        if passed is None:
+            try:
+                # Only with the state-dir lock held may a socket that refuses connections be removed as
+                # stale: before that, it may be the socket of a daemon that has bound but not yet listened.
+                await _refuse_live_daemon(settings.socket_path)
+            except StartupError as exc:
+                return _failed(settings, exc)
+        return await _serve(core, settings, ready, shutdown, passed[0] if passed else None)
     finally:
         with contextlib.suppress(Exception):
             await core.stop()
 
 
+def _failed(settings: Settings, exc: StartupError) -> int:
+    """Log why the daemon does not start and keep it for `cway-auth service status`."""
+    log.error("%s", exc)
+    last_error.write(settings.state_dir, exc.code, str(exc))
+    return exc.code
+
+
 async def _serve(
-    core: DaemonCore, settings: Settings, ready: Callable[[], None] | None, shutdown: asyncio.Event | None
+    core: DaemonCore,
+    settings: Settings,
+    ready: Callable[[], None] | None,
+    shutdown: asyncio.Event | None,
+    passed: socket.socket | None,
 ) -> int:
     from .callback_app import create_callback_app
     from .control_api import create_control_app
@@ -156,15 +196,19 @@ async def _serve(
     try:
         tcp_socks = bind_callback_sockets(settings.redirect)
     except StartupError as exc:
-        log.error("%s", exc)
-        return EXIT_FAILED
-    try:
-        uds, identity = bind_control_socket(settings.socket_path)
-    except StartupError as exc:
-        log.error("%s", exc)
-        for sock in tcp_socks:
-            sock.close()
-        return EXIT_FAILED
+        if passed is not None:
+            passed.close()
+        return _failed(settings, exc)
+    identity: tuple[int, int] | None = None  # a passed socket is the service manager's to remove
+    if passed is not None:
+        uds = passed
+    else:
+        try:
+            uds, identity = bind_control_socket(settings.socket_path)
+        except StartupError as exc:
+            for sock in tcp_socks:
+                sock.close()
+            return _failed(settings, exc)
     stop = shutdown or asyncio.Event()
     control = build_server(
         create_control_app(core, settings.socket_path), peer_checked=True, log_level=settings.log_level
@@ -177,6 +221,7 @@ async def _serve(
             await core.start()
         except Exception:
             log.exception("cannot start: the daemon core failed to start")
+            last_error.write(settings.state_dir, EXIT_FAILED, "the daemon core failed to start (see its log)")
             return EXIT_FAILED
         tasks = [
             asyncio.create_task(control.serve(sockets=[uds]), name="control-server"),
@@ -194,6 +239,10 @@ async def _serve(
                 settings.socket_path,
                 settings.redirect.uri,
             )
+            record_daemon(settings)
+            last_error.clear(settings.state_dir)
+            # Only now: `systemctl start` returns, and a shim may connect, once the socket answers.
+            notify(f"READY=1\nSTATUS=serving on {settings.socket_path}\nMAINPID={os.getpid()}")
             if ready is not None:
                 ready()
             stopper = asyncio.create_task(stop.wait())
@@ -201,6 +250,7 @@ async def _serve(
             stopper.cancel()
             ok = stop.is_set()
         log.info("shutting down")
+        notify("STOPPING=1")
         for server in servers:
             server.should_exit = True
         results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -213,8 +263,19 @@ async def _serve(
         uninstall()
         for sock in (uds, *tcp_socks):
             sock.close()
-        remove_socket_if_ours(settings.socket_path, identity)
+        if identity is not None:
+            remove_socket_if_ours(settings.socket_path, identity)
+        remove_record(settings.state_dir, os.getpid())
         log.info("stopped")
+
+
+def record_daemon(settings: Settings) -> None:
+    """Tell clients whose environment leads them elsewhere where this daemon (the lock holder) listens."""
+    try:
+        record = DaemonRecord(os.getpid(), settings.socket_path, settings.redirect.uri, supervisor())
+        write_record(settings.state_dir, record)
+    except OSError as exc:  # clients then rely on the socket rule alone
+        log.warning("cannot record the daemon's socket in %s: %s", settings.state_dir, exc.strerror or exc)
 
 
 def _install_signal_handlers(stop: asyncio.Event, servers: tuple[uvicorn.Server, ...]) -> Callable[[], None]:
@@ -255,4 +316,4 @@ async def _refuse_live_daemon(socket_path: Path, *, remove_stale: bool = True) -
             pid = str((await client.health()).pid)
     except (DaemonUnavailable, DaemonError) as exc:
         log.debug("the live socket did not answer /v1/health: %s", exc)
-    raise StartupError(f"cway-auth daemon already running, pid {pid} (socket {socket_path})")
+    raise StartupError(f"cway-auth daemon already running, pid {pid} (socket {socket_path})", EXIT_ALREADY_RUNNING)

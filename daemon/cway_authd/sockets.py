@@ -4,8 +4,8 @@ The runner binds the sockets itself and hands them to uvicorn (``Server.serve(so
 instead of passing ``uds=``/``port=``, for two reasons: a Unix socket bound by uvicorn is
 created with the process umask and only then chmod-ed (0666 by default, for a moment), and a
 busy TCP port makes uvicorn ``sys.exit``. Here the control socket is bound under umask 0o177,
-chmod 0600 and verified *before* ``listen()``, so it never exists with a looser mode, and a busy
-callback port is a one-line :class:`StartupError` naming the setting to change.
+chmod 0600 and verified *before* ``listen()``, so it never exists with a looser mode, and every
+refusal is a one-line :class:`StartupError` carrying the exit status it means.
 """
 
 from __future__ import annotations
@@ -21,13 +21,19 @@ from pathlib import Path
 
 from cway_common.config import RedirectTarget
 
+from .daemon_exit import EXIT_ALREADY_RUNNING, EXIT_FAILED, EXIT_PERMISSIONS, EXIT_PORT_IN_USE
+
 log = logging.getLogger("cway_authd.runner")
 
 SOCKET_MODE = 0o600
 
 
 class StartupError(Exception):
-    """A reason not to start, worded as one line for the operator."""
+    """A reason not to start, worded as one line for the operator, with the exit status it means."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def prepare_socket_dir(socket_path: Path) -> None:
@@ -37,7 +43,7 @@ def prepare_socket_dir(socket_path: Path) -> None:
     try:
         ensure_private_dir(socket_path.parent)
     except StorePermissionError as exc:
-        raise StartupError(f"socket directory refused: {exc}") from None
+        raise StartupError(f"socket directory refused: {exc}", EXIT_PERMISSIONS) from None
     except OSError as exc:
         raise StartupError(f"cannot create the socket directory {socket_path.parent}: {exc.strerror}") from None
 
@@ -49,9 +55,13 @@ def probe_socket(socket_path: Path, *, remove_stale: bool = True) -> bool:
     except FileNotFoundError:
         return False
     if not stat.S_ISSOCK(st.st_mode):
-        raise StartupError(f"{socket_path} exists and is not a socket; move it away or set CWAY_MCP_SOCKET")
+        raise StartupError(
+            f"{socket_path} exists and is not a socket; move it away or set CWAY_MCP_SOCKET", EXIT_PERMISSIONS
+        )
     if st.st_uid != os.geteuid():
-        raise StartupError(f"{socket_path} belongs to uid {st.st_uid}, not to you; remove it or set CWAY_MCP_SOCKET")
+        raise StartupError(
+            f"{socket_path} belongs to uid {st.st_uid}, not to you; remove it or set CWAY_MCP_SOCKET", EXIT_PERMISSIONS
+        )
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     probe.settimeout(2.0)
     try:
@@ -86,13 +96,17 @@ def bind_control_socket(socket_path: Path) -> tuple[socket.socket, tuple[int, in
         mode = stat.S_IMODE(st.st_mode)
         if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.geteuid() or mode & 0o077:
             os.unlink(socket_path)
-            raise StartupError(f"{socket_path} did not come out as an owner-only socket (mode {mode:04o})")
+            raise StartupError(
+                f"{socket_path} did not come out as an owner-only socket (mode {mode:04o})", EXIT_PERMISSIONS
+            )
         sock.listen(128)
         sock.setblocking(False)
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise StartupError(f"cway-auth daemon already running (socket {socket_path} was just taken)") from None
+            raise StartupError(
+                f"cway-auth daemon already running (socket {socket_path} was just taken)", EXIT_ALREADY_RUNNING
+            ) from None
         raise StartupError(f"cannot bind the control socket {socket_path}: {exc.strerror or exc}") from None
     except StartupError:
         sock.close()
@@ -155,7 +169,8 @@ def bind_callback_sockets(redirect: RedirectTarget) -> list[socket.socket]:
                 if exc.errno == errno.EADDRINUSE:
                     raise StartupError(
                         f"port {redirect.port} (AZURE_REDIRECT_URI) is in use by another program on {address}; "
-                        "stop it, or pick another port in AZURE_REDIRECT_URI and register that URI in Entra ID"
+                        "stop it, or pick another port in AZURE_REDIRECT_URI and register that URI in Entra ID",
+                        EXIT_PORT_IN_USE,
                     ) from None
                 raise StartupError(
                     f"cannot listen on {address} port {redirect.port} (AZURE_REDIRECT_URI): {exc.strerror or exc}"
