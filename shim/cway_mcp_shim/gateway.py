@@ -78,7 +78,7 @@ class CwayHttpGateway:
         username: str | None = None,
     ) -> tuple[dict[str, Any], str | None]:
         """Like :meth:`execute_text`, also returning the account that was used (for ``whoami``)."""
-        bearer = self._bearer_for(username)
+        bearer = self.bearer_for(username)
         body: dict[str, Any] = {"query": text, "variables": dict(variables or {})}
         if operation_name:
             body["operationName"] = operation_name
@@ -108,12 +108,13 @@ class CwayHttpGateway:
             document.text,
             variables,
             document.name,
-            self._bearer_for(username),
+            self.bearer_for(username),
             open_timeout=self.settings.http_timeout_seconds,
             user_agent=f"cway-mcp/{__version__}",
         )
 
-    def _bearer_for(self, username: str | None) -> Bearer:
+    def bearer_for(self, username: str | None) -> Bearer:
+        """Whose token a request carries (a subclass with another token source overrides this)."""
         if self.settings.auth_method == "static":
             if self.settings.cway_api_token is None:  # load_settings refuses this; keep the type honest
                 raise ToolError("AUTH_METHOD=static needs CWAY_API_TOKEN")

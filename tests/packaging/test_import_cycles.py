@@ -11,7 +11,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = {"cway_common": ROOT / "shim", "cway_mcp_shim": ROOT / "shim", "cway_authd": ROOT / "daemon"}
+PACKAGES = {
+    "cway_common": ROOT / "shim",
+    "cway_mcp_shim": ROOT / "shim",
+    "cway_authd": ROOT / "daemon",
+    "cway_remote": ROOT / "daemon",
+}
 
 
 def _module_name(path: Path, base: Path) -> str:
@@ -95,7 +100,7 @@ ALONE = """
 import importlib, json, sys, traceback
 failed = {}
 for module in sys.argv[1:]:
-    for loaded in [m for m in sys.modules if m.split(".")[0] in ("cway_common", "cway_mcp_shim", "cway_authd")]:
+    for loaded in [m for m in sys.modules if m.split(".")[0] in ("cway_common", "cway_mcp_shim", "cway_authd", "cway_remote")]:
         del sys.modules[loaded]  # third-party modules stay loaded: only our own import order matters
     try:
         importlib.import_module(module)
