@@ -27,6 +27,7 @@ from cway_common import __version__
 from cway_common.config import ConfigError, Settings, load_settings
 from cway_common.contract import AccountInfo, SignInCompleteRequest, SignInStatus
 from cway_common.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
+from cway_common.discovery import daemon_socket
 from cway_common.humanize import format_duration, format_remaining, format_time
 from cway_common.redact import fingerprint
 
@@ -152,7 +153,8 @@ def _err(text: str) -> None:
 
 def _call(settings: Settings, fn: Callable[[DaemonClient], Awaitable[T]], *, timeout: float | None = None) -> T:
     async def run() -> T:
-        async with DaemonClient(settings.socket_path, timeout=timeout or settings.http_timeout_seconds) as client:
+        socket_path = daemon_socket(settings)
+        async with DaemonClient(socket_path, timeout=timeout or settings.http_timeout_seconds) as client:
             return await fn(client)
 
     return asyncio.run(run())

@@ -42,6 +42,7 @@ import uvicorn
 
 from cway_common.clock import SYSTEM_CLOCK, Clock
 from cway_common.config import ConfigError, RedirectTarget, Settings
+from cway_common.discovery import DaemonRecord, remove_record, write_record
 
 if TYPE_CHECKING:
     from .core import DaemonCore
@@ -196,6 +197,7 @@ async def _serve(
                 settings.socket_path,
                 settings.redirect.uri,
             )
+            record_daemon(settings)
             if ready is not None:
                 ready()
             stopper = asyncio.create_task(stop.wait())
@@ -216,7 +218,16 @@ async def _serve(
         for sock in (uds, *tcp_socks):
             sock.close()
         remove_socket_if_ours(settings.socket_path, identity)
+        remove_record(settings.state_dir, os.getpid())
         log.info("stopped")
+
+
+def record_daemon(settings: Settings) -> None:
+    """Tell clients whose environment leads them elsewhere where this daemon (the lock holder) listens."""
+    try:
+        write_record(settings.state_dir, DaemonRecord(os.getpid(), settings.socket_path, settings.redirect.uri))
+    except OSError as exc:  # clients then rely on the socket rule alone
+        log.warning("cannot record the daemon's socket in %s: %s", settings.state_dir, exc.strerror or exc)
 
 
 def _install_signal_handlers(stop: asyncio.Event, servers: tuple[uvicorn.Server, ...]) -> Callable[[], None]:

@@ -1,8 +1,10 @@
 """The client side of the Unix-socket contract, used by the shim and by ``cway-auth``.
 
-It speaks only :mod:`cway_common.contract`. Before connecting it checks that the socket
-belongs to us (as ssh does with an agent socket): a socket planted by another user must not
-be able to hand us tokens or receive a pasted authorization code.
+It speaks only :mod:`cway_common.contract`. Like ssh with an agent socket, it trusts only a
+socket served by our own uid: a socket planted by another user must not be able to hand us
+tokens or receive a pasted authorization code. A cheap ``lstat`` before connecting gives clear
+messages; the check that counts runs on every new connection *after* ``connect()`` and before a
+byte is sent (:func:`cway_common.socket_trust.verify_daemon_socket`), so a swap in between is caught.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from cway_common.contract import (
     TokenRequest,
 )
 from cway_common.socket_http import SocketHttpError, SocketHttpTimeout, UnixHttpClient
+from cway_common.socket_trust import UntrustedSocket, verify_daemon_socket
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -77,10 +80,24 @@ class DaemonClient:
 
     def __init__(self, socket_path: Path, *, timeout: float = 30.0) -> None:
         self.socket_path = socket_path
-        self._http = UnixHttpClient(socket_path, timeout=timeout, on_connect=self._check_connection, host=SOCKET_HOST)
+        self._http = UnixHttpClient(
+            socket_path,
+            timeout=timeout,
+            before_connect=self._check_socket_file,
+            on_connect=self._check_connection,
+            host=SOCKET_HOST,
+        )
+
+    def _check_socket_file(self) -> None:
+        """The cheap ``lstat`` before connecting: clear messages for the common mistakes."""
+        check_socket_owner(self.socket_path)
 
     def _check_connection(self, sock: socket.socket) -> None:
-        check_socket_owner(self.socket_path)
+        """The check that counts, on the connection actually held, before a byte is sent."""
+        try:
+            verify_daemon_socket(sock, self.socket_path)
+        except UntrustedSocket as exc:
+            raise DaemonUnavailable(str(exc)) from None
 
     async def aclose(self) -> None:
         await self._http.aclose()

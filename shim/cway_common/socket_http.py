@@ -9,8 +9,9 @@ client, and the hop costs little more than the socket itself.
 
 * **Connections are kept alive** and reused; concurrent requests each take an idle connection or
   open another one; at most ``max_idle`` are kept afterwards.
-* **Every new connection is checked** by ``on_connect`` (given the connected socket) before a byte
-  is sent: that is where the caller verifies who is on the other end.
+* **Every new connection is checked**: ``before_connect`` may look at the socket file first, and
+  ``on_connect`` (given the connected socket) runs before a byte is sent: that is where the caller
+  verifies who is on the other end. Either refuses by raising; the exception reaches the caller.
 * **A stale connection** (the daemon closed it while idle, e.g. its keep-alive timeout, or it was
   restarted) is dropped before use when the loop has already seen its end; when the end is only
   seen on use (no byte of an answer read), the request is sent once more on a fresh connection —
@@ -123,12 +124,14 @@ class UnixHttpClient:
         path: Path,
         *,
         timeout: float,
+        before_connect: Callable[[], None] | None = None,
         on_connect: Callable[[socket.socket], None] | None = None,
         host: str = "cway-authd",
         max_idle: int = 4,
     ) -> None:
         self.path = path
         self.timeout = timeout
+        self._before_connect = before_connect
         self._on_connect = on_connect
         self._host = host
         self._max_idle = max_idle
@@ -191,6 +194,8 @@ class UnixHttpClient:
             conn.close()
 
     async def _connect(self) -> _Connection:
+        if self._before_connect is not None:
+            self._before_connect()
         loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
