@@ -1,8 +1,10 @@
 """The client side of the Unix-socket contract, used by the shim and by ``cway-auth``.
 
-It speaks only :mod:`cway_common.contract`. Before connecting it checks that the socket
-belongs to us (as ssh does with an agent socket): a socket planted by another user must not
-be able to hand us tokens or receive a pasted authorization code.
+It speaks only :mod:`cway_common.contract`. Like ssh with an agent socket, it trusts only a
+socket served by our own uid: a socket planted by another user must not be able to hand us
+tokens or receive a pasted authorization code. A cheap ``lstat`` before connecting gives clear
+messages; the check that counts runs on every new connection *after* ``connect()`` and before a
+byte is sent (:func:`cway_common.socket_trust.verify_daemon_socket`), so a swap in between is caught.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import httpcore
 import httpx
 from pydantic import BaseModel, ValidationError
 
@@ -31,6 +34,7 @@ from cway_common.contract import (
     SignInStatus,
     TokenRequest,
 )
+from cway_common.socket_trust import UntrustedSocket, verify_daemon_socket
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -67,13 +71,51 @@ def check_socket_owner(path: Path) -> None:
         raise DaemonUnavailable(f"refusing {path}: owned by uid {st.st_uid}, not by you (uid {os.geteuid()})")
 
 
+class _PeerCheckedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's own backend, plus the peer check on each new Unix-socket connection."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._inner.connect_unix_socket(path, timeout=timeout, socket_options=socket_options)
+        try:
+            verify_daemon_socket(stream.get_extra_info("socket"), path)
+        except BaseException:
+            await stream.aclose()
+            raise
+        return stream
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _peer_checked_transport(socket_path: Path) -> httpx.AsyncHTTPTransport:
+    transport = httpx.AsyncHTTPTransport(uds=str(socket_path))
+    # httpx has no parameter for the network backend; its pool takes one (public httpcore API).
+    # The limits are httpx's defaults, which the pool built by httpx would have had.
+    transport._pool = httpcore.AsyncConnectionPool(
+        uds=str(socket_path),
+        max_connections=100,
+        max_keepalive_connections=20,
+        keepalive_expiry=5.0,
+        network_backend=_PeerCheckedBackend(),
+    )
+    return transport
+
+
 class DaemonClient:
     """One per process; holds one httpx client over the Unix-socket transport."""
 
     def __init__(self, socket_path: Path, *, timeout: float = 30.0) -> None:
         self.socket_path = socket_path
         self._http = httpx.AsyncClient(
-            transport=httpx.AsyncHTTPTransport(uds=str(socket_path)),
+            transport=_peer_checked_transport(socket_path),
             base_url=SOCKET_BASE_URL,
             timeout=timeout,
         )
@@ -129,6 +171,8 @@ class DaemonClient:
             response = await self._http.request(method, path, **kwargs)
         except httpx.TimeoutException:
             raise DaemonUnavailable(f"the daemon at {self.socket_path} did not answer in time") from None
+        except UntrustedSocket as exc:
+            raise DaemonUnavailable(str(exc)) from None
         except (httpx.TransportError, FileNotFoundError, ConnectionRefusedError) as exc:
             # Connect, read and write failures alike (a daemon that resets the connection, e.g. one
             # whose peer check refuses us, or that dies mid-answer): "no daemon answers", never a bare error.

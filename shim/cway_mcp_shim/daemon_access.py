@@ -25,6 +25,7 @@ from cway_common.contract import (
     SignInStatus,
 )
 from cway_common.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
+from cway_common.discovery import daemon_socket
 from cway_mcp_shim import request_scope
 from cway_mcp_shim.autostart import DaemonLauncher
 from cway_mcp_shim.signin import raise_sign_in_needed, sign_in_answer, sign_in_shape
@@ -50,7 +51,7 @@ class DaemonAccess:
         self, settings: Settings, client: DaemonClient | None = None, launcher: DaemonLauncher | None = None
     ) -> None:
         self.settings = settings
-        self.client = client or DaemonClient(settings.socket_path, timeout=settings.http_timeout_seconds)
+        self.client = client or DaemonClient(daemon_socket(settings), timeout=settings.http_timeout_seconds)
         self.launcher = launcher or DaemonLauncher(settings, self.client)
         self._watched: dict[str, asyncio.Task[None]] = {}
 
@@ -117,7 +118,20 @@ class DaemonAccess:
         # reached it (a pasted authorization code, a logout) is not safe, so report instead.
         if await self.launcher.answers():
             raise ToolError(f"The cway-auth daemon did not answer this request: {exc}")
+        if await self._follow_recorded_daemon():
+            return
         await self.launcher.ensure_running(exc)
+
+    async def _follow_recorded_daemon(self) -> bool:
+        """Switch to the daemon that holds the state-dir lock when it listens elsewhere (see discovery)."""
+        found = daemon_socket(self.settings)
+        if found == self.client.socket_path:
+            return False
+        old, self.client = self.client, DaemonClient(found, timeout=self.settings.http_timeout_seconds)
+        self.launcher.client = self.client
+        await old.aclose()
+        log.info("using the running daemon's socket %s", found)
+        return await self.launcher.answers()
 
     async def raise_for(self, err: DaemonError, username: str | None) -> NoReturn:
         """Turn a daemon error body into the answer the model should see."""
