@@ -32,6 +32,7 @@ from cway_common.contract import (
     SignInCompleteRequest,
     SignInStatus,
 )
+from cway_common.default_account import read_default
 from cway_common.redact import fingerprint
 
 from .accounts import AccountBook
@@ -287,6 +288,9 @@ class DaemonCore:
             raise await self._with_sign_in_hint(
                 CoreError(ErrorCode.NOT_SIGNED_IN, "no account is signed in to the daemon", status=401)
             )
+        default = read_default(self.settings.state_dir)  # `cway-auth switch`; a one-line local file
+        if default is not None and normalise_username(default) in {normalise_username(n) for n in names}:
+            return normalise_username(default)
         raise CoreError(
             ErrorCode.UNKNOWN_ACCOUNT,
             f"{len(names)} accounts are signed in; say which one (CWAY_USERNAME)",
