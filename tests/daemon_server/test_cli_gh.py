@@ -172,9 +172,7 @@ def test_switch_sets_the_default_account_and_logout_all_signs_everyone_out(
     assert json.loads(cli(env, "switch", "--json").stdout) == {"default_account": None}
 
 
-@pytest.mark.parametrize(
-    ("client", "key"), [("claude", "mcpServers"), ("vscode", "servers"), ("cursor", "mcpServers")]
-)
+@pytest.mark.parametrize(("client", "key"), [("claude", "mcpServers"), ("vscode", "servers"), ("cursor", "mcpServers")])
 def test_client_config_snippets(env: dict[str, str], client: str, key: str) -> None:
     done = cli(env, "client-config", client, "--username", ALICE)
     assert done.returncode == 0, done.stderr
@@ -190,7 +188,9 @@ def test_client_config_snippets(env: dict[str, str], client: str, key: str) -> N
 def test_client_config_for_the_inspector_is_a_command(env: dict[str, str]) -> None:
     done = cli(env, "client-config", "inspector", "--username", ALICE)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("npx -y @modelcontextprotocol/inspector@0.15.0 -e CWAY_USERNAME=alice@contoso.example /")
+    assert done.stdout.startswith(
+        "npx -y @modelcontextprotocol/inspector@0.15.0 -e CWAY_USERNAME=alice@contoso.example /"
+    )
 
 
 def test_an_environment_override_of_the_config_file_is_warned_about(env: dict[str, str]) -> None:
