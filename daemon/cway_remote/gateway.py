@@ -118,7 +118,7 @@ class Me(BaseModel):
 
 
 def register_whoami(server: MCPServer, store: PgTokenStore) -> None:
-    @server.tool(annotations=read_only("Who am I"))
+    @server.tool(title="Who am I", annotations=read_only())
     async def whoami() -> Me:
         """The Cway user this server acts as for you (the one who signed in), and their organisation."""
         record = await store.load_key(current_subject(None))
