@@ -15,12 +15,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 import time
 import webbrowser
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from cway_common import __version__
@@ -164,25 +166,50 @@ def _call(settings: Settings, fn: Callable[[DaemonClient], Awaitable[T]], *, tim
 
 
 def _cmd_daemon() -> int:
-    settings = load_settings(component="daemon")
+    try:
+        settings = load_settings(component="daemon")
+    except ConfigError as exc:
+        _record_daemon_failure(EXIT_USAGE, f"configuration error: {exc}")
+        if os.environ.get("CWAY_MCP_SUPERVISOR") == "launchd":  # no KeepAlive restart loop
+            _err(f"configuration error: {exc}")
+            return EXIT_OK
+        raise
+    from .daemon_exit import for_supervisor
     from .runner import configure_logging, run_daemon  # lazy: uvicorn, FastAPI and the store load only here
 
     configure_logging(settings.log_level)
-    return asyncio.run(run_daemon(settings))
+    for warning in settings.warnings:
+        logging.getLogger("cway_authd").warning("configuration: %s", warning)
+    return for_supervisor(asyncio.run(run_daemon(settings)))
 
 
 def _cmd_service(args: argparse.Namespace) -> int:
     from . import service
 
     try:
+        state_dir: Path | None = load_settings(component="cli").state_dir
+    except ConfigError:
+        state_dir = None  # install still works; status just cannot read the daemon's last error
+    try:
         target: service.Target = args.target or service.default_target()
         if args.action == "install":
-            return service.install(target, dry_run=args.dry_run, out=sys.stdout, err=sys.stderr)
+            return service.install(target, dry_run=args.dry_run, out=sys.stdout, err=sys.stderr, state_dir=state_dir)
         if args.action == "uninstall":
             return service.uninstall(target, dry_run=args.dry_run, out=sys.stdout)
-        return service.status(target, out=sys.stdout)
+        return service.status(target, out=sys.stdout, state_dir=state_dir)
     except (service.ServiceError, OSError) as exc:
         raise CommandFailed(str(exc)) from None
+
+
+def _record_daemon_failure(code: int, message: str) -> None:
+    """Keep a failure to start for `service status`, in the state dir the daemon would have used."""
+    from . import last_error
+
+    try:
+        state_dir = load_settings(component="cli").state_dir
+    except ConfigError:
+        return
+    last_error.write(state_dir, code, message)
 
 
 # ---- sign-in -------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 DEFAULT_THRESHOLD_SECONDS = 300
 
 # Settings whose values must never be echoed back in an error message.
-SECRET_SETTINGS = frozenset({"CWAY_API_TOKEN", "CWAY_MCP_STORE_KEY", "AZURE_CLIENT_SECRET"})
+SECRET_SETTINGS = frozenset({"CWAY_API_TOKEN", "CWAY_MCP_STORE_KEY", "AZURE_CLIENT_SECRET", "CWAY_MCP_DATABASE_URL"})
 
 KNOWN_SETTINGS = frozenset(
     {
@@ -72,6 +72,10 @@ KNOWN_SETTINGS = frozenset(
         "CWAY_MCP_OPEN_BROWSER",
         "CWAY_MCP_LOG_LEVEL",
         "CWAY_MCP_HTTP_TIMEOUT",
+        # `cway-mcp serve` (the remote server) only; validated by cway_remote.settings
+        "CWAY_MCP_PUBLIC_URL",
+        "CWAY_MCP_DATABASE_URL",
+        "CWAY_MCP_ACCESS_TOKEN_SECONDS",
     }
 )
 
@@ -189,6 +193,12 @@ def load_settings(
     values, origins, warnings = _merge(layers)
     sources = tuple(layer.path or layer.source for layer in layers)
     return _validate(values, component, sources, origins, warnings)
+
+
+def load_values(env: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> dict[str, str]:
+    """The merged raw values (same sources and precedence as :func:`load_settings`), for settings
+    that only one component validates itself (``cway-mcp serve``'s ``CWAY_MCP_PUBLIC_URL``...)."""
+    return _merge(_layers(os.environ if env is None else env, cwd or Path.cwd()))[0]
 
 
 def _layers(env: Mapping[str, str], cwd: Path) -> list[_Layer]:

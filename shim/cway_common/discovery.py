@@ -30,6 +30,8 @@ class DaemonRecord:
     pid: int
     socket_path: Path
     callback_url: str | None = None
+    #: "systemd" or "launchd" when a service manager runs it; None when started by hand or by a shim.
+    supervisor: str | None = None
 
 
 def record_path(state_dir: Path) -> Path:
@@ -40,7 +42,12 @@ def write_record(state_dir: Path, record: DaemonRecord) -> None:
     """Atomically write the record, owner-only (called by the daemon holding the state-dir lock)."""
     path = record_path(state_dir)
     tmp = path.with_name(f".{RECORD_NAME}.{os.getpid()}.tmp")
-    body = {"pid": record.pid, "socket": str(record.socket_path), "callback_url": record.callback_url}
+    body = {
+        "pid": record.pid,
+        "socket": str(record.socket_path),
+        "callback_url": record.callback_url,
+        "supervisor": record.supervisor,
+    }
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     try:
         os.write(fd, json.dumps(body).encode())
@@ -69,14 +76,16 @@ def read_record(state_dir: Path) -> DaemonRecord | None:
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > 4096:
             return None
         data = json.loads(os.read(fd, 4096))
-        return DaemonRecord(int(data["pid"]), Path(str(data["socket"])), data.get("callback_url"))
+        return DaemonRecord(
+            int(data["pid"]), Path(str(data["socket"])), data.get("callback_url"), data.get("supervisor")
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
     finally:
         os.close(fd)
 
 
-def _alive(pid: int) -> bool:
+def is_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -86,10 +95,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def live_record(state_dir: Path) -> DaemonRecord | None:
+    """The record of the daemon that is running for ``state_dir`` (its pid alive), or None."""
+    record = read_record(state_dir)
+    return record if record is not None and is_alive(record.pid) else None
+
+
 def recorded_socket(state_dir: Path) -> Path | None:
     """The socket of the live daemon recorded in ``state_dir``, or None."""
     record = read_record(state_dir)
-    if record is None or not _alive(record.pid):
+    if record is None or not is_alive(record.pid):
         return None
     try:
         st = os.lstat(record.socket_path)
