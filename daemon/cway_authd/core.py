@@ -32,6 +32,7 @@ from cway_common.contract import (
     SignInCompleteRequest,
     SignInStatus,
 )
+from cway_common.default_account import read_default
 from cway_common.redact import fingerprint
 
 from .accounts import AccountBook
@@ -286,6 +287,9 @@ class DaemonCore:
             raise await self._with_sign_in_hint(
                 CoreError(ErrorCode.NOT_SIGNED_IN, "no account is signed in to the daemon", status=401)
             )
+        default = read_default(self.settings.state_dir)  # `cway-auth switch`; a one-line local file
+        if default is not None and self.book.get(normalise_username(default)) is not None:
+            return normalise_username(default)
         shown = sorted(self.book.username_of(k) for k in self.book.first_keys(MAX_ACCOUNTS_SHOWN))
         more = f" ({MAX_ACCOUNTS_SHOWN} of them listed)" if count > MAX_ACCOUNTS_SHOWN else ""
         raise CoreError(
