@@ -53,6 +53,7 @@ from .daemon_exit import (
 from .sd_notify import notify
 from .socket_activation import ActivationError, passed_control_socket
 from .sockets import (
+    CALLBACK_BACKLOG,
     StartupError,
     bind_callback_sockets,
     bind_control_socket,
@@ -100,11 +101,16 @@ class _Server(uvicorn.Server):
 
 def build_server(app: Any, *, peer_checked: bool, log_level: str = "info") -> uvicorn.Server:
     """A server for pre-bound sockets. ``peer_checked`` selects the SO_PEERCRED-checking protocol."""
+    from .callback_guard import guarded_protocol
     from .control_api import PeerCheckedH11Protocol
+    from .fd_budget import callback_connection_cap
 
     config = uvicorn.Config(
         app,
-        http=PeerCheckedH11Protocol if peer_checked else "h11",
+        # The loopback port is open to every local user: a capped, timed-out protocol (callback_guard).
+        http=PeerCheckedH11Protocol if peer_checked else guarded_protocol(callback_connection_cap()),
+        # uvicorn hands this to asyncio as the number of connections accepted per wake-up, too.
+        backlog=2048 if peer_checked else CALLBACK_BACKLOG,
         ws="none",
         lifespan="off",
         log_config=None,
@@ -131,8 +137,10 @@ async def run_daemon(
     caller's to set up (``cway-auth daemon`` calls :func:`configure_logging`): it is process-wide
     state, and an embedding process (a test run) must not have its logger levels changed.
     """
+    from .fd_budget import raise_fd_limit
     from .store import StoreError, StoreLockedError, StorePermissionError
 
+    raise_fd_limit()
     try:
         passed = passed_control_socket()
     except ActivationError as exc:
@@ -192,6 +200,7 @@ async def _serve(
 ) -> int:
     from .callback_app import create_callback_app
     from .control_api import create_control_app
+    from .fd_budget import filter_accept_errors
 
     try:
         tcp_socks = bind_callback_sockets(settings.redirect)
@@ -216,6 +225,7 @@ async def _serve(
     callback = build_server(create_callback_app(core, settings), peer_checked=False, log_level=settings.log_level)
     servers = (control, callback)
     uninstall = _install_signal_handlers(stop, servers)
+    unfilter = filter_accept_errors(asyncio.get_running_loop())
     try:
         try:
             await core.start()
@@ -261,6 +271,7 @@ async def _serve(
         return EXIT_OK if ok else EXIT_FAILED
     finally:
         uninstall()
+        unfilter()
         for sock in (uds, *tcp_socks):
             sock.close()
         if identity is not None:

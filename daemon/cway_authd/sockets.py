@@ -26,6 +26,8 @@ from .daemon_exit import EXIT_ALREADY_RUNNING, EXIT_FAILED, EXIT_PERMISSIONS, EX
 log = logging.getLogger("cway_authd.runner")
 
 SOCKET_MODE = 0o600
+# The callback listener's listen() queue, and the most connections asyncio accepts in one go.
+CALLBACK_BACKLOG = 64
 
 
 class StartupError(Exception):
@@ -160,7 +162,7 @@ def bind_callback_sockets(redirect: RedirectTarget) -> list[socket.socket]:
                 if family == socket.AF_INET6:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
                 sock.bind((address, redirect.port))
-                sock.listen(64)
+                sock.listen(CALLBACK_BACKLOG)
                 sock.setblocking(False)
             except OSError as exc:
                 sock.close()
