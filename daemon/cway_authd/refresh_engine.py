@@ -98,7 +98,6 @@ class RefreshEngine:
         self._scheduler: AsyncIOScheduler | None = None
         self._tasks: set[asyncio.Task[TokenRecord]] = set()
         self._misconfigured: dict[str, str] = {}  # account key -> AADSTS code of its last refusal
-        self.backend_calls = 0  # refresh requests sent, for health and tests
 
     # ---- timing --------------------------------------------------------------------------
 
@@ -265,7 +264,6 @@ class RefreshEngine:
         started = loop.time()
         attempt = 0
         while True:
-            self.backend_calls += 1
             try:
                 return await self._refresher(record)
             except BackendTransient as exc:

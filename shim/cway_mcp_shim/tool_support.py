@@ -49,22 +49,24 @@ ArtworkId = Annotated[str, _uuid_field("Artwork id")]
 # --- MCP annotations -------------------------------------------------------------------------
 
 
-def read_only(title: str, *, idempotent: bool = True) -> ToolAnnotations:
+def read_only(*, idempotent: bool = True) -> ToolAnnotations:
     """Annotations for a tool that only reads Cway.
+
+    The tool's display title is not here: it is ``Tool.title`` (``@server.tool(title=...)``), the one
+    place every tool (auth and Cway) keeps it.
 
     ``open_world_hint`` is False on every Cway tool: they act on one closed, known system
     (the user's Cway organisation), not on the open internet. ``idempotent=False`` is for reads
     that start something new each time (an AI job: a new thread and a new answer per call).
     """
     return ToolAnnotations(
-        title=title, read_only_hint=True, destructive_hint=False, idempotent_hint=idempotent, open_world_hint=False
+        read_only_hint=True, destructive_hint=False, idempotent_hint=idempotent, open_world_hint=False
     )
 
 
-def writes(title: str, *, destructive: bool, idempotent: bool) -> ToolAnnotations:
+def writes(*, destructive: bool, idempotent: bool) -> ToolAnnotations:
     """Annotations for a tool that changes Cway data; ``destructive`` = hard to undo."""
     return ToolAnnotations(
-        title=title,
         read_only_hint=False,
         destructive_hint=destructive,
         idempotent_hint=idempotent,
@@ -124,6 +126,12 @@ class Out(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class In(BaseModel):
+    """Base of every structured *input* (an object inside a tool's arguments): unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class Paged(Out):
     """Paging information returned with every list."""
 
@@ -144,15 +152,17 @@ def page_slice(items: Sequence[T], page: int, page_size: int) -> tuple[list[T], 
     return list(items[start : start + page_size]), paging(page, page_size, len(items))
 
 
-def tool_result(model: BaseModel, *, is_error: bool = False) -> CallToolResult:
-    """Structured content plus the same JSON, compact and without nulls, as the text block.
+def tool_result(model: BaseModel, text: str | None = None, *, is_error: bool = False) -> CallToolResult:
+    """Structured content without nulls, plus ``text`` (by default the same JSON, compact) as the text block.
 
     The SDK's default text rendering is indented and keeps every null; for lists of projects
-    that roughly doubles the tokens a model has to read for the same information. ``is_error``
-    marks an answer that still carries useful detail (a bulk change where nothing succeeded).
+    that roughly doubles the tokens a model has to read for the same information. The sign-in
+    tools pass a sentence for a person instead. ``is_error`` marks an answer that still carries
+    useful detail (a bulk change where nothing succeeded).
     """
     data = model.model_dump(mode="json", exclude_none=True)
-    text = model.model_dump_json(exclude_none=True)
+    if text is None:
+        text = model.model_dump_json(exclude_none=True)
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data, is_error=is_error)
 
 
