@@ -280,7 +280,7 @@ def test_each_value_says_where_it_came_from(tmp_path: Path) -> None:
     toml = tmp_path / "cfg.toml"
     toml.write_text('AZURE_TENANT_ID = "contoso"\n')
     (tmp_path / ".env").write_text("CWAY_API_URL=https://cway.example/graphql\n")
-    s = load({"CWAY_MCP_CONFIG": str(toml)}, tmp_path)
+    s = load({"CWAY_MCP_CONFIG": str(toml), "AZURE_TENANT_ID": ""}, tmp_path)
     assert str(s.origin("AZURE_TENANT_ID")) == f"config file ({toml})"
     assert str(s.origin("CWAY_API_URL")) == f".env ({tmp_path / '.env'})"
     assert str(s.origin("AZURE_CLIENT_ID")) == "environment"

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from cway_authd.core import DaemonCore, PeerInfo
+from cway_authd.core import DaemonCore
 from cway_authd.errors import CoreError
+from cway_authd.peercred import PeerCredentials
 from cway_common.clock import ManualClock
 from cway_common.contract import ErrorCode
 from cway_emulator import EmulatorServer
@@ -18,7 +19,7 @@ from cway_emulator import EmulatorServer
 from .conftest import ALICE, CoreFactory, sign_in
 from .test_sign_in_e2e import direct_scopes
 
-PEER = PeerInfo(pid=4242, uid=1000)
+PEER = PeerCredentials(pid=4242, uid=1000, gid=1000)
 SIGN_IN_CODES = (70008, 700082, 50173, 70000, 50076, 50079, 53003, 65001, 50058)
 ADMIN_CODES = (7000215, 700016, 700025, 50011, 50194)
 

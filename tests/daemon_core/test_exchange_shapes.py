@@ -12,8 +12,9 @@ from datetime import timedelta
 
 import pytest
 
-from cway_authd.core import DaemonCore, PeerInfo
+from cway_authd.core import DaemonCore
 from cway_authd.errors import CoreError
+from cway_authd.peercred import PeerCredentials
 from cway_common.clock import ManualClock
 from cway_common.contract import ErrorCode
 from cway_emulator import EmulatorServer
@@ -21,7 +22,7 @@ from cway_emulator import EmulatorServer
 from .conftest import ALICE, CoreFactory, sign_in
 from .test_sign_in_e2e import cway_whoami
 
-PEER = PeerInfo(pid=4242, uid=1000)
+PEER = PeerCredentials(pid=4242, uid=1000, gid=1000)
 SHAPES = ("code", "access_token", "id_token")
 CWAY_REFRESH_LIFETIME = 144_000  # the emulator's default: 40 h
 
