@@ -305,11 +305,21 @@ def describe_account(account: AccountInfo, now: datetime) -> list[str]:
     )
     if account.last_refreshed_at:
         lines.append(f"  last refreshed: {format_time(account.last_refreshed_at)}")
+    if account.next_refresh_at:
+        lines.append(
+            f"  next refresh:   {format_time(account.next_refresh_at)} ({_next_refresh(account.next_refresh_at, now)})"
+        )
     if account.last_error:
         lines.append(f"  last error:     {account.last_error}")
     if account.state == "needs_sign_in":
         lines.append(f"  → sign in again with `cway-auth login {account.username}`")
     return lines
+
+
+def _next_refresh(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "-"
+    return format_remaining(when, now) if when > now else "now"
 
 
 def _cmd_status(settings: Settings, args: argparse.Namespace) -> int:
@@ -330,17 +340,18 @@ def _cmd_status(settings: Settings, args: argparse.Namespace) -> int:
         _out("no accounts; sign in with `cway-auth login`")
         return EXIT_OK
     now = datetime.now(UTC)
-    rows = [("ACCOUNT", "STATE", "ACCESS EXPIRES", "SIGN-IN VALID")]
+    rows = [("ACCOUNT", "STATE", "ACCESS EXPIRES", "NEXT REFRESH", "SIGN-IN VALID")]
     rows += [
         (
             a.username,
             a.state,
             format_remaining(a.access_expires_at, now),
+            _next_refresh(a.next_refresh_at, now),
             format_remaining(a.refresh_expires_at, now),
         )
         for a in accounts
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         _out("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     return EXIT_OK

@@ -63,7 +63,6 @@ __all__ = ["CallbackOutcome", "CoreError", "DaemonCore", "PeerInfo", "RetryPolic
 
 log = logging.getLogger(__name__)
 
-STARTUP_REFRESH_CONCURRENCY = 8
 ROTATION_STOP_GRACE_SECONDS = 30.0
 
 
@@ -116,6 +115,7 @@ class DaemonCore:
             audit=self._audit,
             threshold_seconds=settings.refresh_threshold_seconds,
             policy=retry,
+            concurrency=settings.refresh_concurrency,
         )
         self.sign_in = SignInService(
             settings=settings,
@@ -164,7 +164,7 @@ class DaemonCore:
         records = await self.engine.load_all()
         log.info("loaded %d account(s) from %s", len(records), self.storage_backend)
         self.engine.start_scheduler()
-        self._startup = asyncio.create_task(self.engine.run_due(STARTUP_REFRESH_CONCURRENCY))
+        self._startup = asyncio.create_task(self.engine.run_due())
 
     async def wait_started(self) -> None:
         """Wait for the start-up refreshes (tests, and the CLI's foreground mode)."""
@@ -211,13 +211,17 @@ class DaemonCore:
         )
 
     async def list_accounts(self) -> list[AccountInfo]:
-        return [entry.info() for entry in self.book.entries()]
+        now = self.clock.now()
+        return [
+            entry.info(now, self.engine.next_refresh_at(normalise_username(entry.username)))
+            for entry in self.book.entries()
+        ]
 
     async def account(self, username: str) -> AccountInfo:
         entry = self.book.get(self._key(username))
         if entry is None:
             raise CoreError(ErrorCode.NOT_SIGNED_IN, f"{username} is not signed in", status=404, username=username)
-        return entry.info()
+        return entry.info(self.clock.now(), self.engine.next_refresh_at(self._key(username)))
 
     # ---- tokens ----------------------------------------------------------------------------------
 
