@@ -9,6 +9,10 @@ STAMP  := $(VENV)/.installed
 INSPECTOR_VERSION := 0.15.0
 INSPECTOR_STAMP   := .tools/.inspector-$(INSPECTOR_VERSION)
 
+# PostgreSQL server binaries for the remote server's tests (a temporary cluster per test run):
+# Debian's package where apt is available and we are root; without them those tests skip, saying why.
+PG_STAMP := .tools/.postgresql
+
 .PHONY: demo test lint bench emulator daemon clean
 
 $(STAMP): pyproject.toml
@@ -25,6 +29,16 @@ $(INSPECTOR_STAMP):
 		|| echo "MCP Inspector could not be installed; the demo and its test will say so and skip it"; \
 	else echo "npm not found: the MCP Inspector step of the demo and its test will be skipped"; fi
 
+$(PG_STAMP):
+	@mkdir -p .tools
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then \
+		touch $@; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			postgresql >/dev/null && touch $@) \
+		|| echo "PostgreSQL could not be installed; the remote server's database tests will skip"; \
+	else echo "no PostgreSQL server and no apt as root: the remote server's database tests will skip"; fi
+
 demo: $(STAMP) $(INSPECTOR_STAMP)
 	$(PY) -m cway_emulator.demo
 
@@ -33,7 +47,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check daemon shim tests
 	$(VENV)/bin/mypy
 
-test: lint $(INSPECTOR_STAMP)
+test: lint $(INSPECTOR_STAMP) $(PG_STAMP)
 	$(VENV)/bin/pytest -n 2 -q
 
 bench: $(STAMP)

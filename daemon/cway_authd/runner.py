@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import ipaddress
 import logging
@@ -42,23 +43,41 @@ import uvicorn
 
 from cway_common.clock import SYSTEM_CLOCK, Clock
 from cway_common.config import ConfigError, RedirectTarget, Settings
+from cway_common.discovery import DaemonRecord, remove_record, write_record
+
+from . import last_error
+from .daemon_exit import (
+    EXIT_ALREADY_RUNNING,
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PERMISSIONS,
+    EXIT_PORT_IN_USE,
+    supervisor,
+)
+from .sd_notify import notify
+from .socket_activation import ActivationError, passed_control_socket
 
 if TYPE_CHECKING:
     from .core import DaemonCore
 
 log = logging.getLogger("cway_authd.runner")
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
 SOCKET_MODE = 0o600
 # Long enough for a refresh that is retrying (RetryPolicy.budget, 30 s) to answer its caller;
 # systemd's default TimeoutStopSec (90 s) and launchd's exit timeout (20 s + SIGKILL) bound it.
 GRACEFUL_SHUTDOWN_SECONDS = 35
+# The callback listener's listen() queue, and the most connections asyncio accepts in one go.
+CALLBACK_BACKLOG = 64
 _LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
 class StartupError(Exception):
-    """A reason not to start, worded as one line for the operator."""
+    """A reason not to start, worded as one line for the operator, with the exit status it means."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def configure_logging(level: str) -> None:
@@ -89,11 +108,16 @@ class _Server(uvicorn.Server):
 
 def build_server(app: Any, *, peer_checked: bool, log_level: str = "info") -> uvicorn.Server:
     """A server for pre-bound sockets. ``peer_checked`` selects the SO_PEERCRED-checking protocol."""
+    from .callback_guard import guarded_protocol
     from .control_api import PeerCheckedH11Protocol
+    from .fd_budget import callback_connection_cap
 
     config = uvicorn.Config(
         app,
-        http=PeerCheckedH11Protocol if peer_checked else "h11",
+        # The loopback port is open to every local user: a capped, timed-out protocol (callback_guard).
+        http=PeerCheckedH11Protocol if peer_checked else guarded_protocol(callback_connection_cap()),
+        # uvicorn hands this to asyncio as the number of connections accepted per wake-up, too.
+        backlog=2048 if peer_checked else CALLBACK_BACKLOG,
         ws="none",
         lifespan="off",
         log_config=None,
@@ -120,53 +144,87 @@ async def run_daemon(
     caller's to set up (``cway-auth daemon`` calls :func:`configure_logging`): it is process-wide
     state, and an embedding process (a test run) must not have its logger levels changed.
     """
-    from .store import StoreError
+    from .fd_budget import raise_fd_limit
+    from .store import StoreError, StoreLockedError, StorePermissionError
 
+    raise_fd_limit()
     try:
-        prepare_socket_dir(settings.socket_path)
-        await _refuse_live_daemon(settings.socket_path, remove_stale=False)
-    except StartupError as exc:
-        log.error("%s", exc)
-        return EXIT_FAILURE
+        passed = passed_control_socket()
+    except ActivationError as exc:
+        return _failed(settings, StartupError(str(exc), EXIT_PERMISSIONS))
+    if passed is not None:
+        if passed[1] != settings.socket_path:
+            log.info("using the socket the service manager passed, %s (not %s)", passed[1], settings.socket_path)
+            settings = dataclasses.replace(settings, socket_path=passed[1])
+    else:
+        try:
+            prepare_socket_dir(settings.socket_path)
+            await _refuse_live_daemon(settings.socket_path, remove_stale=False)
+        except StartupError as exc:
+            return _failed(settings, exc)
     from .core import DaemonCore
 
     try:
         core = await DaemonCore.open(settings, clock=clock)
     except (StoreError, ConfigError, OSError) as exc:
-        log.error("cannot start: %s", exc)
-        return EXIT_FAILURE
+        if passed is not None:
+            passed[0].close()
+        code = EXIT_FAILED
+        if isinstance(exc, StoreLockedError):
+            code = EXIT_ALREADY_RUNNING
+        elif isinstance(exc, StorePermissionError):
+            code = EXIT_PERMISSIONS
+        elif isinstance(exc, ConfigError):
+            code = EXIT_CONFIG
+        return _failed(settings, StartupError(f"cannot start: {exc}", code))
     try:
-        try:
-            # Only with the state-dir lock held may a socket that refuses connections be removed as
-            # stale: before that, it may be the socket of a daemon that has bound but not yet listened.
-            await _refuse_live_daemon(settings.socket_path)
-        except StartupError as exc:
-            log.error("%s", exc)
-            return EXIT_FAILURE
-        return await _serve(core, settings, ready, shutdown)
+        if passed is None:
+            try:
+                # Only with the state-dir lock held may a socket that refuses connections be removed as
+                # stale: before that, it may be the socket of a daemon that has bound but not yet listened.
+                await _refuse_live_daemon(settings.socket_path)
+            except StartupError as exc:
+                return _failed(settings, exc)
+        return await _serve(core, settings, ready, shutdown, passed[0] if passed else None)
     finally:
         with contextlib.suppress(Exception):
             await core.stop()
 
 
+def _failed(settings: Settings, exc: StartupError) -> int:
+    """Log why the daemon does not start and keep it for `cway-auth service status`."""
+    log.error("%s", exc)
+    last_error.write(settings.state_dir, exc.code, str(exc))
+    return exc.code
+
+
 async def _serve(
-    core: DaemonCore, settings: Settings, ready: Callable[[], None] | None, shutdown: asyncio.Event | None
+    core: DaemonCore,
+    settings: Settings,
+    ready: Callable[[], None] | None,
+    shutdown: asyncio.Event | None,
+    passed: socket.socket | None,
 ) -> int:
     from .callback_app import create_callback_app
     from .control_api import create_control_app
+    from .fd_budget import filter_accept_errors
 
     try:
         tcp_socks = bind_callback_sockets(settings.redirect)
     except StartupError as exc:
-        log.error("%s", exc)
-        return EXIT_FAILURE
-    try:
-        uds, identity = bind_control_socket(settings.socket_path)
-    except StartupError as exc:
-        log.error("%s", exc)
-        for sock in tcp_socks:
-            sock.close()
-        return EXIT_FAILURE
+        if passed is not None:
+            passed.close()
+        return _failed(settings, exc)
+    identity: tuple[int, int] | None = None  # a passed socket is the service manager's to remove
+    if passed is not None:
+        uds = passed
+    else:
+        try:
+            uds, identity = bind_control_socket(settings.socket_path)
+        except StartupError as exc:
+            for sock in tcp_socks:
+                sock.close()
+            return _failed(settings, exc)
     stop = shutdown or asyncio.Event()
     control = build_server(
         create_control_app(core, settings.socket_path), peer_checked=True, log_level=settings.log_level
@@ -174,12 +232,14 @@ async def _serve(
     callback = build_server(create_callback_app(core, settings), peer_checked=False, log_level=settings.log_level)
     servers = (control, callback)
     uninstall = _install_signal_handlers(stop, servers)
+    unfilter = filter_accept_errors(asyncio.get_running_loop())
     try:
         try:
             await core.start()
         except Exception:
             log.exception("cannot start: the daemon core failed to start")
-            return EXIT_FAILURE
+            last_error.write(settings.state_dir, EXIT_FAILED, "the daemon core failed to start (see its log)")
+            return EXIT_FAILED
         tasks = [
             asyncio.create_task(control.serve(sockets=[uds]), name="control-server"),
             asyncio.create_task(callback.serve(sockets=tcp_socks), name="callback-server"),
@@ -196,6 +256,10 @@ async def _serve(
                 settings.socket_path,
                 settings.redirect.uri,
             )
+            record_daemon(settings)
+            last_error.clear(settings.state_dir)
+            # Only now: `systemctl start` returns, and a shim may connect, once the socket answers.
+            notify(f"READY=1\nSTATUS=serving on {settings.socket_path}\nMAINPID={os.getpid()}")
             if ready is not None:
                 ready()
             stopper = asyncio.create_task(stop.wait())
@@ -203,6 +267,7 @@ async def _serve(
             stopper.cancel()
             ok = stop.is_set()
         log.info("shutting down")
+        notify("STOPPING=1")
         for server in servers:
             server.should_exit = True
         results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -210,13 +275,25 @@ async def _serve(
             if isinstance(result, BaseException):
                 log.error("listener failed: %r", result)
                 ok = False
-        return EXIT_OK if ok else EXIT_FAILURE
+        return EXIT_OK if ok else EXIT_FAILED
     finally:
         uninstall()
+        unfilter()
         for sock in (uds, *tcp_socks):
             sock.close()
-        remove_socket_if_ours(settings.socket_path, identity)
+        if identity is not None:
+            remove_socket_if_ours(settings.socket_path, identity)
+        remove_record(settings.state_dir, os.getpid())
         log.info("stopped")
+
+
+def record_daemon(settings: Settings) -> None:
+    """Tell clients whose environment leads them elsewhere where this daemon (the lock holder) listens."""
+    try:
+        record = DaemonRecord(os.getpid(), settings.socket_path, settings.redirect.uri, supervisor())
+        write_record(settings.state_dir, record)
+    except OSError as exc:  # clients then rely on the socket rule alone
+        log.warning("cannot record the daemon's socket in %s: %s", settings.state_dir, exc.strerror or exc)
 
 
 def _install_signal_handlers(stop: asyncio.Event, servers: tuple[uvicorn.Server, ...]) -> Callable[[], None]:
@@ -252,7 +329,7 @@ def prepare_socket_dir(socket_path: Path) -> None:
     try:
         ensure_private_dir(socket_path.parent)
     except StorePermissionError as exc:
-        raise StartupError(f"socket directory refused: {exc}") from None
+        raise StartupError(f"socket directory refused: {exc}", EXIT_PERMISSIONS) from None
     except OSError as exc:
         raise StartupError(f"cannot create the socket directory {socket_path.parent}: {exc.strerror}") from None
 
@@ -269,7 +346,7 @@ async def _refuse_live_daemon(socket_path: Path, *, remove_stale: bool = True) -
             pid = str((await client.health()).pid)
     except (DaemonUnavailable, DaemonError) as exc:
         log.debug("the live socket did not answer /v1/health: %s", exc)
-    raise StartupError(f"cway-auth daemon already running, pid {pid} (socket {socket_path})")
+    raise StartupError(f"cway-auth daemon already running, pid {pid} (socket {socket_path})", EXIT_ALREADY_RUNNING)
 
 
 def probe_socket(socket_path: Path, *, remove_stale: bool = True) -> bool:
@@ -279,9 +356,13 @@ def probe_socket(socket_path: Path, *, remove_stale: bool = True) -> bool:
     except FileNotFoundError:
         return False
     if not stat.S_ISSOCK(st.st_mode):
-        raise StartupError(f"{socket_path} exists and is not a socket; move it away or set CWAY_MCP_SOCKET")
+        raise StartupError(
+            f"{socket_path} exists and is not a socket; move it away or set CWAY_MCP_SOCKET", EXIT_PERMISSIONS
+        )
     if st.st_uid != os.geteuid():
-        raise StartupError(f"{socket_path} belongs to uid {st.st_uid}, not to you; remove it or set CWAY_MCP_SOCKET")
+        raise StartupError(
+            f"{socket_path} belongs to uid {st.st_uid}, not to you; remove it or set CWAY_MCP_SOCKET", EXIT_PERMISSIONS
+        )
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     probe.settimeout(2.0)
     try:
@@ -316,13 +397,17 @@ def bind_control_socket(socket_path: Path) -> tuple[socket.socket, tuple[int, in
         mode = stat.S_IMODE(st.st_mode)
         if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.geteuid() or mode & 0o077:
             os.unlink(socket_path)
-            raise StartupError(f"{socket_path} did not come out as an owner-only socket (mode {mode:04o})")
+            raise StartupError(
+                f"{socket_path} did not come out as an owner-only socket (mode {mode:04o})", EXIT_PERMISSIONS
+            )
         sock.listen(128)
         sock.setblocking(False)
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise StartupError(f"cway-auth daemon already running (socket {socket_path} was just taken)") from None
+            raise StartupError(
+                f"cway-auth daemon already running (socket {socket_path} was just taken)", EXIT_ALREADY_RUNNING
+            ) from None
         raise StartupError(f"cannot bind the control socket {socket_path}: {exc.strerror or exc}") from None
     except StartupError:
         sock.close()
@@ -376,7 +461,7 @@ def bind_callback_sockets(redirect: RedirectTarget) -> list[socket.socket]:
                 if family == socket.AF_INET6:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
                 sock.bind((address, redirect.port))
-                sock.listen(64)
+                sock.listen(CALLBACK_BACKLOG)
                 sock.setblocking(False)
             except OSError as exc:
                 sock.close()
@@ -385,7 +470,8 @@ def bind_callback_sockets(redirect: RedirectTarget) -> list[socket.socket]:
                 if exc.errno == errno.EADDRINUSE:
                     raise StartupError(
                         f"port {redirect.port} (AZURE_REDIRECT_URI) is in use by another program on {address}; "
-                        "stop it, or pick another port in AZURE_REDIRECT_URI and register that URI in Entra ID"
+                        "stop it, or pick another port in AZURE_REDIRECT_URI and register that URI in Entra ID",
+                        EXIT_PORT_IN_USE,
                     ) from None
                 raise StartupError(
                     f"cannot listen on {address} port {redirect.port} (AZURE_REDIRECT_URI): {exc.strerror or exc}"

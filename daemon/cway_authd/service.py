@@ -1,34 +1,46 @@
 """``cway-auth service install|uninstall|status``: run the daemon at login, the platform's way.
 
-Linux gets a systemd *user* unit, macOS a launchd *agent*: both run as the user, never as root,
-because the daemon's whole security model is "one user, one daemon, one private socket".
+Linux gets a systemd *user* service plus its socket unit (socket activation: systemd owns the
+control socket and starts the daemon on the first connection), macOS a launchd *agent*: both run
+as the user, never as root, because the daemon's whole security model is "one user, one daemon,
+one private socket".
 
-The templates are package data (``cway_authd/service_templates/``) so an installed wheel can
-render them; the repository's top-level ``systemd/`` and ``launchd/`` folders hold identical
-copies for people who read the repo (a test keeps them identical). Rendering fills in the
-absolute path of the running ``cway-auth`` (services do not search ``$PATH``) and, for launchd,
-the log directory (launchd does not expand ``~``), each escaped for its file format.
+The systemd units are package data (``cway_authd/service_templates/``) so an installed wheel can
+render them; the repository's top-level ``systemd/`` folder holds identical copies for people who
+read the repo (a test keeps them identical). Rendering fills in the absolute path of the running
+``cway-auth`` (services do not search ``$PATH``). The launchd agent is built as data and written
+with :mod:`plistlib` (:mod:`cway_authd.launchd_plist`).
+
+``install`` is idempotent (unchanged files are left alone, activation commands are repeatable)
+and hands over from a daemon a shim autostarted: that one is stopped first, so the service's own
+daemon can take the socket and the state-dir lock.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Literal, TextIO
-from xml.sax.saxutils import escape as xml_escape
+
+from . import last_error
+from .launchd_plist import LAUNCHD_LABEL
+from .launchd_plist import render as render_plist
 
 Target = Literal["systemd", "launchd"]
 
 SYSTEMD_UNIT = "cway-mcp-daemon.service"
-LAUNCHD_LABEL = "se.cway.mcp.daemon"
+SYSTEMD_SOCKET = "cway-mcp-daemon.socket"
+SYSTEMD_UNITS = (SYSTEMD_SOCKET, SYSTEMD_UNIT)
 LAUNCHD_PLIST = f"{LAUNCHD_LABEL}.plist"
-TEMPLATE_NAMES: dict[Target, str] = {"systemd": SYSTEMD_UNIT, "launchd": LAUNCHD_PLIST}
+HANDOVER_WAIT_SECONDS = 45.0  # the daemon's own graceful stop is bounded by 35 s
 
 
 class ServiceError(Exception):
@@ -36,16 +48,26 @@ class ServiceError(Exception):
 
 
 @dataclass(frozen=True)
-class ServicePlan:
-    target: Target
+class ServiceFile:
     path: Path
     content: str
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    target: Target
+    files: tuple[ServiceFile, ...]
     log_dir: Path | None
 
+    @property
+    def path(self) -> Path:
+        """The main file (the .service unit, or the plist)."""
+        return self.files[-1].path
 
-def template_text(target: Target) -> str:
-    """The unrendered template shipped with the package."""
-    return resources.files("cway_authd").joinpath("service_templates", TEMPLATE_NAMES[target]).read_text("utf-8")
+
+def template_text(name: str) -> str:
+    """An unrendered systemd unit shipped with the package."""
+    return resources.files("cway_authd").joinpath("service_templates", name).read_text("utf-8")
 
 
 def default_target() -> Target:
@@ -67,7 +89,7 @@ def cway_auth_executable() -> Path:
     found = shutil.which("cway-auth")
     if found:
         return Path(os.path.abspath(found))
-    raise ServiceError("cannot find the cway-auth executable; install cway-mcp (e.g. `pipx install cway-mcp`) first")
+    raise ServiceError("cannot find the cway-auth executable; install cway-mcp (e.g. `pipx install .`) first")
 
 
 def systemd_quote(arg: str) -> str:
@@ -78,24 +100,27 @@ def systemd_quote(arg: str) -> str:
     return arg
 
 
+def systemd_dir(home: Path) -> Path:
+    return Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "systemd" / "user"
+
+
 def unit_path(target: Target, home: Path | None = None) -> Path:
     home = home or Path.home()
     if target == "systemd":
-        config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
-        return config_home / "systemd" / "user" / SYSTEMD_UNIT
+        return systemd_dir(home) / SYSTEMD_UNIT
     return home / "Library" / "LaunchAgents" / LAUNCHD_PLIST
 
 
 def plan(target: Target, executable: Path | None = None, home: Path | None = None) -> ServicePlan:
-    """Render the service file for ``target`` without touching the disk."""
+    """Render the service file(s) for ``target`` without touching the disk."""
     home = home or Path.home()
-    exe = str(executable or cway_auth_executable())
-    text = template_text(target)
+    exe = executable or cway_auth_executable()
     if target == "systemd":
-        return ServicePlan(target, unit_path(target, home), text.replace("@CWAY_AUTH@", systemd_quote(exe)), None)
+        socket_unit = ServiceFile(systemd_dir(home) / SYSTEMD_SOCKET, template_text(SYSTEMD_SOCKET))
+        service = template_text(SYSTEMD_UNIT).replace("@CWAY_AUTH@", systemd_quote(str(exe)))
+        return ServicePlan(target, (socket_unit, ServiceFile(unit_path(target, home), service)), None)
     log_dir = home / "Library" / "Logs" / "cway-mcp"
-    content = text.replace("@CWAY_AUTH@", xml_escape(exe)).replace("@LOG_DIR@", xml_escape(str(log_dir)))
-    return ServicePlan(target, unit_path(target, home), content, log_dir)
+    return ServicePlan(target, (ServiceFile(unit_path(target, home), render_plist(exe, log_dir)),), log_dir)
 
 
 def _run(argv: Sequence[str], out: TextIO, *, quiet: bool = False) -> bool:
@@ -117,13 +142,13 @@ def _run(argv: Sequence[str], out: TextIO, *, quiet: bool = False) -> bool:
 
 def _activation_commands(target: Target, path: Path) -> list[list[str]]:
     if target == "systemd":
-        return [["systemctl", "--user", "daemon-reload"], ["systemctl", "--user", "enable", "--now", SYSTEMD_UNIT]]
+        return [["systemctl", "--user", "daemon-reload"], ["systemctl", "--user", "enable", "--now", *SYSTEMD_UNITS]]
     return [["launchctl", "bootstrap", f"gui/{os.getuid()}", str(path)]]
 
 
 def _deactivation_commands(target: Target) -> list[list[str]]:
     if target == "systemd":
-        return [["systemctl", "--user", "disable", "--now", SYSTEMD_UNIT]]
+        return [["systemctl", "--user", "disable", "--now", SYSTEMD_UNIT, SYSTEMD_SOCKET]]
     return [["launchctl", "bootout", f"gui/{os.getuid()}/{LAUNCHD_LABEL}"]]
 
 
@@ -131,71 +156,137 @@ def _manager(target: Target) -> str:
     return "systemctl" if target == "systemd" else "launchctl"
 
 
-def install(target: Target, *, dry_run: bool, out: TextIO, err: TextIO) -> int:
-    """Write the unit/agent and activate it (or print what to run when the manager is absent)."""
+def _write_if_changed(file: ServiceFile, out: TextIO) -> bool:
+    """Atomically (re)write ``file``; False when it already had this content."""
+    try:
+        if file.path.read_text(encoding="utf-8") == file.content:
+            print(f"unchanged {file.path}", file=out)
+            return False
+    except OSError:
+        pass
+    file.path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.path.with_name(file.path.name + ".tmp")
+    tmp.write_text(file.content, encoding="utf-8")
+    os.chmod(tmp, 0o644)  # a unit file holds no secret, and the service manager must read it
+    os.replace(tmp, file.path)
+    print(f"wrote {file.path}", file=out)
+    return True
+
+
+def hand_over(state_dir: Path | None, out: TextIO, *, wait: float = HANDOVER_WAIT_SECONDS) -> bool:
+    """Stop a daemon that runs outside any service manager (a shim autostarted it); True if one was stopped.
+
+    It holds the state-dir lock and the socket the service's daemon needs; SIGTERM lets it finish
+    in-flight requests first. A daemon the service manager runs is left to the manager.
+    """
+    from cway_common.discovery import is_alive, live_record
+
+    record = live_record(state_dir) if state_dir is not None else None
+    if record is None or record.supervisor is not None:
+        return False
+    print(f"stopping the daemon started outside the service manager (pid {record.pid}) to hand over", file=out)
+    try:
+        os.kill(record.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return True
+    deadline = time.monotonic() + wait
+    while is_alive(record.pid):
+        if time.monotonic() >= deadline:
+            raise ServiceError(f"the running daemon (pid {record.pid}) did not stop within {wait:.0f} s; stop it")
+        time.sleep(0.1)
+    return True
+
+
+def install(target: Target, *, dry_run: bool, out: TextIO, err: TextIO, state_dir: Path | None = None) -> int:
+    """Write the unit(s)/agent and activate them (or print what to run when the manager is absent)."""
     service = plan(target)
     if dry_run:
-        print(f"# would write {service.path}", file=err)
-        out.write(service.content)
+        for file in service.files:
+            print(f"# would write {file.path}", file=err)
+            out.write(file.content)
         return 0
-    service.path.parent.mkdir(parents=True, exist_ok=True)
     if service.log_dir is not None:
         service.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = service.path.with_name(service.path.name + ".tmp")
-    tmp.write_text(service.content, encoding="utf-8")
-    os.chmod(tmp, 0o644)  # a unit file holds no secret, and the service manager must read it
-    os.replace(tmp, service.path)
-    print(f"wrote {service.path}", file=out)
+    changed = [_write_if_changed(file, out) for file in service.files]
     commands = _activation_commands(target, service.path)
     if shutil.which(_manager(target)) is None:
         print(f"{_manager(target)} not found; to start the daemon now and at every login, run:", file=out)
         for argv in commands:
             print(f"  {' '.join(argv)}", file=out)
         return 0
-    if target == "launchd":  # bootstrap fails if an older copy is loaded: unload it first
-        _run(_deactivation_commands(target)[0], out, quiet=True)
+    if target == "launchd":
+        loaded = _run(["launchctl", "print", f"gui/{os.getuid()}/{LAUNCHD_LABEL}"], out, quiet=True)
+        if loaded and not any(changed):
+            print("already installed, loaded and up to date", file=out)
+            return 0
+        _run(_deactivation_commands(target)[0], out, quiet=True)  # bootstrap fails if an older copy is loaded
+    hand_over(state_dir, out)
     ok = all(_run(argv, out) for argv in commands)
     print("the daemon is installed and running" if ok else "installed, but activation failed (see above)", file=out)
     return 0 if ok else 1
 
 
 def uninstall(target: Target, *, dry_run: bool, out: TextIO) -> int:
-    path = unit_path(target)
+    paths = [f.path for f in plan(target, executable=Path("cway-auth")).files]
     commands = _deactivation_commands(target)
     if dry_run:
         for argv in commands:
             print(f"would run: {' '.join(argv)}", file=out)
-        print(f"would remove {path}", file=out)
+        for path in paths:
+            print(f"would remove {path}", file=out)
         return 0
-    existed = path.exists()
+    existed = unit_path(target).exists()
     has_manager = shutil.which(_manager(target)) is not None
     if has_manager:
         for argv in commands:
             _run(argv, out)  # failing to stop a service that is not loaded is fine
-    path.unlink(missing_ok=True)
+    for path in paths:
+        path.unlink(missing_ok=True)
     if has_manager and target == "systemd":
         _run(["systemctl", "--user", "daemon-reload"], out)
-    print(f"removed {path}" if existed else f"{path} was not installed", file=out)
+    print(f"removed {unit_path(target)}" if existed else f"{unit_path(target)} was not installed", file=out)
     return 0
 
 
-def status(target: Target, *, out: TextIO) -> int:
-    """Installed? Up to date with this cway-auth? What the service manager says."""
+def status(target: Target, *, out: TextIO, state_dir: Path | None = None) -> int:
+    """Installed? Up to date with this cway-auth? Running, or failing and why?"""
     path = unit_path(target)
     if not path.exists():
         print(f"not installed ({path} does not exist); run `cway-auth service install`", file=out)
         return 1
-    print(f"installed: {path}", file=out)
     try:
-        current = path.read_text(encoding="utf-8") == plan(target).content
+        current = all(f.path.read_text(encoding="utf-8") == f.content for f in plan(target).files)
     except (OSError, ServiceError):
         current = False
+    failure = last_error.read(state_dir) if state_dir is not None else None
+    running = _manager_says_running(target)
+    if failure is not None and not running:
+        print(f"installed but failing: {failure.message}", file=out)
+        print(f"  (exit status {failure.exit_code} at {failure.at:%Y-%m-%d %H:%M:%S %Z}; unit: {path})", file=out)
+        print("  fix the cause, then `cway-auth service install` starts it again", file=out)
+        return 1
+    print(f"installed: {path}", file=out)
     if not current:
         print("  it differs from what this cway-auth would write; `cway-auth service install` updates it", file=out)
-    if shutil.which(_manager(target)) is None:
+    if running is None:
         print(f"  {_manager(target)} not found: cannot ask the service manager", file=out)
         return 0
+    print("  running" if running else "  not running", file=out)
+    return 0 if running else 1
+
+
+def _manager_says_running(target: Target) -> bool | None:
+    """True/False from the service manager; None when it cannot be asked."""
+    if shutil.which(_manager(target)) is None:
+        return None
     if target == "systemd":
-        _run(["systemctl", "--user", "is-enabled", SYSTEMD_UNIT], out)
-        return 0 if _run(["systemctl", "--user", "is-active", SYSTEMD_UNIT], out) else 1
-    return 0 if _run(["launchctl", "print", f"gui/{os.getuid()}/{LAUNCHD_LABEL}"], out) else 1
+        argv = ["systemctl", "--user", "is-active", "--quiet", SYSTEMD_UNIT]
+    else:
+        argv = ["launchctl", "print", f"gui/{os.getuid()}/{LAUNCHD_LABEL}"]
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=30, check=False)  # noqa: S603
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if target == "launchd":
+        return done.returncode == 0 and b"state = running" in done.stdout
+    return done.returncode == 0

@@ -4,6 +4,14 @@ Sources, strongest first: the process environment, a ``.env`` file in the workin
 and a TOML file (``$CWAY_MCP_CONFIG``, default ``<user config dir>/config.toml``). The TOML
 file takes the same names as the environment (``AZURE_CLIENT_ID = "..."``), in any case.
 
+Every setting whose name does not start with ``CWAY_`` (``AZURE_CLIENT_ID``, ``AUTH_FLOW``, ...)
+may also be given as ``CWAY_<name>`` (``CWAY_AZURE_CLIENT_ID``), and that name wins over the plain
+one from any source: ``AZURE_CLIENT_ID`` / ``AZURE_TENANT_ID`` are also the Azure SDK's
+service-principal variables, so a stray one in a shell must be overridable without unsetting it.
+An empty value counts as unset, so it never hides a value from a weaker source. Each effective
+value remembers where it came from (:class:`Origin`), and an environment value that overrides a
+*different* config-file value of a shared (non-``CWAY_``) name is reported in ``Settings.warnings``.
+
 Every problem is reported as one :class:`ConfigError` line naming the setting, the bad value
 (never a secret) and the fix, so that the CLI can print it without a traceback.
 """
@@ -41,7 +49,7 @@ DEFAULT_THRESHOLD_SECONDS = 300
 DEFAULT_REFRESH_CONCURRENCY = 8
 
 # Settings whose values must never be echoed back in an error message.
-SECRET_SETTINGS = frozenset({"CWAY_API_TOKEN", "CWAY_MCP_STORE_KEY", "AZURE_CLIENT_SECRET"})
+SECRET_SETTINGS = frozenset({"CWAY_API_TOKEN", "CWAY_MCP_STORE_KEY", "AZURE_CLIENT_SECRET", "CWAY_MCP_DATABASE_URL"})
 
 KNOWN_SETTINGS = frozenset(
     {
@@ -67,8 +75,45 @@ KNOWN_SETTINGS = frozenset(
         "CWAY_MCP_OPEN_BROWSER",
         "CWAY_MCP_LOG_LEVEL",
         "CWAY_MCP_HTTP_TIMEOUT",
+        # `cway-mcp serve` (the remote server) only; validated by cway_remote.settings
+        "CWAY_MCP_PUBLIC_URL",
+        "CWAY_MCP_DATABASE_URL",
+        "CWAY_MCP_ACCESS_TOKEN_SECONDS",
     }
 )
+
+
+#: ``CWAY_AZURE_CLIENT_ID`` -> ``AZURE_CLIENT_ID``: the prefixed names that win over the plain ones.
+PREFIXED_ALIASES = {f"CWAY_{name}": name for name in KNOWN_SETTINGS if not name.startswith("CWAY_")}
+SourceKind = Literal["environment", ".env", "config file", "default"]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where one effective setting came from: the source, the name it was given under, the file."""
+
+    source: SourceKind
+    name: str | None = None
+    path: str | None = None
+    #: The raw value, kept only for settings that are not secret (for display).
+    value: str | None = field(default=None, compare=False)
+
+    def __str__(self) -> str:
+        if self.source == "default":
+            return "default"
+        where = {
+            "environment": "environment",
+            ".env": f".env ({self.path})",
+            "config file": f"config file ({self.path})",
+        }
+        return where[self.source] + (f" as {self.name}" if self.name in PREFIXED_ALIASES else "")
+
+
+@dataclass(frozen=True)
+class _Layer:
+    source: SourceKind
+    path: str | None
+    values: Mapping[str, str]
 
 
 class ConfigError(ValueError):
@@ -121,6 +166,18 @@ class Settings:
     http_timeout_seconds: float
     refresh_concurrency: int = DEFAULT_REFRESH_CONCURRENCY
     sources: tuple[str, ...] = field(default=())
+    #: Setting name -> where its effective value came from (absent names are defaults).
+    origins: Mapping[str, Origin] = field(default_factory=dict, hash=False, compare=False)
+    #: One line each: an environment value that overrides a different config-file value.
+    warnings: tuple[str, ...] = field(default=())
+
+    def origin(self, name: str) -> Origin:
+        return self.origins.get(name, Origin("default"))
+
+    @property
+    def socket_is_explicit(self) -> bool:
+        """``CWAY_MCP_SOCKET`` was set somewhere: then only that path counts (no discovery)."""
+        return self.origin("CWAY_MCP_SOCKET").source != "default"
 
     @property
     def discovery_url(self) -> str:
@@ -138,26 +195,78 @@ def load_settings(
     The shim and CLI need not know the Entra client id (the daemon does the sign-in), so the
     ``AZURE_CLIENT_ID`` requirement only applies to the daemon.
     """
-    values, sources = _merged_values(os.environ if env is None else env, cwd or Path.cwd())
-    return _validate(values, component, tuple(sources))
+    layers = _layers(os.environ if env is None else env, cwd or Path.cwd())
+    values, origins, warnings = _merge(layers)
+    sources = tuple(layer.path or layer.source for layer in layers)
+    return _validate(values, component, sources, origins, warnings)
 
 
-def _merged_values(env: Mapping[str, str], cwd: Path) -> tuple[dict[str, str], list[str]]:
-    merged: dict[str, str] = {}
-    sources: list[str] = []
+def load_values(env: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> dict[str, str]:
+    """The merged raw values (same sources and precedence as :func:`load_settings`), for settings
+    that only one component validates itself (``cway-mcp serve``'s ``CWAY_MCP_PUBLIC_URL``...)."""
+    return _merge(_layers(os.environ if env is None else env, cwd or Path.cwd()))[0]
+
+
+def _layers(env: Mapping[str, str], cwd: Path) -> list[_Layer]:
+    """The sources that exist, weakest first: config file, .env, environment."""
+    layers: list[_Layer] = []
     config_file = Path(env.get("CWAY_MCP_CONFIG") or default_config_file())
     if config_file.is_file():
-        merged.update(_read_toml(config_file))
-        sources.append(str(config_file))
+        layers.append(_Layer("config file", str(config_file), _read_toml(config_file)))
     elif env.get("CWAY_MCP_CONFIG"):
         raise ConfigError("CWAY_MCP_CONFIG", str(config_file), "no such file; fix the path or unset it")
     dotenv_file = cwd / ".env"
     if dotenv_file.is_file():
-        merged.update({k: v for k, v in dotenv_values(dotenv_file).items() if v is not None and k in KNOWN_SETTINGS})
-        sources.append(str(dotenv_file))
-    merged.update({k: v for k, v in env.items() if k in KNOWN_SETTINGS})
-    sources.append("environment")
-    return {k: v.strip() for k, v in merged.items() if v is not None and v.strip() != ""}, sources
+        found = {k: v for k, v in dotenv_values(dotenv_file).items() if v is not None and _is_known(k)}
+        layers.append(_Layer(".env", str(dotenv_file), found))
+    layers.append(_Layer("environment", None, {k: v for k, v in env.items() if _is_known(k)}))
+    return layers
+
+
+def _is_known(name: str) -> bool:
+    return name in KNOWN_SETTINGS or name in PREFIXED_ALIASES
+
+
+def _merge(layers: list[_Layer]) -> tuple[dict[str, str], dict[str, Origin], tuple[str, ...]]:
+    """Pick each setting's value: a ``CWAY_``-prefixed name from any source, else the strongest source.
+
+    Empty (or blank) values are skipped, so ``AZURE_CLIENT_ID=`` never hides the config file's value.
+    """
+    values: dict[str, str] = {}
+    origins: dict[str, Origin] = {}
+    warnings: list[str] = []
+    strongest_first = list(reversed(layers))
+    for name in sorted(KNOWN_SETTINGS):
+        names = ([f"CWAY_{name}"] if f"CWAY_{name}" in PREFIXED_ALIASES else []) + [name]
+        picked = next(
+            (
+                (layer, given, layer.values[given].strip())
+                for given in names
+                for layer in strongest_first
+                if layer.values.get(given, "").strip()
+            ),
+            None,
+        )
+        if picked is None:
+            continue
+        layer, given, value = picked
+        values[name] = value
+        origins[name] = Origin(layer.source, given, layer.path, None if name in SECRET_SETTINGS else value)
+        if given == name and layer.source != "config file" and not name.startswith("CWAY_"):
+            file_value = next((lay.values.get(name, "").strip() for lay in layers if lay.source == "config file"), "")
+            if file_value and file_value != value:
+                warnings.append(_override_warning(name, value, file_value, layer, layers[0].path))
+    return values, origins, tuple(warnings)
+
+
+def _override_warning(name: str, value: str, file_value: str, layer: _Layer, config_path: str | None) -> str:
+    secret = name in SECRET_SETTINGS
+    shown, shown_file = ("(set)", "(set)") if secret else (repr(value), repr(file_value))
+    where = "the environment" if layer.source == "environment" else f"{layer.path}"
+    return (
+        f"{name}={shown} from {where} overrides {name}={shown_file} in {config_path}; "
+        f"unset it there (it may be meant for another tool, e.g. the Azure SDK), or set CWAY_{name}, which wins over both"
+    )
 
 
 def _read_toml(path: Path) -> dict[str, str]:
@@ -168,7 +277,7 @@ def _read_toml(path: Path) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in data.items():
         name = key.upper()
-        if name not in KNOWN_SETTINGS:
+        if not _is_known(name):
             raise ConfigError(
                 name, None, f"unknown setting in {path}; known: {', '.join(sorted(KNOWN_SETTINGS))}", is_set=True
             )
@@ -181,7 +290,13 @@ def _read_toml(path: Path) -> dict[str, str]:
     return out
 
 
-def _validate(v: dict[str, str], component: Component, sources: tuple[str, ...]) -> Settings:
+def _validate(
+    v: dict[str, str],
+    component: Component,
+    sources: tuple[str, ...],
+    origins: Mapping[str, Origin],
+    warnings: tuple[str, ...],
+) -> Settings:
     auth_method = _choice(v, "AUTH_METHOD", ("static", "oauth2"), "oauth2")
     auth_flow = _choice(v, "AUTH_FLOW", ("cway", "direct"), "cway")
 
@@ -221,7 +336,7 @@ def _validate(v: dict[str, str], component: Component, sources: tuple[str, ...])
     concurrency = _count(v, "CWAY_REFRESH_CONCURRENCY", DEFAULT_REFRESH_CONCURRENCY)
 
     state_dir = _path(v, "CWAY_MCP_STATE_DIR") or Path(platformdirs.user_state_dir(APP_NAME))
-    socket = _path(v, "CWAY_MCP_SOCKET") or default_socket_path()
+    socket = _path(v, "CWAY_MCP_SOCKET") or default_socket_path(state_dir)
     _check_socket_path(socket)
 
     level = v.get("CWAY_MCP_LOG_LEVEL", "INFO").upper()
@@ -252,6 +367,8 @@ def _validate(v: dict[str, str], component: Component, sources: tuple[str, ...])
         http_timeout_seconds=timeout,
         refresh_concurrency=concurrency,
         sources=sources,
+        origins=dict(origins),
+        warnings=warnings,
     )
 
 

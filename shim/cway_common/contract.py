@@ -10,14 +10,13 @@ Only the access token ever crosses this boundary; refresh tokens stay in the dae
 from __future__ import annotations
 
 import os
-import warnings
+import stat
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-import platformdirs
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 API_PREFIX = "/v1"
 APP_NAME = "cway-mcp"
@@ -26,18 +25,39 @@ APP_NAME = "cway-mcp"
 MAX_SOCKET_PATH_BYTES = 103
 
 
-def default_socket_path() -> Path:
-    """``$XDG_RUNTIME_DIR/cway-mcp/daemon.sock``: a per-user tmpfs dir that only its owner can enter.
+RUN_USER_ROOT = Path("/run/user")
+SOCKET_NAME = "daemon.sock"
 
-    Without XDG_RUNTIME_DIR (macOS, some containers) fall back to platformdirs' runtime dir,
-    which the daemon creates 0700 and checks like any other private dir.
+
+def user_runtime_dir(uid: int | None = None) -> Path | None:
+    """``/run/user/<uid>`` when it exists, is a directory, is ours and is closed to others; else None.
+
+    Derived from the uid, not from ``XDG_RUNTIME_DIR``: MCP clients spawn servers with a trimmed
+    environment (the MCP SDK passes only HOME, LOGNAME, PATH, SHELL, TERM and USER), so a rule that
+    reads the variable finds a different socket in the shim than in the daemon (gpg-agent does this too).
     """
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime:
-        return Path(runtime) / APP_NAME / "daemon.sock"
-    with warnings.catch_warnings():  # platformdirs warns when it falls back to /tmp/runtime-<uid>
-        warnings.simplefilter("ignore")
-        return Path(platformdirs.user_runtime_dir(APP_NAME)) / "daemon.sock"
+    uid = os.geteuid() if uid is None else uid
+    path = RUN_USER_ROOT / str(uid)
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid or st.st_mode & 0o022:
+        return None
+    return path
+
+
+def default_socket_path(state_dir: Path) -> Path:
+    """The one socket rule: ``/run/user/<uid>/cway-mcp/daemon.sock`` (systemd's ``%t``, a per-user
+    tmpfs) when that runtime dir is usable, else ``<state dir>/run/daemon.sock``.
+
+    Neither depends on a variable a client may drop; the daemon creates the directory 0700 and
+    checks it like any other private dir. ``CWAY_MCP_SOCKET`` overrides this rule.
+    """
+    runtime = user_runtime_dir()
+    if runtime is not None:
+        return runtime / APP_NAME / SOCKET_NAME
+    return state_dir / "run" / SOCKET_NAME
 
 
 def socket_path_problem(path: Path) -> str | None:
@@ -75,6 +95,19 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     FORBIDDEN = "forbidden"
     INTERNAL = "internal"
+
+
+def _utf8_text(value: str) -> str:
+    """JSON can carry a lone surrogate (``"\\ud800"``); such a string has no UTF-8 form, so it is no name."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+Username = Annotated[str, AfterValidator(_utf8_text)]
+"""An account name from a client: any text that can be stored, logged and sent on (UTF-8 encodable)."""
 
 
 class _Model(BaseModel):
@@ -122,7 +155,7 @@ class AccountsResponse(_Model):
 
 
 class TokenRequest(_Model):
-    username: str | None = Field(default=None, description="Omit to use the daemon's only signed-in account.")
+    username: Username | None = Field(default=None, description="Omit to use the daemon's only signed-in account.")
     rejected: str | None = Field(
         default=None,
         description="For a forced refresh: the fingerprint (cway_common.redact.fingerprint) of the token Cway "
@@ -138,7 +171,7 @@ class BearerResponse(_Model):
 
 
 class SignInStartRequest(_Model):
-    username: str | None = Field(default=None, description="Sent to the IdP as login_hint.")
+    username: Username | None = Field(default=None, description="Sent to the IdP as login_hint.")
 
 
 SignInState = Literal["pending", "completed", "failed", "expired"]

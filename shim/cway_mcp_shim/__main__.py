@@ -28,6 +28,8 @@ Settings come from the environment, a .env file in the working directory, or the
   CWAY_MCP_AUTOSTART     1 (default) starts `cway-auth daemon` when it is not running; 0 does not
   CWAY_MCP_OPEN_BROWSER  1 (default) opens the sign-in page on desktop sessions; 0 does not
   CWAY_MCP_LOG_LEVEL     DEBUG, INFO (default), WARNING or ERROR (logs go to stderr)
+
+`cway-mcp serve --help` describes the remote server (Streamable HTTP with OAuth, PostgreSQL).
 """
 
 
@@ -49,6 +51,13 @@ def configure_logging(level: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["serve"]:
+        # The remote server (Streamable HTTP + OAuth): imported only here, so the stdio shim's
+        # start-up never loads it, uvicorn or the database driver.
+        from cway_remote.serve import main as serve_main
+
+        return serve_main(args[1:])
     parse_args(argv)
     from cway_common.config import ConfigError, load_settings
 

@@ -56,7 +56,7 @@ class DaemonLauncher:
 
     def __init__(self, settings: Settings, client: DaemonClient, *, wait_seconds: float = STARTUP_WAIT_SECONDS) -> None:
         self._settings = settings
-        self._client = client
+        self.client = client
         self._wait_seconds = wait_seconds
         self._lock = asyncio.Lock()
 
@@ -66,7 +66,7 @@ class DaemonLauncher:
 
     async def answers(self) -> bool:
         try:
-            await self._client.health()
+            await self.client.health()
         except DaemonUnavailable:
             return False
         except Exception:  # any answer at all (even an error body) means a daemon is there

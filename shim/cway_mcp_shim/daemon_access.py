@@ -7,9 +7,11 @@ down" are worded the same way whichever tool ran into them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -23,14 +25,23 @@ from cway_common.contract import (
     SignInStatus,
 )
 from cway_common.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
+from cway_common.discovery import daemon_socket
+from cway_mcp_shim import request_scope
 from cway_mcp_shim.autostart import DaemonLauncher
-from cway_mcp_shim.signin import raise_sign_in_needed
+from cway_mcp_shim.signin import raise_sign_in_needed, sign_in_answer, sign_in_shape
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 SIGN_IN_CODES = frozenset({ErrorCode.NOT_SIGNED_IN, ErrorCode.SIGN_IN_REQUIRED})
+
+#: How long the retry of a 2026-07-28 call waits for the sign-in the user accepted (clients time out at 60 s).
+SIGN_IN_WAIT_SECONDS = 40.0
+#: How often the sign-in's state is asked while waiting for it.
+SIGN_IN_POLL_SECONDS = 0.5
+#: How long a 2025-11-25 session watches a sign-in to send notifications/elicitation/complete.
+SIGN_IN_WATCH_SECONDS = 600.0
 
 
 class DaemonAccess:
@@ -40,10 +51,13 @@ class DaemonAccess:
         self, settings: Settings, client: DaemonClient | None = None, launcher: DaemonLauncher | None = None
     ) -> None:
         self.settings = settings
-        self.client = client or DaemonClient(settings.socket_path, timeout=settings.http_timeout_seconds)
+        self.client = client or DaemonClient(daemon_socket(settings), timeout=settings.http_timeout_seconds)
         self.launcher = launcher or DaemonLauncher(settings, self.client)
+        self._watched: dict[str, asyncio.Task[None]] = {}
 
     async def aclose(self) -> None:
+        for task in self._watched.values():
+            task.cancel()
         await self.client.aclose()
 
     # -- the calls the shim makes ---------------------------------------------------------------
@@ -92,18 +106,40 @@ class DaemonAccess:
         except DaemonError as err:
             if raw_errors:
                 raise
-            await self.raise_for(err, username)
+            if err.body.error not in SIGN_IN_CODES or not await self._waited_for_accepted_sign_in():
+                await self.raise_for(err, username)
+        try:  # the sign-in the user accepted (2026-07-28 retry) finished: run the call once more
+            return await op(self.client)
+        except DaemonError as again:
+            await self.raise_for(again, username)
 
     async def _recover(self, exc: DaemonUnavailable) -> None:
         # A daemon that answers health but not our call had a hiccup: retrying a call that may have
         # reached it (a pasted authorization code, a logout) is not safe, so report instead.
         if await self.launcher.answers():
             raise ToolError(f"The cway-auth daemon did not answer this request: {exc}")
+        if await self._follow_recorded_daemon():
+            return
         await self.launcher.ensure_running(exc)
+
+    async def _follow_recorded_daemon(self) -> bool:
+        """Switch to the daemon that holds the state-dir lock when it listens elsewhere (see discovery)."""
+        found = daemon_socket(self.settings)
+        if found == self.client.socket_path:
+            return False
+        old, self.client = self.client, DaemonClient(found, timeout=self.settings.http_timeout_seconds)
+        self.launcher.client = self.client
+        await old.aclose()
+        log.info("using the running daemon's socket %s", found)
+        return await self.launcher.answers()
 
     async def raise_for(self, err: DaemonError, username: str | None) -> NoReturn:
         """Turn a daemon error body into the answer the model should see."""
         body = err.body
+        if body.error is ErrorCode.BACKEND_UNAVAILABLE:
+            await request_scope.notify_log(
+                "warning", f"Cway token refresh failed: {body.message}", event="refresh_failed", username=username
+            )
         if body.error in SIGN_IN_CODES:
             await self.raise_sign_in(
                 body.username or username, reason=body.message, url=body.sign_in_url, flow_id=body.flow_id
@@ -133,6 +169,88 @@ class DaemonAccess:
                 log.warning("could not start a sign-in for %s: %s", username or "(any account)", exc)
             else:
                 url, flow_id = status.authorization_url, status.flow_id
+        who = username or "the default account"
+        await request_scope.notify_log(
+            "warning",
+            f"Cway sign-in needed for {who}" + (f": {reason.rstrip('.')}" if reason else ""),
+            event="sign_in_needed",
+            username=username,
+        )
+        if flow_id and sign_in_shape(url, flow_id) == "url_error":
+            self._watch_sign_in(flow_id)
         raise_sign_in_needed(
             url, username=username, reason=reason, flow_id=flow_id, callback_uri=self.settings.redirect.uri
         )
+
+    # -- waiting for a sign-in --------------------------------------------------------------------
+
+    async def _waited_for_accepted_sign_in(self) -> bool:
+        """On the retry of a 2026-07-28 call whose sign-in the user accepted: wait for it to finish.
+
+        True when it completed (the caller retries once); False when there was no accepted answer,
+        or the sign-in failed, expired or was not finished within :data:`SIGN_IN_WAIT_SECONDS`
+        (the caller then answers with the text, never with the question again).
+        """
+        answer = sign_in_answer()
+        if answer is None or answer.action != "accept" or not answer.flow_id:
+            return False
+        deadline = time.monotonic() + SIGN_IN_WAIT_SECONDS
+        while True:
+            status = await self._flow_state(answer.flow_id)
+            if status is None or status.state != "pending":
+                break
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            waited = SIGN_IN_WAIT_SECONDS - left
+            await request_scope.report_progress(waited, SIGN_IN_WAIT_SECONDS, "Waiting for the Cway sign-in")
+            await asyncio.sleep(min(SIGN_IN_POLL_SECONDS, left))
+        if status is None or status.state != "completed":
+            return False
+        await _signed_in(status.username or answer.username)
+        return True
+
+    async def _flow_state(self, flow_id: str) -> Any:
+        try:
+            return await self.client.sign_in_status(flow_id)
+        except (DaemonError, DaemonUnavailable) as exc:
+            log.info("sign-in %s could not be followed: %s", flow_id, exc)
+            return None
+
+    def _watch_sign_in(self, flow_id: str) -> None:
+        """2025-11-25: send ``notifications/elicitation/complete`` once the sign-in behind -32042 finishes.
+
+        The task inherits the request's context, so the notification goes to the same session.
+        """
+        if flow_id in self._watched and not self._watched[flow_id].done():
+            return
+        ctx = request_scope.current()
+        if ctx is None:
+            return
+
+        async def watch() -> None:
+            deadline = time.monotonic() + SIGN_IN_WATCH_SECONDS
+            while time.monotonic() < deadline:
+                status = await self._flow_state(flow_id)
+                if status is None or status.state in ("failed", "expired"):
+                    return
+                if status.state == "completed":
+                    await _signed_in(status.username, after_request=True)
+                    try:
+                        await ctx.session.send_elicit_complete(flow_id)
+                    except Exception as exc:  # the client may have gone: nothing to tell
+                        log.info("elicitation/complete for %s not sent: %s", flow_id, exc)
+                    return
+                await asyncio.sleep(SIGN_IN_POLL_SECONDS * 2)
+
+        self._watched[flow_id] = asyncio.get_running_loop().create_task(watch())
+
+
+async def _signed_in(username: str | None, *, after_request: bool = False) -> None:
+    await request_scope.notify_log(
+        "info",
+        f"Cway sign-in completed for {username or 'the account'}",
+        event="signed_in",
+        after_request=after_request,
+        username=username,
+    )

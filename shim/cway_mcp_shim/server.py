@@ -19,7 +19,7 @@ from cway_mcp_shim.auth_tools import AuthTools, register_auth_tools
 from cway_mcp_shim.cway_tools import register_cway_tools
 from cway_mcp_shim.daemon_access import DaemonAccess
 from cway_mcp_shim.gateway import CwayHttpGateway
-from cway_mcp_shim.signin import RequestContextMiddleware
+from cway_mcp_shim.middleware import install as install_middleware
 
 SERVER_NAME = "cway"
 
@@ -83,9 +83,9 @@ def build_server(settings: Settings, runtime: ShimRuntime | None = None) -> MCPS
         version=__version__,
         instructions=INSTRUCTIONS + (STATIC_NOTE if settings.auth_method == "static" else ""),
         lifespan=lifespan,
-        middleware=[RequestContextMiddleware()],
         log_level=settings.log_level,  # type: ignore[arg-type]
     )
     register_auth_tools(server, AuthTools(runtime.daemon, runtime.gateway))
     register_cway_tools(server, runtime.gateway)
+    install_middleware(server)  # after every tool: it closes their input schemas
     return server

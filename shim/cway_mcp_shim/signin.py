@@ -1,59 +1,37 @@
-"""Telling the person (through the model) that they must sign in, and how.
+"""Telling the person (through the model) that they must sign in, and how, in the client's own revision.
 
 A tool call that needs a sign-in cannot finish: the answer must carry the sign-in URL and the
-one step to take. Two shapes, chosen per client:
+one step to take. Three shapes, chosen per client:
 
-* the default, which every client understands: a tool result with ``isError`` whose text holds
-  the URL and the instructions (a :class:`SignInNeeded` ``ToolError``);
-* URL-mode elicitation (JSON-RPC error -32042), only for a client that negotiated 2025-11-25 or
-  later *and* declared ``elicitation.url``. Clients that did not ask for it must never see it:
-  some (MCP Inspector's CLI) hang on that error.
-
-The Cway tools call the gateway without a ``Context``, so the request in flight is kept in a
-context variable by :class:`RequestContextMiddleware`; the gateway consults it only when it has
-to explain a sign-in.
+* **2026-07-28** with ``elicitation.url`` declared: an *input-required result* carrying a URL-mode
+  elicitation (that revision retired error -32042). The client shows the URL and retries the
+  call with the user's answer; on that retry the shim waits (bounded) for the sign-in to finish
+  and then runs the tool (:func:`sign_in_answer`, used by ``DaemonAccess``).
+* **2025-11-25** with ``elicitation.url`` declared: JSON-RPC error -32042 carrying the URL; the
+  shim sends ``notifications/elicitation/complete`` when the sign-in finishes.
+* everyone else: a tool result with ``isError`` whose text holds the URL and the instructions
+  (a :class:`SignInNeeded` ``ToolError``). Clients that did not ask for elicitation must never
+  see it: some (MCP Inspector's CLI) hang on that error.
 """
 
 from __future__ import annotations
 
-from contextvars import ContextVar
-from typing import Any, NoReturn
+import json
+from dataclasses import dataclass
+from typing import Literal, NoReturn
 
-from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.shared.exceptions import UrlElicitationRequiredError
-from mcp.types import ElicitRequestURLParams
-from mcp_types.version import is_version_at_least
+from mcp.shared.exceptions import MCPError, UrlElicitationRequiredError
+from mcp.types import ElicitRequest, ElicitRequestURLParams, InputRequiredResult
+from mcp_types import URL_ELICITATION_REQUIRED
 
-#: The first protocol revision that defines URL-mode elicitation.
-URL_ELICITATION_SINCE = "2025-11-25"
+from cway_mcp_shim import request_scope
+from cway_mcp_shim.request_scope import INPUT_REQUIRED_SINCE
 
-_current_request: ContextVar[ServerRequestContext[Any, Any] | None] = ContextVar("cway_current_request", default=None)
+#: The key of the sign-in question inside an input-required result (and of its answer on the retry).
+SIGN_IN_KEY = "cway_sign_in"
 
-
-class RequestContextMiddleware:
-    """Remembers the request being served, so code without a ``Context`` can see the client's capabilities."""
-
-    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        token = _current_request.set(ctx)
-        try:
-            return await call_next(ctx)
-        finally:
-            _current_request.reset(token)
-
-
-def client_supports_url_elicitation() -> bool:
-    """True only when the client both speaks a protocol with URL elicitation and declared it."""
-    ctx = _current_request.get()
-    if ctx is None:
-        return False
-    try:
-        if not is_version_at_least(ctx.protocol_version, URL_ELICITATION_SINCE):
-            return False
-        caps = ctx.session.client_capabilities
-    except Exception:  # a half-built context must not turn a sign-in hint into a crash
-        return False
-    return caps is not None and caps.elicitation is not None and caps.elicitation.url is not None
+Shape = Literal["input_required", "url_error", "text"]
 
 
 class SignInNeeded(ToolError):
@@ -63,6 +41,33 @@ class SignInNeeded(ToolError):
         super().__init__(text)
         self.url = url
         self.username = username
+
+
+class SignInInputRequired(MCPError):
+    """Carries an input-required result out of a tool to :class:`~cway_mcp_shim.middleware.ShimMiddleware`.
+
+    An ``MCPError`` because the SDK passes those through a tool untouched (anything else becomes
+    an error result); the middleware turns it into the result. Without the middleware the client
+    sees a -32042 error with the same URL, which is still an answer it can use.
+    """
+
+    def __init__(self, result: InputRequiredResult, *, text: str, url: str, flow_id: str) -> None:
+        params = ElicitRequestURLParams(message=text, url=url, elicitation_id=flow_id)
+        super().__init__(
+            URL_ELICITATION_REQUIRED,
+            text,
+            {"elicitations": [params.model_dump(by_alias=True, exclude_none=True, mode="json")]},
+        )
+        self.result = result
+
+
+@dataclass(frozen=True)
+class SignInAnswer:
+    """The client's answer to our sign-in question, on the retry of a 2026-07-28 call."""
+
+    action: Literal["accept", "decline", "cancel"]
+    flow_id: str | None
+    username: str | None
 
 
 def sign_in_text(url: str | None, *, username: str | None, reason: str | None, callback_uri: str) -> str:
@@ -82,6 +87,40 @@ def sign_in_text(url: str | None, *, username: str | None, reason: str | None, c
     return "\n".join(lines)
 
 
+def sign_in_answer() -> SignInAnswer | None:
+    """Our sign-in question's answer if the request in flight is the retry that carries it."""
+    responses = request_scope.request_param("inputResponses")
+    answer = responses.get(SIGN_IN_KEY) if isinstance(responses, dict) else None
+    if not isinstance(answer, dict):
+        return None
+    action = answer.get("action")
+    if action not in ("accept", "decline", "cancel"):
+        return None
+    state: dict[str, str] = {}
+    raw = request_scope.request_param("requestState")
+    if isinstance(raw, str):  # already verified and unsealed by the SDK's RequestStateBoundary
+        try:
+            loaded = json.loads(raw)
+        except ValueError:
+            loaded = None
+        state = loaded if isinstance(loaded, dict) else {}
+    return SignInAnswer(action=action, flow_id=state.get("flow_id"), username=state.get("username"))
+
+
+def sign_in_shape(url: str | None, flow_id: str | None) -> Shape:
+    """How to ask this client to sign in (see the module docstring)."""
+    if not url or not flow_id or not request_scope.supports_url_elicitation():
+        return "text"
+    if sign_in_answer() is not None:
+        return "text"  # asked once in this call already: never make the client loop on the question
+    return "input_required" if request_scope.protocol_at_least(INPUT_REQUIRED_SINCE) else "url_error"
+
+
+def client_supports_url_elicitation() -> bool:
+    """True only when the client both speaks a protocol with URL elicitation and declared it."""
+    return request_scope.supports_url_elicitation()
+
+
 def raise_sign_in_needed(
     url: str | None,
     *,
@@ -92,7 +131,15 @@ def raise_sign_in_needed(
 ) -> NoReturn:
     """Raise the shape of "please sign in" that this client understands."""
     text = sign_in_text(url, username=username, reason=reason, callback_uri=callback_uri)
-    if url and flow_id and client_supports_url_elicitation():
+    shape = sign_in_shape(url, flow_id)
+    if shape == "input_required":
+        assert url and flow_id
+        params = ElicitRequestURLParams(message=text, url=url, elicitation_id=flow_id)
+        state = json.dumps({"flow_id": flow_id, "username": username})
+        result = InputRequiredResult(input_requests={SIGN_IN_KEY: ElicitRequest(params=params)}, request_state=state)
+        raise SignInInputRequired(result, text=text, url=url, flow_id=flow_id)
+    if shape == "url_error":
+        assert url and flow_id
         params = ElicitRequestURLParams(message=text, url=url, elicitation_id=flow_id)
         raise UrlElicitationRequiredError([params], message=text)
     raise SignInNeeded(text, url=url, username=username)

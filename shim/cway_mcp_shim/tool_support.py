@@ -49,22 +49,24 @@ ArtworkId = Annotated[str, _uuid_field("Artwork id")]
 # --- MCP annotations -------------------------------------------------------------------------
 
 
-def read_only(title: str, *, idempotent: bool = True) -> ToolAnnotations:
+def read_only(*, idempotent: bool = True) -> ToolAnnotations:
     """Annotations for a tool that only reads Cway.
+
+    The tool's display title is not here: it is ``Tool.title`` (``@server.tool(title=...)``), the one
+    place every tool (auth and Cway) keeps it.
 
     ``open_world_hint`` is False on every Cway tool: they act on one closed, known system
     (the user's Cway organisation), not on the open internet. ``idempotent=False`` is for reads
     that start something new each time (an AI job: a new thread and a new answer per call).
     """
     return ToolAnnotations(
-        title=title, read_only_hint=True, destructive_hint=False, idempotent_hint=idempotent, open_world_hint=False
+        read_only_hint=True, destructive_hint=False, idempotent_hint=idempotent, open_world_hint=False
     )
 
 
-def writes(title: str, *, destructive: bool, idempotent: bool) -> ToolAnnotations:
+def writes(*, destructive: bool, idempotent: bool) -> ToolAnnotations:
     """Annotations for a tool that changes Cway data; ``destructive`` = hard to undo."""
     return ToolAnnotations(
-        title=title,
         read_only_hint=False,
         destructive_hint=destructive,
         idempotent_hint=idempotent,
@@ -122,6 +124,12 @@ class Out(BaseModel):
     """Base of every output model: ignore extra keys, keep the published schema strict."""
 
     model_config = ConfigDict(extra="ignore")
+
+
+class In(BaseModel):
+    """Base of every structured *input* (an object inside a tool's arguments): unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Paged(Out):

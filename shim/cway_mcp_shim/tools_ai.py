@@ -79,7 +79,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
             )
         raise ToolError(f"Cway ended the {what} (thread {thread}) without a result; try again.")
 
-    @server.tool(annotations=read_only("AI analysis of an artwork", idempotent=False))
+    @server.tool(title="AI analysis of an artwork", annotations=read_only(idempotent=False))
     async def analyze_artwork(artwork_id: ArtworkId, username: Username = None) -> Annotated[CallToolResult, AIAnswer]:
         """Cway's AI analysis of one artwork: what state it is in, what is blocking it, what to do next.
 
@@ -90,7 +90,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         aid = require_uuid(artwork_id, "artwork_id")
         return await _ask(D.ARTWORK_AI_ANALYSIS, {"artworkId": aid}, "artworkAIAnalysis", "artwork analysis", username)
 
-    @server.tool(annotations=read_only("AI summary of a project's history", idempotent=False))
+    @server.tool(title="AI summary of a project's history", annotations=read_only(idempotent=False))
     async def summarize_project_history(
         project_id: ProjectId, username: Username = None
     ) -> Annotated[CallToolResult, AIAnswer]:

@@ -87,8 +87,11 @@ class ArtworkOutcome(Out):
     artwork_id: str
     name: str | None = None
     state: str | None = Field(default=None, description="State read back from Cway after the decision.")
-    ok: bool = Field(description="Cway accepted the decision for this artwork.")
+    ok: bool = Field(description="Cway accepted the decision for this artwork (or it already held it).")
     error: str | None = None
+    unchanged: bool | None = Field(
+        default=None, description="True when the artwork already had this decision: nothing was sent to Cway."
+    )
 
 
 class Decision(Out):
@@ -112,7 +115,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         shown, info = page_slice(rows, page, page_size)
         return tool_result(ArtworksPage(artworks=shown, **info))
 
-    @server.tool(annotations=read_only("Artworks waiting for my approval"))
+    @server.tool(title="Artworks waiting for my approval", annotations=read_only())
     async def list_artworks_to_approve(
         project_id: OptionalProjectFilter = None, page: Page = 1, page_size: PageSize = 25, username: Username = None
     ) -> Annotated[CallToolResult, ArtworksPage]:
@@ -124,7 +127,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         """
         return await _artwork_list(D.ARTWORKS_TO_APPROVE, "artworksToApprove", project_id, page, page_size, username)
 
-    @server.tool(annotations=read_only("Artworks waiting for my upload"))
+    @server.tool(title="Artworks waiting for my upload", annotations=read_only())
     async def list_artworks_to_upload(
         project_id: OptionalProjectFilter = None, page: Page = 1, page_size: PageSize = 25, username: Username = None
     ) -> Annotated[CallToolResult, ArtworksPage]:
@@ -135,7 +138,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         """
         return await _artwork_list(D.ARTWORKS_TO_UPLOAD, "artworksToUpload", project_id, page, page_size, username)
 
-    @server.tool(annotations=read_only("Get artwork"))
+    @server.tool(title="Get artwork", annotations=read_only())
     async def get_artwork(artwork_id: ArtworkId, username: Username = None) -> Annotated[CallToolResult, ArtworkDetail]:
         """Everything needed to review one artwork: state, dates, people, current revision and its files.
 
@@ -172,7 +175,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         )
         return tool_result(detail)
 
-    @server.tool(annotations=read_only("Artwork history"))
+    @server.tool(title="Artwork history", annotations=read_only())
     async def get_artwork_history(
         artwork_id: ArtworkId, page: Page = 1, page_size: PageSize = 25, username: Username = None
     ) -> Annotated[CallToolResult, ArtworkHistoryPage]:
@@ -224,21 +227,26 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
             return await _outcome(aid, False, username, str(exc))
         return await _outcome(aid, bool(data.get("rejectArtwork")), username)
 
-    @server.tool(annotations=writes("Approve artwork", destructive=True, idempotent=True))
+    @server.tool(title="Approve artwork", annotations=writes(destructive=True, idempotent=True))
     async def approve_artwork(artwork_id: ArtworkId, username: Username = None) -> Annotated[CallToolResult, Decision]:
         """Approve one artwork as this account. Only call when the user has clearly decided to approve.
 
-        Approval is the sign-off that lets the artwork go to print/delivery and is not undone from here.
-        Returns the decision with the artwork's state read back from Cway.
+        Approval is the sign-off that lets the artwork go to print/delivery (revoke_artwork_decisions can
+        take it back). Returns the decision with the artwork's state read back from Cway; approving an
+        artwork that is already approved changes nothing and says so (``unchanged``).
         """
         aid = require_uuid(artwork_id, "artwork_id")
+        before = await _state(aid, username)
+        if before is not None and before.get("state") == "APPROVED":  # idempotent: a repeat changes nothing
+            same = ArtworkOutcome(artwork_id=aid, name=before.get("name"), state="APPROVED", ok=True, unchanged=True)
+            return _decision("approved", [same], None)
         data = await gateway.execute(D.APPROVE_ARTWORK, {"artworkId": aid}, username=username)
         outcome = await _outcome(aid, bool(data.get("approveArtwork")), username)
         if not outcome.ok:
             raise ToolError(f"Cway did not approve artwork {aid} (state now: {outcome.state or 'unknown'}).")
         return _decision("approved", [outcome], None)
 
-    @server.tool(annotations=writes("Reject artwork", destructive=True, idempotent=False))
+    @server.tool(title="Reject artwork", annotations=writes(destructive=True, idempotent=False))
     async def reject_artwork(
         artwork_id: ArtworkId, comment: Comment, username: Username = None
     ) -> Annotated[CallToolResult, Decision]:
@@ -258,22 +266,35 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
             raise ToolError(f"Cway did not reject artwork {aid} (state now: {outcome.state or 'unknown'}).")
         return _decision("rejected", [outcome], text)
 
-    @server.tool(annotations=writes("Approve several artworks", destructive=True, idempotent=True))
+    @server.tool(title="Approve several artworks", annotations=writes(destructive=True, idempotent=True))
     async def approve_artworks(
         project_id: ProjectId, artwork_ids: ArtworkIds, username: Username = None
     ) -> Annotated[CallToolResult, Decision]:
         """Approve several artworks of one project in a single Cway call. Confirm the list with the user first.
 
-        Returns one outcome per artwork with its state read back; check ``failed``.
+        Returns one outcome per artwork with its state read back; check ``failed``. Artworks that are
+        already approved are left alone and reported ``unchanged``.
         """
         pid = require_uuid(project_id, "project_id")
         ids = require_uuids(artwork_ids, "artwork_ids")
-        data = await gateway.execute(D.APPROVE_ARTWORKS, {"projectId": pid, "artworkIds": ids}, username=username)
-        accepted = bool(data.get("approveArtworks"))
-        outcomes = [await _outcome(aid, accepted, username) for aid in ids]
-        return _decision("approved", outcomes, None)
+        done: dict[str, ArtworkOutcome] = {}
+        for aid in ids:
+            before = await _state(aid, username)
+            if before is not None and before.get("state") == "APPROVED" and before.get("projectId") == pid:
+                done[aid] = ArtworkOutcome(
+                    artwork_id=aid, name=before.get("name"), state="APPROVED", ok=True, unchanged=True
+                )
+        todo = [aid for aid in ids if aid not in done]
+        if todo:
+            variables = {"projectId": pid, "artworkIds": todo}
+            accepted = bool(
+                (await gateway.execute(D.APPROVE_ARTWORKS, variables, username=username)).get("approveArtworks")
+            )
+            for aid in todo:
+                done[aid] = await _outcome(aid, accepted, username)
+        return _decision("approved", [done[aid] for aid in ids], None)
 
-    @server.tool(annotations=writes("Reject several artworks", destructive=True, idempotent=False))
+    @server.tool(title="Reject several artworks", annotations=writes(destructive=True, idempotent=False))
     async def reject_artworks(
         project_id: ProjectId, artwork_ids: ArtworkIds, comment: Comment, username: Username = None
     ) -> Annotated[CallToolResult, Decision]:

@@ -20,6 +20,7 @@ from cway_mcp_shim.tool_models import FileInfo, file_info
 from cway_mcp_shim.tool_support import (
     EXAMPLE_UUID,
     MAX_BULK_IDS,
+    In,
     Out,
     Page,
     Paged,
@@ -100,7 +101,7 @@ class DownloadLink(Out):
     url: str = Field(description="Short-lived download URL; give it to the user, do not fetch it yourself.")
 
 
-class DownloadFile(Out):
+class DownloadFile(In):
     file_id: str = Field(description="File id (UUID).")
     name: str = Field(description="File name inside the zip.")
 
@@ -151,7 +152,7 @@ def _item(i: dict[str, Any]) -> MediaItem:
 def register(server: MCPServer, gateway: CwayGateway) -> None:
     """Register the media center, share and download tools on ``server``."""
 
-    @server.tool(annotations=read_only("Media center folders"))
+    @server.tool(title="Media center folders", annotations=read_only())
     async def list_media_folders(username: Username = None) -> Annotated[CallToolResult, FolderTree]:
         """The media center folder tree (top level plus two levels of subfolders) with folder ids.
 
@@ -164,7 +165,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         roots = [f for f in folders if f.get("parentId") not in listed]
         return tool_result(FolderTree(folders=[_folder(f) for f in roots]))
 
-    @server.tool(annotations=read_only("Media center folder"))
+    @server.tool(title="Media center folder", annotations=read_only())
     async def get_media_folder(
         folder_id: FolderId, username: Username = None
     ) -> Annotated[CallToolResult, FolderDetail]:
@@ -187,7 +188,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         )
         return tool_result(detail)
 
-    @server.tool(annotations=read_only("Find media items"))
+    @server.tool(title="Find media items", annotations=read_only())
     async def find_media_items(
         folder_id: FolderId,
         search: Annotated[str | None, Field(description="Text to search for in item names.")] = None,
@@ -218,7 +219,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         total = int(result.get("totalHits") or 0)
         return tool_result(MediaItemsPage(folder_id=fid, items=items, **paging(page, page_size, total)))
 
-    @server.tool(annotations=read_only("List shares"))
+    @server.tool(title="List shares", annotations=read_only())
     async def list_shares(
         file_name: Annotated[str | None, Field(description="Only shares whose file name contains this.")] = None,
         shared_to: Annotated[str | None, Field(description="Only shares sent to this username/e-mail.")] = None,
@@ -244,7 +245,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         shown, info = page_slice([_share(s) for s in rows], page, page_size)
         return tool_result(SharesPage(shares=shown, **info))
 
-    @server.tool(annotations=read_only("Get share"))
+    @server.tool(title="Get share", annotations=read_only())
     async def get_share(
         share_id: Annotated[str, Field(description="Share id (UUID).")], username: Username = None
     ) -> Annotated[CallToolResult, Share]:
@@ -255,7 +256,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
             raise ToolError(f"Share {sid} was not found, or this account cannot see it.")
         return tool_result(_share(s))
 
-    @server.tool(annotations=read_only("File download link"))
+    @server.tool(title="File download link", annotations=read_only())
     async def get_file_download_url(
         file_id: FileId, username: Username = None
     ) -> Annotated[CallToolResult, DownloadLink]:
@@ -272,7 +273,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
             raise ToolError(f"Cway returned no download URL for file {fid}.")
         return tool_result(DownloadLink(file=file_info(meta), url=str(url)))
 
-    @server.tool(annotations=writes("Prepare a zip download", destructive=False, idempotent=False))
+    @server.tool(title="Prepare a zip download", annotations=writes(destructive=False, idempotent=False))
     async def create_download_job(
         files: Annotated[list[DownloadFile], Field(min_length=1, max_length=MAX_BULK_IDS)],
         zip_name: Annotated[str | None, Field(description="Name of the zip file.")] = None,

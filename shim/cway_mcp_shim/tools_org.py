@@ -93,7 +93,7 @@ class SystemStatus(Out):
 def register(server: MCPServer, gateway: CwayGateway) -> None:
     """Register the organisation and user tools on ``server``."""
 
-    @server.tool(annotations=read_only("List organisations"))
+    @server.tool(title="List organisations", annotations=read_only())
     async def list_organisations(username: Username = None) -> Annotated[CallToolResult, Organisations]:
         """The Cway organisations this account belongs to, marking the one it currently works in.
 
@@ -112,7 +112,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
             Organisations(username=user.get("username"), current_organisation_id=current, organisations=rows)
         )
 
-    @server.tool(annotations=read_only("Organisation statistics"))
+    @server.tool(title="Organisation statistics", annotations=read_only())
     async def get_statistics(username: Username = None) -> Annotated[CallToolResult, Statistics]:
         """Key numbers of the current organisation: approvals (count, average time, average revisions),
         storage, media center size and open projects per month.
@@ -137,7 +137,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
             )
         )
 
-    @server.tool(annotations=read_only("Find users"))
+    @server.tool(title="Find users", annotations=read_only())
     async def find_users(
         search: Annotated[
             str | None, Field(description="Part of a username, name or e-mail; omit to list all.")
@@ -161,7 +161,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         ]
         return tool_result(UsersPage(users=rows, **paging(page, page_size, int(result.get("totalHits") or 0))))
 
-    @server.tool(annotations=read_only("Get user"))
+    @server.tool(title="Get user", annotations=read_only())
     async def get_user(
         user: Annotated[str, Field(description="The exact Cway username (usually an e-mail address).")],
         username: Username = None,
@@ -190,7 +190,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
             )
         )
 
-    @server.tool(annotations=read_only("Cway system status"))
+    @server.tool(title="Cway system status", annotations=read_only())
     async def get_system_status(username: Username = None) -> Annotated[CallToolResult, SystemStatus]:
         """Cway's own health for system administrators: renderer hosts (active, last seen) and the
         current viewer and desktop-app versions.

@@ -146,7 +146,7 @@ def _parse_date(value: str | None, what: str) -> str | None:
 def register(server: MCPServer, gateway: CwayGateway) -> None:
     """Register the project tools on ``server``; every call goes through ``gateway``."""
 
-    @server.tool(annotations=read_only("List projects"))
+    @server.tool(title="List projects", annotations=read_only())
     async def list_projects(
         search: Annotated[str | None, Field(description="Text in name, description, file content or barcodes.")] = None,
         order_no: Annotated[str | None, Field(description="Cway order number, e.g. CO-1001.")] = None,
@@ -181,7 +181,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         total = int(result.get("totalHits") or 0)
         return tool_result(ProjectsPage(projects=rows, **paging(page, page_size, total)))
 
-    @server.tool(annotations=read_only("Get project"))
+    @server.tool(title="Get project", annotations=read_only())
     async def get_project(project_id: ProjectId, username: Username = None) -> Annotated[CallToolResult, ProjectDetail]:
         """How a project is going: state, status, dates, people, progress and every artwork with its state.
 
@@ -206,7 +206,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         )
         return tool_result(detail)
 
-    @server.tool(annotations=read_only("Who is on a project"))
+    @server.tool(title="Who is on a project", annotations=read_only())
     async def get_project_team(
         project_id: ProjectId, username: Username = None
     ) -> Annotated[CallToolResult, ProjectTeam]:
@@ -240,7 +240,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         )
         return tool_result(team)
 
-    @server.tool(annotations=read_only("Project history"))
+    @server.tool(title="Project history", annotations=read_only())
     async def get_project_history(
         project_id: ProjectId, page: Page = 1, page_size: PageSize = 25, username: Username = None
     ) -> Annotated[CallToolResult, HistoryPage]:
@@ -253,7 +253,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         rows, info = page_slice(events_newest_first(data.get("projectHistory")), page, page_size)
         return tool_result(HistoryPage(project_id=pid, events=rows, **info))
 
-    @server.tool(annotations=read_only("Summarise project"))
+    @server.tool(title="Summarise project", annotations=read_only())
     async def summarize_project(
         project_id: ProjectId,
         audience: Annotated[
@@ -270,7 +270,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         data = await gateway.execute(D.PROJECT_AI_SUMMARY, {"projectId": pid, "audience": audience}, username=username)
         return tool_result(ProjectSummary(project_id=pid, audience=audience, summary=data["openAIProjectSummary"]))
 
-    @server.tool(annotations=read_only("Project planner"))
+    @server.tool(title="Project planner", annotations=read_only())
     async def list_planner_projects(
         states: Annotated[list[ProjectStateName] | None, Field(description="Only these states.")] = None,
         page: Page = 1,
@@ -322,7 +322,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
                 rows.append(ProjectStateRow(id=pid))
         return rows
 
-    @server.tool(annotations=writes("Close projects", destructive=True, idempotent=True))
+    @server.tool(title="Close projects", annotations=writes(destructive=True, idempotent=True))
     async def close_projects(
         project_ids: ProjectIds,
         force: Annotated[bool, Field(description="Close even if artworks are unfinished. Ask the user first.")] = False,
@@ -338,7 +338,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         accepted = bool(data.get("closeProjects"))
         return tool_result(ProjectsChanged(accepted=accepted, projects=await _read_states(ids, username)))
 
-    @server.tool(annotations=writes("Reopen projects", destructive=False, idempotent=True))
+    @server.tool(title="Reopen projects", annotations=writes(destructive=False, idempotent=True))
     async def reopen_projects(
         project_ids: ProjectIds, username: Username = None
     ) -> Annotated[CallToolResult, ProjectsChanged]:
@@ -348,7 +348,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         accepted = bool(data.get("reopenProjects"))
         return tool_result(ProjectsChanged(accepted=accepted, projects=await _read_states(ids, username)))
 
-    @server.tool(annotations=writes("Create project", destructive=False, idempotent=False))
+    @server.tool(title="Create project", annotations=writes(destructive=False, idempotent=False))
     async def create_project(
         name: Annotated[str, Field(description="Project name.")],
         description: str | None = None,

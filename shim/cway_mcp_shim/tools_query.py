@@ -48,7 +48,7 @@ class QueryResult(Out):
 def register(server: MCPServer, gateway: CwayGateway) -> None:
     """Register ``graphql_query`` on ``server``."""
 
-    @server.tool(annotations=read_only("Read-only GraphQL query"), description=GRAPHQL_QUERY_DESCRIPTION)
+    @server.tool(title="Read-only GraphQL query", annotations=read_only(), description=GRAPHQL_QUERY_DESCRIPTION)
     async def graphql_query(
         query: Annotated[str, Field(description="One GraphQL query operation (no mutations or subscriptions).")],
         variables: Annotated[

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from cway_common import contract
 from cway_common.config import ConfigError, derive_token_url, load_settings
 
 BASE = {"AZURE_CLIENT_ID": "client-123", "CWAY_MCP_CONFIG": ""}
@@ -20,6 +22,7 @@ def _isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # No real user config file may leak into these tests.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    monkeypatch.setattr(contract, "RUN_USER_ROOT", tmp_path / "run-user")
 
 
 def test_defaults_follow_the_seed(tmp_path: Path) -> None:
@@ -34,7 +37,9 @@ def test_defaults_follow_the_seed(tmp_path: Path) -> None:
     assert s.discovery_url.endswith("/organizations/v2.0/.well-known/openid-configuration")
     assert s.azure_scopes == ("openid", "profile", "email", "User.Read")
     assert s.refresh_threshold_seconds == 300
-    assert s.socket_path == tmp_path / "run" / "cway-mcp" / "daemon.sock"
+    # No /run/user/<uid> here (see _isolated_config): the socket lives under the state dir,
+    # whatever XDG_RUNTIME_DIR says.
+    assert s.socket_path == s.state_dir / "run" / "daemon.sock"
 
 
 def test_tenant_goes_into_the_default_authority(tmp_path: Path) -> None:
@@ -220,3 +225,73 @@ def test_websocket_url_is_derived_from_the_api_url_and_validated(tmp_path: Path)
             load({"CWAY_WS_URL": bad}, tmp_path, "shim")
         message = str(info.value)
         assert "\n" not in message and message.startswith("CWAY_WS_URL=") and "wss://" in message
+
+
+# ---- the socket rule ------------------------------------------------------------------------------
+
+
+def test_the_socket_is_under_run_user_uid_when_that_dir_is_ours(tmp_path: Path) -> None:
+    runtime = tmp_path / "run-user" / str(os.geteuid())
+    runtime.mkdir(parents=True, mode=0o700)
+    s = load({}, tmp_path)
+    assert s.socket_path == runtime / "cway-mcp" / "daemon.sock"
+    assert not s.socket_is_explicit
+    runtime.chmod(0o777)  # writable by others: not a private runtime dir
+    assert load({}, tmp_path).socket_path == load({}, tmp_path).state_dir / "run" / "daemon.sock"
+
+
+def test_xdg_runtime_dir_does_not_move_the_socket(tmp_path: Path) -> None:
+    with_var = load({"XDG_RUNTIME_DIR": str(tmp_path / "a")}, tmp_path)
+    assert with_var.socket_path == load({}, tmp_path).socket_path
+
+
+def test_an_explicit_socket_wins(tmp_path: Path) -> None:
+    s = load({"CWAY_MCP_SOCKET": str(tmp_path / "s.sock")}, tmp_path)
+    assert s.socket_path == tmp_path / "s.sock" and s.socket_is_explicit
+
+
+# ---- provenance -----------------------------------------------------------------------------------
+
+
+def test_each_value_says_where_it_came_from(tmp_path: Path) -> None:
+    toml = tmp_path / "cfg.toml"
+    toml.write_text('AZURE_TENANT_ID = "contoso"\n')
+    (tmp_path / ".env").write_text("CWAY_API_URL=https://cway.example/graphql\n")
+    s = load({"CWAY_MCP_CONFIG": str(toml)}, tmp_path)
+    assert str(s.origin("AZURE_TENANT_ID")) == f"config file ({toml})"
+    assert str(s.origin("CWAY_API_URL")) == f".env ({tmp_path / '.env'})"
+    assert str(s.origin("AZURE_CLIENT_ID")) == "environment"
+    assert str(s.origin("AZURE_AUTHORITY")) == "default"
+
+
+def test_an_environment_value_overriding_a_different_file_value_is_warned_about(tmp_path: Path) -> None:
+    toml = tmp_path / "cfg.toml"
+    toml.write_text('AZURE_CLIENT_ID = "cway-app"\nAZURE_TENANT_ID = "contoso"\n')
+    s = load(
+        {"CWAY_MCP_CONFIG": str(toml), "AZURE_CLIENT_ID": "someone-elses-sp", "AZURE_TENANT_ID": "contoso"}, tmp_path
+    )
+    assert s.azure_client_id == "someone-elses-sp"
+    assert len(s.warnings) == 1  # the same tenant in both places is no surprise
+    assert s.warnings[0].startswith(
+        f"AZURE_CLIENT_ID='someone-elses-sp' from the environment overrides AZURE_CLIENT_ID='cway-app' in {toml}"
+    )
+    assert "CWAY_AZURE_CLIENT_ID" in s.warnings[0]
+
+
+def test_the_cway_prefixed_name_wins_over_both(tmp_path: Path) -> None:
+    toml = tmp_path / "cfg.toml"
+    toml.write_text('AZURE_CLIENT_ID = "from-file"\n')
+    s = load({"CWAY_MCP_CONFIG": str(toml), "AZURE_CLIENT_ID": "stray", "CWAY_AZURE_CLIENT_ID": "cway-app"}, tmp_path)
+    assert s.azure_client_id == "cway-app"
+    assert s.warnings == ()
+    assert str(s.origin("AZURE_CLIENT_ID")) == "environment as CWAY_AZURE_CLIENT_ID"
+    toml.write_text('CWAY_AZURE_CLIENT_ID = "in-file"\n')  # in the file too, and it still wins
+    assert load({"CWAY_MCP_CONFIG": str(toml), "AZURE_CLIENT_ID": "stray"}, tmp_path).azure_client_id == "in-file"
+
+
+def test_an_empty_variable_does_not_hide_the_file_value(tmp_path: Path) -> None:
+    toml = tmp_path / "cfg.toml"
+    toml.write_text('AZURE_TENANT_ID = "contoso"\n')
+    s = load({"CWAY_MCP_CONFIG": str(toml), "AZURE_TENANT_ID": "", "CWAY_AZURE_TENANT_ID": "  "}, tmp_path)
+    assert s.azure_tenant_id == "contoso"
+    assert s.origin("AZURE_TENANT_ID").source == "config file"

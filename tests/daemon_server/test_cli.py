@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import plistlib
 import re
 import subprocess
 import sys
@@ -157,66 +156,6 @@ def test_doctor_reports_a_missing_daemon(env: dict[str, str]) -> None:
     assert done.returncode == 1
     assert "✗ daemon: not reachable" in done.stdout and "fix: start it with `cway-auth daemon`" in done.stdout
     assert "✓ redirect port" in done.stdout
-
-
-# ---- service ------------------------------------------------------------------------------------
-
-
-def test_service_install_dry_run_renders_the_systemd_unit(env: dict[str, str]) -> None:
-    done = cli(env, "service", "install", "--dry-run", "--target", "systemd")
-    assert done.returncode == 0, done.stderr
-    exec_lines = [line for line in done.stdout.splitlines() if line.startswith("ExecStart=")]
-    assert len(exec_lines) == 1
-    exe = exec_lines[0].removeprefix("ExecStart=").removesuffix(" daemon")
-    assert Path(exe).is_absolute() and Path(exe).name == "cway-auth"
-    assert "@CWAY_AUTH@" not in done.stdout
-    for setting in ("UMask=0077", "NoNewPrivileges=yes", "ProtectSystem=strict", "Restart=on-failure"):
-        assert setting in done.stdout
-    assert "would write" in done.stderr and ".config/systemd/user/cway-mcp-daemon.service" in done.stderr
-    home = Path(env["HOME"])
-    assert not (home / ".config").exists()
-
-
-def test_service_install_dry_run_renders_the_launchd_plist(env: dict[str, str]) -> None:
-    done = cli(env, "service", "install", "--print", "--target", "launchd")
-    assert done.returncode == 0, done.stderr
-    plist = plistlib.loads(done.stdout.encode())
-    assert plist["Label"] == "se.cway.mcp.daemon"
-    assert Path(plist["ProgramArguments"][0]).is_absolute() and plist["ProgramArguments"][1:] == ["daemon"]
-    assert plist["Umask"] == 63 and plist["RunAtLoad"] is True
-    assert plist["StandardErrorPath"] == f"{env['HOME']}/Library/Logs/cway-mcp/daemon.log"
-
-
-def test_service_install_without_systemctl_writes_the_unit_and_says_what_to_run(env: dict[str, str]) -> None:
-    empty_bin = Path(env["CWAY_TEST_BASE"]) / "bin"
-    empty_bin.mkdir()
-    extra = {"PATH": str(empty_bin), "XDG_CONFIG_HOME": str(Path(env["HOME"]) / ".config")}
-    done = cli(env, "service", "install", "--target", "systemd", extra=extra)
-    assert done.returncode == 0, done.stderr
-    unit = Path(env["HOME"]) / ".config" / "systemd" / "user" / "cway-mcp-daemon.service"
-    assert unit.is_file() and "ExecStart=/" in unit.read_text()
-    assert "systemctl --user enable --now cway-mcp-daemon.service" in done.stdout
-    status = cli(env, "service", "status", "--target", "systemd", extra=extra)
-    assert status.returncode == 0 and "installed:" in status.stdout
-    removed = cli(env, "service", "uninstall", "--target", "systemd", extra=extra)
-    assert removed.returncode == 0 and not unit.exists()
-
-
-@pytest.mark.parametrize(
-    ("packaged", "top_level"),
-    [
-        ("cway-mcp-daemon.service", "systemd/cway-mcp-daemon.service"),
-        ("se.cway.mcp.daemon.plist", "launchd/se.cway.mcp.daemon.plist"),
-    ],
-)
-def test_packaged_templates_match_the_top_level_copies(packaged: str, top_level: str) -> None:
-    from cway_authd import service
-
-    target: service.Target = "systemd" if packaged.endswith(".service") else "launchd"
-    assert service.template_text(target) == (REPO / top_level).read_text(encoding="utf-8")
-    assert (REPO / "daemon" / "cway_authd" / "service_templates" / packaged).read_bytes() == (
-        REPO / top_level
-    ).read_bytes()
 
 
 def test_cli_module_does_not_import_the_daemon_machinery() -> None:

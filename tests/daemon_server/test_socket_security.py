@@ -41,7 +41,7 @@ def test_refuses_a_group_writable_socket_dir(env: dict[str, str], caplog: pytest
     settings = settings_from_env(env)
     with caplog.at_level(logging.ERROR):
         code = asyncio.run(run_daemon(settings))
-    assert code == 1
+    assert code == 4  # bad permissions: the unit does not restart it
     assert "socket directory refused" in caplog.text and "chmod 700" in caplog.text
     assert not settings.socket_path.exists()
     assert _mode(run_dir) == 0o770  # checked, never silently repaired
@@ -73,7 +73,7 @@ def test_a_starting_daemons_socket_is_not_taken_for_a_stale_one(
         starting.bind(str(path))
         inode = os.lstat(path).st_ino
         with caplog.at_level(logging.ERROR):
-            assert asyncio.run(run_daemon(settings)) == 1
+            assert asyncio.run(run_daemon(settings)) == 3  # already running
         assert "another cway-auth daemon" in caplog.text
         assert os.lstat(path).st_ino == inode  # A's socket is still there
 
@@ -88,7 +88,7 @@ def test_a_live_daemon_is_never_clobbered(daemon: RunningDaemon) -> None:
         text=True,
         timeout=60,
     )
-    assert second.returncode == 1
+    assert second.returncode == 3  # already running
     assert f"already running, pid {os.getpid()}" in second.stderr
     assert "Traceback" not in second.stderr
     assert os.lstat(daemon.socket_path).st_ino == inode
@@ -100,7 +100,7 @@ def test_a_non_socket_at_the_socket_path_is_refused(env: dict[str, str], caplog:
     path.parent.mkdir(mode=0o700)
     path.write_text("not a socket")
     with caplog.at_level(logging.ERROR):
-        assert asyncio.run(run_daemon(settings_from_env(env))) == 1
+        assert asyncio.run(run_daemon(settings_from_env(env))) == 4
     assert "is not a socket" in caplog.text
     assert path.read_text() == "not a socket"
 
@@ -191,6 +191,6 @@ def test_port_in_use_is_reported_plainly(env: dict[str, str], caplog: pytest.Log
         squatter.bind(("127.0.0.1", settings.redirect.port))
         squatter.listen(1)
         with caplog.at_level(logging.ERROR):
-            assert asyncio.run(run_daemon(settings)) == 1
+            assert asyncio.run(run_daemon(settings)) == 5  # port in use
     assert f"port {settings.redirect.port} (AZURE_REDIRECT_URI) is in use by another program" in caplog.text
     assert not settings.socket_path.exists()

@@ -12,39 +12,57 @@ from mcp.shared.exceptions import UrlElicitationRequiredError
 from mcp.types import ClientCapabilities, ElicitationCapability, FormElicitationCapability, UrlElicitationCapability
 
 from cway_common.humanize import format_left
-from cway_mcp_shim import auth_tools, autostart, signin
-from cway_mcp_shim.signin import SignInNeeded, raise_sign_in_needed
+from cway_mcp_shim import auth_tools, autostart, request_scope, signin
+from cway_mcp_shim.signin import SignInInputRequired, SignInNeeded, raise_sign_in_needed
 
 URL = "http://127.0.0.1:1/authorize?x=1"
 CALLBACK = "http://localhost:8765/callback"
 
 
-def fake_request(version: str, elicitation: ElicitationCapability | None) -> Any:
+def fake_request(version: str, elicitation: ElicitationCapability | None, params: Any = None) -> Any:
     caps = ClientCapabilities(elicitation=elicitation)
-    return SimpleNamespace(protocol_version=version, session=SimpleNamespace(client_capabilities=caps))
+    return SimpleNamespace(
+        protocol_version=version, session=SimpleNamespace(client_capabilities=caps), params=params or {}
+    )
 
 
 @pytest.mark.parametrize(
     ("version", "elicitation", "expected"),
     [
-        ("2025-11-25", ElicitationCapability(url=UrlElicitationCapability()), True),
-        ("2026-07-28", ElicitationCapability(url=UrlElicitationCapability()), True),
-        ("2025-06-18", ElicitationCapability(url=UrlElicitationCapability()), False),  # too old for URL mode
-        ("2025-11-25", ElicitationCapability(form=FormElicitationCapability()), False),  # form only
-        ("2025-11-25", None, False),
+        ("2025-11-25", ElicitationCapability(url=UrlElicitationCapability()), UrlElicitationRequiredError),
+        ("2026-07-28", ElicitationCapability(url=UrlElicitationCapability()), SignInInputRequired),
+        ("2025-06-18", ElicitationCapability(url=UrlElicitationCapability()), SignInNeeded),  # too old for URL mode
+        ("2025-11-25", ElicitationCapability(form=FormElicitationCapability()), SignInNeeded),  # form only
+        ("2026-07-28", ElicitationCapability(form=FormElicitationCapability()), SignInNeeded),
+        ("2025-11-25", None, SignInNeeded),
     ],
 )
-def test_url_elicitation_needs_protocol_and_capability(
-    version: str, elicitation: ElicitationCapability | None, expected: bool
+def test_sign_in_shape_follows_protocol_and_capability(
+    version: str, elicitation: ElicitationCapability | None, expected: type[Exception]
 ) -> None:
-    token = signin._current_request.set(fake_request(version, elicitation))
+    token = request_scope._current.set(fake_request(version, elicitation))
     try:
-        assert signin.client_supports_url_elicitation() is expected
-        error = UrlElicitationRequiredError if expected else SignInNeeded
-        with pytest.raises(error):
+        assert signin.client_supports_url_elicitation() is (expected is not SignInNeeded)
+        with pytest.raises(expected) as raised:
             raise_sign_in_needed(URL, username="a@b", reason=None, flow_id="flow-1", callback_uri=CALLBACK)
     finally:
-        signin._current_request.reset(token)
+        request_scope._current.reset(token)
+    if isinstance(raised.value, SignInInputRequired):
+        (request,) = raised.value.result.input_requests.values()  # type: ignore[union-attr]
+        assert request.params.mode == "url" and request.params.url == URL  # type: ignore[union-attr]
+        assert request.params.elicitation_id == "flow-1"  # type: ignore[union-attr]
+
+
+def test_the_retry_of_an_asked_call_gets_the_text_not_the_question_again() -> None:
+    url_caps = ElicitationCapability(url=UrlElicitationCapability())
+    answered = {"inputResponses": {signin.SIGN_IN_KEY: {"action": "accept"}}, "requestState": '{"flow_id": "f"}'}
+    token = request_scope._current.set(fake_request("2026-07-28", url_caps, answered))
+    try:
+        assert signin.sign_in_answer() == signin.SignInAnswer(action="accept", flow_id="f", username=None)
+        with pytest.raises(SignInNeeded):
+            raise_sign_in_needed(URL, username="a@b", reason=None, flow_id="f", callback_uri=CALLBACK)
+    finally:
+        request_scope._current.reset(token)
 
 
 def test_no_request_no_elicitation() -> None:
@@ -52,14 +70,14 @@ def test_no_request_no_elicitation() -> None:
 
 
 def test_without_a_flow_id_there_is_no_elicitation() -> None:
-    token = signin._current_request.set(
+    token = request_scope._current.set(
         fake_request("2025-11-25", ElicitationCapability(url=UrlElicitationCapability()))
     )
     try:
         with pytest.raises(SignInNeeded):
             raise_sign_in_needed(URL, username=None, reason=None, flow_id=None, callback_uri=CALLBACK)
     finally:
-        signin._current_request.reset(token)
+        request_scope._current.reset(token)
 
 
 def test_sign_in_text() -> None:

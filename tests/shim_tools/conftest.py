@@ -12,6 +12,7 @@ from mcp.server.mcpserver import MCPServer
 
 from cway_emulator import EmulatorServer
 from cway_mcp_shim.cway_tools import register_cway_tools
+from cway_mcp_shim.middleware import install as install_middleware
 from tests.shim_tools.static_gateway import StaticTokenGateway
 
 ALICE = "alice@contoso.example"
@@ -74,6 +75,7 @@ def build_server(gateway: StaticTokenGateway) -> MCPServer:
     if id(gateway) not in _servers:
         server: MCPServer = MCPServer(name="cway-tools-test")
         register_cway_tools(server, gateway)
+        install_middleware(server)
         _servers[id(gateway)] = (gateway, server)
     return _servers[id(gateway)][1]
 

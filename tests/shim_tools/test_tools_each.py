@@ -82,7 +82,7 @@ ERRORS: dict[str, tuple[dict[str, Any], str, bool]] = {
     "get_artwork_history": ({"artwork_id": "poster"}, "artwork_id must be a UUID", False),
     "approve_artwork": ({"artwork_id": artwork_id(1), "username": BOB}, "Cway reported an error", True),
     "reject_artwork": ({"artwork_id": artwork_id(1), "comment": "   "}, "comment must not be empty", False),
-    "approve_artworks": ({"project_id": project_id(1), "artwork_ids": [artwork_id(2)]}, "APPROVED", True),
+    "approve_artworks": ({"project_id": project_id(1), "artwork_ids": [artwork_id(4)]}, "does not belong", True),
     "reject_artworks": (
         {"project_id": project_id(2), "artwork_ids": [artwork_id(1)], "comment": "No"},
         "belongs to project",

@@ -1,0 +1,190 @@
+"""Assembling ``cway-mcp serve``: one runtime per process, one Starlette app, the SDK doing the protocol.
+
+The MCP endpoint is the SDK's Streamable HTTP app in stateless mode (any replica answers any
+request: no session lives in a process), guarded by the SDK's bearer middleware with this
+server's own provider (:mod:`cway_remote.provider`). The SDK also serves the authorization-server
+metadata, Protected Resource Metadata (RFC 9728) and the ``WWW-Authenticate`` challenge. Added
+here: the consent page and the Entra callback, ``/healthz`` (the process answers) and
+``/readyz`` (the database answers and its schema is this release's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import asyncpg
+import httpx
+from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from cway_authd.http import build_http_client
+from cway_authd.store import KeyMaterial, resolve_store_key
+from cway_common import __version__
+from cway_common.clock import SYSTEM_CLOCK, Clock
+from cway_mcp_shim.cway_tools import register_cway_tools
+
+from . import db
+from .audit import JsonAudit
+from .consent import ConsentRoutes
+from .exchange import CwayExchange
+from .gateway import RemoteGateway, register_whoami
+from .oauth_db import OAuthDb
+from .pg_store import PgTokenStore
+from .provider import SCOPE, CwayOAuthProvider
+from .refresh import RemoteRefresher, refresh_due_at
+from .settings import CALLBACK_PATH, MCP_PATH, RemoteSettings
+
+log = logging.getLogger(__name__)
+
+INSTRUCTIONS = """\
+Tools for Cway, the artwork and packaging approval platform: projects, artworks to approve or \
+upload, media center folders and files, shares, users and statistics.
+
+Every call acts as the Cway user who connected this server (signed in with their organisation's \
+account); leave `username` out. Errors are short and say what to do next; relay them rather than \
+retrying blindly.
+"""
+
+
+@dataclass
+class RemoteRuntime:
+    """What one replica owns: the pool, the HTTP client, the store, the OAuth provider, the refresher."""
+
+    settings: RemoteSettings
+    clock: Clock
+    pool: asyncpg.Pool
+    http: httpx.AsyncClient
+    keys: KeyMaterial
+    store: PgTokenStore
+    oauth: OAuthDb
+    exchange: CwayExchange
+    refresher: RemoteRefresher
+    provider: CwayOAuthProvider
+    audit: JsonAudit
+    replica: str
+    closing: list[RemoteGateway] = field(default_factory=list)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    async def create(
+        cls, settings: RemoteSettings, *, clock: Clock = SYSTEM_CLOCK, pool_size: int = 10
+    ) -> RemoteRuntime:
+        base = settings.base
+        keys = resolve_store_key(base.state_dir, base.store_key.get_secret_value() if base.store_key else None)
+        pool = await db.create_pool(settings.database_url, max_size=pool_size)
+        try:
+            await db.migrate(pool)
+        except BaseException:
+            await pool.close()
+            raise
+        replica = f"{socket.gethostname()}:{os.getpid()}"
+        audit = JsonAudit(clock, replica)
+        threshold = base.refresh_threshold_seconds
+        store = PgTokenStore(
+            pool, keys, clock, due_at=lambda r: refresh_due_at(r, timedelta(seconds=threshold)), on_event=None
+        )
+        oauth = OAuthDb(pool, keys)
+        http = build_http_client(base)
+        exchange = CwayExchange(base, http, clock)
+        provider = CwayOAuthProvider(settings=settings, db=oauth, store=store, clock=clock, audit=audit)
+        refresher = RemoteRefresher(
+            store=store,
+            exchange=exchange,
+            clock=clock,
+            threshold_seconds=threshold,
+            audit=audit,
+            on_dropped=provider.revoke_account,
+        )
+        return cls(settings, clock, pool, http, keys, store, oauth, exchange, refresher, provider, audit, replica)
+
+    def start_background(self, schedule_interval: float) -> None:
+        self._tasks.append(asyncio.create_task(self.refresher.run_schedule(self._stop, schedule_interval)))
+
+    async def aclose(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, timeout=10)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        for gateway in self.closing:
+            await gateway.aclose()
+        await self.http.aclose()
+        await self.pool.close()
+
+
+def build_server(runtime: RemoteRuntime) -> MCPServer:
+    settings = runtime.settings
+    auth = AuthSettings(
+        issuer_url=settings.public_url,  # type: ignore[arg-type]
+        resource_server_url=settings.resource_url,  # type: ignore[arg-type]
+        required_scopes=[SCOPE],
+        validate_token_resource=True,
+        client_registration_options=ClientRegistrationOptions(
+            enabled=True, valid_scopes=[SCOPE], default_scopes=[SCOPE]
+        ),
+        revocation_options=RevocationOptions(enabled=True),
+    )
+    server: MCPServer = MCPServer(
+        name="cway",
+        title="Cway",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        auth_server_provider=runtime.provider,
+        auth=auth,
+        log_level=settings.base.log_level,  # type: ignore[arg-type]
+    )
+    gateway = RemoteGateway(settings.base, runtime.refresher)
+    runtime.closing.append(gateway)
+    register_cway_tools(server, gateway)
+    register_whoami(server, runtime.store)
+    consent = ConsentRoutes(
+        settings=settings,
+        db=runtime.oauth,
+        store=runtime.store,
+        provider=runtime.provider,
+        exchange=runtime.exchange,
+        clock=runtime.clock,
+        audit=runtime.audit,
+    )
+    server.custom_route("/consent", methods=["GET", "POST"])(consent.consent)
+    server.custom_route(CALLBACK_PATH, methods=["GET"])(consent.callback)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok", "version": __version__, "replica": runtime.replica})
+
+    async def readyz(_: Request) -> Response:
+        try:
+            async with runtime.pool.acquire() as conn:
+                version = await asyncio.wait_for(db.schema_version(conn), timeout=5)
+        except Exception as exc:
+            return JSONResponse({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
+        if version != db.CURRENT_VERSION:
+            return JSONResponse({"status": "unavailable", "schema_version": version}, status_code=503)
+        return JSONResponse({"status": "ready", "schema_version": version, "refreshes": runtime.refresher.refreshes})
+
+    server.custom_route("/healthz", methods=["GET"])(healthz)
+    server.custom_route("/readyz", methods=["GET"])(readyz)
+    return server
+
+
+def build_app(runtime: RemoteRuntime) -> Starlette:
+    server = build_server(runtime)
+    return server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=True,
+        json_response=True,
+        # Bearer-authenticated and reached through a load balancer under CWAY_MCP_PUBLIC_URL: the
+        # SDK's DNS-rebinding guard (for unauthenticated local servers) would refuse that Host.
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )

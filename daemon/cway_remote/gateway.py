@@ -1,0 +1,141 @@
+"""The shim's Cway gateway with the remote server's bearer source.
+
+Every tool call acts as the user the MCP access token belongs to: the subject the SDK's bearer
+middleware put in the request context. A tool's ``username`` argument may only name that same
+user (an assistant cannot act as someone else by passing a name). The bearer comes from the
+cross-replica refresher; on a 401 from Cway it forces one refresh and retries once (the
+shim's rule, same fingerprint-based single flight).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, Generator
+
+import httpx
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel
+
+from cway_authd.store import normalise_username
+from cway_common.config import Settings
+from cway_common.redact import fingerprint
+from cway_mcp_shim.gateway import CwayHttpGateway
+from cway_mcp_shim.tool_support import read_only
+
+from .pg_store import PgTokenStore, account_key
+from .refresh import CwayUnavailable, RemoteRefresher, SessionEnded
+
+log = logging.getLogger(__name__)
+
+SIGN_IN_AGAIN = (
+    "Your Cway session on this server has ended. Disconnect and reconnect this server in your assistant "
+    "to sign in again."
+)
+
+
+def current_subject(username: str | None) -> str:
+    """The account key of the authenticated user; refuses a ``username`` naming anyone else."""
+    token = get_access_token()
+    if token is None or not token.subject:
+        raise ToolError("This server needs a signed-in user: connect with OAuth.")
+    if username is not None and username.strip():
+        try:
+            asked = account_key(normalise_username(username))
+        except ValueError:
+            asked = ""
+        if asked != token.subject:
+            raise ToolError("On this server every call acts as the signed-in user; leave `username` out.")
+    return token.subject
+
+
+class RemoteBearerAuth(httpx.Auth):
+    """Bearer for the request's user; after a 401 one forced refresh and one retry."""
+
+    def __init__(self, refresher: RemoteRefresher, key: str) -> None:
+        self._refresher = refresher
+        self._key = key
+        self.account: str | None = None
+        self.retried = False
+        self.tokens: list[str] = []
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        try:
+            record = await self._refresher.bearer(self._key)
+        except SessionEnded:
+            raise ToolError(SIGN_IN_AGAIN) from None
+        except CwayUnavailable as exc:
+            raise ToolError(str(exc)) from None
+        self.account = record.username
+        self._apply(request, record.access_token)
+        response = yield request
+        if response.status_code != httpx.codes.UNAUTHORIZED:
+            return
+        self.retried = True
+        try:
+            record = await self._refresher.force(self._key, fingerprint(record.access_token))
+        except SessionEnded:
+            raise ToolError(SIGN_IN_AGAIN) from None
+        except CwayUnavailable as exc:
+            raise ToolError(str(exc)) from None
+        self._apply(request, record.access_token)
+        yield request
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        raise RuntimeError("RemoteBearerAuth works with httpx.AsyncClient only")
+
+    def _apply(self, request: httpx.Request, token: str) -> None:
+        self.tokens.append(token)
+        request.headers["Authorization"] = f"Bearer {token}"
+
+
+class RemoteGateway(CwayHttpGateway):
+    """``CwayHttpGateway`` whose bearer is the signed-in MCP user's, from PostgreSQL."""
+
+    def __init__(
+        self, settings: Settings, refresher: RemoteRefresher, *, http: httpx.AsyncClient | None = None
+    ) -> None:
+        # The shim's constructor wants a daemon for oauth2; this gateway has none and needs none.
+        super().__init__(_as_static(settings), None, http=http)
+        self.settings = settings
+        self._refresher = refresher
+
+    def _auth_for(self, username: str | None) -> RemoteBearerAuth:  # type: ignore[override]
+        return RemoteBearerAuth(self._refresher, current_subject(username))
+
+    def subscribe(self, *args: object, **kwargs: object) -> AsyncGenerator[dict[str, object], None]:
+        raise ToolError("AI answers (subscriptions) are not available through the remote server yet.")
+
+
+class Me(BaseModel):
+    """Who this server acts as for the caller."""
+
+    username: str
+    display_name: str | None
+    organisation: str | None
+    session_expires_at: str | None
+
+
+def register_whoami(server: MCPServer, store: PgTokenStore) -> None:
+    @server.tool(title="Who am I", annotations=read_only())
+    async def whoami() -> Me:
+        """The Cway user this server acts as for you (the one who signed in), and their organisation."""
+        record = await store.load_key(current_subject(None))
+        if record is None:
+            raise ToolError(SIGN_IN_AGAIN)
+        expires = record.refresh_expires_at
+        return Me(
+            username=record.username,
+            display_name=record.display_name,
+            organisation=record.organisation_name,
+            session_expires_at=expires.isoformat() if expires else None,
+        )
+
+
+def _as_static(settings: Settings) -> Settings:
+    import dataclasses
+
+    from pydantic import SecretStr
+
+    return dataclasses.replace(settings, auth_method="static", cway_api_token=SecretStr("unused"))

@@ -1,0 +1,239 @@
+"""The server as its own OAuth 2.1 authorization server, in front of Entra (the "OAuth proxy").
+
+Implements the mcp SDK's ``OAuthAuthorizationServerProvider``; the SDK's routes do the HTTP
+(metadata, ``/register``, ``/authorize``, ``/token``, ``/revoke``) and its bearer middleware
+guards ``/mcp``. What this class decides:
+
+* ``/authorize`` never goes straight to Entra: it parks the request (client, redirect URI, PKCE
+  challenge, state, resource) in the database and sends the browser to the consent page
+  (:mod:`cway_remote.consent`), so a client registered by someone else cannot ride on a
+  remembered Entra sign-in (the confused-deputy problem of proxies with a static upstream client).
+* The ``resource`` a client asks for must be this server's MCP URL (RFC 8707); tokens carry it
+  as their audience and the middleware refuses tokens for any other (``validate_token_resource``).
+* Tokens are opaque, random and stored hashed; the subject is the account key (a hash of the
+  Cway username), never a Cway or Entra token: MCP clients never see those (no passthrough).
+* Refresh tokens rotate; presenting a used one again revokes its whole family (reuse detection).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from mcp.server.auth.provider import (
+    AccessToken,
+    AuthorizationCode,
+    AuthorizationParams,
+    AuthorizeError,
+    IdentityAssertionParams,
+    RefreshToken,
+    TokenError,
+)
+from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+
+from cway_common.clock import Clock
+
+from .audit import AuditSink
+from .oauth_db import OAuthDb
+from .pg_store import PgTokenStore
+from .settings import RemoteSettings
+
+log = logging.getLogger(__name__)
+
+SCOPE = "cway"
+PENDING_LIFETIME = timedelta(minutes=10)
+CODE_LIFETIME = timedelta(minutes=5)
+REFRESH_LIFETIME = timedelta(days=30)
+
+
+class CwayOAuthProvider:
+    """``OAuthAuthorizationServerProvider[AuthorizationCode, RefreshToken, AccessToken]`` on PostgreSQL."""
+
+    def __init__(
+        self, *, settings: RemoteSettings, db: OAuthDb, store: PgTokenStore, clock: Clock, audit: AuditSink
+    ) -> None:
+        self._settings = settings
+        self._db = db
+        self._store = store
+        self._clock = clock
+        self._audit = audit
+        self.access_lifetime = timedelta(seconds=settings.access_token_seconds)
+
+    # -- clients ---------------------------------------------------------------------------------
+
+    async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        info = await self._db.client(client_id)
+        return OAuthClientInformationFull.model_validate(info) if info is not None else None
+
+    async def register_client(self, client_info: OAuthClientInformationFull) -> None:
+        assert client_info.client_id is not None
+        await self._db.save_client(client_info.client_id, client_info.model_dump(mode="json"), self._clock.now())
+        self._audit.event(
+            "client_registered",
+            client_id=client_info.client_id,
+            client_name=client_info.client_name,
+            redirect_uris=[str(u) for u in client_info.redirect_uris or []],
+        )
+
+    # -- authorization -----------------------------------------------------------------------------
+
+    async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
+        if params.resource is not None and params.resource.rstrip("/") != self._settings.resource_url:
+            raise AuthorizeError("invalid_target", "this authorization server issues tokens for its own MCP URL only")
+        handle = secrets.token_urlsafe(32)
+        payload: dict[str, Any] = {
+            "client_id": client.client_id,
+            "redirect_uri": str(params.redirect_uri),
+            "redirect_uri_provided_explicitly": params.redirect_uri_provided_explicitly,
+            "code_challenge": params.code_challenge,
+            "state": params.state,
+            "scopes": params.scopes or [SCOPE],
+            "resource": self._settings.resource_url,
+            "csrf": secrets.token_urlsafe(24),
+        }
+        await self._db.add_pending(handle, payload, self._clock.now() + PENDING_LIFETIME)
+        return f"{self._settings.public_url}/consent?request={handle}"
+
+    async def load_authorization_code(
+        self, client: OAuthClientInformationFull, authorization_code: str
+    ) -> AuthorizationCode | None:
+        assert client.client_id is not None
+        found = await self._db.code(authorization_code, client.client_id, self._clock.now())
+        if found is None:
+            return None
+        subject, payload, expires_at = found
+        return AuthorizationCode(
+            code=authorization_code,
+            scopes=payload["scopes"],
+            expires_at=expires_at.timestamp(),
+            client_id=client.client_id,
+            code_challenge=payload["code_challenge"],
+            redirect_uri=payload["redirect_uri"],
+            redirect_uri_provided_explicitly=payload["redirect_uri_provided_explicitly"],
+            resource=payload["resource"],
+            subject=subject,
+        )
+
+    async def exchange_authorization_code(
+        self, client: OAuthClientInformationFull, authorization_code: AuthorizationCode
+    ) -> OAuthToken:
+        assert client.client_id is not None and authorization_code.subject is not None
+        if not await self._db.take_code(authorization_code.code, client.client_id):
+            raise TokenError("invalid_grant", "authorization code already used")
+        return await self._issue(
+            client.client_id,
+            authorization_code.subject,
+            authorization_code.scopes,
+            authorization_code.resource,
+            family=secrets.token_urlsafe(16),
+        )
+
+    # -- refresh -------------------------------------------------------------------------------------
+
+    async def load_refresh_token(self, client: OAuthClientInformationFull, refresh_token: str) -> RefreshToken | None:
+        row = await self._db.token(refresh_token)
+        if row is None or row.kind != "refresh" or row.client_id != client.client_id:
+            return None
+        if row.used_at is not None:
+            revoked = await self._db.revoke_family(row.family)
+            log.warning("a used refresh token was presented again: revoked its %d sibling token(s)", revoked)
+            self._audit.event("token_reuse_detected", client_id=row.client_id, account_key=row.subject[:12])
+            return None
+        if row.expires_at <= self._clock.now():
+            return None
+        return RefreshToken(
+            token=refresh_token,
+            client_id=row.client_id,
+            scopes=row.scopes,
+            expires_at=int(row.expires_at.timestamp()),
+            resource=row.resource,
+            subject=row.subject,
+        )
+
+    async def exchange_refresh_token(
+        self, client: OAuthClientInformationFull, refresh_token: RefreshToken, scopes: list[str]
+    ) -> OAuthToken:
+        assert client.client_id is not None and refresh_token.subject is not None
+        if await self._store.load_key(refresh_token.subject) is None:
+            await self._db.revoke_subject(refresh_token.subject)
+            raise TokenError("invalid_grant", "the Cway session has ended; sign in again")
+        row = await self._db.token(refresh_token.token)
+        if row is None:
+            raise TokenError("invalid_grant", "refresh token revoked")
+        return await self._issue(
+            client.client_id,
+            refresh_token.subject,
+            scopes or refresh_token.scopes,
+            refresh_token.resource,
+            family=row.family,
+            rotating=refresh_token.token,
+        )
+
+    async def _issue(
+        self,
+        client_id: str,
+        subject: str,
+        scopes: list[str],
+        resource: str | None,
+        *,
+        family: str,
+        rotating: str | None = None,
+    ) -> OAuthToken:
+        pair = await self._db.issue(
+            client_id=client_id,
+            subject=subject,
+            scopes=scopes,
+            resource=resource,
+            family=family,
+            now=self._clock.now(),
+            access_lifetime=self.access_lifetime,
+            refresh_lifetime=REFRESH_LIFETIME,
+            rotating=rotating,
+        )
+        if pair is None:
+            raise TokenError("invalid_grant", "refresh token already used")
+        self._audit.event(
+            "token_issued", client_id=client_id, account_key=subject[:12], grant="refresh" if rotating else "code"
+        )
+        return OAuthToken(
+            access_token=pair.access_token,
+            token_type="Bearer",
+            expires_in=int(self.access_lifetime.total_seconds()),
+            scope=" ".join(scopes),
+            refresh_token=pair.refresh_token,
+        )
+
+    async def exchange_identity_assertion(
+        self, client: OAuthClientInformationFull, params: IdentityAssertionParams
+    ) -> OAuthToken:
+        """SEP-990 (enterprise ID-JAG) is not offered: every user signs in through Entra and consent."""
+        raise TokenError("unsupported_grant_type", "the JWT bearer grant is not supported")
+
+    # -- access tokens and revocation ------------------------------------------------------------------
+
+    async def load_access_token(self, token: str) -> AccessToken | None:
+        row = await self._db.token(token)
+        if row is None or row.kind != "access" or row.expires_at <= self._clock.now():
+            return None
+        return AccessToken(
+            token=token,
+            client_id=row.client_id,
+            scopes=row.scopes,
+            expires_at=int(row.expires_at.timestamp()),
+            resource=row.resource,
+            subject=row.subject,
+            claims={"iss": self._settings.public_url},
+        )
+
+    async def revoke_token(self, token: AccessToken | RefreshToken) -> None:
+        row = await self._db.token(token.token)
+        if row is not None:
+            await self._db.revoke_family(row.family)
+            self._audit.event("token_revoked", client_id=row.client_id, account_key=row.subject[:12])
+
+    async def revoke_account(self, subject: str) -> None:
+        """Every token of one account (its Cway session ended): its clients must sign in again."""
+        count = await self._db.revoke_subject(subject)
+        self._audit.event("tokens_revoked", account_key=subject[:12], count=count, reason="cway_session_ended")

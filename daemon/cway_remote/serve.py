@@ -1,0 +1,91 @@
+"""``cway-mcp serve``: run one replica of the remote MCP server in the foreground.
+
+Settings as for the daemon (Entra, Cway) plus ``CWAY_MCP_PUBLIC_URL``, ``CWAY_MCP_DATABASE_URL``
+and ``CWAY_MCP_STORE_KEY`` (see docs/deploy.md). Logs are JSON lines on stderr. SIGTERM stops
+taking requests, finishes those in flight (a refresh in flight commits or rolls back; either way
+nothing committed is lost) and exits 0; a configuration error exits 2, a database that cannot be
+reached or migrated exits 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+EXIT_CONFIG = 2
+EXIT_DATABASE = 3
+
+log = logging.getLogger("cway_remote")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="cway-mcp serve",
+        description="Run the Cway MCP server over Streamable HTTP with OAuth (one replica; run several behind "
+        "a load balancer, all on one PostgreSQL database).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    parser.add_argument(
+        "--refresh-interval",
+        type=float,
+        default=15.0,
+        help="seconds between this replica's rounds of scheduled token refreshes (default 15)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    from cway_common.config import ConfigError
+
+    from .audit import configure_json_logging
+    from .settings import load_remote_settings
+
+    try:
+        settings = load_remote_settings()
+    except ConfigError as exc:
+        print(f"cway-mcp serve: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_json_logging(settings.base.log_level)
+    try:
+        return asyncio.run(_serve(settings, args))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _serve(settings: object, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import RemoteRuntime, build_app
+    from .settings import RemoteSettings
+
+    assert isinstance(settings, RemoteSettings)
+    try:
+        runtime = await RemoteRuntime.create(settings)
+    except (OSError, RuntimeError) as exc:
+        log.error("cannot use the database: %s", type(exc).__name__ if isinstance(exc, OSError) else exc)
+        return EXIT_DATABASE
+    except Exception as exc:  # asyncpg's errors (authentication, missing database...) are not OSError
+        log.error("cannot use the database: %s", type(exc).__name__)
+        return EXIT_DATABASE
+    try:
+        app = build_app(runtime)
+        config = uvicorn.Config(
+            app,
+            host=args.host,
+            port=args.port,
+            log_config=None,
+            access_log=False,
+            proxy_headers=True,
+            timeout_graceful_shutdown=10,
+        )
+        server = uvicorn.Server(config)
+        runtime.start_background(args.refresh_interval)
+        log.info("serving %s on %s:%d (replica %s)", settings.resource_url, args.host, args.port, runtime.replica)
+        await server.serve()
+    finally:
+        await runtime.aclose()
+    return 0

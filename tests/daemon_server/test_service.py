@@ -1,0 +1,158 @@
+"""``cway-auth service``: the unit files systemd would load, the launchd plist, install/status as a user runs them.
+
+What needs a real user session (``systemctl --user`` with a bus, ``launchctl``) is not available
+here; the files themselves are checked with ``systemd-analyze verify`` / ``security`` (they work
+on unit files without a running manager), and install/status run with the manager absent.
+"""
+
+from __future__ import annotations
+
+import os
+import plistlib
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cway_authd import service
+from cway_authd.launchd_plist import render as render_plist
+from tests.daemon_server.test_cli import REPO, cli
+
+SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
+needs_analyze = pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed (Debian: systemd)")
+
+
+def rendered_units(tmp: Path) -> Path:
+    """The units as `service install` would write them, for an executable that exists."""
+    exe = tmp / "bin" / "cway-auth"
+    exe.parent.mkdir(parents=True)
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    units = tmp / "units"
+    units.mkdir()
+    for file in service.plan("systemd", executable=exe, home=tmp / "home").files:
+        (units / file.path.name).write_text(file.content)
+    return units
+
+
+def analyze(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    assert SYSTEMD_ANALYZE is not None
+    runtime = tmp / "xdg-runtime"  # --user needs a runtime dir to exist; nothing is started
+    runtime.mkdir(exist_ok=True)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "SYSTEMD_LOG_COLOR": "0"}
+    return subprocess.run(
+        [SYSTEMD_ANALYZE, *args], env=env, cwd=tmp / "units", capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@needs_analyze
+def test_the_units_verify(tmp_path: Path) -> None:
+    rendered_units(tmp_path)
+    done = analyze(tmp_path, "verify", "--user", f"./{service.SYSTEMD_SOCKET}", f"./{service.SYSTEMD_UNIT}")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == ""  # no warnings either (unknown keys are warnings)
+
+
+@needs_analyze
+def test_verify_catches_a_broken_unit(tmp_path: Path) -> None:
+    # The check above can fail: a unit whose executable does not exist is refused.
+    units = rendered_units(tmp_path)
+    (tmp_path / "bin" / "cway-auth").unlink()
+    done = analyze(tmp_path, "verify", "--user", f"./{service.SYSTEMD_UNIT}")
+    assert done.returncode != 0 and "is not executable" in done.stderr, done.stderr
+    assert units.is_dir()
+
+
+@needs_analyze
+def test_the_service_is_hardened(tmp_path: Path) -> None:
+    rendered_units(tmp_path)
+    done = analyze(tmp_path, "security", "--user", "--offline=true", f"./{service.SYSTEMD_UNIT}")
+    match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", done.stdout)
+    assert match, done.stdout + done.stderr
+    assert float(match.group(1)) <= 3.0  # it was 8.1 EXPOSED before the hardening lines
+
+
+def test_the_units_take_the_socket_and_stop_on_permanent_failures() -> None:
+    socket_unit = service.template_text(service.SYSTEMD_SOCKET)
+    for line in ("ListenStream=%t/cway-mcp/daemon.sock", "SocketMode=0600", "DirectoryMode=0700"):
+        assert line in socket_unit.splitlines()
+    unit = service.template_text(service.SYSTEMD_UNIT).splitlines()
+    for line in ("Type=notify", "Requires=cway-mcp-daemon.socket", "RestartPreventExitStatus=2 3 4 5"):
+        assert line in unit
+    assert any(line.startswith("StartLimitBurst=") for line in unit)
+
+
+@pytest.mark.parametrize("name", [service.SYSTEMD_UNIT, service.SYSTEMD_SOCKET])
+def test_packaged_units_match_the_top_level_copies(name: str) -> None:
+    assert service.template_text(name) == (REPO / "systemd" / name).read_text(encoding="utf-8")
+
+
+def test_the_top_level_plist_is_what_the_code_renders() -> None:
+    example = render_plist(Path("/Users/you/.local/bin/cway-auth"), Path("/Users/you/Library/Logs/cway-mcp"))
+    assert (REPO / "launchd" / "se.cway.mcp.daemon.plist").read_text(encoding="utf-8") == example
+
+
+def test_the_plist_survives_a_path_with_double_dashes(env: dict[str, str]) -> None:
+    # `--` is not allowed inside an XML comment: a path pasted into one broke the file.
+    odd = Path(env["CWAY_TEST_BASE"]) / "tools--v2 & <co>" / "cway-auth"
+    odd.parent.mkdir()
+    odd.symlink_to(_cway_auth())
+    done = subprocess.run(
+        [str(odd), "service", "install", "--print", "--target", "launchd"],
+        env={**os.environ, "HOME": env["HOME"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    plist = plistlib.loads(done.stdout.encode())
+    assert plist["ProgramArguments"] == [str(odd), "daemon"]
+    assert plist["KeepAlive"] == {"SuccessfulExit": False}
+    assert plist["EnvironmentVariables"]["CWAY_MCP_SUPERVISOR"] == "launchd"
+    assert plist["StandardErrorPath"] == f"{env['HOME']}/Library/Logs/cway-mcp/daemon.log"
+
+
+def _cway_auth() -> Path:
+    import sys
+
+    exe = Path(sys.executable).parent / "cway-auth"
+    if not exe.is_file():
+        pytest.skip("the cway-auth console script is not installed next to this interpreter")
+    return exe
+
+
+def no_manager(env: dict[str, str]) -> dict[str, str]:
+    empty_bin = Path(env["CWAY_TEST_BASE"]) / "bin"
+    empty_bin.mkdir(exist_ok=True)
+    return {"PATH": str(empty_bin), "XDG_CONFIG_HOME": str(Path(env["HOME"]) / ".config")}
+
+
+def test_install_is_idempotent_without_systemctl(env: dict[str, str]) -> None:
+    extra = no_manager(env)
+    first = cli(env, "service", "install", "--target", "systemd", extra=extra)
+    assert first.returncode == 0, first.stderr
+    units = Path(env["HOME"]) / ".config" / "systemd" / "user"
+    assert {p.name for p in units.iterdir()} == {service.SYSTEMD_UNIT, service.SYSTEMD_SOCKET}
+    assert "systemctl --user enable --now cway-mcp-daemon.socket cway-mcp-daemon.service" in first.stdout
+    second = cli(env, "service", "install", "--target", "systemd", extra=extra)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.count("unchanged ") == 2 and "wrote " not in second.stdout
+    status = cli(env, "service", "status", "--target", "systemd", extra=extra)
+    assert status.returncode == 0 and "installed:" in status.stdout, status.stdout
+    removed = cli(env, "service", "uninstall", "--target", "systemd", extra=extra)
+    assert removed.returncode == 0 and list(units.iterdir()) == []
+
+
+def test_status_says_installed_but_failing_with_the_daemons_last_error(env: dict[str, str]) -> None:
+    extra = no_manager(env)
+    assert cli(env, "service", "install", "--target", "systemd", extra=extra).returncode == 0
+    broken = {k: v for k, v in env.items() if k != "AZURE_CLIENT_ID"}
+    daemon = cli(broken, "daemon")
+    assert daemon.returncode == 2, daemon.stderr  # configuration error: the unit does not restart it
+    status = cli(env, "service", "status", "--target", "systemd", extra=extra)
+    assert status.returncode == 1
+    assert status.stdout.startswith("installed but failing: configuration error: AZURE_CLIENT_ID=unset"), status.stdout
+    assert "exit status 2" in status.stdout

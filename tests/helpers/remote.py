@@ -1,0 +1,226 @@
+"""Run ``cway-mcp serve`` replicas for a test, and sign in to them with the mcp SDK's OAuth client.
+
+:func:`start_replica` spawns ``python -m cway_mcp_shim serve`` (the real entry point) on a free
+loopback port and waits for ``/healthz``; :meth:`Replica.stop` sends SIGTERM, :meth:`Replica.kill`
+SIGKILL. :class:`OAuthBrowser` plays the user's browser through the whole authorization: our
+``/authorize`` → the consent page (approve) → the emulated Entra sign-in form → our callback →
+the client's redirect URI, whose code the SDK's ``callback_handler`` receives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import httpx
+import httpx2
+from mcp import ClientSession
+from mcp.client.auth import OAuthClientProvider
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+
+from cway_emulator.browser import browser_sign_in_async
+from tests.helpers.daemon import free_port, process_env
+
+REDIRECT_URI = "http://127.0.0.1:1/oauth-client/callback"  # never contacted: the "browser" reads the code
+
+
+@dataclass
+class Replica:
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> int | None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        return self.process.returncode
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+
+def remote_env(
+    base: Path, emu_env: Mapping[str, str], *, public_url: str, database_url: str, key: str
+) -> dict[str, str]:
+    (base / "home").mkdir(parents=True, exist_ok=True)
+    config = base / "config.toml"
+    config.touch()
+    env = dict(emu_env)
+    env.update(
+        {
+            "HOME": str(base / "home"),
+            "CWAY_MCP_CONFIG": str(config),
+            "CWAY_MCP_STATE_DIR": str(base / "state"),
+            "CWAY_MCP_STORE_KEY": key,
+            "CWAY_MCP_PUBLIC_URL": public_url,
+            "CWAY_MCP_DATABASE_URL": database_url,
+            "CWAY_MCP_LOG_LEVEL": "INFO",
+            "AUTH_METHOD": "oauth2",
+        }
+    )
+    return env
+
+
+def start_replica(env: Mapping[str, str], port: int | None = None, *, refresh_interval: float = 3600.0) -> Replica:
+    port = port or free_port()
+    base = Path(env["HOME"]).parent
+    log_path = base / f"replica-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cway_mcp_shim",
+                "serve",
+                "--port",
+                str(port),
+                "--refresh-interval",
+                str(refresh_interval),
+            ],
+            env=process_env(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=base,
+        )
+    replica = Replica(port, process, log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"replica exited with {process.returncode}:\n{replica.log_text()}")
+        try:
+            if httpx.get(f"{replica.url}/readyz", timeout=1).status_code == 200:
+                return replica
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    replica.kill()
+    raise TimeoutError(f"replica on {port} not ready:\n{replica.log_text()}")
+
+
+class MemoryTokenStorage:
+    """The SDK client's ``TokenStorage`` in memory (what a desktop client keeps in its keychain)."""
+
+    def __init__(self) -> None:
+        self.tokens: OAuthToken | None = None
+        self.client_info: OAuthClientInformationFull | None = None
+
+    async def get_tokens(self) -> OAuthToken | None:
+        return self.tokens
+
+    async def set_tokens(self, tokens: OAuthToken) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
+        return self.client_info
+
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
+        self.client_info = client_info
+
+
+@dataclass
+class OAuthBrowser:
+    """The user's browser for one sign-in as ``username`` (the emulated Entra form picks the user)."""
+
+    username: str
+    approve: bool = True
+    visited: list[str] = field(default_factory=list)
+    _result: asyncio.Future[AuthorizationCodeResult] | None = None
+
+    async def redirect_handler(self, authorization_url: str) -> None:
+        self._result = asyncio.get_running_loop().create_future()
+        result = await self.sign_in(authorization_url)
+        self._result.set_result(result)
+
+    async def callback_handler(self) -> AuthorizationCodeResult:
+        assert self._result is not None
+        return await self._result
+
+    async def sign_in(self, authorization_url: str) -> AuthorizationCodeResult:
+        async with httpx.AsyncClient(follow_redirects=False, timeout=15) as http:
+            consent_url = await self._expect_redirect(http, authorization_url)
+            page = await http.get(consent_url)
+            self.visited.append(str(page.url.copy_with(query=None)))
+            if page.status_code != 200:
+                raise AssertionError(f"consent page answered {page.status_code}: {page.text[:300]}")
+            fields = dict(re.findall(r"name='(request|csrf)' value='([^']*)'", page.text))
+            decision = "approve" if self.approve else "deny"
+            answer = await http.post(urljoin(consent_url, "consent"), data={**fields, "decision": decision})
+            if not answer.is_redirect:
+                raise AssertionError(f"consent answered {answer.status_code}: {answer.text[:300]}")
+            location = answer.headers["location"]
+            if self.approve:
+                callback = await browser_sign_in_async(location, self.username)
+                location = await self._expect_redirect(http, callback)
+        query = parse_qs(urlsplit(location).query)
+        if "error" in query:
+            raise AssertionError(f"authorization failed: {query}")
+        return AuthorizationCodeResult(code=query["code"][0], state=query.get("state", [None])[0])
+
+    async def _expect_redirect(self, http: httpx.AsyncClient, url: str) -> str:
+        response = await http.get(url)
+        if not response.is_redirect:
+            raise AssertionError(f"{url.split('?')[0]} answered {response.status_code}: {response.text[:300]}")
+        return urljoin(url, response.headers["location"])
+
+
+def oauth_client(server_url: str, browser: OAuthBrowser, storage: MemoryTokenStorage) -> OAuthClientProvider:
+    metadata = OAuthClientMetadata(
+        client_name=f"test client for {browser.username}",
+        redirect_uris=[REDIRECT_URI],  # type: ignore[list-item]
+        grant_types=["authorization_code", "refresh_token"],
+        response_types=["code"],
+        token_endpoint_auth_method="none",
+    )
+    return OAuthClientProvider(
+        server_url,
+        metadata,
+        storage,
+        redirect_handler=browser.redirect_handler,
+        callback_handler=browser.callback_handler,
+    )
+
+
+class McpSession:
+    """An MCP ``ClientSession`` over Streamable HTTP with an ``httpx2.Auth`` (OAuth or a fixed bearer)."""
+
+    def __init__(self, url: str, auth: httpx2.Auth | None = None, headers: Mapping[str, str] | None = None) -> None:
+        self._url = url
+        self._auth = auth
+        self._headers = dict(headers or {})
+
+    async def __aenter__(self) -> ClientSession:
+        from contextlib import AsyncExitStack
+
+        self._exit = AsyncExitStack()
+        http = await self._exit.enter_async_context(
+            httpx2.AsyncClient(auth=self._auth, headers=self._headers, timeout=httpx2.Timeout(30, read=60))
+        )
+        read, write = await self._exit.enter_async_context(streamable_http_client(self._url, http_client=http))
+        session = await self._exit.enter_async_context(ClientSession(read, write))
+        await session.initialize()
+        return session
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._exit.aclose()

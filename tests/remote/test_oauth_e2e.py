@@ -1,0 +1,55 @@
+"""The whole MCP authorization story against a real ``cway-mcp serve``, the emulator and PostgreSQL.
+
+The mcp SDK's own OAuth client (``mcp.client.auth``) discovers the metadata, registers itself,
+runs PKCE; the test's "browser" approves the consent page and signs in at the emulated Entra;
+the server exchanges at Cway and issues its own tokens. Then tools run as the right user.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from cway_emulator.fixtures import ALICE, BOB
+from tests.helpers.remote import McpSession, MemoryTokenStorage, OAuthBrowser, oauth_client, start_replica
+
+pytestmark = pytest.mark.slow
+
+
+async def test_two_users_sign_in_with_the_sdk_client_and_act_as_themselves(
+    serve_env: dict[str, str], public_port: int
+) -> None:
+    replica = start_replica(serve_env, public_port)
+    try:
+        url = replica.url + "/mcp"
+        # Unauthenticated: 401 with the RFC 9728 pointer to the Protected Resource Metadata.
+        answer = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        assert answer.status_code == 401
+        assert "resource_metadata=" in answer.headers["www-authenticate"]
+
+        sessions = {}
+        for user in (ALICE, BOB):
+            browser, storage = OAuthBrowser(user), MemoryTokenStorage()
+            async with McpSession(url, oauth_client(url, browser, storage)) as session:
+                tools = await session.list_tools()
+                assert any(t.name == "list_projects" for t in tools.tools)
+                me = await session.call_tool("whoami", {})
+                assert not me.is_error, me
+                assert me.structured_content is not None and me.structured_content["username"] == user
+                result = await session.call_tool("list_projects", {})
+                assert not result.is_error, result
+                sessions[user] = (storage, result.structured_content)
+                assert storage.tokens is not None
+                # no passthrough: the client holds only this server's tokens
+                assert storage.tokens.access_token.startswith("cwm_at_")
+                assert "consent" in browser.visited[0]
+        assert sessions[ALICE][1] != sessions[BOB][1]  # different organisations see different projects
+
+        # Acting as someone else by naming them is refused.
+        storage = sessions[ALICE][0]
+        async with McpSession(url, headers={"Authorization": f"Bearer {storage.tokens.access_token}"}) as session:
+            refused = await session.call_tool("list_projects", {"username": BOB})
+            assert refused.is_error
+            assert "signed-in user" in str(refused.content)
+    finally:
+        replica.stop()

@@ -1,0 +1,67 @@
+"""Fast checks of ``cway-mcp serve``'s pieces that need no database."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from cway_common.config import ConfigError
+from cway_remote.settings import load_remote_settings
+
+PROBE = """
+import json, sys
+import cway_mcp_shim.__main__, cway_mcp_shim.server
+print(json.dumps(sorted(m for m in ("cway_remote", "asyncpg", "uvicorn", "fastapi", "apscheduler") if m in sys.modules)))
+"""
+
+
+def test_the_stdio_shim_does_not_import_the_remote_server() -> None:
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    config = tmp_path / "config.toml"
+    config.touch()
+    env = {
+        "CWAY_MCP_CONFIG": str(config),
+        "AZURE_CLIENT_ID": "client",
+        "CWAY_MCP_PUBLIC_URL": "https://mcp.example.com",
+        "CWAY_MCP_DATABASE_URL": "postgresql://cway:s3cret@db.internal/cway",
+        "CWAY_MCP_STORE_KEY": Fernet.generate_key().decode(),
+    }
+    env.update(extra)
+    return {k: v for k, v in env.items() if v}
+
+
+def test_settings_derive_the_resource_and_the_web_redirect_uri(tmp_path: Path) -> None:
+    settings = load_remote_settings(_env(tmp_path), cwd=tmp_path)
+    assert settings.resource_url == "https://mcp.example.com/mcp"
+    assert settings.base.redirect.uri == "https://mcp.example.com/oauth/callback"
+    assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("CWAY_MCP_PUBLIC_URL", "http://mcp.example.com", "https"),
+        ("CWAY_MCP_PUBLIC_URL", "https://mcp.example.com/base", "origin only"),
+        ("CWAY_MCP_DATABASE_URL", "mysql://x@y/z", "postgresql"),
+        ("CWAY_MCP_STORE_KEY", "", "same on every replica"),
+    ],
+)
+def test_settings_refuse_what_cannot_work(tmp_path: Path, name: str, value: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_remote_settings(_env(tmp_path, **{name: value}), cwd=tmp_path)
+    assert words in str(caught.value)
+
+
+def test_a_database_password_is_never_echoed(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_remote_settings(_env(tmp_path, CWAY_MCP_DATABASE_URL="mysql://u:hunter2@h/d"), cwd=tmp_path)
+    assert "hunter2" not in str(caught.value)
