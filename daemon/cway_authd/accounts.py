@@ -26,11 +26,7 @@ class AccountEntry:
     refreshing: bool = False
     retry_not_before: datetime | None = None
     failures: int = 0
-    unsaved: bool = False  # refreshed, but the store write failed: must be saved before use
-
-    @property
-    def needs_sign_in(self) -> bool:
-        return self.record is None
+    unsaved: bool = False  # refreshed, but the store write failed: served from memory, save retried
 
     def state(self, now: datetime) -> AccountState:
         """From the last real outcome, never from hope: an expired token is never ``ok``."""

@@ -101,7 +101,6 @@ class RefreshEngine:
         self.policy = policy or RetryPolicy()
         self._schedule = RefreshScheduler(clock, self.refresh_scheduled, concurrency=concurrency)
         self._tasks: set[asyncio.Task[TokenRecord | None]] = set()
-        self.backend_calls = 0  # refresh requests sent, for health and tests
 
     # ---- timing --------------------------------------------------------------------------
 
@@ -264,7 +263,6 @@ class RefreshEngine:
         started = loop.time()
         attempt = 0
         while True:
-            self.backend_calls += 1
             try:
                 return await self._refresher(refresh_token)
             except BackendTransient as exc:
