@@ -9,6 +9,10 @@ STAMP  := $(VENV)/.installed
 INSPECTOR_VERSION := 0.15.0
 INSPECTOR_STAMP   := .tools/.inspector-$(INSPECTOR_VERSION)
 
+# The MCP conformance suite (npm) needs Node >= 22: npm's node@22 package brings one into .tools.
+CONFORMANCE_VERSION := 0.1.16
+CONFORMANCE_STAMP   := .tools/.conformance-$(CONFORMANCE_VERSION)
+
 # PostgreSQL server binaries for the remote server's tests (a temporary cluster per test run):
 # Debian's package where apt is available and we are root; without them those tests skip, saying why.
 PG_STAMP := .tools/.postgresql
@@ -19,7 +23,7 @@ PG_STAMP := .tools/.postgresql
 BROWSER_STAMP := .tools/.chromium
 SYSTEMD_STAMP := .tools/.systemd-analyze
 
-.PHONY: demo test lint bench emulator daemon clean
+.PHONY: demo demo-remote test lint bench emulator daemon conformance clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,6 +68,18 @@ $(SYSTEMD_STAMP):
 			systemd >/dev/null && touch $@) \
 		|| echo "systemd could not be installed; the unit-file checks will skip"; \
 	else echo "no systemd-analyze and no apt as root: the unit-file checks will skip"; fi
+
+$(CONFORMANCE_STAMP):
+	@mkdir -p .tools/conformance
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --prefix .tools/conformance --no-fund --no-audit --no-update-notifier --silent \
+			node@22 @modelcontextprotocol/conformance@$(CONFORMANCE_VERSION) && touch $@ \
+		|| echo "the MCP conformance suite could not be installed"; \
+	else echo "npm not found: the MCP conformance suite cannot be installed"; fi
+
+# The official MCP conformance suite against `cway-mcp serve` (PostgreSQL, emulator, one replica).
+conformance: $(STAMP) $(PG_STAMP) $(CONFORMANCE_STAMP)
+	$(PY) -m tests.conformance_remote
 
 demo: $(STAMP) $(INSPECTOR_STAMP)
 	$(PY) -m cway_emulator.demo

@@ -125,7 +125,7 @@ def chromium_page() -> Iterator[Page]:
                     raise RuntimeError("Chromium did not start its DevTools endpoint")
                 time.sleep(0.05)
             port = int(port_file.read_text().split()[0])
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as answer:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30) as answer:
                 targets = json.loads(answer.read())
             target = next(t for t in targets if t.get("type") == "page")
             with connect(target["webSocketDebuggerUrl"], max_size=None, open_timeout=30) as ws:
