@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from tests.bench.bearer import bench_bearer, bench_herd
 from tests.bench.coldstart import bench_cold_start
-from tests.bench.remote import bench_remote
 from tests.bench.common import Row
+from tests.bench.remote import bench_remote
 from tests.bench.startup import bench_startup
 from tests.bench.toolcall import bench_tool_call
 
