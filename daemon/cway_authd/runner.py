@@ -55,6 +55,7 @@ from .daemon_exit import (
     EXIT_PORT_IN_USE,
     supervisor,
 )
+from .daemon_log import LOG_FORMAT as _LOG_FORMAT
 from .sd_notify import notify
 from .socket_activation import ActivationError, passed_control_socket
 
@@ -69,7 +70,6 @@ SOCKET_MODE = 0o600
 GRACEFUL_SHUTDOWN_SECONDS = 35
 # The callback listener's listen() queue, and the most connections asyncio accepts in one go.
 CALLBACK_BACKLOG = 64
-_LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
 class StartupError(Exception):
