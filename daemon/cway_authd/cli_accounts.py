@@ -19,7 +19,8 @@ from cway_common.humanize import format_duration, format_remaining, format_time
 from cway_common.redact import fingerprint
 from cway_common.settings_view import format_rows, setting_rows
 
-from .cli_common import EXIT_FAILED, EXIT_OK, CommandFailed, Output, call
+from .cli_common import CommandFailed, Output, call
+from .daemon_exit import EXIT_FAILED, EXIT_OK
 
 ROTATE_KEY_TIMEOUT = 300.0
 
