@@ -8,6 +8,8 @@ Tombstones are memory-only: after a restart the account is simply not signed in.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -57,17 +59,38 @@ class AccountEntry:
 
 
 class AccountBook:
-    """Entries keyed by normalised username."""
+    """Entries keyed by normalised username, plus two indexes so that no request walks every account.
+
+    ``_emails`` maps a record's normalised e-mail address to its account key (a shim may name the
+    account by either); ``_tombstones`` holds the keys without tokens, so counting is O(1). An
+    entry loses its record only through :meth:`tombstone` and leaves only through :meth:`remove`.
+    """
 
     def __init__(self) -> None:
         self._entries: dict[str, AccountEntry] = {}
+        self._emails: dict[str, str] = {}
+        self._tombstones: set[str] = set()
 
     @staticmethod
     def key(username: str) -> str:
         return normalise_username(username)
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def get(self, key: str) -> AccountEntry | None:
         return self._entries.get(key)
+
+    def key_for_email(self, email_key: str) -> str | None:
+        """The account key whose record carries this (normalised) e-mail address, if any."""
+        return self._emails.get(email_key)
+
+    def username_of(self, key: str) -> str:
+        return self._entries[key].username
+
+    def first_keys(self, limit: int) -> list[str]:
+        """Up to ``limit`` account keys, without walking the rest."""
+        return list(itertools.islice(self._entries, limit))
 
     def put_record(self, record: TokenRecord) -> AccountEntry:
         """A fresh record (sign-in, load, refresh): clears any tombstone and error state."""
@@ -76,26 +99,44 @@ class AccountBook:
         if entry is None:
             entry = AccountEntry(username=record.username, record=record)
             self._entries[key] = entry
+        self._unindex_email(key, entry.record)
         entry.username = record.username
         entry.record = record
         entry.last_error = None
         entry.retry_not_before = None
         entry.failures = 0
         entry.unsaved = False
+        self._tombstones.discard(key)
+        if record.email:
+            with contextlib.suppress(ValueError):
+                self._emails[normalise_username(record.email)] = key
         return entry
 
     def tombstone(self, key: str, username: str, reason: str) -> AccountEntry:
         entry = self._entries.get(key) or AccountEntry(username=username, record=None)
+        self._unindex_email(key, entry.record)
         entry.record = None
         entry.unsaved = False
         entry.last_error = reason
         entry.retry_not_before = None
         entry.failures = 0
         self._entries[key] = entry
+        self._tombstones.add(key)
         return entry
 
     def remove(self, key: str) -> AccountEntry | None:
-        return self._entries.pop(key, None)
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._unindex_email(key, entry.record)
+        self._tombstones.discard(key)
+        return entry
+
+    def _unindex_email(self, key: str, record: TokenRecord | None) -> None:
+        if record is not None and record.email:
+            with contextlib.suppress(ValueError):
+                email_key = normalise_username(record.email)
+                if self._emails.get(email_key) == key:
+                    del self._emails[email_key]
 
     def entries(self) -> list[AccountEntry]:
         return sorted(self._entries.values(), key=lambda e: normalise_username(e.username))
@@ -104,6 +145,6 @@ class AccountBook:
         return [e.username for e in self.entries()]
 
     def counts(self) -> tuple[int, int]:
-        """(accounts with tokens, accounts needing sign-in)."""
-        entries = self._entries.values()
-        return sum(e.record is not None for e in entries), sum(e.record is None for e in entries)
+        """(accounts with tokens, accounts needing sign-in), in O(1)."""
+        needing = len(self._tombstones)
+        return len(self._entries) - needing, needing

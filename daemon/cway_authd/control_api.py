@@ -61,6 +61,7 @@ from cway_common.contract import (
 
 from .errors import CoreError
 from .peercred import PeerCredentials, PeerCredentialsUnavailable, peer_credentials
+from .token_route import TokenFastPath, validation_message
 
 if TYPE_CHECKING:
     from .core import DaemonCore
@@ -195,7 +196,9 @@ def create_control_app(core: DaemonCore, socket_path: Path) -> FastAPI:
     app.add_exception_handler(CoreError, _core_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    # add_middleware puts the last one outermost: PeerGuard runs before anything else.
+    # add_middleware puts the last one outermost: PeerGuard runs before anything else, and the
+    # lean token routes (token_route.py) run inside both, before FastAPI's routing.
+    app.add_middleware(TokenFastPath, core=core, peer_key=PEER_STATE_KEY)
     app.add_middleware(InternalErrors)
     app.add_middleware(PeerGuard)
     return app
@@ -271,13 +274,7 @@ async def _core_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    # Name the field and the problem, never the input value (it may be a code or a URL with one).
-    problems = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
-        problems.append(f"{where}: {error.get('msg', 'invalid')}")
-    message = "invalid request: " + ("; ".join(problems) or "malformed body")
-    return _error_response(400, ErrorBody(error=ErrorCode.BAD_REQUEST, message=message))
+    return _error_response(400, ErrorBody(error=ErrorCode.BAD_REQUEST, message=validation_message(exc)))
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

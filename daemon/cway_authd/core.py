@@ -32,6 +32,7 @@ from cway_common.contract import (
     SignInCompleteRequest,
     SignInStatus,
 )
+from cway_common.default_account import read_default
 from cway_common.redact import fingerprint
 
 from .accounts import AccountBook
@@ -64,6 +65,7 @@ __all__ = ["CallbackOutcome", "CoreError", "DaemonCore", "PeerInfo", "RetryPolic
 log = logging.getLogger(__name__)
 
 STARTUP_REFRESH_CONCURRENCY = 8
+MAX_ACCOUNTS_SHOWN = 20  # in an "unknown account" error: enough to choose from, never the whole book
 ROTATION_STOP_GRACE_SECONDS = 30.0
 
 
@@ -266,32 +268,35 @@ class DaemonCore:
         )
 
     def _key(self, username: str) -> str:
-        """Normalised key; a known account's e-mail address also finds it."""
+        """Normalised key; a known account's e-mail address also finds it (an index look-up, never a walk)."""
         try:
             key = normalise_username(username)
         except ValueError:
             raise CoreError(ErrorCode.BAD_REQUEST, "username is empty", status=400) from None
         if self.book.get(key) is None:
-            for entry in self.book.entries():
-                if entry.record is not None and entry.record.email and normalise_username(entry.record.email) == key:
-                    return normalise_username(entry.username)
+            return self.book.key_for_email(key) or key
         return key
 
     async def _resolve(self, username: str | None) -> str:
         if username is not None:
             return self._key(username)
-        names = self.book.names()
-        if len(names) == 1:
-            return normalise_username(names[0])
-        if not names:
+        count = len(self.book)
+        if count == 1:
+            return self.book.first_keys(1)[0]
+        if not count:
             raise await self._with_sign_in_hint(
                 CoreError(ErrorCode.NOT_SIGNED_IN, "no account is signed in to the daemon", status=401)
             )
+        default = read_default(self.settings.state_dir)  # `cway-auth switch`; a one-line local file
+        if default is not None and self.book.get(normalise_username(default)) is not None:
+            return normalise_username(default)
+        shown = sorted(self.book.username_of(k) for k in self.book.first_keys(MAX_ACCOUNTS_SHOWN))
+        more = f" ({MAX_ACCOUNTS_SHOWN} of them listed)" if count > MAX_ACCOUNTS_SHOWN else ""
         raise CoreError(
             ErrorCode.UNKNOWN_ACCOUNT,
-            f"{len(names)} accounts are signed in; say which one (CWAY_USERNAME)",
+            f"{count} accounts are signed in; say which one (CWAY_USERNAME){more}",
             status=409,
-            accounts=names,
+            accounts=shown,
         )
 
     async def _with_sign_in_hint(self, exc: CoreError) -> CoreError:

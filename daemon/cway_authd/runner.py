@@ -67,6 +67,8 @@ SOCKET_MODE = 0o600
 # Long enough for a refresh that is retrying (RetryPolicy.budget, 30 s) to answer its caller;
 # systemd's default TimeoutStopSec (90 s) and launchd's exit timeout (20 s + SIGKILL) bound it.
 GRACEFUL_SHUTDOWN_SECONDS = 35
+# The callback listener's listen() queue, and the most connections asyncio accepts in one go.
+CALLBACK_BACKLOG = 64
 _LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
@@ -106,11 +108,16 @@ class _Server(uvicorn.Server):
 
 def build_server(app: Any, *, peer_checked: bool, log_level: str = "info") -> uvicorn.Server:
     """A server for pre-bound sockets. ``peer_checked`` selects the SO_PEERCRED-checking protocol."""
+    from .callback_guard import guarded_protocol
     from .control_api import PeerCheckedH11Protocol
+    from .fd_budget import callback_connection_cap
 
     config = uvicorn.Config(
         app,
-        http=PeerCheckedH11Protocol if peer_checked else "h11",
+        # The loopback port is open to every local user: a capped, timed-out protocol (callback_guard).
+        http=PeerCheckedH11Protocol if peer_checked else guarded_protocol(callback_connection_cap()),
+        # uvicorn hands this to asyncio as the number of connections accepted per wake-up, too.
+        backlog=2048 if peer_checked else CALLBACK_BACKLOG,
         ws="none",
         lifespan="off",
         log_config=None,
@@ -137,8 +144,10 @@ async def run_daemon(
     caller's to set up (``cway-auth daemon`` calls :func:`configure_logging`): it is process-wide
     state, and an embedding process (a test run) must not have its logger levels changed.
     """
+    from .fd_budget import raise_fd_limit
     from .store import StoreError, StoreLockedError, StorePermissionError
 
+    raise_fd_limit()
     try:
         passed = passed_control_socket()
     except ActivationError as exc:
@@ -198,6 +207,7 @@ async def _serve(
 ) -> int:
     from .callback_app import create_callback_app
     from .control_api import create_control_app
+    from .fd_budget import filter_accept_errors
 
     try:
         tcp_socks = bind_callback_sockets(settings.redirect)
@@ -222,6 +232,7 @@ async def _serve(
     callback = build_server(create_callback_app(core, settings), peer_checked=False, log_level=settings.log_level)
     servers = (control, callback)
     uninstall = _install_signal_handlers(stop, servers)
+    unfilter = filter_accept_errors(asyncio.get_running_loop())
     try:
         try:
             await core.start()
@@ -267,6 +278,7 @@ async def _serve(
         return EXIT_OK if ok else EXIT_FAILED
     finally:
         uninstall()
+        unfilter()
         for sock in (uds, *tcp_socks):
             sock.close()
         if identity is not None:
@@ -449,7 +461,7 @@ def bind_callback_sockets(redirect: RedirectTarget) -> list[socket.socket]:
                 if family == socket.AF_INET6:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
                 sock.bind((address, redirect.port))
-                sock.listen(64)
+                sock.listen(CALLBACK_BACKLOG)
                 sock.setblocking(False)
             except OSError as exc:
                 sock.close()

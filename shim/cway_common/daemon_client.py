@@ -10,13 +10,12 @@ byte is sent (:func:`cway_common.socket_trust.verify_daemon_socket`), so a swap 
 from __future__ import annotations
 
 import os
+import socket
 import stat
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import quote
 
-import httpcore
-import httpx
 from pydantic import BaseModel, ValidationError
 
 from cway_common.contract import (
@@ -34,12 +33,13 @@ from cway_common.contract import (
     SignInStatus,
     TokenRequest,
 )
+from cway_common.socket_http import SocketHttpError, SocketHttpTimeout, UnixHttpClient
 from cway_common.socket_trust import UntrustedSocket, verify_daemon_socket
 
 M = TypeVar("M", bound=BaseModel)
 
-# The host part is never resolved: the transport goes to the socket. It names the peer in logs.
-SOCKET_BASE_URL = "http://cway-authd"
+# Sent as the Host header only: the connection goes to the socket. It names the peer in the daemon's logs.
+SOCKET_HOST = "cway-authd"
 
 
 class DaemonError(Exception):
@@ -71,54 +71,33 @@ def check_socket_owner(path: Path) -> None:
         raise DaemonUnavailable(f"refusing {path}: owned by uid {st.st_uid}, not by you (uid {os.geteuid()})")
 
 
-class _PeerCheckedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's own backend, plus the peer check on each new Unix-socket connection."""
-
-    def __init__(self) -> None:
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        socket_options: Any = None,
-    ) -> httpcore.AsyncNetworkStream:
-        stream = await self._inner.connect_unix_socket(path, timeout=timeout, socket_options=socket_options)
-        try:
-            verify_daemon_socket(stream.get_extra_info("socket"), path)
-        except BaseException:
-            await stream.aclose()
-            raise
-        return stream
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-def _peer_checked_transport(socket_path: Path) -> httpx.AsyncHTTPTransport:
-    transport = httpx.AsyncHTTPTransport(uds=str(socket_path))
-    # httpx has no parameter for the network backend; its pool takes one (public httpcore API).
-    # The limits are httpx's defaults, which the pool built by httpx would have had.
-    transport._pool = httpcore.AsyncConnectionPool(
-        uds=str(socket_path),
-        max_connections=100,
-        max_keepalive_connections=20,
-        keepalive_expiry=5.0,
-        network_backend=_PeerCheckedBackend(),
-    )
-    return transport
-
-
 class DaemonClient:
-    """One per process; holds one httpx client over the Unix-socket transport."""
+    """One per process; kept-alive connections to the daemon's socket (:mod:`cway_common.socket_http`).
+
+    Creating one opens nothing: the first request connects, and every new connection is checked
+    (:meth:`_check_connection`) before a byte is sent.
+    """
 
     def __init__(self, socket_path: Path, *, timeout: float = 30.0) -> None:
         self.socket_path = socket_path
-        self._http = httpx.AsyncClient(
-            transport=_peer_checked_transport(socket_path),
-            base_url=SOCKET_BASE_URL,
+        self._http = UnixHttpClient(
+            socket_path,
             timeout=timeout,
+            before_connect=self._check_socket_file,
+            on_connect=self._check_connection,
+            host=SOCKET_HOST,
         )
+
+    def _check_socket_file(self) -> None:
+        """The cheap ``lstat`` before connecting: clear messages for the common mistakes."""
+        check_socket_owner(self.socket_path)
+
+    def _check_connection(self, sock: socket.socket) -> None:
+        """The check that counts, on the connection actually held, before a byte is sent."""
+        try:
+            verify_daemon_socket(sock, self.socket_path)
+        except UntrustedSocket as exc:
+            raise DaemonUnavailable(str(exc)) from None
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -163,32 +142,25 @@ class DaemonClient:
         return await self._call("POST", Route.STORE_ROTATE_KEY, KeyRotationResponse)
 
     async def _call(self, method: str, path: str, model: type[M], body: BaseModel | None = None) -> M:
-        check_socket_owner(self.socket_path)
-        kwargs: dict[str, Any] = {}
-        if body is not None:
-            kwargs["json"] = body.model_dump(mode="json", exclude_none=True)
+        payload = body.model_dump_json(exclude_none=True).encode() if body is not None else None
         try:
-            response = await self._http.request(method, path, **kwargs)
-        except httpx.TimeoutException:
+            response = await self._http.request(method, path, payload)
+        except SocketHttpTimeout:
             raise DaemonUnavailable(f"the daemon at {self.socket_path} did not answer in time") from None
-        except UntrustedSocket as exc:
-            raise DaemonUnavailable(str(exc)) from None
-        except (httpx.TransportError, FileNotFoundError, ConnectionRefusedError) as exc:
+        except SocketHttpError as exc:
             # Connect, read and write failures alike (a daemon that resets the connection, e.g. one
             # whose peer check refuses us, or that dies mid-answer): "no daemon answers", never a bare error.
-            raise DaemonUnavailable(
-                f"the daemon at {self.socket_path} does not answer ({type(exc).__name__})"
-            ) from None
+            raise DaemonUnavailable(f"the daemon at {self.socket_path} does not answer ({exc})") from None
         if response.is_success:
             try:
-                return model.model_validate_json(response.content)
+                return model.model_validate_json(response.body)
             except ValidationError:
                 raise DaemonUnavailable(f"the daemon sent an answer this client does not understand ({path})") from None
         try:
-            error = ErrorBody.model_validate_json(response.content)
+            error = ErrorBody.model_validate_json(response.body)
         except ValidationError:
-            error = ErrorBody(error=ErrorCode.INTERNAL, message=f"daemon answered HTTP {response.status_code}")
-        raise DaemonError(error, response.status_code)
+            error = ErrorBody(error=ErrorCode.INTERNAL, message=f"daemon answered HTTP {response.status}")
+        raise DaemonError(error, response.status)
 
 
 def _account_path(username: str) -> str:

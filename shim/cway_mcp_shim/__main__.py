@@ -1,8 +1,9 @@
 """``cway-mcp``: the MCP stdio server that MCP clients (Claude Desktop, VS Code, ...) spawn.
 
 stdout is the MCP channel, so nothing but protocol messages may reach it: logging goes to
-stderr, a bad configuration is one line on stderr and exit status 2, and no traceback is
-printed where a client would have to parse it. The server module is imported only after the
+stderr, and no traceback is printed where a client would have to parse it. A bad configuration
+is one line on stderr, and the shim still serves MCP: every tool call answers with that line and
+its fix (:mod:`cway_mcp_shim.config_error_server`), so the person reads it in the chat. The server module is imported only after the
 arguments are parsed, so ``--help`` and ``--version`` answer at once.
 """
 
@@ -64,9 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(component="shim")
     except ConfigError as exc:
-        print(f"cway-mcp: configuration error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        print(f"cway-mcp: configuration error: {exc}", file=sys.stderr, flush=True)
+        return _serve_config_error(exc)
     configure_logging(settings.log_level)
+    for warning in settings.warnings:
+        logging.getLogger("cway_mcp_shim").warning("configuration: %s", warning)
 
     from cway_mcp_shim.server import build_server
 
@@ -79,6 +82,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cway-mcp: stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _serve_config_error(error: Exception) -> int:
+    from cway_common.config import ConfigError
+    from cway_mcp_shim.config_error_server import ConfigErrorServer
+
+    assert isinstance(error, ConfigError)
+    configure_logging("WARNING")
+    try:
+        ConfigErrorServer(error).run("stdio")
+    except KeyboardInterrupt:
+        pass
+    return EXIT_CONFIG
 
 
 if __name__ == "__main__":

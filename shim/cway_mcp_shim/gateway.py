@@ -115,14 +115,23 @@ class CwayHttpGateway:
         self.daemon = daemon
         self.url = settings.cway_api_url
         self._host = urlsplit(self.url).netloc
-        self._http = http or httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.http_timeout_seconds),
-            headers={"User-Agent": f"cway-mcp/{__version__}", "Accept": "application/json"},
-            follow_redirects=False,  # a redirect would carry the bearer somewhere we did not choose
-        )
+        self._client = http
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """Built on first use, not at start: its TLS context costs tens of ms of every shim's cold start,
+        and an MCP client that only lists the tools never needs it."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.settings.http_timeout_seconds),
+                headers={"User-Agent": f"cway-mcp/{__version__}", "Accept": "application/json"},
+                follow_redirects=False,  # a redirect would carry the bearer somewhere we did not choose
+            )
+        return self._client
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     async def execute(
         self, document: Document, variables: Mapping[str, Any] | None = None, *, username: str | None = None

@@ -45,6 +45,7 @@ def forged_daemon(path: Path, *, as_uid: int | None) -> Iterator[list[int]]:
     listener.bind(str(path))
     os.chmod(path, 0o600)
     report_r, report_w = os.pipe()
+    ready_r, ready_w = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         received = 0
@@ -54,6 +55,7 @@ def forged_daemon(path: Path, *, as_uid: int | None) -> Iterator[list[int]]:
                 os.setgid(as_uid)
                 os.setuid(as_uid)
             listener.listen(4)
+            os.write(ready_w, b"L")  # listening now: a connect() can no longer be refused
             listener.settimeout(20)
             conn, _ = listener.accept()
             conn.settimeout(20)
@@ -72,6 +74,9 @@ def forged_daemon(path: Path, *, as_uid: int | None) -> Iterator[list[int]]:
             os._exit(0)
     listener.close()
     os.close(report_w)
+    os.close(ready_w)
+    with os.fdopen(ready_r, "rb") as ready:
+        ready.read(1)  # the child has called listen() (or died: then EOF, and the test fails on connect)
     received: list[int] = []
     try:
         yield received

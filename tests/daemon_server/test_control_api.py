@@ -159,3 +159,17 @@ def test_socket_server_answers_http_1_1_keepalive(daemon: RunningDaemon) -> None
             chunk = conn.recv(65536)
             assert chunk, data
             data += chunk
+
+
+def test_token_routes_answer_the_contract_shapes_on_the_lean_path(daemon: RunningDaemon) -> None:
+    """``/v1/token`` and ``/v1/token/refresh`` skip FastAPI's routing (token_route.py) but answer as before."""
+    with _socket_client(daemon.socket_path) as client:
+        for route in (Route.TOKEN, Route.TOKEN_REFRESH):
+            for body in (b"", b"null", b"{}"):
+                answer = client.post(route, content=body, headers={"content-type": "application/json"})
+                assert answer.json()["error"] in (ErrorCode.NOT_SIGNED_IN.value, ErrorCode.UNKNOWN_ACCOUNT.value)
+                assert answer.headers["content-type"] == "application/json"
+            _assert_error(client.post(route, json={"username": ["x"]}), 400, ErrorCode.BAD_REQUEST)
+            _assert_error(client.post(route, json={"rejected": 5}), 400, ErrorCode.BAD_REQUEST)
+            _assert_error(client.post(route, content=b"x" * 70_000), 400, ErrorCode.BAD_REQUEST)
+            _assert_error(client.get(route), 405, ErrorCode.BAD_REQUEST)

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from cway_common.daemon_client import DaemonClient, DaemonUnavailable
-from tests.helpers.daemon import process_env
 from tests.shim.harness import kill_daemon_pid, shim_session, text_of
 
 ALICE = "alice@contoso.example"
@@ -85,25 +84,6 @@ async def test_a_daemon_that_cannot_start_is_reported(env: dict[str, str]) -> No
     assert "The cway-auth daemon could not start" in text
     assert "AZURE_CLIENT_ID" in text
     assert "`cway-auth daemon`" in text
-
-
-def test_bad_configuration_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    env = process_env({"CWAY_MCP_CONFIG": str(tmp_path / "none.toml"), "AUTH_METHOD": "static"})
-    (tmp_path / "none.toml").touch()
-    done = subprocess.run(
-        [sys.executable, "-m", "cway_mcp_shim"],
-        env=env,
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2
-    assert done.stdout == ""  # stdout is the MCP channel
-    assert done.stderr.count("\n") == 1
-    assert done.stderr.startswith("cway-mcp: configuration error: CWAY_API_TOKEN=unset: AUTH_METHOD=static needs")
-    assert "Traceback" not in done.stderr
 
 
 def test_version_and_help_answer_without_starting_a_server() -> None:

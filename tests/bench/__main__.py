@@ -1,0 +1,48 @@
+"""Run every row and print the table: what, goal, measured, floor, pass/miss.
+
+``python -m tests.bench`` runs all rows; ``python -m tests.bench bearer coldstart`` runs some.
+The exit status is 0 whatever the verdicts: this is a report, not a gate.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from tests.bench.bearer import bench_bearer, bench_herd
+from tests.bench.coldstart import bench_cold_start
+from tests.bench.common import Row
+from tests.bench.startup import bench_startup
+from tests.bench.toolcall import bench_tool_call
+
+ROWS: dict[str, Callable[[], list[Row]]] = {
+    "bearer": bench_bearer,
+    "toolcall": bench_tool_call,
+    "startup": bench_startup,
+    "coldstart": bench_cold_start,
+    "herd": bench_herd,
+}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(ROWS)
+    unknown = [n for n in names if n not in ROWS]
+    if unknown:
+        print(f"unknown row(s): {', '.join(unknown)}; choose from {', '.join(ROWS)}", file=sys.stderr)
+        return 2
+    rows: list[Row] = []
+    for name in names:
+        print(f"… {name}", file=sys.stderr, flush=True)
+        rows.extend(ROWS[name]())
+    print()
+    for row in rows:
+        print(f"[{row.verdict or '-':>4}] {row.what}")
+        print(f"       goal:     {row.goal}")
+        print(f"       measured: {row.measured}")
+        if row.floor:
+            print(f"       floor:    {row.floor}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
