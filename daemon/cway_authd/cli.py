@@ -26,14 +26,8 @@ from cway_common.config import ConfigError, Settings, load_settings
 from cway_common.daemon_client import DaemonError, DaemonUnavailable
 
 from . import cli_accounts, cli_login
-from .cli_common import (
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_UNAVAILABLE,
-    EXIT_USAGE,
-    CommandFailed,
-    Output,
-)
+from .cli_common import EXIT_INTERRUPTED, EXIT_UNAVAILABLE, EXIT_USAGE, CommandFailed, Output
+from .daemon_exit import EXIT_OK
 
 DEFAULT_LOGIN_TIMEOUT = 300.0
 

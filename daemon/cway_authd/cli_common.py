@@ -22,10 +22,10 @@ from cway_common.config import Settings
 from cway_common.daemon_client import DaemonClient
 from cway_common.discovery import daemon_socket
 
+from .daemon_exit import EXIT_FAILED  # 0 and 1 mean the same for the CLI as for the daemon
+
 T = TypeVar("T")
 
-EXIT_OK = 0
-EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 3
 EXIT_INTERRUPTED = 130

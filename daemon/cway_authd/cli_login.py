@@ -14,24 +14,19 @@ import time
 import webbrowser
 from pathlib import Path
 
+from cway_common.browser import can_open_browser
 from cway_common.config import Settings
 from cway_common.contract import SignInCompleteRequest, SignInStatus
 from cway_common.daemon_client import DaemonUnavailable
 
-from .cli_common import EXIT_OK, EXIT_UNAVAILABLE, CommandFailed, Output, call
+from .cli_common import EXIT_UNAVAILABLE, CommandFailed, Output, call
+from .daemon_exit import EXIT_OK
 
 POLL_INTERVAL = 1.0
 #: Without a terminal (a pipe, an IDE task, ssh without -t) one countdown line this often.
 PIPE_COUNTDOWN_EVERY = 30.0
 DAEMON_START_WAIT = 15.0
 DAEMON_LOG = "daemon.log"
-
-
-def can_open_browser() -> bool:
-    """A local browser exists on macOS, or on Linux with a display; not over plain SSH."""
-    if sys.platform == "darwin":
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("BROWSER"))
 
 
 def start_daemon(settings: Settings, out: Output) -> None:

@@ -5,6 +5,11 @@ stderr, and no traceback is printed where a client would have to parse it. A bad
 is one line on stderr, and the shim still serves MCP: every tool call answers with that line and
 its fix (:mod:`cway_mcp_shim.config_error_server`), so the person reads it in the chat. The server module is imported only after the
 arguments are parsed, so ``--help`` and ``--version`` answer at once.
+
+One import is refused on purpose (:func:`skip_optional_uvicorn`): the MCP SDK's HTTP transports
+import ``sse_starlette``, which imports uvicorn *if installed* (uvicorn is, for the daemon) only
+to patch its shutdown. This process speaks stdio and never runs uvicorn; loading it costs
+every start roughly 80–200 ms (``python -X importtime``, the uvicorn subtree).
 """
 
 from __future__ import annotations
@@ -51,6 +56,16 @@ def configure_logging(level: str) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
+def skip_optional_uvicorn() -> None:
+    """Make ``import uvicorn`` fail in this process, as if it were not installed.
+
+    A ``None`` in ``sys.modules`` is the import system's documented "not importable" marker;
+    ``sse_starlette`` catches the ``ImportError``. Only this entry point does it: importing the
+    package (tests, the daemon) changes nothing, and the shim never needs uvicorn.
+    """
+    sys.modules.setdefault("uvicorn", None)  # type: ignore[arg-type]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["serve"]:
@@ -60,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve_main(args[1:])
     parse_args(argv)
+    skip_optional_uvicorn()
     from cway_common.config import ConfigError, load_settings
 
     try:

@@ -98,16 +98,20 @@ def test_version_and_help_answer_without_starting_a_server() -> None:
 
 
 def test_the_shim_imports_no_daemon_or_web_server_code() -> None:
+    """What ``cway-mcp`` loads: its entry point refuses the SDK's optional uvicorn, then imports the server."""
     code = (
-        "import cway_mcp_shim.server, sys; "
-        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {set(FORBIDDEN_IN_SHIM + LAZY_IN_SHIM)!r}))"
+        "import sys; from cway_mcp_shim.__main__ import skip_optional_uvicorn; skip_optional_uvicorn(); "
+        "import cway_mcp_shim.server; "
+        "print(sorted(m for m, module in sys.modules.items() if module is not None and "
+        f"m.split('.')[0] in {set(FORBIDDEN_IN_SHIM + LAZY_IN_SHIM)!r}))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "[]", done.stdout
 
 
-def test_a_later_uvicorn_import_still_works() -> None:
-    code = "import cway_mcp_shim.server, uvicorn.main; print('ok')"
+def test_importing_the_shim_package_leaves_uvicorn_importable() -> None:
+    """Only the entry point refuses uvicorn; importing the package has no such side effect."""
+    code = "import cway_mcp_shim.server, cway_mcp_shim.__main__, uvicorn.main; print('ok')"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "ok", done.stderr
 
