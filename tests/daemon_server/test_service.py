@@ -109,10 +109,11 @@ def test_the_plist_survives_a_path_with_double_dashes(env: dict[str, str]) -> No
     )
     assert done.returncode == 0, done.stderr
     plist = plistlib.loads(done.stdout.encode())
-    assert plist["ProgramArguments"] == [str(odd), "daemon"]
+    log_file = f"{env['HOME']}/Library/Logs/cway-mcp/daemon.log"
+    assert plist["ProgramArguments"] == [str(odd), "daemon", "--log-file", log_file]  # the daemon rotates it
     assert plist["KeepAlive"] == {"SuccessfulExit": False}
     assert plist["EnvironmentVariables"]["CWAY_MCP_SUPERVISOR"] == "launchd"
-    assert plist["StandardErrorPath"] == f"{env['HOME']}/Library/Logs/cway-mcp/daemon.log"
+    assert plist["StandardErrorPath"] == log_file
 
 
 def _cway_auth() -> Path:
