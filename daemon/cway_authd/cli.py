@@ -56,7 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="one JSON document on stdout (errors too)")
         return p
 
-    sub.add_parser("daemon", help="run the token daemon in the foreground")
+    daemon = sub.add_parser("daemon", help="run the token daemon in the foreground")
+    daemon.add_argument(
+        "--log-file",
+        type=Path,
+        metavar="PATH",
+        help="log to PATH (0600, rotated at 5 MB, 3 kept) instead of stderr; for starts without a journal",
+    )
 
     login = with_json(sub.add_parser("login", help="sign in with your browser (starts the daemon if needed)"))
     login.add_argument("username", nargs="?", help="the account to sign in as (sent as a login hint)")
@@ -140,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, out: Output) -> int:
     command: str = args.command
     if command == "daemon":
-        return _cmd_daemon()
+        return _cmd_daemon(args.log_file)
     if command == "service":
         return _cmd_service(args)
     if command == "doctor":
@@ -176,10 +182,18 @@ def _err(text: str) -> None:
 # ---- daemon / service ----------------------------------------------------------------------------
 
 
-def _cmd_daemon() -> int:
+def _cmd_daemon(log_file: Path | None = None) -> int:
+    if log_file is not None:  # before the settings, so that a configuration error is in the log too
+        from .daemon_log import log_to_file
+
+        try:
+            log_to_file(log_file)
+        except OSError as exc:
+            raise CommandFailed(f"cannot log to {log_file}: {exc.strerror or exc}", code="log_file") from None
     try:
         settings = load_settings(component="daemon")
     except ConfigError as exc:
+        logging.getLogger("cway_authd").error("configuration error: %s", exc)
         _record_daemon_failure(EXIT_USAGE, f"configuration error: {exc}")
         if os.environ.get("CWAY_MCP_SUPERVISOR") == "launchd":  # no KeepAlive restart loop
             _err(f"configuration error: {exc}")

@@ -30,6 +30,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal, TextIO
 
+from cway_common.private_files import make_private_dirs
+
 from . import last_error
 from .launchd_plist import LAUNCHD_LABEL
 from .launchd_plist import render as render_plist
@@ -164,7 +166,7 @@ def _write_if_changed(file: ServiceFile, out: TextIO) -> bool:
             return False
     except OSError:
         pass
-    file.path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(file.path.parent)  # e.g. ~/.config/systemd/user: never 0777 under a loose umask
     tmp = file.path.with_name(file.path.name + ".tmp")
     tmp.write_text(file.content, encoding="utf-8")
     os.chmod(tmp, 0o644)  # a unit file holds no secret, and the service manager must read it
@@ -206,7 +208,7 @@ def install(target: Target, *, dry_run: bool, out: TextIO, err: TextIO, state_di
             out.write(file.content)
         return 0
     if service.log_dir is not None:
-        service.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dirs(service.log_dir)
     changed = [_write_if_changed(file, out) for file in service.files]
     commands = _activation_commands(target, service.path)
     if shutil.which(_manager(target)) is None:
