@@ -104,7 +104,6 @@ class RefreshEngine:
         self.policy = policy or RetryPolicy()
         self._schedule = RefreshScheduler(clock, self.refresh_scheduled, concurrency=concurrency)
         self._tasks: set[asyncio.Task[TokenRecord | None]] = set()
-        self._misconfigured: dict[str, str] = {}  # account key -> AADSTS code of its last refusal
 
     # ---- timing --------------------------------------------------------------------------
 
@@ -206,10 +205,7 @@ class RefreshEngine:
             entry.last_error = str(exc)
             retry_after = exc.retry_after if isinstance(exc, BackendTransient) else None
             entry.retry_not_before = self._clock.now() + self.policy.cooldown(entry.failures, retry_after)
-            if isinstance(exc, BackendMisconfigured):
-                self._misconfigured[key] = exc.code
-            else:
-                self._misconfigured.pop(key, None)
+            entry.misconfigured = exc.code if isinstance(exc, BackendMisconfigured) else None
             kind = "admin" if isinstance(exc, BackendMisconfigured) else "transient"
             self._audit_event("refresh_failed", account=entry.username, kind=kind, error=str(exc))
             self.schedule(record, at=entry.retry_not_before)
@@ -217,7 +213,6 @@ class RefreshEngine:
         finally:
             entry.refreshing = False
 
-        self._misconfigured.pop(key, None)
         new = record.replace(
             access_token=grant.access_token,
             refresh_token=grant.refresh_token or record.refresh_token,
@@ -264,7 +259,7 @@ class RefreshEngine:
         if record.access_expires_at > self._clock.now():
             return record
         when = entry.retry_not_before.isoformat() if entry.retry_not_before else "soon"
-        code = self._misconfigured.get(record.normalised_username)
+        code = entry.misconfigured
         if code is not None:  # retrying will not help until the registration is fixed; the tokens are kept
             raise CoreError(
                 ErrorCode.CONFIGURATION_ERROR,
@@ -324,7 +319,6 @@ class RefreshEngine:
         async with self._store.lock(key):
             entry = self._book.remove(key)
             deleted = await self._store.delete(key)
-        self._misconfigured.pop(key, None)
         self.unschedule(key)
         return deleted or entry is not None, entry.record if entry is not None else None
 

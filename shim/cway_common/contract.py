@@ -129,9 +129,10 @@ class ErrorBody(_Model):
 #: ``ok``: fresh, last refresh succeeded. ``refreshing``: a refresh is running. ``retrying``: the last refresh
 #: failed (transient); the token still works and the daemon tries again. ``expired``: the access token ran out
 #: unrefreshed (the backend kept failing); the daemon keeps trying. ``unsaved``: refreshed, but the disk would
-#: not take the new tokens; they are served from memory and the save is retried. ``needs_sign_in``: no usable
-#: refresh token.
-AccountState = Literal["ok", "refreshing", "retrying", "expired", "unsaved", "needs_sign_in"]
+#: not take the new tokens; they are served from memory and the save is retried. ``misconfigured``: the last
+#: refresh was refused for the application's configuration (invalid_client, AADSTS7000215 …): the tokens are
+#: kept, the administrator must fix it. ``needs_sign_in``: no usable refresh token.
+AccountState = Literal["ok", "refreshing", "retrying", "expired", "unsaved", "misconfigured", "needs_sign_in"]
 
 
 class AccountInfo(_Model):

@@ -58,7 +58,7 @@ async def test_an_admin_class_refusal_at_refresh_keeps_every_token_and_says_ask_
     served = await core.bearer(ALICE, PEER)  # the current token, still valid, is served
     assert before is not None and served.access_token == before.access_token
     [info] = await core.list_accounts()
-    assert info.state == "ok" and f"AADSTS{aadsts}" in (info.last_error or "")
+    assert info.state == "misconfigured" and f"AADSTS{aadsts}" in (info.last_error or "")
     assert "ask your administrator" in (info.last_error or "")
     problem = (await core.health("/sock")).config_problem
     assert problem is not None and problem.code == f"AADSTS{aadsts}"
@@ -101,7 +101,7 @@ async def test_a_401_invalid_client_from_cways_token_endpoint_deletes_nothing(
     clock.advance(3600 - 200)
     assert (await core.bearer(ALICE, PEER)).access_token == before.access_token  # type: ignore[union-attr]
     [info] = await core.list_accounts()
-    assert info.state == "ok" and "invalid_client" in (info.last_error or "")
+    assert info.state == "misconfigured" and "invalid_client" in (info.last_error or "")
     assert await core.store.load(ALICE) == before
     assert emu.counters["cway_token_refresh"] == 1
 
