@@ -9,11 +9,15 @@ STAMP  := $(VENV)/.installed
 INSPECTOR_VERSION := 0.15.0
 INSPECTOR_STAMP   := .tools/.inspector-$(INSPECTOR_VERSION)
 
+# The MCP conformance suite (npm) needs Node >= 22: npm's node@22 package brings one into .tools.
+CONFORMANCE_VERSION := 0.1.16
+CONFORMANCE_STAMP   := .tools/.conformance-$(CONFORMANCE_VERSION)
+
 # PostgreSQL server binaries for the remote server's tests (a temporary cluster per test run):
 # Debian's package where apt is available and we are root; without them those tests skip, saying why.
 PG_STAMP := .tools/.postgresql
 
-.PHONY: demo test lint bench emulator daemon clean
+.PHONY: demo demo-remote test lint bench emulator daemon conformance clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +42,18 @@ $(PG_STAMP):
 			postgresql >/dev/null && touch $@) \
 		|| echo "PostgreSQL could not be installed; the remote server's database tests will skip"; \
 	else echo "no PostgreSQL server and no apt as root: the remote server's database tests will skip"; fi
+
+$(CONFORMANCE_STAMP):
+	@mkdir -p .tools/conformance
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --prefix .tools/conformance --no-fund --no-audit --no-update-notifier --silent \
+			node@22 @modelcontextprotocol/conformance@$(CONFORMANCE_VERSION) && touch $@ \
+		|| echo "the MCP conformance suite could not be installed"; \
+	else echo "npm not found: the MCP conformance suite cannot be installed"; fi
+
+# The official MCP conformance suite against `cway-mcp serve` (PostgreSQL, emulator, one replica).
+conformance: $(STAMP) $(PG_STAMP) $(CONFORMANCE_STAMP)
+	$(PY) -m tests.conformance_remote
 
 demo: $(STAMP) $(INSPECTOR_STAMP)
 	$(PY) -m cway_emulator.demo

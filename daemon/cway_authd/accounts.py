@@ -29,10 +29,6 @@ class AccountEntry:
     unsaved: bool = False  # refreshed, but the store write failed: must be saved before use
 
     @property
-    def needs_sign_in(self) -> bool:
-        return self.record is None
-
-    @property
     def state(self) -> AccountState:
         if self.record is None:
             return "needs_sign_in"

@@ -1,13 +1,13 @@
 """``cway-auth``: run the daemon, sign in and out, and see what it holds, without ever seeing a secret.
 
-Every command except ``daemon``, ``service`` and ``doctor`` is a thin client of the daemon's Unix
-socket (:class:`cway_common.daemon_client.DaemonClient`), so the CLI holds no token of its own. The
-daemon machinery (uvicorn, FastAPI, the store) is imported only inside the commands that need it,
-which keeps ``cway-auth whoami`` fast and lets the shim share this package's client code.
+Every command except ``daemon``, ``service``, ``doctor`` and ``client-config`` is a thin client of the
+daemon's Unix socket (:class:`cway_common.daemon_client.DaemonClient`), so the CLI holds no token of
+its own. The daemon machinery (uvicorn, FastAPI, the store) is imported only inside the commands
+that need it, which keeps ``cway-auth whoami`` fast and lets the shim share this package's client code.
 
 Output rules: no access token, refresh token, authorization code or PKCE verifier is ever printed,
-except by ``token --reveal``, which exists for piping into ``curl`` and says so on stderr.
-Exit codes: 0 done, 1 failed, 2 usage or configuration error, 3 daemon not reachable, 130 interrupted.
+except by ``token --reveal``, which exists for piping into ``curl`` and says so on stderr. Every line
+is flushed as written (see :mod:`cway_authd.cli_common`); ``--json`` shapes are in ``docs/cli.md``.
 """
 
 from __future__ import annotations
@@ -18,109 +18,126 @@ import json
 import logging
 import os
 import sys
-import time
-import webbrowser
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
 
 from cway_common import __version__
 from cway_common.config import ConfigError, Settings, load_settings
-from cway_common.contract import AccountInfo, SignInCompleteRequest, SignInStatus
-from cway_common.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
-from cway_common.discovery import daemon_socket
-from cway_common.humanize import format_duration, format_remaining, format_time
-from cway_common.redact import fingerprint
+from cway_common.daemon_client import DaemonError, DaemonUnavailable
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_UNAVAILABLE = 3
-EXIT_INTERRUPTED = 130
+from . import cli_accounts, cli_login
+from .cli_common import EXIT_INTERRUPTED, EXIT_UNAVAILABLE, EXIT_USAGE, CommandFailed, Output
+from .daemon_exit import EXIT_OK
+
 DEFAULT_LOGIN_TIMEOUT = 300.0
-POLL_INTERVAL = 1.0
-ROTATE_KEY_TIMEOUT = 300.0
 
-T = TypeVar("T")
+EPILOG = """exit codes:
+  0    done
+  1    failed; for status/whoami: an account needs a sign-in
+  2    usage or configuration error
+  3    the daemon is not reachable
+  130  interrupted
 
-
-class CommandFailed(Exception):
-    """A command could not do its job; the message is printed as one line."""
+--json prints one JSON document on stdout, errors included: {"error": {"code", "message", "exit_code"}}.
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="cway-auth", description="Sign in to Cway once; the cway-mcp daemon keeps your session fresh."
+        prog="cway-auth",
+        description="Sign in to Cway once; the cway-mcp daemon keeps your session fresh.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"cway-auth {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    def with_json(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--json", action="store_true", help="one JSON document on stdout (errors too)")
+        return p
+
     sub.add_parser("daemon", help="run the token daemon in the foreground")
 
-    login = sub.add_parser("login", help="sign in with your browser")
+    login = with_json(sub.add_parser("login", help="sign in with your browser (starts the daemon if needed)"))
     login.add_argument("username", nargs="?", help="the account to sign in as (sent as a login hint)")
     login.add_argument("--no-browser", action="store_true", help="only print the sign-in URL")
     login.add_argument(
-        "--timeout", type=float, default=DEFAULT_LOGIN_TIMEOUT, metavar="S", help="give up after S seconds"
+        "--timeout",
+        type=float,
+        default=DEFAULT_LOGIN_TIMEOUT,
+        metavar="S",
+        help="give up after S seconds (default: %(default).0f)",
     )
 
-    complete = sub.add_parser("complete", help="finish a sign-in on a machine whose browser cannot reach the daemon")
+    complete = with_json(
+        sub.add_parser("complete", help="finish a sign-in on a machine whose browser cannot reach the daemon")
+    )
     complete.add_argument("redirect_url", nargs="?", help="the address the browser ended on ('-' or none: read stdin)")
     complete.add_argument("--code", help="the authorization code (instead of the redirect URL)")
     complete.add_argument("--state", help="the state value that came with the code")
 
-    logout = sub.add_parser("logout", help="sign out and forget an account's tokens")
+    logout = with_json(sub.add_parser("logout", help="sign out and forget an account's tokens"))
     logout.add_argument("username", nargs="?")
+    logout.add_argument("--all", action="store_true", help="sign out every account")
 
-    whoami = sub.add_parser("whoami", help="who you are signed in as, and for how long")
+    whoami = with_json(sub.add_parser("whoami", help="who you are signed in as, and for how long"))
     whoami.add_argument("username", nargs="?")
-    whoami.add_argument("--json", action="store_true", help="machine-readable output")
 
-    status = sub.add_parser("status", help="daemon health and all accounts")
-    status.add_argument("--json", action="store_true", help="machine-readable output")
+    with_json(sub.add_parser("status", help="daemon, settings and all accounts (exit 1 if one needs a sign-in)"))
 
-    token = sub.add_parser("token", help="show which access token the daemon would use (fingerprint only)")
+    switch = with_json(sub.add_parser("switch", help="set the default account (used when none is named)"))
+    switch.add_argument("username", nargs="?", help="a signed-in account; omit to show the current default")
+
+    token = with_json(sub.add_parser("token", help="show which access token the daemon would use (fingerprint)"))
     token.add_argument("username", nargs="?")
     token.add_argument("--reveal", action="store_true", help="print the raw access token (for piping into curl)")
 
-    sub.add_parser("rotate-key", help="re-encrypt the stored tokens under a new store key and retire the old key")
+    with_json(sub.add_parser("rotate-key", help="re-encrypt the stored tokens under a new store key"))
 
-    service = sub.add_parser("service", help="run the daemon at login (systemd user unit / launchd agent)")
+    service = sub.add_parser("service", help="run the daemon at login (systemd user units / launchd agent)")
     service.add_argument("action", choices=("install", "uninstall", "status"))
     service.add_argument("--dry-run", "--print", dest="dry_run", action="store_true", help="print, change nothing")
     service.add_argument("--target", choices=("systemd", "launchd"), help="default: this platform's manager")
 
-    sub.add_parser("doctor", help="check configuration, permissions, daemon and network")
+    with_json(sub.add_parser("doctor", help="check configuration, permissions, daemon and network"))
+
+    client = with_json(sub.add_parser("client-config", help="print an MCP client's config snippet for cway-mcp"))
+    client.add_argument("client", choices=("claude", "vscode", "cursor", "inspector"))
+    client.add_argument("--username", help="CWAY_USERNAME for this client (default: the default/only account)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # usage errors exit 2 with the usage line
+    out = Output(as_json=bool(getattr(args, "json", False)))
     try:
-        return _dispatch(args)
+        return _dispatch(args, out)
     except ConfigError as exc:
-        _err(f"configuration error: {exc}")
-        return EXIT_USAGE
+        return out.fail(CommandFailed(f"configuration error: {exc}", code="configuration", exit_code=EXIT_USAGE))
     except DaemonUnavailable as exc:
-        _err(f"{exc}\n  start the daemon with `cway-auth daemon` (or once for good: `cway-auth service install`)")
-        return EXIT_UNAVAILABLE
+        failure = CommandFailed(str(exc), code="daemon_unavailable", exit_code=EXIT_UNAVAILABLE)
+        hint = "start the daemon with `cway-auth daemon` (or once for good: `cway-auth service install`)"
+        return out.fail(failure, [hint])
     except DaemonError as exc:
-        _err(exc.body.message)
-        if exc.body.accounts:
-            _err("  signed-in accounts: " + ", ".join(exc.body.accounts))
-        if exc.body.sign_in_url or exc.code.value in ("not_signed_in", "sign_in_required"):
-            _err("  sign in with `cway-auth login" + (f" {exc.body.username}`" if exc.body.username else "`"))
-        return EXIT_FAILED
+        body = exc.body
+        failure = CommandFailed(
+            body.message,
+            code=exc.code.value,
+            username=body.username,
+            accounts=body.accounts,
+            sign_in_url=body.sign_in_url,
+        )
+        hints = ["signed-in accounts: " + ", ".join(body.accounts)] if body.accounts else []
+        if body.sign_in_url or exc.code.value in ("not_signed_in", "sign_in_required"):
+            hints.append("sign in with `cway-auth login" + (f" {body.username}`" if body.username else "`"))
+        return out.fail(failure, hints)
     except CommandFailed as exc:
-        _err(str(exc))
-        return EXIT_FAILED
+        return out.fail(exc)
     except KeyboardInterrupt:
-        _err("interrupted")
-        return EXIT_INTERRUPTED
+        return out.fail(CommandFailed("interrupted", code="interrupted", exit_code=EXIT_INTERRUPTED))
 
 
-def _dispatch(args: argparse.Namespace) -> int:
+def _dispatch(args: argparse.Namespace, out: Output) -> int:
     command: str = args.command
     if command == "daemon":
         return _cmd_daemon()
@@ -129,37 +146,31 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "doctor":
         from .doctor import run_doctor
 
-        return run_doctor(sys.stdout)
+        return run_doctor(sys.stdout, as_json=out.as_json)
+    if command == "client-config":
+        return _cmd_client_config(args, out)
     settings = load_settings(component="cli")
     if settings.auth_method == "static":
-        raise CommandFailed("AUTH_METHOD=static uses a fixed API token: there is no daemon session to manage")
-    handlers: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
-        "login": _cmd_login,
-        "complete": _cmd_complete,
-        "logout": _cmd_logout,
-        "whoami": _cmd_whoami,
-        "status": _cmd_status,
-        "token": _cmd_token,
-        "rotate-key": _cmd_rotate_key,
+        raise CommandFailed(
+            "AUTH_METHOD=static uses a fixed API token: there is no daemon session to manage", code="static_mode"
+        )
+    for warning in settings.warnings:
+        out.err(f"warning: {warning}")
+    handlers: dict[str, Callable[[Settings, argparse.Namespace, Output], int]] = {
+        "login": cli_login.cmd_login,
+        "complete": cli_login.cmd_complete,
+        "logout": cli_accounts.cmd_logout,
+        "whoami": cli_accounts.cmd_whoami,
+        "status": cli_accounts.cmd_status,
+        "switch": cli_accounts.cmd_switch,
+        "token": cli_accounts.cmd_token,
+        "rotate-key": cli_accounts.cmd_rotate_key,
     }
-    return handlers[command](settings, args)
-
-
-def _out(text: str = "", *, file: TextIO | None = None) -> None:
-    print(text, file=file or sys.stdout)
+    return handlers[command](settings, args, out)
 
 
 def _err(text: str) -> None:
-    print(f"cway-auth: {text}", file=sys.stderr)
-
-
-def _call(settings: Settings, fn: Callable[[DaemonClient], Awaitable[T]], *, timeout: float | None = None) -> T:
-    async def run() -> T:
-        socket_path = daemon_socket(settings)
-        async with DaemonClient(socket_path, timeout=timeout or settings.http_timeout_seconds) as client:
-            return await fn(client)
-
-    return asyncio.run(run())
+    print(f"cway-auth: {text}", file=sys.stderr, flush=True)
 
 
 # ---- daemon / service ----------------------------------------------------------------------------
@@ -212,196 +223,42 @@ def _record_daemon_failure(code: int, message: str) -> None:
     last_error.write(state_dir, code, message)
 
 
-# ---- sign-in -------------------------------------------------------------------------------------
+def _cmd_client_config(args: argparse.Namespace, out: Output) -> int:
+    from . import client_config
 
-
-def _cmd_login(settings: Settings, args: argparse.Namespace) -> int:
-    flow = _call(settings, lambda c: c.start_sign_in(args.username))
-    if flow.state != "pending" or not flow.authorization_url:
-        return _report_sign_in(flow)
-    _out("To sign in, open this address in a browser:")
-    _out(f"  {flow.authorization_url}")
-    if not args.no_browser and settings.open_browser and _can_open_browser():
-        try:
-            opened = webbrowser.open(flow.authorization_url)
-        except webbrowser.Error:
-            opened = False
-        _out("A browser window should have opened." if opened else "Could not open a browser; use the address above.")
-    _out(
-        "If the browser runs on another machine, it ends on an address that does not load: "
-        "copy it and run `cway-auth complete` here."
-    )
-    deadline = time.monotonic() + max(args.timeout, 1.0)
-    _out("Waiting for the sign-in to finish…")
-    while flow.state == "pending":
-        if time.monotonic() >= deadline:
-            raise CommandFailed(f"gave up waiting after {args.timeout:.0f}s; run `cway-auth login` again")
-        time.sleep(POLL_INTERVAL)
-        flow = _call(settings, _status_of(flow.flow_id))
-    return _report_sign_in(flow)
-
-
-def _status_of(flow_id: str) -> Callable[[DaemonClient], Awaitable[SignInStatus]]:
-    return lambda client: client.sign_in_status(flow_id)
-
-
-def _can_open_browser() -> bool:
-    """A local browser exists on macOS, or on Linux with a display; not over plain SSH."""
-    if sys.platform == "darwin":
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("BROWSER"))
-
-
-def _report_sign_in(flow: SignInStatus) -> int:
-    if flow.state == "completed":
-        _out(f"Signed in as {flow.username}")
-        if flow.identity_mismatch:
-            _out(
-                f"Note: you asked for {flow.requested_username}, but the browser signed in as {flow.username}. "
-                f"To use {flow.requested_username}, sign out of Microsoft in the browser and run "
-                f"`cway-auth login {flow.requested_username}` again."
-            )
+    try:
+        shim = client_config.cway_mcp_executable()
+    except client_config.NoShim as exc:
+        raise CommandFailed(str(exc), code="not_installed") from None
+    username = args.username or _default_username()
+    location = client_config.config_location(args.client)
+    if args.client == "inspector":
+        command = client_config.inspector_command(shim, username)
+        if out.as_json:
+            out.document({"client": args.client, "command": command, "cway_mcp": str(shim), "username": username})
+        else:
+            print(command, flush=True)
         return EXIT_OK
-    reason = flow.message or ("the sign-in expired" if flow.state == "expired" else "the sign-in failed")
-    raise CommandFailed(f"sign-in {flow.state}: {reason}")
-
-
-def _cmd_complete(settings: Settings, args: argparse.Namespace) -> int:
-    if args.code or args.state:
-        if not (args.code and args.state) or args.redirect_url:
-            raise CommandFailed("give either the redirect URL, or both --code and --state")
-        request = SignInCompleteRequest(code=args.code, state=args.state)
-    else:
-        url = args.redirect_url
-        if url in (None, "-"):
-            if sys.stdin.isatty():
-                print("Paste the address the browser ended on, then press Enter:", file=sys.stderr)
-            url = sys.stdin.readline().strip()
-        if not url:
-            raise CommandFailed("no redirect URL given")
-        request = SignInCompleteRequest(redirect_url=url)
-    return _report_sign_in(_call(settings, lambda c: c.complete_sign_in(request)))
-
-
-def _cmd_logout(settings: Settings, args: argparse.Namespace) -> int:
-    username = args.username or _only_account(settings).username
-    result = _call(settings, lambda c: c.logout(username))
-    _out(result.message)
-    return EXIT_OK if result.removed else EXIT_FAILED
-
-
-# ---- what the daemon holds -----------------------------------------------------------------------
-
-
-def _only_account(settings: Settings) -> AccountInfo:
-    accounts = _call(settings, lambda c: c.accounts())
-    if not accounts:
-        raise CommandFailed("not signed in; run `cway-auth login`")
-    if len(accounts) > 1:
-        names = ", ".join(a.username for a in accounts)
-        raise CommandFailed(f"several accounts are signed in ({names}); name one")
-    return accounts[0]
-
-
-def _cmd_whoami(settings: Settings, args: argparse.Namespace) -> int:
-    username = args.username
-    account = _call(settings, lambda c: c.account(username)) if username else _only_account(settings)
-    if args.json:
-        _out(json.dumps(account.model_dump(mode="json"), indent=2))
+    body = client_config.snippet(args.client, shim, username)
+    if out.as_json:
+        out.document({"client": args.client, "config_file": location, "snippet": body, "username": username})
         return EXIT_OK
-    for line in describe_account(account, datetime.now(UTC)):
-        _out(line)
-    return EXIT_OK if account.state != "needs_sign_in" else EXIT_FAILED
-
-
-def describe_account(account: AccountInfo, now: datetime) -> list[str]:
-    """The human view of one account: identity, organisation, expiries; never a token."""
-    name = account.username + (f" ({account.display_name})" if account.display_name else "")
-    lines = [f"Signed in as {name}"]
-    if account.email and account.email != account.username:
-        lines.append(f"  email:          {account.email}")
-    if account.organisation_name or account.organisation_id:
-        org = account.organisation_name or ""
-        lines.append(f"  organisation:   {org}" + (f" ({account.organisation_id})" if account.organisation_id else ""))
-    lines.append(f"  state:          {account.state}")
-    lines.append(
-        f"  access token:   expires {format_time(account.access_expires_at)} "
-        f"({format_remaining(account.access_expires_at, now)})"
-    )
-    lines.append(
-        f"  sign-in valid:  until {format_time(account.refresh_expires_at)} "
-        f"({format_remaining(account.refresh_expires_at, now)})"
-    )
-    if account.last_refreshed_at:
-        lines.append(f"  last refreshed: {format_time(account.last_refreshed_at)}")
-    if account.last_error:
-        lines.append(f"  last error:     {account.last_error}")
-    if account.state == "needs_sign_in":
-        lines.append(f"  → sign in again with `cway-auth login {account.username}`")
-    return lines
-
-
-def _cmd_status(settings: Settings, args: argparse.Namespace) -> int:
-    async def both(client: DaemonClient) -> tuple[Any, list[AccountInfo]]:
-        return await client.health(), await client.accounts()
-
-    health, accounts = _call(settings, both)
-    if args.json:
-        payload = {"daemon": health.model_dump(mode="json"), "accounts": [a.model_dump(mode="json") for a in accounts]}
-        _out(json.dumps(payload, indent=2))
-        return EXIT_OK
-    _out(f"daemon {health.version}, pid {health.pid}, up {format_duration(health.uptime_seconds)}")
-    _out(f"  socket:   {health.socket_path}")
-    _out(f"  callback: {health.callback_url}")
-    _out(f"  store:    {health.storage_backend} (key: {health.key_source})")
-    _out(f"  sign-ins pending: {health.pending_sign_ins}")
-    if not accounts:
-        _out("no accounts; sign in with `cway-auth login`")
-        return EXIT_OK
-    now = datetime.now(UTC)
-    rows = [("ACCOUNT", "STATE", "ACCESS EXPIRES", "SIGN-IN VALID")]
-    rows += [
-        (
-            a.username,
-            a.state,
-            format_remaining(a.access_expires_at, now),
-            format_remaining(a.refresh_expires_at, now),
-        )
-        for a in accounts
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        _out("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print(f"# {args.client}: merge this into {location}", file=sys.stderr, flush=True)
+    if not username:
+        print("# add CWAY_USERNAME to env (no default account is known yet)", file=sys.stderr, flush=True)
+    print(json.dumps(body, indent=2), flush=True)
     return EXIT_OK
 
 
-def _cmd_token(settings: Settings, args: argparse.Namespace) -> int:
-    username = args.username
-    bearer = _call(settings, lambda c: c.bearer(username))
-    token = bearer.access_token
-    if args.reveal:
-        print(
-            f"cway-auth: warning: printing a live access token for {bearer.username}; anyone who sees it can act "
-            f"as you in Cway until {format_time(bearer.expires_at)}",
-            file=sys.stderr,
-        )
-        _out(token)
-        return EXIT_OK
-    _out(
-        f"{bearer.username}: {bearer.token_type} {fingerprint(token)} ({len(token)} chars), "
-        f"expires {format_time(bearer.expires_at)} ({format_remaining(bearer.expires_at)})"
-    )
-    _out("(use --reveal to print the token itself)", file=sys.stderr)
-    return EXIT_OK
+def _default_username() -> str | None:
+    """The configured CWAY_USERNAME, else the default account (`switch`), else none."""
+    from cway_common.default_account import read_default
 
-
-def _cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
-    # Through the daemon: it holds the store lock, and rotating must not race its refreshes. It waits for
-    # each account's refresh in flight, so give it longer than one request (it finishes even if we go).
-    timeout = max(settings.http_timeout_seconds, ROTATE_KEY_TIMEOUT)
-    result = _call(settings, lambda c: c.rotate_store_key(), timeout=timeout)
-    _out(result.message)
-    return EXIT_OK
+    try:
+        settings = load_settings(component="cli")
+    except ConfigError:
+        return None
+    return settings.cway_username or read_default(settings.state_dir)
 
 
 if __name__ == "__main__":  # pragma: no cover

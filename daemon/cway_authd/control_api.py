@@ -13,15 +13,12 @@ so the shim and the CLI only ever parse one error shape:
 
 Who may call it: the socket file is 0600 in a 0700 directory, and, as ssh-agent does, every
 connection is also checked against the kernel's peer credentials. ASGI scopes do not carry the
-socket, so the check cannot live in an ordinary middleware. Reading uvicorn 0.54 shows the one
-place that sees both the transport and every scope built for it: the HTTP protocol object.
-``Server.startup`` builds one protocol per connection from ``config.http_protocol_class``, and
-``H11Protocol.handle_events`` creates each request's scope with ``"state": self.app_state.copy()``.
-So :class:`PeerCheckedH11Protocol` (passed as ``uvicorn.Config(http=...)``) reads ``SO_PEERCRED``
-in ``connection_made``, aborts the connection before a single byte is parsed when the uid is not
-ours, and otherwise puts the peer into its per-connection ``app_state`` copy, from where it reaches
-``request.state`` for the audit. :class:`PeerGuard`, a pure ASGI middleware, then fails closed: a
-request whose scope lacks a matching peer (the app served by some other server) gets 403
+socket, so the check cannot live in an ordinary middleware; it lives in the HTTP protocol
+object, which sees the transport once per connection. :class:`PeerCheckedH11Protocol` (passed as
+``uvicorn.Config(http=...)``) reads the peer's uid in ``connection_made``, drops the connection
+before a byte is parsed when it is not ours, and otherwise hands the peer to every request of
+that connection (``request.state``) for the audit log. :class:`PeerGuard` then fails closed: a
+request that arrives without a vouched-for peer (the app served by some other server) gets 403
 ``forbidden``. Only the daemon's own effective uid is accepted, root included (stricter than
 ssh-agent, which lets root in: root can read the store anyway, but has no business asking).
 """
@@ -205,58 +202,53 @@ def create_control_app(core: DaemonCore, socket_path: Path) -> FastAPI:
 
 
 def _routes(core: DaemonCore, socket_path: Path) -> APIRouter:
-    # Imported here: core pulls in the whole backend, and the module must stay importable alone.
-    from .core import PeerInfo
-
     router = APIRouter(responses=_ERROR_RESPONSES)
 
-    def peer_info(request: Request) -> PeerInfo:
+    def peer_info(request: Request) -> PeerCredentials:
         peer = peer_from_scope(request.scope)
-        return PeerInfo(pid=peer.pid if peer else None, uid=peer.uid if peer else None)
+        if peer is None:  # PeerGuard already refused such a request; never hand a token to an unknown peer
+            raise CoreError(ErrorCode.FORBIDDEN, "this socket only serves its owner", status=403)
+        return peer
 
-    @router.get(Route.HEALTH, response_model=HealthResponse, summary="Daemon status (no secrets)")
+    @router.get(Route.HEALTH, summary="Daemon status (no secrets)")
     async def health() -> HealthResponse:
         return await core.health(str(socket_path))
 
-    @router.get(Route.ACCOUNTS, response_model=AccountsResponse, summary="Known accounts and their state")
+    @router.get(Route.ACCOUNTS, summary="Known accounts and their state")
     async def accounts() -> AccountsResponse:
         return AccountsResponse(accounts=await core.list_accounts())
 
-    @router.get(Route.ACCOUNT, response_model=AccountInfo, summary="One account (whoami)")
+    @router.get(Route.ACCOUNT, summary="One account (whoami)")
     async def account(username: str) -> AccountInfo:
         return await core.account(username)
 
-    @router.delete(Route.ACCOUNT, response_model=LogoutResponse, summary="Sign out and forget the account")
+    @router.delete(Route.ACCOUNT, summary="Sign out and forget the account")
     async def logout(username: str) -> LogoutResponse:
         return await core.logout(username)
 
-    @router.post(Route.TOKEN, response_model=BearerResponse, summary="A current access token")
+    @router.post(Route.TOKEN, summary="A current access token")
     async def token(request: Request, body: TokenRequest | None = None) -> BearerResponse:
         return await core.bearer(body.username if body else None, peer_info(request))
 
-    @router.post(Route.TOKEN_REFRESH, response_model=BearerResponse, summary="Refresh now (after a 401)")
+    @router.post(Route.TOKEN_REFRESH, summary="Refresh now (after a 401)")
     async def token_refresh(request: Request, body: TokenRequest | None = None) -> BearerResponse:
         if body is None:
             return await core.force_refresh(None, peer_info(request))
         return await core.force_refresh(body.username, peer_info(request), rejected=body.rejected)
 
-    @router.post(Route.SIGN_IN, response_model=SignInStatus, summary="Start a browser sign-in")
+    @router.post(Route.SIGN_IN, summary="Start a browser sign-in")
     async def sign_in(body: SignInStartRequest | None = None) -> SignInStatus:
         return await core.start_sign_in(body.username if body else None)
 
-    @router.post(Route.SIGN_IN_COMPLETE, response_model=SignInStatus, summary="Finish a sign-in by hand")
+    @router.post(Route.SIGN_IN_COMPLETE, summary="Finish a sign-in by hand")
     async def sign_in_complete(body: SignInCompleteRequest) -> SignInStatus:
         return await core.complete_sign_in(body)
 
-    @router.get(Route.SIGN_IN_STATUS, response_model=SignInStatus, summary="Poll a sign-in")
+    @router.get(Route.SIGN_IN_STATUS, summary="Poll a sign-in")
     async def sign_in_status(flow_id: str) -> SignInStatus:
         return core.sign_in_status(flow_id)
 
-    @router.post(
-        Route.STORE_ROTATE_KEY,
-        response_model=KeyRotationResponse,
-        summary="Re-encrypt the token store under a new key and retire the old one",
-    )
+    @router.post(Route.STORE_ROTATE_KEY, summary="Re-encrypt the token store under a new key and retire the old one")
     async def rotate_store_key(request: Request) -> KeyRotationResponse:
         return await core.rotate_store_key(peer_info(request))
 

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 from urllib.parse import parse_qsl, urlsplit
@@ -32,6 +31,7 @@ from cway_common.contract import (
     SignInCompleteRequest,
     SignInStatus,
 )
+from cway_common.default_account import read_default
 from cway_common.redact import fingerprint
 
 from .accounts import AccountBook
@@ -40,6 +40,7 @@ from .cway_tokens import CwayTokenClient
 from .errors import CoreError
 from .http import build_http_client
 from .oidc import OidcClient
+from .peercred import PeerCredentials
 from .refresh_engine import RefreshEngine, RetryPolicy
 from .sign_in import ClaimFailure
 from .sign_in_service import CallbackOutcome, SignInService
@@ -47,33 +48,23 @@ from .store import (
     FileTokenStore,
     KeyMaterial,
     KeyRotationError,
-    RotationReport,
     StoreLock,
     TokenStore,
     ensure_private_dir,
     normalise_username,
     resolve_store_key,
-    rotate_key,
 )
 from .store.keys import ENV_KEY_NOT_ROTATABLE
 from .store.records import TOKENS_DIR_NAME
-from .store.rotation import ReencryptableStore
+from .store.rotation import KeyRotator, ReencryptableStore, rotation_message
 
-__all__ = ["CallbackOutcome", "CoreError", "DaemonCore", "PeerInfo", "RetryPolicy"]
+__all__ = ["CallbackOutcome", "CoreError", "DaemonCore", "RetryPolicy"]
 
 log = logging.getLogger(__name__)
 
 STARTUP_REFRESH_CONCURRENCY = 8
 MAX_ACCOUNTS_SHOWN = 20  # in an "unknown account" error: enough to choose from, never the whole book
 ROTATION_STOP_GRACE_SECONDS = 30.0
-
-
-@dataclass(frozen=True)
-class PeerInfo:
-    """The process on the other end of the Unix socket (from SO_PEERCRED)."""
-
-    pid: int | None
-    uid: int | None
 
 
 class DaemonCore:
@@ -94,15 +85,14 @@ class DaemonCore:
         self._started_at = clock.now()
         self._audit = audit if audit is not None else AuditLog(settings.state_dir, clock)
         if store is None:
-            material = resolve_store_key(settings.state_dir, _secret(settings))
-            store = FileTokenStore(
-                settings.state_dir / TOKENS_DIR_NAME, material, clock, on_event=self._audit.store_event
-            )
-            key_source = key_source or material.source
-            key_material = material
+            store, key_material = open_file_store(settings, clock, self._audit)
         self.store = store
-        self._key_material = key_material
         self.key_source = key_source or (key_material.source if key_material is not None else "unknown")
+        self._rotator = (
+            KeyRotator(cast(ReencryptableStore, store), key_material)
+            if key_material is not None and hasattr(store, "reencrypt_all")
+            else None
+        )
         self._owns_http = http is None
         self.http = http if http is not None else build_http_client(settings)
         self.oidc = OidcClient(settings, self.http, clock)
@@ -129,8 +119,6 @@ class DaemonCore:
         )
         self._store_lock: StoreLock | None = None
         self._startup: asyncio.Task[int] | None = None
-        self._rotation_lock = asyncio.Lock()
-        self._rotations: set[asyncio.Task[RotationReport]] = set()
 
     @classmethod
     async def open(
@@ -140,9 +128,8 @@ class DaemonCore:
         ensure_private_dir(settings.state_dir)
         lock = StoreLock(settings.state_dir).acquire()
         try:
-            material = await asyncio.to_thread(resolve_store_key, settings.state_dir, _secret(settings))
             audit = AuditLog(settings.state_dir, clock)
-            store = FileTokenStore(settings.state_dir / TOKENS_DIR_NAME, material, clock, on_event=audit.store_event)
+            store, material = await asyncio.to_thread(open_file_store, settings, clock, audit)
             core = cls(
                 settings,
                 clock=clock,
@@ -168,15 +155,13 @@ class DaemonCore:
         self._startup = asyncio.create_task(self.engine.run_due(STARTUP_REFRESH_CONCURRENCY))
 
     async def wait_started(self) -> None:
-        """Wait for the start-up refreshes (tests, and the CLI's foreground mode)."""
+        """Wait for the start-up refreshes (the runner does not: it serves while they run)."""
         if self._startup is not None:
             await asyncio.shield(self._startup)
 
     async def stop(self) -> None:
-        if self._rotations:  # let a key rotation finish: stopped midway it is harmless, but must be run again
-            _done, pending = await asyncio.wait(set(self._rotations), timeout=ROTATION_STOP_GRACE_SECONDS)
-            for task in pending:
-                task.cancel()
+        if self._rotator is not None:
+            await self._rotator.drain(ROTATION_STOP_GRACE_SECONDS)
         if self._startup is not None and not self._startup.done():
             self._startup.cancel()
             await asyncio.gather(self._startup, return_exceptions=True)
@@ -222,18 +207,18 @@ class DaemonCore:
 
     # ---- tokens ----------------------------------------------------------------------------------
 
-    async def bearer(self, username: str | None, peer: PeerInfo) -> BearerResponse:
+    async def bearer(self, username: str | None, peer: PeerCredentials) -> BearerResponse:
         return await self._bearer(username, peer, force=False)
 
     async def force_refresh(
-        self, username: str | None, peer: PeerInfo, *, rejected: str | None = None
+        self, username: str | None, peer: PeerCredentials, *, rejected: str | None = None
     ) -> BearerResponse:
         """Refresh now, because Cway refused a token. ``rejected`` (its fingerprint) lets callers that saw an
         older token get the current one instead of refreshing once each."""
         return await self._bearer(username, peer, force=True, rejected=rejected)
 
     async def _bearer(
-        self, username: str | None, peer: PeerInfo, *, force: bool, rejected: str | None = None
+        self, username: str | None, peer: PeerCredentials, *, force: bool, rejected: str | None = None
     ) -> BearerResponse:
         key = await self._resolve(username)
         if self.book.get(key) is None:
@@ -286,6 +271,9 @@ class DaemonCore:
             raise await self._with_sign_in_hint(
                 CoreError(ErrorCode.NOT_SIGNED_IN, "no account is signed in to the daemon", status=401)
             )
+        default = read_default(self.settings.state_dir)  # `cway-auth switch`; a one-line local file
+        if default is not None and self.book.get(normalise_username(default)) is not None:
+            return normalise_username(default)
         shown = sorted(self.book.username_of(k) for k in self.book.first_keys(MAX_ACCOUNTS_SHOWN))
         more = f" ({MAX_ACCOUNTS_SHOWN} of them listed)" if count > MAX_ACCOUNTS_SHOWN else ""
         raise CoreError(
@@ -364,39 +352,26 @@ class DaemonCore:
 
     # ---- store key -------------------------------------------------------------------------------
 
-    async def rotate_store_key(self, peer: PeerInfo) -> KeyRotationResponse:
-        """Re-encrypt every record under a new store key and retire the old key(s).
-
-        ``rotate_key`` takes each account's lock in turn, so it must run with no account lock held:
-        it runs in its own task (never inside a refresh or a sign-in), one rotation at a time, and is
-        shielded from the caller so a client that goes away cannot stop it halfway. Refreshes and
-        sign-ins carry on meanwhile; the new key is added (and saved) first, so whatever they save
-        from then on is encrypted with it, and the store lists the files only after that (see
-        ``FileTokenStore._write``), so no record is left under a key that is then retired.
-        """
-        material = self._key_material
-        if material is None or not hasattr(self.store, "reencrypt_all"):
+    async def rotate_store_key(self, peer: PeerCredentials) -> KeyRotationResponse:
+        """Re-encrypt every record under a new store key and retire the old key(s) (see ``KeyRotator``)."""
+        rotator = self._rotator
+        if rotator is None:
             raise CoreError(
                 ErrorCode.BAD_REQUEST, f"the token store ({self.storage_backend}) has no key this daemon can rotate"
             )
-        if not material.can_rotate:
+        if not rotator.material.can_rotate:
             raise CoreError(ErrorCode.BAD_REQUEST, f"cannot rotate the store key: {ENV_KEY_NOT_ROTATABLE}")
-        store = cast(ReencryptableStore, self.store)  # has reencrypt_all: checked above
-        task = asyncio.create_task(self._rotate_one_at_a_time(store, material))
-        self._rotations.add(task)
-        task.add_done_callback(self._rotation_done)
         try:
-            report = await asyncio.shield(task)
+            report = await rotator.rotate()
         except KeyRotationError as exc:
-            message = f"store key rotation failed: {exc}"
             self._audit.event(
                 "store_key_rotation_failed",
-                source=material.source,
+                source=rotator.material.source,
                 peer_pid=peer.pid,
                 peer_uid=peer.uid,
                 error=str(exc),
             )
-            raise CoreError(ErrorCode.INTERNAL, message, status=500) from None
+            raise CoreError(ErrorCode.INTERNAL, f"store key rotation failed: {exc}", status=500) from None
         # Field names avoid "key": the audit log refuses any field that looks like it holds one.
         self._audit.event(
             "store_key_rotated",
@@ -415,36 +390,12 @@ class DaemonCore:
             message=rotation_message(report),
         )
 
-    async def _rotate_one_at_a_time(self, store: ReencryptableStore, material: KeyMaterial) -> RotationReport:
-        # The lock is taken inside the shielded task: a caller that gives up while waiting must not let
-        # a second rotation start beside this one (it would retire the key this one re-encrypts with).
-        async with self._rotation_lock:
-            return await rotate_key(store, material)
 
-    def _rotation_done(self, task: asyncio.Task[RotationReport]) -> None:
-        self._rotations.discard(task)
-        if not task.cancelled():
-            task.exception()  # mark retrieved: a caller that went away must not cause a warning
-
-
-def rotation_message(report: RotationReport) -> str:
-    """One line for the owner, e.g. "Re-encrypted 3 account(s) under a new key; retired 1 old key (key file …)"."""
-    parts = [f"Re-encrypted {report.rotated} account(s) under a new key"]
-    plural = "key" if report.retired_keys == 1 else "keys"
-    parts.append(f"retired {report.retired_keys} old {plural}")
-    if report.set_aside:
-        parts.append(f"set aside {report.set_aside} unreadable file(s) (those accounts must sign in again)")
-    return "; ".join(parts) + f" ({describe_key_source(report.source)})"
-
-
-def describe_key_source(source: str) -> str:
-    """``key-file:/p`` → ``key file /p``; ``keyring:Backend`` → ``OS keyring Backend``."""
-    kind, _, where = source.partition(":")
-    if kind == "key-file" and where:
-        return f"key file {where}"
-    if kind == "keyring" and where:
-        return f"OS keyring {where}"
-    return source
+def open_file_store(settings: Settings, clock: Clock, audit: AuditLog) -> tuple[FileTokenStore, KeyMaterial]:
+    """The default store: ``<state>/tokens`` encrypted under the resolved store key (blocking: key file/keyring)."""
+    material = resolve_store_key(settings.state_dir, _secret(settings))
+    store = FileTokenStore(settings.state_dir / TOKENS_DIR_NAME, material, clock, on_event=audit.store_event)
+    return store, material
 
 
 def _secret(settings: Settings) -> str | None:

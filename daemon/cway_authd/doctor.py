@@ -9,7 +9,9 @@ Nothing printed is secret: the key source is named, never shown.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import errno
+import json
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +24,8 @@ from cway_common import __version__
 from cway_common.config import ConfigError, Settings, load_settings
 from cway_common.contract import HealthResponse
 from cway_common.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
+from cway_common.discovery import daemon_socket
+from cway_common.settings_view import format_rows, setting_rows
 
 NETWORK_TIMEOUT = 5.0
 
@@ -34,19 +38,37 @@ class Check:
     fix: str | None = None
 
 
-def run_doctor(out: TextIO, env: Mapping[str, str] | None = None) -> int:
-    """Run every check, print the report, return 0 if all passed and 1 otherwise."""
-    checks = collect_checks(env)
+def run_doctor(out: TextIO, env: Mapping[str, str] | None = None, *, as_json: bool = False) -> int:
+    """Run every check, print the report (or one JSON document), return 0 if all passed and 1 otherwise."""
+    checks, settings = collect(env)
+    failed = sum(not check.ok for check in checks)
+    if as_json:
+        payload: dict[str, object] = {
+            "ok": not failed,
+            "checks": [dataclasses.asdict(check) for check in checks],
+            "settings": {row.label: row.as_json() for row in setting_rows(settings)} if settings else None,
+            "warnings": list(settings.warnings) if settings else [],
+        }
+        print(json.dumps(payload, indent=2), file=out, flush=True)
+        return 1 if failed else 0
+    if settings is not None:
+        print("effective settings [where each came from]:", file=out)
+        for line in format_rows(setting_rows(settings)):
+            print(line, file=out)
+        print(file=out)
     for check in checks:
         print(f"{'✓' if check.ok else '✗'} {check.what}: {check.detail}", file=out)
         if not check.ok and check.fix:
             print(f"    fix: {check.fix}", file=out)
-    failed = sum(not check.ok for check in checks)
-    print(f"\n{failed} problem(s) found" if failed else "\nall checks passed", file=out)
+    print(f"\n{failed} problem(s) found" if failed else "\nall checks passed", file=out, flush=True)
     return 1 if failed else 0
 
 
 def collect_checks(env: Mapping[str, str] | None = None) -> list[Check]:
+    return collect(env)[0]
+
+
+def collect(env: Mapping[str, str] | None = None) -> tuple[list[Check], Settings | None]:
     checks: list[Check] = []
     try:
         settings = load_settings(env, component="daemon")
@@ -56,13 +78,30 @@ def collect_checks(env: Mapping[str, str] | None = None) -> list[Check]:
         try:
             settings = load_settings(env, component="cli")
         except ConfigError:
-            return checks
+            return checks, None
+    for warning in settings.warnings:
+        name = warning.split("=", 1)[0]
+        checks.append(
+            Check(
+                False,
+                "configuration override",
+                warning.split("; ", 1)[0],
+                f"unset {name} in the environment if it is meant for another tool, or set CWAY_{name}, "
+                "which wins over both",
+            )
+        )
+    checks.extend(_more_checks(settings))
+    return checks, settings
+
+
+def _more_checks(settings: Settings) -> list[Check]:
+    checks: list[Check] = []
     if settings.auth_method == "static":
         checks.append(Check(True, "mode", "AUTH_METHOD=static: a fixed API token, no daemon needed"))
         checks.append(_check_cway(settings))
         return checks
     checks.append(_check_private_dir("state directory", settings.state_dir))
-    checks.append(_check_private_dir("socket directory", settings.socket_path.parent))
+    checks.append(_check_private_dir("socket directory", daemon_socket(settings).parent))
     health = _daemon_health(settings)
     checks.append(_check_daemon(settings, health))
     checks.append(_check_key_source(settings, health))
@@ -86,7 +125,7 @@ def _check_private_dir(what: str, path: Path) -> Check:
 
 def _daemon_health(settings: Settings) -> HealthResponse | str:
     async def ask() -> HealthResponse:
-        async with DaemonClient(settings.socket_path, timeout=NETWORK_TIMEOUT) as client:
+        async with DaemonClient(daemon_socket(settings), timeout=NETWORK_TIMEOUT) as client:
             return await client.health()
 
     try:

@@ -94,7 +94,6 @@ class RefreshEngine:
         self.policy = policy or RetryPolicy()
         self._scheduler: AsyncIOScheduler | None = None
         self._tasks: set[asyncio.Task[TokenRecord]] = set()
-        self.backend_calls = 0  # refresh requests sent, for health and tests
 
     # ---- timing --------------------------------------------------------------------------
 
@@ -241,7 +240,6 @@ class RefreshEngine:
         started = loop.time()
         attempt = 0
         while True:
-            self.backend_calls += 1
             try:
                 return await self._refresher(refresh_token)
             except BackendTransient as exc:

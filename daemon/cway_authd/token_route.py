@@ -24,7 +24,7 @@ from .errors import CoreError
 from .peercred import PeerCredentials
 
 if TYPE_CHECKING:
-    from .core import DaemonCore, PeerInfo
+    from .core import DaemonCore
 
 MAX_BODY_BYTES = 64 * 1024
 _PATHS = frozenset({Route.TOKEN, Route.TOKEN_REFRESH})
@@ -53,6 +53,9 @@ class TokenFastPath:
             await _send(send, 400, _error(ErrorCode.BAD_REQUEST, validation_message(exc)))
             return
         peer = self._peer(scope)
+        if peer is None:  # the peer guard refused such a request already; never hand a token to an unknown peer
+            await _send(send, 403, _error(ErrorCode.FORBIDDEN, "this socket only serves its owner"))
+            return
         username = request.username if request is not None else None
         try:
             if scope["path"] == Route.TOKEN:
@@ -65,13 +68,9 @@ class TokenFastPath:
             return
         await _send(send, 200, answer.model_dump_json().encode())
 
-    def _peer(self, scope: Scope) -> PeerInfo:
-        from .core import PeerInfo  # core imports the whole backend; this module must stay light to import
-
+    def _peer(self, scope: Scope) -> PeerCredentials | None:
         peer = scope.get("state", {}).get(self.peer_key)
-        if isinstance(peer, PeerCredentials):
-            return PeerInfo(pid=peer.pid, uid=peer.uid)
-        return PeerInfo(pid=None, uid=None)
+        return peer if isinstance(peer, PeerCredentials) else None
 
 
 class _HasErrors(Protocol):

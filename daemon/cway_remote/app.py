@@ -16,6 +16,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -30,7 +31,9 @@ from cway_authd.http import build_http_client
 from cway_authd.store import KeyMaterial, resolve_store_key
 from cway_common import __version__
 from cway_common.clock import SYSTEM_CLOCK, Clock
+from cway_common.config import is_loopback_host
 from cway_mcp_shim.cway_tools import register_cway_tools
+from cway_mcp_shim.middleware import install as install_middleware
 
 from . import db
 from .audit import JsonAudit
@@ -148,6 +151,7 @@ def build_server(runtime: RemoteRuntime) -> MCPServer:
     runtime.closing.append(gateway)
     register_cway_tools(server, gateway)
     register_whoami(server, runtime.store)
+    install_middleware(server)  # the shim's strict arguments and logging/setLevel; after every tool
     consent = ConsentRoutes(
         settings=settings,
         db=runtime.oauth,
@@ -184,7 +188,18 @@ def build_app(runtime: RemoteRuntime) -> Starlette:
         streamable_http_path=MCP_PATH,
         stateless_http=True,
         json_response=True,
-        # Bearer-authenticated and reached through a load balancer under CWAY_MCP_PUBLIC_URL: the
-        # SDK's DNS-rebinding guard (for unauthenticated local servers) would refuse that Host.
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        transport_security=transport_security(runtime.settings),
     )
+
+
+def transport_security(settings: RemoteSettings) -> TransportSecuritySettings:
+    """The MCP endpoint answers only for this server's public host, and refuses a browser page from
+    another origin (DNS rebinding, cross-site requests) with 403; a request without ``Origin``
+    (every non-browser client) passes. On a loopback public URL any loopback port is accepted, so
+    replicas on one machine can be reached directly."""
+    parts = urlsplit(settings.public_url)
+    hosts, origins = [parts.netloc], [settings.public_url]
+    if is_loopback_host(parts.hostname or ""):
+        hosts += ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+        origins += ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)

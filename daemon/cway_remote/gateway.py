@@ -3,14 +3,14 @@
 Every tool call acts as the user the MCP access token belongs to: the subject the SDK's bearer
 middleware put in the request context. A tool's ``username`` argument may only name that same
 user (an assistant cannot act as someone else by passing a name). The bearer comes from the
-cross-replica refresher; on a 401 from Cway it forces one refresh and retries once (the
-shim's rule, same fingerprint-based single flight).
+cross-replica refresher; the rule is the shim's own (:mod:`cway_mcp_shim.bearer`): on a
+rejection one forced refresh (fingerprint-based single flight) and one retry.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator
 
 import httpx
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from cway_authd.store import normalise_username
 from cway_common.config import Settings
 from cway_common.redact import fingerprint
+from cway_mcp_shim.bearer import Bearer
 from cway_mcp_shim.gateway import CwayHttpGateway
 from cway_mcp_shim.tool_support import read_only
 
@@ -50,17 +51,15 @@ def current_subject(username: str | None) -> str:
     return token.subject
 
 
-class RemoteBearerAuth(httpx.Auth):
-    """Bearer for the request's user; after a 401 one forced refresh and one retry."""
+class RemoteBearer(Bearer):
+    """The shim's bearer rule (:mod:`cway_mcp_shim.bearer`) with the request user's token from the refresher."""
 
     def __init__(self, refresher: RemoteRefresher, key: str) -> None:
+        super().__init__(None)
         self._refresher = refresher
         self._key = key
-        self.account: str | None = None
-        self.retried = False
-        self.tokens: list[str] = []
 
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+    async def _current(self) -> str:
         try:
             record = await self._refresher.bearer(self._key)
         except SessionEnded:
@@ -68,26 +67,19 @@ class RemoteBearerAuth(httpx.Auth):
         except CwayUnavailable as exc:
             raise ToolError(str(exc)) from None
         self.account = record.username
-        self._apply(request, record.access_token)
-        response = yield request
-        if response.status_code != httpx.codes.UNAUTHORIZED:
-            return
-        self.retried = True
+        return record.access_token
+
+    async def _refreshed(self, rejected: str, why: str) -> str:
         try:
-            record = await self._refresher.force(self._key, fingerprint(record.access_token))
+            record = await self._refresher.force(self._key, fingerprint(rejected))
         except SessionEnded:
             raise ToolError(SIGN_IN_AGAIN) from None
         except CwayUnavailable as exc:
             raise ToolError(str(exc)) from None
-        self._apply(request, record.access_token)
-        yield request
+        return record.access_token
 
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        raise RuntimeError("RemoteBearerAuth works with httpx.AsyncClient only")
-
-    def _apply(self, request: httpx.Request, token: str) -> None:
-        self.tokens.append(token)
-        request.headers["Authorization"] = f"Bearer {token}"
+    def refused_message(self, where: str, why: str) -> str:
+        return f"{where} refused the access token for {self.account} even after refreshing it ({why}). {SIGN_IN_AGAIN}"
 
 
 class RemoteGateway(CwayHttpGateway):
@@ -101,8 +93,8 @@ class RemoteGateway(CwayHttpGateway):
         self.settings = settings
         self._refresher = refresher
 
-    def _auth_for(self, username: str | None) -> RemoteBearerAuth:  # type: ignore[override]
-        return RemoteBearerAuth(self._refresher, current_subject(username))
+    def bearer_for(self, username: str | None) -> Bearer:
+        return RemoteBearer(self._refresher, current_subject(username))
 
     def subscribe(self, *args: object, **kwargs: object) -> AsyncGenerator[dict[str, object], None]:
         raise ToolError("AI answers (subscriptions) are not available through the remote server yet.")

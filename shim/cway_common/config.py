@@ -92,6 +92,8 @@ class Origin:
     source: SourceKind
     name: str | None = None
     path: str | None = None
+    #: The raw value, kept only for settings that are not secret (for display).
+    value: str | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         if self.source == "default":
@@ -245,7 +247,7 @@ def _merge(layers: list[_Layer]) -> tuple[dict[str, str], dict[str, Origin], tup
             continue
         layer, given, value = picked
         values[name] = value
-        origins[name] = Origin(layer.source, given, layer.path)
+        origins[name] = Origin(layer.source, given, layer.path, None if name in SECRET_SETTINGS else value)
         if given == name and layer.source != "config file" and not name.startswith("CWAY_"):
             file_value = next((lay.values.get(name, "").strip() for lay in layers if lay.source == "config file"), "")
             if file_value and file_value != value:

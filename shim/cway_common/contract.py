@@ -14,9 +14,9 @@ import stat
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 API_PREFIX = "/v1"
 APP_NAME = "cway-mcp"
@@ -97,6 +97,19 @@ class ErrorCode(StrEnum):
     INTERNAL = "internal"
 
 
+def _utf8_text(value: str) -> str:
+    """JSON can carry a lone surrogate (``"\\ud800"``); such a string has no UTF-8 form, so it is no name."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+Username = Annotated[str, AfterValidator(_utf8_text)]
+"""An account name from a client: any text that can be stored, logged and sent on (UTF-8 encodable)."""
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -134,7 +147,7 @@ class AccountsResponse(_Model):
 
 
 class TokenRequest(_Model):
-    username: str | None = Field(default=None, description="Omit to use the daemon's only signed-in account.")
+    username: Username | None = Field(default=None, description="Omit to use the daemon's only signed-in account.")
     rejected: str | None = Field(
         default=None,
         description="For a forced refresh: the fingerprint (cway_common.redact.fingerprint) of the token Cway "
@@ -150,7 +163,7 @@ class BearerResponse(_Model):
 
 
 class SignInStartRequest(_Model):
-    username: str | None = Field(default=None, description="Sent to the IdP as login_hint.")
+    username: Username | None = Field(default=None, description="Sent to the IdP as login_hint.")
 
 
 SignInState = Literal["pending", "completed", "failed", "expired"]

@@ -1,9 +1,15 @@
 """``cway-mcp``: the MCP stdio server that MCP clients (Claude Desktop, VS Code, ...) spawn.
 
 stdout is the MCP channel, so nothing but protocol messages may reach it: logging goes to
-stderr, a bad configuration is one line on stderr and exit status 2, and no traceback is
-printed where a client would have to parse it. The server module is imported only after the
+stderr, and no traceback is printed where a client would have to parse it. A bad configuration
+is one line on stderr, and the shim still serves MCP: every tool call answers with that line and
+its fix (:mod:`cway_mcp_shim.config_error_server`), so the person reads it in the chat. The server module is imported only after the
 arguments are parsed, so ``--help`` and ``--version`` answer at once.
+
+One import is refused on purpose (:func:`skip_optional_uvicorn`): the MCP SDK's HTTP transports
+import ``sse_starlette``, which imports uvicorn *if installed* (uvicorn is, for the daemon) only
+to patch its shutdown. This process speaks stdio and never runs uvicorn; loading it costs
+every start roughly 80–200 ms (``python -X importtime``, the uvicorn subtree).
 """
 
 from __future__ import annotations
@@ -50,6 +56,16 @@ def configure_logging(level: str) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
+def skip_optional_uvicorn() -> None:
+    """Make ``import uvicorn`` fail in this process, as if it were not installed.
+
+    A ``None`` in ``sys.modules`` is the import system's documented "not importable" marker;
+    ``sse_starlette`` catches the ``ImportError``. Only this entry point does it: importing the
+    package (tests, the daemon) changes nothing, and the shim never needs uvicorn.
+    """
+    sys.modules.setdefault("uvicorn", None)  # type: ignore[arg-type]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["serve"]:
@@ -59,14 +75,17 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve_main(args[1:])
     parse_args(argv)
+    skip_optional_uvicorn()
     from cway_common.config import ConfigError, load_settings
 
     try:
         settings = load_settings(component="shim")
     except ConfigError as exc:
-        print(f"cway-mcp: configuration error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        print(f"cway-mcp: configuration error: {exc}", file=sys.stderr, flush=True)
+        return _serve_config_error(exc)
     configure_logging(settings.log_level)
+    for warning in settings.warnings:
+        logging.getLogger("cway_mcp_shim").warning("configuration: %s", warning)
 
     from cway_mcp_shim.server import build_server
 
@@ -79,6 +98,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cway-mcp: stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _serve_config_error(error: Exception) -> int:
+    from cway_common.config import ConfigError
+    from cway_mcp_shim.config_error_server import ConfigErrorServer
+
+    assert isinstance(error, ConfigError)
+    configure_logging("WARNING")
+    try:
+        ConfigErrorServer(error).run("stdio")
+    except KeyboardInterrupt:
+        pass
+    return EXIT_CONFIG
 
 
 if __name__ == "__main__":

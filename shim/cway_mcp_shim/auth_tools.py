@@ -10,7 +10,6 @@ what to set instead, rather than disappearing from the tool list and leaving the
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import datetime
@@ -18,9 +17,10 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
+from cway_common.browser import can_open_browser
 from cway_common.clock import SYSTEM_CLOCK, Clock
 from cway_common.contract import AccountInfo, SignInCompleteRequest
 from cway_common.daemon_client import DaemonError
@@ -28,6 +28,7 @@ from cway_common.humanize import format_left
 from cway_mcp_shim.daemon_access import SIGN_IN_CODES, DaemonAccess
 from cway_mcp_shim.documents import LOGIN_INFO
 from cway_mcp_shim.gateway import CwayHttpGateway
+from cway_mcp_shim.tool_support import tool_result
 
 AUTH_TOOL_NAMES = ("login", "complete_login", "logout", "whoami", "list_authenticated_users")
 
@@ -37,14 +38,14 @@ USERNAME_HELP = "Cway username (e-mail). Omit to use CWAY_USERNAME, or the only 
 class LoginResult(BaseModel):
     sign_in_url: str
     flow_id: str
-    username: str | None = Field(description="The account asked for, if any (sent to the IdP as a hint).")
-    expires_at: datetime | None
+    username: str | None = Field(None, description="The account asked for, if any (sent to the IdP as a hint).")
+    expires_at: datetime | None = None
     browser_opened: bool
     next_step: str
 
 
 class CompleteLoginResult(BaseModel):
-    username: str | None
+    username: str | None = None
     state: str
     identity_mismatch: bool
     message: str
@@ -53,7 +54,7 @@ class CompleteLoginResult(BaseModel):
 class LogoutResult(BaseModel):
     username: str
     removed: bool
-    revoked: bool | None
+    revoked: bool | None = None
     message: str
 
 
@@ -109,19 +110,6 @@ def summary_line(s: AccountSummary) -> str:
     )
 
 
-def result(model: BaseModel, text: str) -> CallToolResult:
-    return CallToolResult(
-        content=[TextContent(type="text", text=text)], structured_content=model.model_dump(mode="json")
-    )
-
-
-def desktop_session() -> bool:
-    """Only where someone is looking at a screen: a headless box would get a text browser on our stdout."""
-    if sys.platform in ("darwin", "win32"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
 def open_browser(url: str) -> bool:
     """Open ``url`` from a detached child, never from this process.
 
@@ -168,7 +156,7 @@ class AuthTools:
                 f"The cway-auth daemon started a sign-in but gave no URL ({status.message or status.state})."
             )
         url = status.authorization_url
-        opened = self._settings.open_browser and desktop_session() and open_browser(url)
+        opened = self._settings.open_browser and can_open_browser() and open_browser(url)
         next_step = (
             "Sign in in the browser, then retry the request (or call whoami to check). If the browser cannot reach "
             f"this machine's localhost, copy the address it lands on (it starts with {self._settings.redirect.uri}) "
@@ -187,7 +175,7 @@ class AuthTools:
             browser_opened=opened,
             next_step=next_step,
         )
-        return result(model, text)
+        return tool_result(model, text)
 
     async def complete_login(
         self, redirect_url: str | None, authorization_code: str | None, state: str | None
@@ -220,7 +208,7 @@ class AuthTools:
         model = CompleteLoginResult(
             username=status.username, state=status.state, identity_mismatch=status.identity_mismatch, message=message
         )
-        return result(model, message)
+        return tool_result(model, message)
 
     async def logout(self, username: str | None) -> CallToolResult:
         daemon = self._require_daemon("logout")
@@ -236,7 +224,7 @@ class AuthTools:
         model = LogoutResult(
             username=answer.username, removed=answer.removed, revoked=answer.revoked, message=answer.message
         )
-        return result(model, answer.message)
+        return tool_result(model, answer.message)
 
     async def _only_account(self, daemon: DaemonAccess) -> str:
         names = [a.username for a in await daemon.accounts()]
@@ -273,17 +261,17 @@ class AuthTools:
                 f"Sign-in: valid until {_when(model.refresh_expires_at)} ({format_left(model.refresh_seconds_remaining)} left)",
             ]
         )
-        return result(model, text)
+        return tool_result(model, text)
 
     async def list_authenticated_users(self) -> CallToolResult:
         daemon = self._require_daemon("list_authenticated_users")
         summaries = [summarize(info, self._clock) for info in await daemon.accounts()]
         model = AuthenticatedUsers(count=len(summaries), accounts=summaries)
         if not summaries:
-            return result(model, "No Cway account is signed in on this machine. Call login to sign in.")
+            return tool_result(model, "No Cway account is signed in on this machine. Call login to sign in.")
         lines = [f"{len(summaries)} Cway account(s) signed in on this machine:"]
         lines += [f"- {summary_line(s)}" for s in summaries]
-        return result(model, "\n".join(lines))
+        return tool_result(model, "\n".join(lines))
 
 
 def _when(when: datetime | None) -> str:

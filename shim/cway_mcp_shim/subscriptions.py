@@ -4,12 +4,12 @@ Why the shim needs this at all: Cway's AI queries (``artworkAIAnalysis``,
 ``projectHistorySummary``) only return a thread id; the text arrives over the ``aiQueryResult``
 subscription. The rules mirror the HTTP gateway's, so an account behaves the same on both roads:
 
-* the bearer comes from the same place (the daemon for ``AUTH_METHOD=oauth2``, ``CWAY_API_TOKEN``
-  for ``static``) and is sent both on the upgrade request's ``Authorization`` header and in the
+* the bearer follows the one rule of :mod:`cway_mcp_shim.bearer` (the same :class:`Bearer` the
+  HTTP road uses): an auth refusal (HTTP 401/403 on the upgrade, or close code 4401/4403) gets
+  one forced refresh and one more connection; a second refusal is reported, never looped on;
+* the token is sent both on the upgrade request's ``Authorization`` header and in the
   ``connection_init`` payload (``{"Authorization": "Bearer ..."}``), since Cway does not document
   which one its subscription endpoint reads;
-* an auth refusal (HTTP 401/403 on the upgrade, or close code 4401/4403) makes the daemon force
-  one refresh and the connection is retried once; a second refusal is reported, never looped on;
 * every failure is a short ``ToolError``; tokens are never logged or echoed (the websockets
   library's DEBUG frame log would show the init payload, so it gets a logger that drops DEBUG).
 
@@ -23,14 +23,13 @@ import json
 import logging
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import SecretStr
 
-from cway_common.redact import fingerprint
-from cway_mcp_shim.daemon_access import DaemonAccess
+from cway_mcp_shim.bearer import Bearer
+from cway_mcp_shim.error_text import graphql_errors_text, scrub
 
 log = logging.getLogger(__name__)
 
@@ -46,61 +45,6 @@ _wire_log = logging.getLogger("cway_mcp_shim.subscriptions.wire")
 _wire_log.setLevel(logging.INFO)
 
 
-class BearerSource(Protocol):
-    """Where a subscription gets its bearer, and a forced refresh when Cway refuses it."""
-
-    account: str | None
-
-    async def bearer(self) -> str: ...
-
-    async def refreshed(self, rejected: str, why: str) -> str:
-        """A new bearer after ``rejected`` was refused; raise ``ToolError`` when there is none."""
-        ...
-
-
-class DaemonBearerSource:
-    """``AUTH_METHOD=oauth2``: the daemon's bearer for one account (resolved by the daemon)."""
-
-    def __init__(self, daemon: DaemonAccess, username: str | None) -> None:
-        self._daemon = daemon
-        self.username = username
-        self.account: str | None = username
-        self._refreshed = False
-
-    async def bearer(self) -> str:
-        served = await self._daemon.bearer(self.username)
-        self.account = served.username
-        return served.access_token
-
-    async def refreshed(self, rejected: str, why: str) -> str:
-        if self._refreshed:
-            raise ToolError(
-                f"Cway's subscription endpoint refused the access token for {self.account} even after refreshing "
-                f"it ({why}). The account may be disabled in Cway or its sign-in revoked: call the login tool."
-            )
-        self._refreshed = True
-        log.info("Cway's subscription endpoint refused %s (%s); forcing a token refresh", self.account, why)
-        served = await self._daemon.force_refresh(self.account, rejected=fingerprint(rejected))
-        return served.access_token
-
-
-class StaticBearerSource:
-    """``AUTH_METHOD=static`` (and tests): one fixed token, nothing to refresh."""
-
-    def __init__(self, token: SecretStr | str, account: str | None = None) -> None:
-        self._token = token if isinstance(token, SecretStr) else SecretStr(token)
-        self.account = account
-
-    async def bearer(self) -> str:
-        return self._token.get_secret_value()
-
-    async def refreshed(self, rejected: str, why: str) -> str:
-        raise ToolError(
-            f"Cway's subscription endpoint refused CWAY_API_TOKEN ({why}): create a new API token in Cway's "
-            "settings, or switch to per-user sign-in with AUTH_METHOD=oauth2."
-        )
-
-
 class _AuthRefused(Exception):
     """Cway refused the bearer on the WebSocket (the ``why`` is for the message, never a secret)."""
 
@@ -110,7 +54,7 @@ async def subscribe(
     text: str,
     variables: Mapping[str, Any] | None,
     operation_name: str | None,
-    source: BearerSource,
+    bearer: Bearer,
     *,
     open_timeout: float,
     user_agent: str,
@@ -119,7 +63,7 @@ async def subscribe(
 
     Close the generator (``contextlib.aclosing``) to stop early; the socket is closed with it.
     """
-    token = await source.bearer()
+    token = await bearer.current()
     delivered = False
     while True:
         try:
@@ -132,7 +76,10 @@ async def subscribe(
         except _AuthRefused as refused:
             if delivered:  # mid-stream: a retry would replay what the caller already has
                 raise ToolError(f"Cway closed the subscription: the access token was refused ({refused}).") from None
-            token = await source.refreshed(token, str(refused))
+            retry = await bearer.after_rejection(str(refused))
+            if retry is None:
+                raise ToolError(bearer.refused_message("Cway's subscription endpoint", str(refused))) from None
+            token = retry
 
 
 async def _one_connection(
@@ -210,8 +157,6 @@ async def _await_ack(ws: Any) -> None:
 
 async def _messages(ws: Any, token: str) -> AsyncGenerator[dict[str, Any], None]:
     """The ``data`` of each ``next`` for our operation; ``error`` becomes a ToolError."""
-    from cway_mcp_shim.gateway import graphql_errors_text, scrub  # gateway imports this module
-
     async for raw in ws:
         message = _decode(raw)
         kind = message.get("type")

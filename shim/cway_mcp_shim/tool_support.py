@@ -152,15 +152,17 @@ def page_slice(items: Sequence[T], page: int, page_size: int) -> tuple[list[T], 
     return list(items[start : start + page_size]), paging(page, page_size, len(items))
 
 
-def tool_result(model: BaseModel, *, is_error: bool = False) -> CallToolResult:
-    """Structured content plus the same JSON, compact and without nulls, as the text block.
+def tool_result(model: BaseModel, text: str | None = None, *, is_error: bool = False) -> CallToolResult:
+    """Structured content without nulls, plus ``text`` (by default the same JSON, compact) as the text block.
 
     The SDK's default text rendering is indented and keeps every null; for lists of projects
-    that roughly doubles the tokens a model has to read for the same information. ``is_error``
-    marks an answer that still carries useful detail (a bulk change where nothing succeeded).
+    that roughly doubles the tokens a model has to read for the same information. The sign-in
+    tools pass a sentence for a person instead. ``is_error`` marks an answer that still carries
+    useful detail (a bulk change where nothing succeeded).
     """
     data = model.model_dump(mode="json", exclude_none=True)
-    text = model.model_dump_json(exclude_none=True)
+    if text is None:
+        text = model.model_dump_json(exclude_none=True)
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data, is_error=is_error)
 
 

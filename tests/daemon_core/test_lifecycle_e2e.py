@@ -11,15 +11,16 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from cway_authd.core import DaemonCore, PeerInfo
+from cway_authd.core import DaemonCore
 from cway_authd.errors import CoreError
+from cway_authd.peercred import PeerCredentials
 from cway_authd.store import StoreLockedError
 from cway_common.clock import ManualClock
 from cway_emulator import EmulatorServer
 
 from .conftest import ALICE, BOB, CoreFactory, browser, sign_in
 
-PEER = PeerInfo(pid=4242, uid=1000)
+PEER = PeerCredentials(pid=4242, uid=1000, gid=1000)
 
 
 async def signed_in(core: DaemonCore, emu: EmulatorServer, *users: str) -> None:

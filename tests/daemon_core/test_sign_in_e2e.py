@@ -10,16 +10,17 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from cway_authd.core import DaemonCore, PeerInfo
+from cway_authd.core import DaemonCore
 from cway_authd.errors import CoreError
 from cway_authd.identity import LOGIN_INFO_QUERY
+from cway_authd.peercred import PeerCredentials
 from cway_common.clock import ManualClock
 from cway_common.contract import ErrorCode, SignInCompleteRequest
 from cway_emulator import EmulatorServer
 
 from .conftest import ALICE, BOB, CAROL, CoreFactory, browser, sign_in
 
-PEER = PeerInfo(pid=4242, uid=1000)
+PEER = PeerCredentials(pid=4242, uid=1000, gid=1000)
 
 
 async def cway_whoami(emu: EmulatorServer, token: str) -> str:

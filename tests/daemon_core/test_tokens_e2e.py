@@ -8,8 +8,9 @@ import time
 import httpx
 import pytest
 
-from cway_authd.core import DaemonCore, PeerInfo
+from cway_authd.core import DaemonCore
 from cway_authd.errors import CoreError
+from cway_authd.peercred import PeerCredentials
 from cway_authd.refresh_engine import RetryPolicy
 from cway_common.clock import ManualClock
 from cway_common.contract import ErrorCode
@@ -18,7 +19,7 @@ from cway_emulator import EmulatorServer
 
 from .conftest import ALICE, BOB, CoreFactory, SleepRecorder, sign_in
 
-PEER = PeerInfo(pid=4242, uid=1000)
+PEER = PeerCredentials(pid=4242, uid=1000, gid=1000)
 THRESHOLD = 300
 
 

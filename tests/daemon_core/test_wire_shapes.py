@@ -11,7 +11,8 @@ import pytest
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from pytest_httpx import HTTPXMock
 
-from cway_authd.core import DaemonCore, PeerInfo
+from cway_authd.core import DaemonCore
+from cway_authd.peercred import PeerCredentials
 from cway_authd.refresh_engine import RetryPolicy
 from cway_common.clock import ManualClock
 from cway_common.config import Settings
@@ -32,7 +33,7 @@ LOGIN_INFO = {
         }
     }
 }
-PEER = PeerInfo(pid=1234, uid=1000)
+PEER = PeerCredentials(pid=1234, uid=1000, gid=1000)
 
 
 def form_of(request: httpx.Request) -> dict[str, list[str]]:

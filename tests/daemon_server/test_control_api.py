@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from cway_authd.control_api import create_control_app
-from cway_authd.core import PeerInfo
-from cway_authd.runner import bind_control_socket, build_server
+from cway_authd.peercred import PeerCredentials
+from cway_authd.runner import build_server
+from cway_authd.sockets import bind_control_socket
 from cway_common.contract import ErrorBody, ErrorCode, Route
 from tests.helpers.daemon import RunningDaemon, short_tmpdir
 
@@ -84,7 +85,7 @@ class _ExplodingCore:
     async def health(self, socket_path: str) -> Any:
         raise RuntimeError("database exploded with detail sk-123")
 
-    async def bearer(self, username: str | None, peer: PeerInfo) -> Any:
+    async def bearer(self, username: str | None, peer: PeerCredentials) -> Any:
         self.peer = peer
         raise RuntimeError("boom")
 

@@ -181,12 +181,16 @@ def start_daemon(
     mode: Literal["thread", "process"] = "thread",
     clock: Clock = SYSTEM_CLOCK,
     timeout: float = 20.0,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> RunningDaemon:
-    """Start a daemon and wait until it serves; the caller must call ``.stop()`` (see :func:`running_daemon`)."""
+    """Start a daemon and wait until it serves; the caller must call ``.stop()`` (see :func:`running_daemon`).
+
+    ``preexec_fn`` (process mode) runs in the child before ``exec``, e.g. to lower its fd limit.
+    """
     env = dict(env)
     settings = settings_from_env(env)
     if mode == "process":
-        return _start_process(env, settings, timeout)
+        return _start_process(env, settings, timeout, preexec_fn)
     if clock is not SYSTEM_CLOCK and mode != "thread":
         raise ValueError("a custom clock needs mode='thread'")
     return _start_thread(env, settings, clock, timeout)
@@ -243,7 +247,9 @@ def _stop_thread(thread: threading.Thread, box: dict[str, object], *, reraise: b
     return code if isinstance(code, int) else None
 
 
-def _start_process(env: dict[str, str], settings: Settings, timeout: float) -> RunningDaemon:
+def _start_process(
+    env: dict[str, str], settings: Settings, timeout: float, preexec_fn: Callable[[], None] | None = None
+) -> RunningDaemon:
     base = Path(env["CWAY_TEST_BASE"])
     stderr_path = base / f"daemon-{time.monotonic_ns()}.log"
     with stderr_path.open("wb") as stderr:
@@ -254,6 +260,7 @@ def _start_process(env: dict[str, str], settings: Settings, timeout: float) -> R
             stdin=subprocess.DEVNULL,
             stdout=stderr,
             stderr=stderr,
+            preexec_fn=preexec_fn,
         )
 
     def stop() -> int | None:
@@ -292,10 +299,11 @@ def running_daemon(
     clock: Clock = SYSTEM_CLOCK,
     timeout: float = 20.0,
     cleanup: bool = True,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> Iterator[RunningDaemon]:
     """Start a daemon for the ``with`` block, stop it afterwards, and (``cleanup``) remove its base dir."""
     try:
-        daemon = start_daemon(env, mode=mode, clock=clock, timeout=timeout)
+        daemon = start_daemon(env, mode=mode, clock=clock, timeout=timeout, preexec_fn=preexec_fn)
     except BaseException:
         if cleanup and "CWAY_TEST_BASE" in env:
             shutil.rmtree(env["CWAY_TEST_BASE"], ignore_errors=True)

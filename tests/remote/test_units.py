@@ -15,8 +15,11 @@ from cway_remote.settings import load_remote_settings
 
 PROBE = """
 import json, sys
-import cway_mcp_shim.__main__, cway_mcp_shim.server
-print(json.dumps(sorted(m for m in ("cway_remote", "asyncpg", "uvicorn", "fastapi", "apscheduler") if m in sys.modules)))
+import cway_mcp_shim.__main__
+cway_mcp_shim.__main__.skip_optional_uvicorn()  # what the cway-mcp entry point does first
+import cway_mcp_shim.server
+heavy = ("cway_remote", "asyncpg", "uvicorn", "fastapi", "apscheduler")
+print(json.dumps(sorted(m for m in heavy if sys.modules.get(m) is not None)))
 """
 
 

@@ -17,7 +17,8 @@ from pytest_httpx import HTTPXMock
 
 from cway_common.config import Settings, load_settings
 from cway_mcp_shim.documents import LOGIN_INFO, PROJECTS
-from cway_mcp_shim.gateway import CwayHttpGateway, scrub
+from cway_mcp_shim.error_text import scrub
+from cway_mcp_shim.gateway import CwayHttpGateway
 
 API = "http://127.0.0.1:9/graphql"
 TOKEN = "static-token-0123456789abcdef"

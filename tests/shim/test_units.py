@@ -11,8 +11,9 @@ import pytest
 from mcp.shared.exceptions import UrlElicitationRequiredError
 from mcp.types import ClientCapabilities, ElicitationCapability, FormElicitationCapability, UrlElicitationCapability
 
+from cway_common.browser import can_open_browser
 from cway_common.humanize import format_left
-from cway_mcp_shim import auth_tools, autostart, request_scope, signin
+from cway_mcp_shim import autostart, request_scope, signin
 from cway_mcp_shim.signin import SignInInputRequired, SignInNeeded, raise_sign_in_needed
 
 URL = "http://127.0.0.1:1/authorize?x=1"
@@ -115,9 +116,13 @@ def test_format_left(seconds: int | None, text: str) -> None:
 def test_browser_only_on_a_desktop_session(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    assert auth_tools.desktop_session() is False
+    monkeypatch.delenv("BROWSER", raising=False)
+    assert can_open_browser() is False
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
-    assert auth_tools.desktop_session() is True
+    assert can_open_browser() is True
+    monkeypatch.delenv("WAYLAND_DISPLAY")
+    monkeypatch.setenv("BROWSER", "firefox")
+    assert can_open_browser() is True
 
 
 def test_daemon_command_prefers_the_installed_script(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from cway_common.config import derive_ws_url
 from cway_mcp_shim import subscriptions
+from cway_mcp_shim.bearer import StaticBearer
 from cway_mcp_shim.documents import Document
 
 
@@ -50,9 +51,8 @@ class StaticTokenGateway:
         token = self.tokens.get(who)
         if token is None:
             raise ToolError(f"No Cway account {who!r} is signed in.")
-        source = subscriptions.StaticBearerSource(token, who)
         return subscriptions.subscribe(
-            derive_ws_url(self.api_url), document.text, variables, document.name, source,
+            derive_ws_url(self.api_url), document.text, variables, document.name, StaticBearer(token, who),
             open_timeout=10, user_agent="cway-mcp-tests",
         )  # fmt: skip
 

@@ -7,6 +7,7 @@ every instant each record on disk decrypts with some key in storage.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -68,3 +69,67 @@ async def rotate_key(store: ReencryptableStore, key_material: KeyMaterial) -> Ro
         report.retired_keys,
     )
     return report
+
+
+class KeyRotator:
+    """Runs :func:`rotate_key` for the daemon: one rotation at a time, each in its own shielded task.
+
+    ``rotate_key`` takes each account's lock in turn, so it must run with no account lock held:
+    it runs in its own task (never inside a refresh or a sign-in), one rotation at a time, and is
+    shielded from the caller so a client that goes away cannot stop it halfway. Refreshes and
+    sign-ins carry on meanwhile; the new key is added (and saved) first, so whatever they save
+    from then on is encrypted with it, and the store lists the files only after that (see
+    ``FileTokenStore._write``), so no record is left under a key that is then retired.
+    """
+
+    def __init__(self, store: ReencryptableStore, material: KeyMaterial) -> None:
+        self.store = store
+        self.material = material
+        self._lock = asyncio.Lock()
+        self._running: set[asyncio.Task[RotationReport]] = set()
+
+    async def rotate(self) -> RotationReport:
+        """Rotate now (after any rotation already running); raises :class:`KeyRotationError`."""
+        task = asyncio.create_task(self._one_at_a_time())
+        self._running.add(task)
+        task.add_done_callback(self._done)
+        return await asyncio.shield(task)
+
+    async def drain(self, grace_seconds: float) -> None:
+        """Let a running rotation finish (stopped midway it is harmless, but must be run again)."""
+        if not self._running:
+            return
+        _done, pending = await asyncio.wait(set(self._running), timeout=grace_seconds)
+        for task in pending:
+            task.cancel()
+
+    async def _one_at_a_time(self) -> RotationReport:
+        # The lock is taken inside the shielded task: a caller that gives up while waiting must not let
+        # a second rotation start beside this one (it would retire the key this one re-encrypts with).
+        async with self._lock:
+            return await rotate_key(self.store, self.material)
+
+    def _done(self, task: asyncio.Task[RotationReport]) -> None:
+        self._running.discard(task)
+        if not task.cancelled():
+            task.exception()  # mark retrieved: a caller that went away must not cause a warning
+
+
+def rotation_message(report: RotationReport) -> str:
+    """One line for the owner, e.g. "Re-encrypted 3 account(s) under a new key; retired 1 old key (key file …)"."""
+    parts = [f"Re-encrypted {report.rotated} account(s) under a new key"]
+    plural = "key" if report.retired_keys == 1 else "keys"
+    parts.append(f"retired {report.retired_keys} old {plural}")
+    if report.set_aside:
+        parts.append(f"set aside {report.set_aside} unreadable file(s) (those accounts must sign in again)")
+    return "; ".join(parts) + f" ({describe_key_source(report.source)})"
+
+
+def describe_key_source(source: str) -> str:
+    """``key-file:/p`` → ``key file /p``; ``keyring:Backend`` → ``OS keyring Backend``."""
+    kind, _, where = source.partition(":")
+    if kind == "key-file" and where:
+        return f"key file {where}"
+    if kind == "keyring" and where:
+        return f"OS keyring {where}"
+    return source
