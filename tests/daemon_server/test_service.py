@@ -191,3 +191,17 @@ def test_install_hands_over_from_an_autostarted_daemon(env: dict[str, str]) -> N
     # Again: nothing to hand over, files unchanged, the same (repeatable) activation.
     again = cli(env, "service", "install", "--target", "systemd", extra=extra)
     assert again.returncode == 0 and "stopping" not in again.stdout and again.stdout.count("unchanged ") == 2
+
+
+def test_under_launchd_a_permanent_failure_exits_0_so_keepalive_does_not_loop(env: dict[str, str]) -> None:
+    broken = {k: v for k, v in env.items() if k != "AZURE_CLIENT_ID"}
+    daemon = cli(broken, "daemon", extra={"CWAY_MCP_SUPERVISOR": "launchd"})
+    assert daemon.returncode == 0, daemon.stderr  # KeepAlive SuccessfulExit=false: not restarted
+    assert "configuration error: AZURE_CLIENT_ID=unset" in daemon.stderr
+    status = cli(env, "service", "status", "--target", "launchd", extra={"PATH": "/nonexistent"})
+    assert status.returncode == 1  # not installed (no plist here), and says so
+    from cway_authd import last_error
+
+    recorded = last_error.read(Path(env["CWAY_MCP_STATE_DIR"]))
+    assert recorded is not None and recorded.exit_code == 2
+    assert recorded.message.startswith("configuration error: AZURE_CLIENT_ID=unset")
