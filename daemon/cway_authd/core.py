@@ -168,6 +168,7 @@ class DaemonCore:
         await self.engine.stop()
         if self._owns_http:
             await self.http.aclose()
+        self.sign_in.close()
         self._audit.close()
         if self._store_lock is not None:
             self._store_lock.release()
