@@ -7,6 +7,7 @@ on unit files without a running manager), and install/status run with the manage
 
 from __future__ import annotations
 
+import json
 import os
 import plistlib
 import re
@@ -157,6 +158,10 @@ def test_status_says_installed_but_failing_with_the_daemons_last_error(env: dict
     assert status.returncode == 1
     assert status.stdout.startswith("installed but failing: configuration error: AZURE_CLIENT_ID=unset"), status.stdout
     assert "exit status 2" in status.stdout
+    as_json = json.loads(cli(env, "service", "status", "--target", "systemd", "--json", extra=extra).stdout)
+    assert as_json["installed"] is True and as_json["running"] is None
+    assert as_json["failing"]["exit_code"] == 2
+    assert as_json["failing"]["message"].startswith("configuration error: AZURE_CLIENT_ID=unset")
 
 
 FAKE_SYSTEMCTL = """#!/bin/sh
