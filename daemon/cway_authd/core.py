@@ -63,7 +63,6 @@ __all__ = ["CallbackOutcome", "CoreError", "DaemonCore", "RetryPolicy"]
 
 log = logging.getLogger(__name__)
 
-STARTUP_REFRESH_CONCURRENCY = 8
 MAX_ACCOUNTS_SHOWN = 20  # in an "unknown account" error: enough to choose from, never the whole book
 ROTATION_STOP_GRACE_SECONDS = 30.0
 
@@ -108,6 +107,7 @@ class DaemonCore:
             audit=self._audit,
             threshold_seconds=settings.refresh_threshold_seconds,
             policy=retry,
+            concurrency=settings.refresh_concurrency,
         )
         self.loader = AccountLoader(store, self.book, on_loaded=self.engine.schedule)
         self.sign_in = SignInService(
@@ -161,7 +161,7 @@ class DaemonCore:
     async def _load_then_refresh_due(self) -> int:
         loaded = await self.loader.start()
         log.info("loaded %d account(s) from %s", loaded, self.storage_backend)
-        return await self.engine.run_due(STARTUP_REFRESH_CONCURRENCY)
+        return await self.engine.run_due()
 
     async def wait_started(self) -> None:
         """Wait for the start-up refreshes (the runner does not: it serves while they run)."""
@@ -177,6 +177,7 @@ class DaemonCore:
         await self.engine.stop()
         if self._owns_http:
             await self.http.aclose()
+        self.sign_in.close()
         self._audit.close()
         if self._store_lock is not None:
             self._store_lock.release()
@@ -207,13 +208,17 @@ class DaemonCore:
 
     async def list_accounts(self) -> list[AccountInfo]:
         await self.loader.wait()  # the whole list, not the part loaded so far
-        return [entry.info() for entry in self.book.entries()]
+        now = self.clock.now()
+        return [
+            entry.info(now, self.engine.next_refresh_at(normalise_username(entry.username)))
+            for entry in self.book.entries()
+        ]
 
     async def account(self, username: str) -> AccountInfo:
         entry = self.book.get(await self._known_key(username))
         if entry is None:
             raise CoreError(ErrorCode.NOT_SIGNED_IN, f"{username} is not signed in", status=404, username=username)
-        return entry.info()
+        return entry.info(self.clock.now(), self.engine.next_refresh_at(self._key(username)))
 
     # ---- tokens ----------------------------------------------------------------------------------
 
