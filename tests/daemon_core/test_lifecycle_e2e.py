@@ -17,6 +17,7 @@ from cway_authd.peercred import PeerCredentials
 from cway_authd.store import StoreLockedError
 from cway_common.clock import ManualClock
 from cway_emulator import EmulatorServer
+from tests.helpers.emulator_gate import EndpointGate
 
 from .conftest import ALICE, BOB, CoreFactory, browser, sign_in
 
@@ -120,23 +121,19 @@ async def test_refresh_job_is_scheduled_before_the_threshold_with_jitter(
 
 
 async def test_the_scheduler_runs_a_due_job_and_rearms_it(
-    core: DaemonCore, emu: EmulatorServer, clock: ManualClock
+    core: DaemonCore, emu: EmulatorServer, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await signed_in(core, emu, ALICE)
     entry = core.book.get(ALICE)
     assert entry is not None and entry.record is not None
+    cway = EndpointGate(monkeypatch)
     clock.advance(3600 - 100)  # by our clock the job is due now; the scheduler runs on wall time
     core.engine.schedule(entry.record)
-    for _ in range(200):
-        if emu.counters["cway_token_refresh"] == 1:
-            break
-        await asyncio.sleep(0.01)
+    await cway.arrived(1)  # the scheduler fired the job: its refresh is at Cway, holding the account's lock
+    cway.release()
+    await core.engine.current(ALICE)  # waits for that refresh (the account's lock) instead of starting one
     assert emu.counters["cway_token_refresh"] == 1
-    for _ in range(100):
-        run_at = core.engine.job_run_date(ALICE)
-        if run_at is not None:
-            break
-        await asyncio.sleep(0.01)
+    run_at = core.engine.job_run_date(ALICE)
     assert run_at is not None and run_at - datetime.now(UTC) > timedelta(seconds=3600 - 300 - 31)
 
 
@@ -238,15 +235,18 @@ async def test_store_set_aside_events_reach_the_audit_log(open_core: CoreFactory
     assert "store_file_set_aside" in events
 
 
-async def test_a_logout_during_the_code_exchange_wins(core: DaemonCore, emu: EmulatorServer) -> None:
+async def test_a_logout_during_the_code_exchange_wins(
+    core: DaemonCore, emu: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The person signs out while the browser's code is still being exchanged: nothing may be stored.
     flow = await core.start_sign_in(ALICE)
     assert flow.authorization_url
     params = await browser(emu, flow.authorization_url)
-    emu.knobs.latency = {"cway_token": 0.5}
+    cway = EndpointGate(monkeypatch)
     callback = asyncio.create_task(core.handle_callback(params))
-    await asyncio.sleep(0.2)  # the exchange is under way at Cway
+    await cway.arrived(1)  # the exchange is under way at Cway
     await core.logout(ALICE)
+    cway.release()
     outcome = await callback
     assert not outcome.ok and outcome.status_code == 409
     assert "signed out" in outcome.message

@@ -43,7 +43,7 @@ def s256(verifier: str) -> str:
 
 
 def test_s256_matches_rfc_7636_appendix_b() -> None:
-    assert s256("dBjftJeZ4CVP-mJ0fqKFhCi0VhS6B2jVWa9x5kJsqN8") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    assert s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 
 PEER = PeerCredentials(pid=1234, uid=1000, gid=1000)
