@@ -21,6 +21,12 @@ PG_STAMP := .tools/.postgresql
 # target that runs it puts its folder on PYTHONPATH.
 EMULATOR_PATH := PYTHONPATH="$(CURDIR)/daemon$${PYTHONPATH:+:$$PYTHONPATH}"
 
+# Headless Chromium for the accounts-page and real-browser tests, and systemd-analyze for the unit-file
+# checks: Debian's packages where they are missing, apt is available and we are root; otherwise
+# those tests skip, saying why.
+BROWSER_STAMP := .tools/.chromium
+SYSTEMD_STAMP := .tools/.systemd-analyze
+
 .PHONY: demo demo-remote test lint bench emulator daemon conformance clean
 
 $(STAMP): pyproject.toml
@@ -47,6 +53,26 @@ $(PG_STAMP):
 		|| echo "PostgreSQL could not be installed; the remote server's database tests will skip"; \
 	else echo "no PostgreSQL server and no apt as root: the remote server's database tests will skip"; fi
 
+$(BROWSER_STAMP):
+	@mkdir -p .tools
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+		touch $@; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium >/dev/null && touch $@) \
+		|| echo "Chromium could not be installed; the browser tests will skip"; \
+	else echo "no Chromium and no apt as root: the browser tests will skip"; fi
+
+$(SYSTEMD_STAMP):
+	@mkdir -p .tools
+	@if command -v systemd-analyze >/dev/null 2>&1; then \
+		touch $@; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			systemd >/dev/null && touch $@) \
+		|| echo "systemd could not be installed; the unit-file checks will skip"; \
+	else echo "no systemd-analyze and no apt as root: the unit-file checks will skip"; fi
+
 $(CONFORMANCE_STAMP):
 	@mkdir -p .tools/conformance
 	@if command -v npm >/dev/null 2>&1; then \
@@ -54,6 +80,10 @@ $(CONFORMANCE_STAMP):
 			node@22 @modelcontextprotocol/conformance@$(CONFORMANCE_VERSION) && touch $@ \
 		|| echo "the MCP conformance suite could not be installed"; \
 	else echo "npm not found: the MCP conformance suite cannot be installed"; fi
+
+# `cway-mcp serve` as deployed: PostgreSQL, two replicas behind a balancer, the SDK's OAuth client.
+demo-remote: $(STAMP) $(PG_STAMP)
+	$(EMULATOR_PATH) $(PY) -m tests.demo_remote
 
 # The official MCP conformance suite against `cway-mcp serve` (PostgreSQL, emulator, one replica).
 conformance: $(STAMP) $(PG_STAMP) $(CONFORMANCE_STAMP)
@@ -67,7 +97,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check daemon shim tests
 	$(VENV)/bin/mypy
 
-test: lint $(INSPECTOR_STAMP) $(PG_STAMP)
+test: lint $(INSPECTOR_STAMP) $(PG_STAMP) $(BROWSER_STAMP) $(SYSTEMD_STAMP)
 	$(VENV)/bin/pytest -n 2 -q
 
 bench: $(STAMP)

@@ -26,22 +26,31 @@ class AccountEntry:
     refreshing: bool = False
     retry_not_before: datetime | None = None
     failures: int = 0
-    unsaved: bool = False  # refreshed, but the store write failed: must be saved before use
+    unsaved: bool = False  # refreshed, but the store write failed: served from memory, save retried
 
-    @property
-    def state(self) -> AccountState:
+    def state(self, now: datetime) -> AccountState:
+        """From the last real outcome, never from hope: an expired token is never ``ok``."""
         if self.record is None:
             return "needs_sign_in"
-        return "refreshing" if self.refreshing else "ok"
+        if self.refreshing:
+            return "refreshing"
+        if self.unsaved:
+            return "unsaved"  # refreshed, but only in memory: the disk would not take it
+        if self.record.access_expires_at <= now:
+            return "expired"  # not refreshed in time (the backend failed, or nothing ran)
+        if self.failures:
+            return "retrying"  # the last refresh failed; the token still works meanwhile
+        return "ok"
 
     def __repr__(self) -> str:
-        return f"AccountEntry(username={self.username!r}, state={self.state!r})"
+        return f"AccountEntry(username={self.username!r}, signed_in={self.record is not None})"
 
-    def info(self) -> AccountInfo:
+    def info(self, now: datetime, next_refresh_at: datetime | None = None) -> AccountInfo:
         rec = self.record
         return AccountInfo(
             username=self.username,
-            state=self.state,
+            state=self.state(now),
+            next_refresh_at=next_refresh_at if rec else None,
             display_name=rec.display_name if rec else None,
             email=rec.email if rec else None,
             tenant=rec.tenant if rec else None,
@@ -133,6 +142,10 @@ class AccountBook:
                 email_key = normalise_username(record.email)
                 if self._emails.get(email_key) == key:
                     del self._emails[email_key]
+
+    def items(self) -> list[tuple[str, AccountEntry]]:
+        """(key, entry) pairs, unsorted: the cheap walk for start-up and the due scan."""
+        return list(self._entries.items())
 
     def entries(self) -> list[AccountEntry]:
         return sorted(self._entries.values(), key=lambda e: normalise_username(e.username))

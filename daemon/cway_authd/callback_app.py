@@ -1,28 +1,34 @@
-"""The daemon's loopback web listener: the OAuth redirect target and a read-only status page.
+"""The daemon's loopback web listener: the OAuth redirect target and the local accounts page.
 
 Unlike the control socket, a TCP port on 127.0.0.1 is reachable by every local user and, through
 the browser, by every web page the user visits. So this app is deliberately tiny:
 
-* **No secrets, and no names.** There is no token route, and the status page shows only counts:
-  any local user can reach this port, so who is signed in is left to ``cway-auth status``, which
-  goes through the owner-only socket.
+* **No secrets, and names only for the owner.** There is no token route, and no page renders a
+  token. The accounts page (:mod:`cway_authd.accounts_page`) shows names, times and Sign in / Sign
+  out only to a browser the kernel says runs as the daemon's user; anyone else sees counts.
 * **DNS-rebinding defence.** A hostile page can point its own name at 127.0.0.1 and talk to this
   port with the user's browser. The browser then sends ``Host: evil.example:PORT``, so any request
   whose ``Host`` is not ``localhost``/``127.0.0.1``/``[::1]`` with our port is answered 421 before
   routing (421 Misdirected Request is exactly "this server does not serve that authority").
-* **Safe methods only.** GET and HEAD; anything else is 405 before routing. The one state-changing
-  GET is the callback itself, whose effect is bounded by the one-time ``state`` it must carry
-  (the core checks and consumes it); HEAD on the callback is refused so a link prefetcher cannot
-  burn the single-use code.
-* **Self-contained pages.** Inline CSS only, a CSP of ``default-src 'none'``, no referrer (the
-  callback URL's query holds the authorization code), ``no-store`` caching, no framing.
+* **Safe methods, and two guarded forms.** GET and HEAD; POST only on the accounts page's two form
+  routes, which also demand the owner's uid, a same-origin ``Origin`` and the CSRF token; anything
+  else is 405 before routing. The callback is a state-changing GET whose effect is bounded by the
+  one-time ``state`` it must carry (the core checks and consumes it); HEAD on the callback is
+  refused so a link prefetcher cannot burn the single-use code.
+* **Self-contained pages.** One template and stylesheet (``web/``), inlined; a CSP of
+  ``default-src 'none'`` (forms may post only here and lead on only to the identity provider), no
+  referrer (the callback URL's query holds the authorization code), ``no-store``, no framing.
 """
 
 from __future__ import annotations
 
 import html
 import logging
+from functools import cache
+from importlib import resources
+from string import Template
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -34,7 +40,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from cway_common import __version__
 from cway_common.config import Settings
 from cway_common.contract import AccountInfo
-from cway_common.humanize import format_duration
+
+from .accounts_page import POST_PATHS, AccountsPage
 
 if TYPE_CHECKING:
     from .core import DaemonCore
@@ -57,14 +64,25 @@ SECURITY_HEADERS = {
 
 _ALLOWED_METHODS = frozenset({"GET", "HEAD"})
 
-_STYLE = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:3rem auto;max-width:46rem;
-padding:0 1rem;color:#1d1d1f;background:#fafafa;line-height:1.5}
-h1{font-size:1.4rem;margin-bottom:.5rem}.ok{color:#1a7f37}.bad{color:#b3261e}
-table{border-collapse:collapse;width:100%;margin-top:1rem}
-th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #ddd;font-size:.92rem}
-th{background:#f0f0f0}.muted{color:#666;font-size:.85rem}
-"""
+
+@cache
+def _web_file(name: str) -> str:
+    """A file from ``cway_authd/web/`` (package data), read once."""
+    return resources.files("cway_authd").joinpath("web", name).read_text("utf-8")
+
+
+def security_headers(form_origins: str | None = None) -> dict[str, str]:
+    """The headers of every page; ``form_origins`` lets forms post here and lead on to the IdP.
+
+    Pages with forms use ``Referrer-Policy: same-origin``: under ``no-referrer`` a browser sends
+    ``Origin: null`` with a form post, and the same-origin check needs the real origin. The policy
+    still sends nothing to another site (the IdP), and the callback page, whose URL holds the
+    authorization code, keeps ``no-referrer``.
+    """
+    if form_origins is None:
+        return SECURITY_HEADERS
+    csp = SECURITY_HEADERS["Content-Security-Policy"].replace("form-action 'none'", f"form-action {form_origins}")
+    return {**SECURITY_HEADERS, "Content-Security-Policy": csp, "Referrer-Policy": "same-origin"}
 
 
 def allowed_hosts(port: int) -> frozenset[str]:
@@ -76,20 +94,26 @@ def allowed_hosts(port: int) -> frozenset[str]:
     return frozenset(hosts)
 
 
-def render_page(title: str, body_html: str, *, ok: bool | None = None) -> str:
-    """A complete HTML document; ``title`` is escaped here, ``body_html`` must already be."""
+def render_page(title: str, body_html: str, *, ok: bool | None = None, referrer: str = "no-referrer") -> str:
+    """A complete HTML document in the accounts page's look (``web/page.html`` + ``web/style.css``);
+    ``title`` is escaped here, ``body_html`` must already be."""
     css_class = "" if ok is None else (' class="ok"' if ok else ' class="bad"')
-    return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="referrer" content="no-referrer">'
-        f"<title>{html.escape(title)} · Cway MCP</title><style>{_STYLE}</style></head>"
-        f"<body><h1{css_class}>{html.escape(title)}</h1>{body_html}</body></html>\n"
+    return Template(_web_file("page.html")).substitute(
+        title=html.escape(title),
+        heading_class=css_class,
+        body=body_html,
+        style=_web_file("style.css"),
+        version=html.escape(__version__),
+        referrer=referrer,
     )
 
 
-def page_response(title: str, body_html: str, *, status: int = 200, ok: bool | None = None) -> HTMLResponse:
-    return HTMLResponse(render_page(title, body_html, ok=ok), status_code=status, headers=SECURITY_HEADERS)
+def page_response(
+    title: str, body_html: str, *, status: int = 200, ok: bool | None = None, form_origins: str | None = None
+) -> HTMLResponse:
+    headers = security_headers(form_origins)
+    page = render_page(title, body_html, ok=ok, referrer=headers["Referrer-Policy"])
+    return HTMLResponse(page, status_code=status, headers=headers)
 
 
 class LoopbackGate:
@@ -109,7 +133,9 @@ class LoopbackGate:
             log.warning("refused a request for host %r on the callback listener", shown)
             text = "<p>This local sign-in helper only answers requests addressed to localhost.</p>"
             response: Response = page_response("Misdirected request", text, status=421, ok=False)
-        elif scope["method"] not in _ALLOWED_METHODS:
+        elif scope["method"] not in _ALLOWED_METHODS and not (
+            scope["method"] == "POST" and scope["path"] in POST_PATHS
+        ):
             response = page_response("Method not allowed", "<p>Only GET is served here.</p>", status=405, ok=False)
             response.headers["Allow"] = "GET, HEAD"
         else:
@@ -121,7 +147,6 @@ class LoopbackGate:
 def create_callback_app(core: DaemonCore, settings: Settings) -> ASGIApp:
     """The loopback app for ``settings.redirect`` (host, port, path)."""
     redirect = settings.redirect
-    socket_path = str(settings.socket_path)
 
     async def callback(request: Request) -> Response:
         if request.method != "GET":
@@ -144,20 +169,17 @@ def create_callback_app(core: DaemonCore, settings: Settings) -> ASGIApp:
         body = f"<p>{html.escape(outcome.message)}</p>"
         if outcome.ok:
             body += '<p class="muted">You can close this tab and return to your assistant.</p>'
+        body += '<p><a href="/">Your accounts on this computer</a></p>'
         return page_response(outcome.title, body, status=outcome.status_code, ok=outcome.ok)
 
-    async def status_page(request: Request) -> Response:
-        try:
-            health = await core.health(socket_path)
-            accounts = await core.list_accounts()
-        except Exception:
-            log.exception("status page failed")
-            return page_response("Cway MCP sign-in helper", "<p>Status unavailable; see the log.</p>", status=500)
-        facts = (
-            f"<p>Daemon {html.escape(health.version)} · pid {health.pid} · up "
-            f"{html.escape(format_duration(health.uptime_seconds))} · {health.pending_sign_ins} sign-in(s) pending</p>"
-        )
-        return page_response("Cway MCP sign-in helper", facts + _accounts_summary(accounts), ok=True)
+    # Forms post to this listener, and Sign in's 303 leads on to the IdP: CSP form-action covers both.
+    authority = urlsplit(settings.azure_authority)
+    form_origins = f"'self' {authority.scheme}://{authority.netloc}"
+
+    def accounts_page_response(title: str, body_html: str, **kwargs: object) -> Response:
+        return page_response(title, body_html, form_origins=form_origins, **kwargs)  # type: ignore[arg-type]
+
+    accounts_page = AccountsPage(core, redirect.port, accounts_page_response, _accounts_summary)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
@@ -165,7 +187,7 @@ def create_callback_app(core: DaemonCore, settings: Settings) -> ASGIApp:
         return page_response(title, "<p>Nothing is served at this address.</p>", status=status, ok=False)
 
     app = Starlette(
-        routes=[Route(redirect.path, callback, methods=["GET"]), Route("/", status_page, methods=["GET"])],
+        routes=[Route(redirect.path, callback, methods=["GET"]), *accounts_page.routes()],
         exception_handlers={HTTPException: not_found},
     )
     return LoopbackGate(app, redirect.port)

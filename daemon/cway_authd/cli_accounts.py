@@ -87,11 +87,22 @@ def describe_account(account: AccountInfo, now: datetime) -> list[str]:
         )
     if account.last_refreshed_at:
         lines.append(f"  last refreshed: {format_time(account.last_refreshed_at)}")
+    if account.next_refresh_at and not needs:
+        lines.append(
+            f"  next refresh:   {format_time(account.next_refresh_at)} ({next_refresh(account.next_refresh_at, now)})"
+        )
     if account.last_error:
         lines.append(f"  last error:     {account.last_error}")
     if needs:
         lines.append(f"  → sign in again with `cway-auth login {account.username}`")
     return lines
+
+
+def next_refresh(when: datetime | None, now: datetime) -> str:
+    """``in 55m 3s``, ``now`` (due or running), or ``-`` (nothing planned: no usable tokens)."""
+    if when is None:
+        return "-"
+    return format_remaining(when, now) if when > now else "now"
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace, out: Output) -> int:
@@ -124,7 +135,7 @@ def cmd_status(settings: Settings, args: argparse.Namespace, out: Output) -> int
         out.line("no accounts; sign in with `cway-auth login`")
         return code
     now = datetime.now(UTC)
-    rows = [("ACCOUNT", "STATE", "ACCESS EXPIRES", "SIGN-IN VALID")]
+    rows = [("ACCOUNT", "STATE", "ACCESS EXPIRES", "NEXT REFRESH", "SIGN-IN VALID")]
     for a in accounts:
         mark = " (default)" if default and a.username.lower() == default.lower() else ""
         state = "sign-in needed" if a.state == "needs_sign_in" else a.state
@@ -133,10 +144,11 @@ def cmd_status(settings: Settings, args: argparse.Namespace, out: Output) -> int
                 a.username + mark,
                 state,
                 format_remaining(a.access_expires_at, now),
+                next_refresh(a.next_refresh_at, now),
                 format_remaining(a.refresh_expires_at, now),
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         out.line("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     for a in accounts:

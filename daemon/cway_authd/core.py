@@ -62,7 +62,6 @@ __all__ = ["CallbackOutcome", "CoreError", "DaemonCore", "RetryPolicy"]
 
 log = logging.getLogger(__name__)
 
-STARTUP_REFRESH_CONCURRENCY = 8
 MAX_ACCOUNTS_SHOWN = 20  # in an "unknown account" error: enough to choose from, never the whole book
 ROTATION_STOP_GRACE_SECONDS = 30.0
 
@@ -107,6 +106,7 @@ class DaemonCore:
             audit=self._audit,
             threshold_seconds=settings.refresh_threshold_seconds,
             policy=retry,
+            concurrency=settings.refresh_concurrency,
         )
         self.sign_in = SignInService(
             settings=settings,
@@ -152,7 +152,7 @@ class DaemonCore:
         records = await self.engine.load_all()
         log.info("loaded %d account(s) from %s", len(records), self.storage_backend)
         self.engine.start_scheduler()
-        self._startup = asyncio.create_task(self.engine.run_due(STARTUP_REFRESH_CONCURRENCY))
+        self._startup = asyncio.create_task(self.engine.run_due())
 
     async def wait_started(self) -> None:
         """Wait for the start-up refreshes (the runner does not: it serves while they run)."""
@@ -168,6 +168,7 @@ class DaemonCore:
         await self.engine.stop()
         if self._owns_http:
             await self.http.aclose()
+        self.sign_in.close()
         self._audit.close()
         if self._store_lock is not None:
             self._store_lock.release()
@@ -197,13 +198,17 @@ class DaemonCore:
         )
 
     async def list_accounts(self) -> list[AccountInfo]:
-        return [entry.info() for entry in self.book.entries()]
+        now = self.clock.now()
+        return [
+            entry.info(now, self.engine.next_refresh_at(normalise_username(entry.username)))
+            for entry in self.book.entries()
+        ]
 
     async def account(self, username: str) -> AccountInfo:
         entry = self.book.get(self._key(username))
         if entry is None:
             raise CoreError(ErrorCode.NOT_SIGNED_IN, f"{username} is not signed in", status=404, username=username)
-        return entry.info()
+        return entry.info(self.clock.now(), self.engine.next_refresh_at(self._key(username)))
 
     # ---- tokens ----------------------------------------------------------------------------------
 

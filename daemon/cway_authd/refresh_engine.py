@@ -6,28 +6,31 @@ Rules this module enforces:
   the record after acquiring it, so N concurrent callers cause one backend refresh and all get
   the new token. The refresh runs in its own task, shielded from the caller: a client that
   disconnects mid-refresh must not abandon a rotated refresh token before it is saved.
-* **Persist before use.** A rotated refresh token is saved (atomically, by the store) before the
-  new access token is returned to anyone.
+* **Persist first.** A rotated refresh token is saved (atomically, by the store) before the new
+  access token is returned to anyone. If the save fails (a full disk) the new tokens stay in
+  memory, the access token is served, and the save is retried (:mod:`durability`).
 * **Transient vs fatal.** Transient failures are retried with exponential backoff and jitter
   within a small budget; meanwhile the old access token is served while it is valid. After a
   failed round the account cools down (5 s growing to 60 s) so a burst of callers cannot
   hammer a struggling backend. Fatal failures delete the record and leave a tombstone.
-* **Scheduling.** One APScheduler date job per account at ``due - jitter``. The scheduler runs
-  on wall time; run dates are computed as "now + (due - clock.now())" so the injected clock
-  decides *when* something is due, and every job re-checks against that clock before acting.
+* **Scheduling.** :mod:`refresh_schedule`: a due-time index, one APScheduler tick job and a
+  bounded worker pool (``CWAY_REFRESH_CONCURRENCY``). Each account is armed at
+  :meth:`RefreshEngine.planned_at` (due minus a per-token jitter, never after the refresh token's
+  own deadline); the worker re-checks against the injected clock with that same function.
+* **Never a long wait on a valid token.** A bearer caller whose token is still valid waits at most
+  ``BEARER_WAIT_SECONDS`` for a due refresh, then gets the current token; the refresh goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from datetime import datetime, timedelta
 
 from cway_common.clock import Clock
 from cway_common.contract import ErrorCode
@@ -35,8 +38,10 @@ from cway_common.redact import fingerprint
 
 from .accounts import AccountBook, AccountEntry
 from .audit import AuditLog
+from .durability import describe_save_error
 from .errors import BackendError, BackendFatal, BackendTransient, CoreError
 from .grants import TokenGrant
+from .refresh_schedule import RefreshScheduler
 from .store import TokenRecord, TokenStore
 
 log = logging.getLogger(__name__)
@@ -44,10 +49,11 @@ log = logging.getLogger(__name__)
 Refresher = Callable[[str], Awaitable[TokenGrant]]
 Sleep = Callable[[float], Awaitable[None]]
 
-JOB_PREFIX = "refresh:"
 MAX_JITTER_SECONDS = 30.0
-MISFIRE_GRACE_SECONDS = 24 * 3600
-STARTUP_CONCURRENCY = 8
+DEFAULT_CONCURRENCY = 8
+#: A bearer caller whose token is still valid waits at most this long for a refresh (it then gets the
+#: current token and the refresh carries on in the background): a hung token endpoint cannot stall tools.
+BEARER_WAIT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,7 @@ class RefreshEngine:
         audit: AuditLog | None,
         threshold_seconds: int,
         policy: RetryPolicy | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         self._clock = clock
         self._store = store
@@ -92,8 +99,8 @@ class RefreshEngine:
         self._audit = audit
         self._threshold = timedelta(seconds=threshold_seconds)
         self.policy = policy or RetryPolicy()
-        self._scheduler: AsyncIOScheduler | None = None
-        self._tasks: set[asyncio.Task[TokenRecord]] = set()
+        self._schedule = RefreshScheduler(clock, self.refresh_scheduled, concurrency=concurrency)
+        self._tasks: set[asyncio.Task[TokenRecord | None]] = set()
 
     # ---- timing --------------------------------------------------------------------------
 
@@ -116,20 +123,31 @@ class RefreshEngine:
         """
         entry = self._book.get(key)
         record = entry.record if entry is not None else None
-        if force and rejected is not None and record is not None and entry is not None and not entry.unsaved:
+        if force and rejected is not None and record is not None:
             # Bytes, not str: compare_digest raises TypeError on a non-ASCII str (the caller's input).
             held = fingerprint(record.access_token).encode("ascii")
             if not hmac.compare_digest(held, rejected.encode("utf-8", "surrogatepass")):
                 return record  # the refused token was already replaced
-        if record is not None and entry is not None and not entry.unsaved and not force and not self.is_due(record):
-            return record  # lock-free fast path
+        if record is not None and not force and not self.is_due(record):
+            # Lock-free fast path. An *unsaved* record (its save failed) is served too: its access
+            # token is valid, and the save is retried in the background (see ``_persist``).
+            return record
         seen = record.access_token if record is not None else None
         task = asyncio.create_task(self._refresh_under_lock(key, force=force, seen_token=seen))
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+        if not force and record is not None and self._valid_beyond_wait(record):
+            try:
+                return await asyncio.wait_for(asyncio.shield(task), BEARER_WAIT_SECONDS)
+            except TimeoutError:
+                log.info("refresh of %s is slow; serving its still-valid token meanwhile", record.username)
+                return record
         return await asyncio.shield(task)
 
-    def _task_done(self, task: asyncio.Task[TokenRecord]) -> None:
+    def _valid_beyond_wait(self, record: TokenRecord) -> bool:
+        return record.access_expires_at - self._clock.now() > timedelta(seconds=BEARER_WAIT_SECONDS)
+
+    def _task_done(self, task: asyncio.Task[TokenRecord | None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled():
             task.exception()  # mark retrieved: a caller that went away must not cause a warning
@@ -143,8 +161,8 @@ class RefreshEngine:
             if entry is None or entry.record is None:
                 return self._raise_not_usable(key, entry)
             record = entry.record
-            if entry.unsaved:  # a refresh whose save failed: persist it before anyone uses it
-                return await self._save(entry, record)
+            if entry.unsaved:  # a refresh whose save failed: try the save again first
+                await self._persist(entry, record)
             if force and seen_token is not None and record.access_token != seen_token:
                 return record  # another caller refreshed while we waited: that is the new token
             if not force and not self.is_due(record):
@@ -195,7 +213,8 @@ class RefreshEngine:
             refresh_expires_at=grant.refresh_expires_at if grant.refresh_token else record.refresh_expires_at,
             last_refreshed_at=now,
         )
-        new = await self._save(entry, new)
+        if await self._persist(entry, new):
+            self.schedule(new)
         self._audit_event(
             "refresh_ok",
             account=new.username,
@@ -203,24 +222,28 @@ class RefreshEngine:
             access_expires_at=new.access_expires_at.isoformat(),
             rotated=grant.refresh_token is not None and grant.refresh_token != record.refresh_token,
         )
-        self.schedule(new)
         return new
 
-    async def _save(self, entry: AccountEntry, record: TokenRecord) -> TokenRecord:
-        """Persist ``record`` before it is used; on failure keep it in memory only, flagged unsaved."""
+    async def _persist(self, entry: AccountEntry, record: TokenRecord) -> bool:
+        """Save ``record`` (persist first: before anything else is done with the new tokens).
+
+        On failure (a full disk) the record stays in memory, flagged unsaved: its access token is
+        valid and is served, the rotated refresh token lives only here, and the save is retried in
+        the background (and once more at shutdown, see :mod:`durability`)."""
         try:
-            await self._store.save(record)  # the rotated refresh token is durable before anyone uses it
+            await self._store.save(record)
         except Exception as exc:
-            # The old refresh token is spent: memory is now the only copy. Nobody gets the new
-            # access token until a later attempt (next call, or the job in a few seconds) saves it.
             entry.record = record
             entry.unsaved = True
-            entry.last_error = f"could not save the refreshed tokens ({type(exc).__name__})"
-            log.error("saving the refreshed tokens of %s failed: %s", entry.username, type(exc).__name__)
+            entry.last_error = (
+                f"could not save the refreshed tokens: {describe_save_error(exc)}; "
+                "they are kept in memory and the save is retried"
+            )
+            log.error("saving the refreshed tokens of %s failed: %s", entry.username, describe_save_error(exc))
             self.schedule(record, at=self._clock.now() + self.policy.cooldown(1, None))
-            raise CoreError(ErrorCode.INTERNAL, entry.last_error, status=500, username=entry.username) from None
+            return False
         self._book.put_record(record)
-        return record
+        return True
 
     def _serve_or_fail(self, entry: AccountEntry, record: TokenRecord) -> TokenRecord:
         """During a backend problem: the old token while it is valid, else 503."""
@@ -280,7 +303,7 @@ class RefreshEngine:
         self.unschedule(key)
         return deleted or entry is not None, entry.record if entry is not None else None
 
-    # ---- startup, due scan and the scheduler -------------------------------------------------
+    # ---- start-up, schedule and the background workers --------------------------------------
 
     async def load_all(self) -> list[TokenRecord]:
         records = await self._store.list()
@@ -288,82 +311,131 @@ class RefreshEngine:
             self._book.put_record(record)
         return records
 
-    async def run_due(self, concurrency: int = STARTUP_CONCURRENCY) -> int:
-        """Refresh every account that is due by the injected clock; returns how many were tried."""
-        due = [e.username for e in self._book.entries() if e.record is not None and self.is_due(e.record)]
-        semaphore = asyncio.Semaphore(concurrency)
-
-        async def one(name: str) -> None:
-            async with semaphore:
-                await self.refresh_if_due(name)
-
-        await asyncio.gather(*(one(name) for name in due))
-        return len(due)
-
-    async def refresh_if_due(self, username: str) -> None:
-        """What a scheduled job does; never raises (the error is on the account)."""
-        key = self._book.key(username)
-        entry = self._book.get(key)
-        if entry is None or entry.record is None:
-            return
-        if not entry.unsaved and not self.is_due(entry.record) and entry.retry_not_before is None:
-            self.schedule(entry.record)  # fired early by our clock's view: try again when due
-            return
-        try:
-            await self.current(key)
-        except CoreError as exc:
-            log.info("scheduled refresh of %s: %s", username, exc.message)
-        except Exception as exc:  # a job must not die noisily; the type is enough (no secret-bearing text)
-            log.error("scheduled refresh of %s failed unexpectedly: %s", username, type(exc).__name__)
-        entry = self._book.get(key)
-        if entry is not None and entry.record is not None and self.job_run_date(key) is None:
-            self.schedule(entry.record, at=entry.retry_not_before)
+    def planned_at(self, record: TokenRecord) -> datetime:
+        """When the background refresh of ``record`` happens: its due time minus a jitter that spreads
+        accounts apart, and early enough that the refresh token cannot run out first. The jitter is a
+        function of the token (not a fresh random number per look), so the worker that wakes up agrees
+        with the arming that woke it: jitter only ever moves a refresh earlier, never skips one."""
+        due = self.due_at(record)
+        window = record.access_expires_at - due
+        spread = min(timedelta(seconds=MAX_JITTER_SECONDS), window / 2)
+        digest = int.from_bytes(hashlib.sha256(record.access_token.encode()).digest()[:4], "big")
+        planned = due - spread * (digest / 2**32)
+        if record.refresh_expires_at is not None:
+            issued = record.last_refreshed_at or record.created_at
+            rt_life = max(record.refresh_expires_at - issued, timedelta(0))
+            planned = min(planned, record.refresh_expires_at - min(self._threshold, rt_life / 2))
+        return planned
 
     def start_scheduler(self) -> None:
-        if self._scheduler is None:
-            self._scheduler = AsyncIOScheduler(timezone=UTC)
-            self._scheduler.start()
-            for entry in self._book.entries():
-                if entry.record is not None:
-                    self.schedule(entry.record)
+        """Arm every account (one bulk heapify) and start the tick job and the worker pool."""
+        if self._schedule.running:
+            return
+        self._schedule.index.arm_many(
+            (key, self._arm_time(entry)) for key, entry in self._book.items() if entry.record is not None
+        )
+        self._schedule.start()
+
+    def _arm_time(self, entry: AccountEntry) -> datetime:
+        assert entry.record is not None
+        if entry.unsaved:
+            return self._clock.now()
+        planned = self.planned_at(entry.record)
+        return max(planned, entry.retry_not_before) if entry.retry_not_before is not None else planned
 
     def schedule(self, record: TokenRecord, *, at: datetime | None = None) -> None:
-        if self._scheduler is None:
-            return
-        due = at if at is not None else self.due_at(record) - timedelta(seconds=self._jitter())
-        delay = max(due - self._clock.now(), timedelta(0))
-        run_date = datetime.now(UTC) + delay  # the scheduler's own (wall) time; see module doc
-        self._scheduler.add_job(
-            self.refresh_if_due,
-            trigger="date",
-            run_date=run_date,
-            args=[record.username],
-            id=JOB_PREFIX + record.normalised_username,
-            replace_existing=True,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=MISFIRE_GRACE_SECONDS,
-        )
-
-    @staticmethod
-    def _jitter() -> float:
-        return secrets.randbelow(int(MAX_JITTER_SECONDS * 1000)) / 1000
+        """(Re)arm the background refresh of ``record``'s account (at ``at``, or when planned)."""
+        self._schedule.index.arm(record.normalised_username, at if at is not None else self.planned_at(record))
 
     def unschedule(self, key: str) -> None:
-        if self._scheduler is not None and self._scheduler.get_job(JOB_PREFIX + key) is not None:
-            self._scheduler.remove_job(JOB_PREFIX + key)
+        self._schedule.index.cancel(key)
 
-    def job_ids(self) -> list[str]:
-        return [job.id for job in self._scheduler.get_jobs()] if self._scheduler is not None else []
+    def scheduled_keys(self) -> list[str]:
+        return self._schedule.index.keys()
 
-    def job_run_date(self, key: str) -> datetime | None:
-        job = self._scheduler.get_job(JOB_PREFIX + key) if self._scheduler is not None else None
-        return job.next_run_time if job is not None else None
+    def next_refresh_at(self, key: str) -> datetime | None:
+        """When the background worker looks at this account next (None: nothing scheduled)."""
+        return self._schedule.next_run(key)
+
+    @property
+    def concurrency(self) -> int:
+        return self._schedule.concurrency
+
+    @property
+    def peak_concurrency(self) -> int:
+        return self._schedule.peak
+
+    async def tick(self) -> int:
+        """What the scheduler's job does each second (tests with a ManualClock call it directly)."""
+        return await self._schedule.tick()
+
+    async def drain(self) -> None:
+        await self._schedule.drain()
+
+    async def run_due(self) -> int:
+        """The start-up pass: hand every account that is due now to the worker pool, and wait.
+
+        Bounded by the pool's concurrency; the socket is already answering meanwhile (this runs
+        in a task). Returns how many accounts were due."""
+        due = [
+            key
+            for key, entry in self._book.items()
+            if entry.record is not None and (entry.unsaved or self._clock.now() >= self.planned_at(entry.record))
+        ]
+        if self._schedule.running:
+            now = self._clock.now()
+            for key in due:
+                self._schedule.index.cancel(key)
+                self._schedule.dispatch(key, now)
+            await self._schedule.drain()
+        else:
+            semaphore = asyncio.Semaphore(self._schedule.concurrency)
+
+            async def one(key: str) -> None:
+                async with semaphore:
+                    await self.refresh_scheduled(key)
+
+            await asyncio.gather(*(one(key) for key in due))
+        return len(due)
+
+    async def refresh_scheduled(self, key: str) -> None:
+        """What a background worker does for one account; never raises (the error is on the account)."""
+        if self._book.get(key) is None:
+            return
+        task = asyncio.create_task(self._scheduled_under_lock(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        try:
+            await asyncio.shield(task)
+        except CoreError as exc:
+            log.info("scheduled refresh of %s: %s", key, exc.message)
+        except Exception as exc:  # the type is enough (no secret-bearing text)
+            log.error("scheduled refresh of %s failed unexpectedly: %s", key, type(exc).__name__)
+        entry = self._book.get(key)
+        if entry is not None and entry.record is not None and self.next_refresh_at(key) is None:
+            self._schedule.index.arm(key, self._arm_time(entry))  # never leave a live account unarmed
+
+    async def _scheduled_under_lock(self, key: str) -> TokenRecord | None:
+        async with self._store.lock(key):
+            entry = self._book.get(key)
+            if entry is None or entry.record is None:
+                return None
+            record = entry.record
+            now = self._clock.now()
+            if entry.unsaved:
+                await self._persist(entry, record)
+                self._schedule.index.arm(key, self._arm_time(entry))
+                return record
+            if now < self.planned_at(record):
+                self.schedule(record)  # woken early, or refreshed meanwhile by a bearer call
+                return record
+            if entry.retry_not_before is not None and now < entry.retry_not_before:
+                self.schedule(record, at=entry.retry_not_before)
+                return record
+            return await self._refresh_locked(entry, record)
 
     async def stop(self, grace_seconds: float = 35.0) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        await self._schedule.stop()
         if self._tasks:  # in-flight refreshes finish, so a rotated refresh token is saved
             _done, pending = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
             for task in pending:

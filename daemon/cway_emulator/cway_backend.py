@@ -89,6 +89,10 @@ def create_cway_app(emu: Emulator) -> FastAPI:
 
     @app.post("/oauth/token")
     async def oauth_token(request: Request) -> Response:
+        with emu.counters.gauge("cway_token"):  # cway_token_peak: the most token calls at once
+            return await token_endpoint(request)
+
+    async def token_endpoint(request: Request) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items()}
         grant_type = form.get("grant_type", "")
         if grant_type in ("azure", "refresh_token"):

@@ -9,9 +9,11 @@ concurrently, so every mutation goes through a lock.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, get_args
 
@@ -223,6 +225,20 @@ class Counters:
     def incr(self, name: str) -> None:
         with self._lock:
             self._counts[name] += 1
+
+    @contextlib.contextmanager
+    def gauge(self, name: str) -> Iterator[None]:
+        """Count calls of ``name`` in progress; ``<name>_peak`` keeps the highest number seen at once
+        (how tests check a client's concurrency bound at the server, where it matters)."""
+        with self._lock:
+            self._counts[f"{name}_in_flight"] += 1
+            peak = f"{name}_peak"
+            self._counts[peak] = max(self._counts[peak], self._counts[f"{name}_in_flight"])
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._counts[f"{name}_in_flight"] -= 1
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:

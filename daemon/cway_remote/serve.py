@@ -34,6 +34,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=15.0,
         help="seconds between this replica's rounds of scheduled token refreshes (default 15)",
     )
+    parser.add_argument(
+        "--reencrypt",
+        action="store_true",
+        help="re-encrypt every stored token with the first key of CWAY_MCP_STORE_KEY, print the counts and exit "
+        "(key rotation; see docs/deploy.md)",
+    )
     return parser.parse_args(argv)
 
 
@@ -71,6 +77,13 @@ async def _serve(settings: object, args: argparse.Namespace) -> int:
     except Exception as exc:  # asyncpg's errors (authentication, missing database...) are not OSError
         log.error("cannot use the database: %s", type(exc).__name__)
         return EXIT_DATABASE
+    if args.reencrypt:
+        try:
+            result = await runtime.store.reencrypt_all()
+        finally:
+            await runtime.aclose()
+        print(f"re-encrypted {result.rotated} record(s); {result.set_aside} could not be read with these keys")
+        return 0 if result.set_aside == 0 else 1
     try:
         app = build_app(runtime)
         config = uvicorn.Config(

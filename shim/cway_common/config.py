@@ -45,6 +45,8 @@ DEFAULT_SCOPES = "openid profile email User.Read"
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 DEFAULT_THRESHOLD_SECONDS = 300
+#: Background refreshes at once: enough to keep thousands of accounts fresh, few enough to be polite to Cway.
+DEFAULT_REFRESH_CONCURRENCY = 8
 
 # Settings whose values must never be echoed back in an error message.
 SECRET_SETTINGS = frozenset({"CWAY_API_TOKEN", "CWAY_MCP_STORE_KEY", "AZURE_CLIENT_SECRET", "CWAY_MCP_DATABASE_URL"})
@@ -65,6 +67,7 @@ KNOWN_SETTINGS = frozenset(
         "AZURE_AUTHORITY",
         "AZURE_SCOPES",
         "CWAY_REFRESH_THRESHOLD_SECONDS",
+        "CWAY_REFRESH_CONCURRENCY",
         "CWAY_MCP_STATE_DIR",
         "CWAY_MCP_SOCKET",
         "CWAY_MCP_STORE_KEY",
@@ -161,6 +164,7 @@ class Settings:
     open_browser: bool
     log_level: str
     http_timeout_seconds: float
+    refresh_concurrency: int = DEFAULT_REFRESH_CONCURRENCY
     sources: tuple[str, ...] = field(default=())
     #: Setting name -> where its effective value came from (absent names are defaults).
     origins: Mapping[str, Origin] = field(default_factory=dict, hash=False, compare=False)
@@ -329,6 +333,7 @@ def _validate(
     redirect = parse_redirect_uri(v.get("AZURE_REDIRECT_URI", DEFAULT_REDIRECT_URI))
     threshold = _int(v, "CWAY_REFRESH_THRESHOLD_SECONDS", DEFAULT_THRESHOLD_SECONDS, minimum=1)
     timeout = _float(v, "CWAY_MCP_HTTP_TIMEOUT", 30.0)
+    concurrency = _count(v, "CWAY_REFRESH_CONCURRENCY", DEFAULT_REFRESH_CONCURRENCY)
 
     state_dir = _path(v, "CWAY_MCP_STATE_DIR") or Path(platformdirs.user_state_dir(APP_NAME))
     socket = _path(v, "CWAY_MCP_SOCKET") or default_socket_path(state_dir)
@@ -360,6 +365,7 @@ def _validate(
         open_browser=_bool(v, "CWAY_MCP_OPEN_BROWSER", True),
         log_level=level,
         http_timeout_seconds=timeout,
+        refresh_concurrency=concurrency,
         sources=sources,
         origins=dict(origins),
         warnings=warnings,
@@ -492,6 +498,15 @@ def _choice(v: dict[str, str], name: str, allowed: tuple[str, ...], default: str
     if value not in allowed:
         raise ConfigError(name, v.get(name), f"must be one of: {', '.join(allowed)}")
     return value
+
+
+def _count(v: dict[str, str], name: str, default: int) -> int:
+    raw = v.get(name)
+    if raw is None:
+        return default
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise ConfigError(name, raw, "must be a whole number, at least 1")
+    return int(raw)
 
 
 def _int(v: dict[str, str], name: str, default: int, *, minimum: int) -> int:

@@ -125,7 +125,12 @@ class ErrorBody(_Model):
     accounts: list[str] | None = Field(default=None, description="Signed-in accounts, for unknown_account.")
 
 
-AccountState = Literal["ok", "refreshing", "needs_sign_in"]
+#: ``ok``: fresh, last refresh succeeded. ``refreshing``: a refresh is running. ``retrying``: the last refresh
+#: failed (transient); the token still works and the daemon tries again. ``expired``: the access token ran out
+#: unrefreshed (the backend kept failing); the daemon keeps trying. ``unsaved``: refreshed, but the disk would
+#: not take the new tokens; they are served from memory and the save is retried. ``needs_sign_in``: no usable
+#: refresh token.
+AccountState = Literal["ok", "refreshing", "retrying", "expired", "unsaved", "needs_sign_in"]
 
 
 class AccountInfo(_Model):
@@ -139,6 +144,9 @@ class AccountInfo(_Model):
     access_expires_at: datetime | None = None
     refresh_expires_at: datetime | None = None
     last_refreshed_at: datetime | None = None
+    next_refresh_at: datetime | None = Field(
+        default=None, description="When the daemon refreshes this account next, on its own (no tool call needed)."
+    )
     last_error: str | None = None
 
 

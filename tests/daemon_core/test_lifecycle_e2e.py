@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 import stat
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -45,12 +45,12 @@ async def test_logout_removes_everything(core: DaemonCore, emu: EmulatorServer, 
     assert emu.counters["idp_revoke"] == 0
     assert await core.store.load(ALICE) is None
     assert [a.username for a in await core.list_accounts()] == [BOB]
-    assert core.engine.job_ids() == [f"refresh:{BOB}"]
+    assert core.engine.scheduled_keys() == [BOB]
     assert core.sign_in_status(pending.flow_id).state == "failed"
     assert len(list((core.settings.state_dir / "tokens").glob("*.token"))) == 1
 
     await core.logout(BOB)
-    assert await core.list_accounts() == [] and core.engine.job_ids() == []
+    assert await core.list_accounts() == [] and core.engine.scheduled_keys() == []
     assert list((core.settings.state_dir / "tokens").glob("*.token")) == []
     again = await core.logout(BOB)
     assert not again.removed and again.revoked is None
@@ -91,7 +91,7 @@ async def test_restart_picks_every_account_back_up_and_refreshes_the_due_ones(
     accounts = {a.username: a for a in await restarted.list_accounts()}
     assert set(accounts) == {ALICE, BOB} and all(a.state == "ok" for a in accounts.values())
     assert accounts[ALICE].last_refreshed_at == clock.now() and accounts[BOB].last_refreshed_at is None
-    assert sorted(restarted.engine.job_ids()) == [f"refresh:{ALICE}", f"refresh:{BOB}"]
+    assert restarted.engine.scheduled_keys() == [ALICE, BOB]
     assert (await restarted.bearer(BOB, PEER)).username == BOB
     assert emu.counters["cway_token_refresh"] == 1
 
@@ -109,32 +109,37 @@ async def test_restart_with_a_dead_refresh_token_needs_sign_in_without_calling_c
     assert emu.counters["cway_token_refresh"] == 0 and await restarted.store.list() == []
 
 
-async def test_refresh_job_is_scheduled_before_the_threshold_with_jitter(
+async def test_the_refresh_is_planned_before_the_threshold_with_jitter(
     core: DaemonCore, emu: EmulatorServer, clock: ManualClock
-) -> None:
-    await signed_in(core, emu, ALICE)
-    run_at = core.engine.job_run_date(ALICE)
-    assert run_at is not None
-    real_now = datetime.now(UTC)
-    lead = run_at - real_now
-    assert timedelta(seconds=3600 - 300 - 31) <= lead <= timedelta(seconds=3600 - 300)
-
-
-async def test_the_scheduler_runs_a_due_job_and_rearms_it(
-    core: DaemonCore, emu: EmulatorServer, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await signed_in(core, emu, ALICE)
     entry = core.book.get(ALICE)
     assert entry is not None and entry.record is not None
-    cway = EndpointGate(monkeypatch)
-    clock.advance(3600 - 100)  # by our clock the job is due now; the scheduler runs on wall time
-    core.engine.schedule(entry.record)
-    await cway.arrived(1)  # the scheduler fired the job: its refresh is at Cway, holding the account's lock
-    cway.release()
-    await core.engine.current(ALICE)  # waits for that refresh (the account's lock) instead of starting one
+    planned = core.engine.next_refresh_at(ALICE)
+    expires = entry.record.access_expires_at
+    assert planned is not None and expires - timedelta(seconds=300 + 30) <= planned <= expires - timedelta(seconds=300)
+    assert (await core.account(ALICE)).next_refresh_at == planned
+
+
+async def test_a_refresh_planned_inside_the_jitter_window_fires_once_and_rearms(
+    core: DaemonCore, emu: EmulatorServer, clock: ManualClock
+) -> None:
+    """The old defect: a job fired at ``due - jitter`` found the token "not yet due" and was lost."""
+    await signed_in(core, emu, ALICE)
+    entry = core.book.get(ALICE)
+    assert entry is not None and entry.record is not None
+    planned = core.engine.next_refresh_at(ALICE)
+    assert planned is not None and planned < core.engine.due_at(entry.record)  # jitter moved it earlier
+    clock.set(planned - timedelta(seconds=1))
+    assert await core.engine.tick() == 0  # not yet
+    clock.set(planned)
+    assert await core.engine.tick() == 1
+    await core.engine.drain()
     assert emu.counters["cway_token_refresh"] == 1
-    run_at = core.engine.job_run_date(ALICE)
-    assert run_at is not None and run_at - datetime.now(UTC) > timedelta(seconds=3600 - 300 - 31)
+    again = core.engine.next_refresh_at(ALICE)
+    assert again is not None and again - clock.now() > timedelta(seconds=3600 - 300 - 31)
+    assert (await core.account(ALICE)).state == "ok"
+    assert await core.engine.tick() == 0 and emu.counters["cway_token_refresh"] == 1
 
 
 async def test_run_due_refreshes_what_the_clock_says_is_due(
@@ -146,8 +151,7 @@ async def test_run_due_refreshes_what_the_clock_says_is_due(
     assert await core.engine.run_due() == 2
     assert emu.counters["cway_token_refresh"] == 2
     assert await core.engine.run_due() == 0
-    # the job body itself re-checks the clock: nothing to do now
-    await core.engine.refresh_if_due(ALICE)
+    assert await core.engine.tick() == 0  # both re-armed for their new tokens
     assert emu.counters["cway_token_refresh"] == 2
 
 

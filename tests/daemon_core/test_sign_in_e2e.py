@@ -51,7 +51,7 @@ async def test_cway_flow_end_to_end(core: DaemonCore, emu: EmulatorServer) -> No
     assert len(token_files(core)) == 1
     bearer = await core.bearer(None, PEER)
     assert bearer.username == ALICE and await cway_whoami(emu, bearer.access_token) == ALICE
-    assert core.engine.job_ids() == [f"refresh:{ALICE}"]
+    assert core.engine.scheduled_keys() == [ALICE]
 
 
 def direct_scopes(emu: EmulatorServer) -> str:

@@ -51,5 +51,23 @@ async def test_two_users_sign_in_with_the_sdk_client_and_act_as_themselves(
             refused = await session.call_tool("list_projects", {"username": BOB})
             assert refused.is_error
             assert "signed-in user" in str(refused.content)
+
+        # Refresh tokens rotate; a used one presented again revokes the whole family (theft detection).
+        assert storage.tokens is not None and storage.client_info is not None
+        old = storage.tokens.refresh_token
+        form = {"grant_type": "refresh_token", "refresh_token": old, "client_id": storage.client_info.client_id}
+        rotated = httpx.post(replica.url + "/token", data=form)
+        assert rotated.status_code == 200, rotated.text
+        fresh = rotated.json()
+        assert fresh["refresh_token"] != old and fresh["access_token"].startswith("cwm_at_")
+        reused = httpx.post(replica.url + "/token", data=form)
+        assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+        probe = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+        headers = {"Authorization": f"Bearer {fresh['access_token']}", "Accept": "application/json, text/event-stream"}
+        assert httpx.post(url, json=probe, headers=headers).status_code == 401
+
+        # A token this server did not issue (say, a Cway or Entra token) is refused: no passthrough.
+        foreign = {"Authorization": "Bearer cway-static-alice-0001", "Accept": "application/json, text/event-stream"}
+        assert httpx.post(url, json=probe, headers=foreign).status_code == 401
     finally:
         replica.stop()

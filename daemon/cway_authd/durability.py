@@ -1,0 +1,128 @@
+"""Refreshed tokens the disk would not take: say why, keep trying, and never drop them silently.
+
+A refresh rotates the refresh token: once Cway has answered, the old one is spent and the new
+one exists only in the daemon's memory until it is saved. When the save fails (a full disk,
+``ENOSPC``), the engine keeps serving the fresh access token and retries the save in the
+background (see ``RefreshEngine._persist``). This module covers the rest:
+
+* :func:`describe_save_error` names the cause ("No space left on device (ENOSPC)");
+* :func:`flush_unsaved` runs at shutdown: retry each unsaved account's save a few times, then
+  write it to a *rescue* store (a second private directory, on another filesystem where there
+  is one: the runtime dir beside the socket); whatever still cannot be saved is logged as an
+  error naming the account, and the daemon exits non-zero;
+* :func:`recover_rescued` runs at start-up: a rescued record newer than the stored one is put
+  back into the token store (or, if that still fails, held in memory as unsaved).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+from collections.abc import Awaitable, Callable
+
+from .accounts import AccountBook
+from .store import TokenRecord, TokenStore
+
+log = logging.getLogger(__name__)
+
+RESCUE_DIR_NAME = "rescue"
+SHUTDOWN_SAVE_ATTEMPTS = 3
+SHUTDOWN_SAVE_DELAY = 0.2
+
+
+def describe_save_error(exc: BaseException) -> str:
+    """``No space left on device (ENOSPC)`` for an OSError; the type name otherwise (never secrets)."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        name = errno.errorcode.get(exc.errno, f"errno {exc.errno}")
+        return f"{exc.strerror or os.strerror(exc.errno)} ({name})"
+    return type(exc).__name__
+
+
+def _age_key(record: TokenRecord) -> object:
+    return record.last_refreshed_at or record.created_at
+
+
+async def flush_unsaved(
+    book: AccountBook,
+    store: TokenStore,
+    rescue: TokenStore | None,
+    *,
+    attempts: int = SHUTDOWN_SAVE_ATTEMPTS,
+    delay: float = SHUTDOWN_SAVE_DELAY,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> list[str]:
+    """Save every account held only in memory; returns the accounts saved nowhere (their sign-in is lost)."""
+    lost: list[str] = []
+    for entry in book.entries():
+        record = entry.record
+        if not entry.unsaved or record is None:
+            continue
+        error: BaseException | None = None
+        for attempt in range(attempts):
+            try:
+                await store.save(record)
+            except Exception as exc:
+                error = exc
+                if attempt + 1 < attempts:
+                    await sleep(delay)
+                continue
+            entry.unsaved = False
+            log.info("saved the refreshed tokens of %s at shutdown", entry.username)
+            break
+        if not entry.unsaved:
+            continue
+        cause = describe_save_error(error) if error is not None else "unknown error"
+        if rescue is not None:
+            try:
+                await rescue.save(record)
+            except Exception as exc:
+                cause = f"{cause}; the rescue location failed too: {describe_save_error(exc)}"
+            else:
+                entry.unsaved = False
+                log.warning(
+                    "the token store would not take the refreshed tokens of %s (%s): saved them to the rescue "
+                    "location %s instead; the next start moves them back",
+                    entry.username,
+                    cause,
+                    getattr(rescue, "directory", "?"),
+                )
+                continue
+        log.error(
+            "could not save the refreshed tokens of %s anywhere (%s): its rotated refresh token is lost; "
+            "%s must sign in again",
+            entry.username,
+            cause,
+            entry.username,
+        )
+        lost.append(entry.username)
+    return lost
+
+
+async def recover_rescued(book: AccountBook, store: TokenStore, rescue: TokenStore) -> list[str]:
+    """Put rescued records back (start-up, after the store was loaded into ``book``); returns their accounts."""
+    recovered: list[str] = []
+    for record in await rescue.list():
+        entry = book.get(record.normalised_username)
+        current = entry.record if entry is not None else None
+        if current is not None and _age_key(current) >= _age_key(record):  # type: ignore[operator]
+            await rescue.delete(record.username)  # stale: the store has caught up meanwhile
+            continue
+        try:
+            await store.save(record)
+        except Exception as exc:
+            entry = book.put_record(record)
+            entry.unsaved = True
+            entry.last_error = f"could not save the refreshed tokens: {describe_save_error(exc)}; kept in memory"
+            log.error(
+                "restored %s from the rescue location, but saving it failed: %s",
+                record.username,
+                describe_save_error(exc),
+            )
+        else:
+            book.put_record(record)
+            await rescue.delete(record.username)
+            log.warning("restored the tokens of %s from the rescue location", record.username)
+        recovered.append(record.username)
+    return recovered

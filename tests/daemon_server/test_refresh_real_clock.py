@@ -1,0 +1,56 @@
+"""The background refresh with the real clock, a real daemon process and the emulator (no ManualClock).
+
+Token lifetimes are seconds (emulator knobs), so "several refresh-token lifetimes" pass in a
+test's time. Nobody calls for a token: what keeps the accounts alive is the daemon's own schedule.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from cway_common.contract import AccountInfo
+from cway_emulator.server import EmulatorServer
+from tests.helpers.daemon import RunningDaemon, daemon_env, running_daemon
+from tests.helpers.fleet import lost_accounts, seed_fleet
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def emu() -> Iterator[EmulatorServer]:
+    with EmulatorServer(auto_approve=True) as server:
+        yield server
+
+
+def accounts(daemon: RunningDaemon) -> list[AccountInfo]:
+    return daemon.call(lambda c: c.accounts())
+
+
+def test_idle_accounts_stay_signed_in_across_several_refresh_token_lifetimes(emu: EmulatorServer) -> None:
+    access, refresh, lifetimes = 8, 10, 3
+    emu.knobs.update({"cway_access_lifetime": access, "cway_refresh_lifetime": refresh})
+    env = daemon_env({**emu.env(), "CWAY_REFRESH_THRESHOLD_SECONDS": "4"})
+    try:
+        names = seed_fleet(emu, env, 20)
+        with running_daemon(env, mode="process", cleanup=False) as daemon:
+            seen_states: set[str] = set()
+            end = time.monotonic() + lifetimes * refresh
+            while time.monotonic() < end:  # the test's subject is time passing: watch what status says
+                infos = accounts(daemon)
+                assert len(infos) == 20
+                seen_states |= {a.state for a in infos}
+                assert all(a.next_refresh_at is not None for a in infos)
+                time.sleep(0.5)
+            final = accounts(daemon)
+        assert seen_states <= {"ok", "refreshing"}, seen_states
+        assert all(a.state == "ok" for a in final)
+        assert lost_accounts(emu, env, names) == []  # every stored refresh token still works at Cway
+        assert emu.counters["cway_token_refresh"] >= 20 * lifetimes  # each rotated well past its first life
+        assert emu.counters["graphql"] == 0  # no tool call kept them alive
+        assert "maximum number of running instances" not in daemon.stderr_text()
+    finally:
+        shutil.rmtree(env["CWAY_TEST_BASE"], ignore_errors=True)
