@@ -105,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     service.add_argument("action", choices=("install", "uninstall", "status"))
     service.add_argument("--dry-run", "--print", dest="dry_run", action="store_true", help="print, change nothing")
     service.add_argument("--target", choices=("systemd", "launchd"), help="default: this platform's manager")
+    service.add_argument("--json", action="store_true", help="for status: one JSON document on stdout")
 
     with_json(sub.add_parser("doctor", help="check configuration, permissions, daemon and network"))
 
@@ -225,7 +226,7 @@ def _cmd_service(args: argparse.Namespace) -> int:
             return service.install(target, dry_run=args.dry_run, out=sys.stdout, err=sys.stderr, state_dir=state_dir)
         if args.action == "uninstall":
             return service.uninstall(target, dry_run=args.dry_run, out=sys.stdout)
-        return service.status(target, out=sys.stdout, state_dir=state_dir)
+        return service.status(target, out=sys.stdout, state_dir=state_dir, as_json=args.json)
     except (service.ServiceError, OSError) as exc:
         raise CommandFailed(str(exc)) from None
 

@@ -7,6 +7,7 @@ on unit files without a running manager), and install/status run with the manage
 
 from __future__ import annotations
 
+import json
 import os
 import plistlib
 import re
@@ -157,6 +158,10 @@ def test_status_says_installed_but_failing_with_the_daemons_last_error(env: dict
     assert status.returncode == 1
     assert status.stdout.startswith("installed but failing: configuration error: AZURE_CLIENT_ID=unset"), status.stdout
     assert "exit status 2" in status.stdout
+    as_json = json.loads(cli(env, "service", "status", "--target", "systemd", "--json", extra=extra).stdout)
+    assert as_json["installed"] is True and as_json["running"] is None
+    assert as_json["failing"]["exit_code"] == 2
+    assert as_json["failing"]["message"].startswith("configuration error: AZURE_CLIENT_ID=unset")
 
 
 FAKE_SYSTEMCTL = """#!/bin/sh
@@ -191,3 +196,17 @@ def test_install_hands_over_from_an_autostarted_daemon(env: dict[str, str]) -> N
     # Again: nothing to hand over, files unchanged, the same (repeatable) activation.
     again = cli(env, "service", "install", "--target", "systemd", extra=extra)
     assert again.returncode == 0 and "stopping" not in again.stdout and again.stdout.count("unchanged ") == 2
+
+
+def test_under_launchd_a_permanent_failure_exits_0_so_keepalive_does_not_loop(env: dict[str, str]) -> None:
+    broken = {k: v for k, v in env.items() if k != "AZURE_CLIENT_ID"}
+    daemon = cli(broken, "daemon", extra={"CWAY_MCP_SUPERVISOR": "launchd"})
+    assert daemon.returncode == 0, daemon.stderr  # KeepAlive SuccessfulExit=false: not restarted
+    assert "configuration error: AZURE_CLIENT_ID=unset" in daemon.stderr
+    status = cli(env, "service", "status", "--target", "launchd", extra={"PATH": "/nonexistent"})
+    assert status.returncode == 1  # not installed (no plist here), and says so
+    from cway_authd import last_error
+
+    recorded = last_error.read(Path(env["CWAY_MCP_STATE_DIR"]))
+    assert recorded is not None and recorded.exit_code == 2
+    assert recorded.message.startswith("configuration error: AZURE_CLIENT_ID=unset")
