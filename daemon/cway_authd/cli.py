@@ -24,6 +24,7 @@ from pathlib import Path
 from cway_common import __version__
 from cway_common.config import ConfigError, Settings, load_settings
 from cway_common.daemon_client import DaemonError, DaemonUnavailable
+from cway_common.path_advice import unusable_path
 
 from . import cli_accounts, cli_login
 from .cli_common import EXIT_INTERRUPTED, EXIT_UNAVAILABLE, EXIT_USAGE, CommandFailed, Output
@@ -56,7 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="one JSON document on stdout (errors too)")
         return p
 
-    sub.add_parser("daemon", help="run the token daemon in the foreground")
+    daemon = sub.add_parser("daemon", help="run the token daemon in the foreground")
+    daemon.add_argument(
+        "--log-file",
+        type=Path,
+        metavar="PATH",
+        help="log to PATH (0600, rotated at 5 MB, 3 kept) instead of stderr; for starts without a journal",
+    )
 
     login = with_json(sub.add_parser("login", help="sign in with your browser (starts the daemon if needed)"))
     login.add_argument("username", nargs="?", help="the account to sign in as (sent as a login hint)")
@@ -98,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     service.add_argument("action", choices=("install", "uninstall", "status"))
     service.add_argument("--dry-run", "--print", dest="dry_run", action="store_true", help="print, change nothing")
     service.add_argument("--target", choices=("systemd", "launchd"), help="default: this platform's manager")
+    service.add_argument("--json", action="store_true", help="for status: one JSON document on stdout")
 
     with_json(sub.add_parser("doctor", help="check configuration, permissions, daemon and network"))
 
@@ -133,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return out.fail(failure, hints)
     except CommandFailed as exc:
         return out.fail(exc)
+    except OSError as exc:  # a path we cannot use (someone else's directory...): one line, not a traceback
+        message = unusable_path(exc.filename, exc) if exc.filename else f"{type(exc).__name__}: {exc.strerror or exc}"
+        return out.fail(CommandFailed(message, code="os_error"))
     except KeyboardInterrupt:
         return out.fail(CommandFailed("interrupted", code="interrupted", exit_code=EXIT_INTERRUPTED))
 
@@ -140,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, out: Output) -> int:
     command: str = args.command
     if command == "daemon":
-        return _cmd_daemon()
+        return _cmd_daemon(args.log_file)
     if command == "service":
         return _cmd_service(args)
     if command == "doctor":
@@ -176,10 +187,18 @@ def _err(text: str) -> None:
 # ---- daemon / service ----------------------------------------------------------------------------
 
 
-def _cmd_daemon() -> int:
+def _cmd_daemon(log_file: Path | None = None) -> int:
+    if log_file is not None:  # before the settings, so that a configuration error is in the log too
+        from .daemon_log import log_to_file
+
+        try:
+            log_to_file(log_file)
+        except OSError as exc:
+            raise CommandFailed(f"cannot log to {log_file}: {exc.strerror or exc}", code="log_file") from None
     try:
         settings = load_settings(component="daemon")
     except ConfigError as exc:
+        logging.getLogger("cway_authd").error("configuration error: %s", exc)
         _record_daemon_failure(EXIT_USAGE, f"configuration error: {exc}")
         if os.environ.get("CWAY_MCP_SUPERVISOR") == "launchd":  # no KeepAlive restart loop
             _err(f"configuration error: {exc}")
@@ -207,7 +226,7 @@ def _cmd_service(args: argparse.Namespace) -> int:
             return service.install(target, dry_run=args.dry_run, out=sys.stdout, err=sys.stderr, state_dir=state_dir)
         if args.action == "uninstall":
             return service.uninstall(target, dry_run=args.dry_run, out=sys.stdout)
-        return service.status(target, out=sys.stdout, state_dir=state_dir)
+        return service.status(target, out=sys.stdout, state_dir=state_dir, as_json=args.json)
     except (service.ServiceError, OSError) as exc:
         raise CommandFailed(str(exc)) from None
 
