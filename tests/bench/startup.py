@@ -110,7 +110,7 @@ def bench_startup() -> list[Row]:
     try:
         tokens = populate(env, ACCOUNTS)
         runs = [start_once(env) for _ in range(3)]
-        (first, bearer, listed), peak = min(runs)
+        (first, bearer, listed), _peak = min(runs)
         keys = resolve_store_key(tokens.parent, env["CWAY_MCP_STORE_KEY"], use_keyring=False)
         store = FileTokenStore(tokens, keys, SYSTEM_CLOCK)
         start = time.perf_counter()
