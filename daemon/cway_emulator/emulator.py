@@ -97,5 +97,5 @@ class Emulator:
     def revoke_user(self, username: str) -> None:
         self.store.revoke(username)
 
-    def issue_static_token(self, username: str) -> str:
-        return self.cway.new_static_token(username)
+    def issue_static_token(self, username: str, organisation: str | None = None) -> str:
+        return self.cway.new_static_token(username, organisation)

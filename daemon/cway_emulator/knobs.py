@@ -83,6 +83,8 @@ class Knobs:
     failures: list[FailureRule] = field(default_factory=list)
     #: Static API tokens (the backward-compatible mode): token -> Cway username.
     static_tokens: dict[str, str] = field(default_factory=dict)
+    #: Per-organisation static tokens (``CWAY_TOKEN_<ORG>``): token -> the organisation it acts in.
+    static_token_orgs: dict[str, str] = field(default_factory=dict)
     #: Users disabled in Cway: sign-in answers 403, every token (static too) 401.
     disabled_users: set[str] = field(default_factory=set)
     #: Cway's GraphQL accepts access tokens the IdP issued for the Cway API (``AUTH_FLOW=direct``).
@@ -92,6 +94,9 @@ class Knobs:
     ai_seconds: float = 0.2
     #: How AI jobs started from now on end: ``completed`` (with text) or ``failed`` (with an error).
     ai_result: str = "completed"
+    #: Emulator-clock seconds a zip download job (``createDownloadJob``) takes before the ``download``
+    #: subscription announces its file.
+    download_seconds: float = 0.3
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -150,6 +155,10 @@ class Knobs:
                     if not isinstance(value, dict):
                         raise KnobError("static_tokens must map token -> username")
                     self.static_tokens.update({str(k): str(v) for k, v in value.items()})
+                elif name == "static_token_orgs":
+                    if not isinstance(value, dict):
+                        raise KnobError("static_token_orgs must map token -> organisation id")
+                    self.static_token_orgs.update({str(k): str(v).lower() for k, v in value.items()})
                 elif name == "ai_result":
                     if value not in AI_RESULTS:
                         raise KnobError(f"ai_result must be one of {AI_RESULTS}")
@@ -175,6 +184,7 @@ class Knobs:
             data["disabled_users"] = sorted(self.disabled_users)
             # Token values are credentials: show whose they are, not what they are.
             data["static_tokens"] = sorted(set(self.static_tokens.values()))
+            data["static_token_orgs"] = sorted(set(self.static_token_orgs.values()))
             return data
 
     def clone(self) -> Knobs:

@@ -170,6 +170,8 @@ class Settings:
     origins: Mapping[str, Origin] = field(default_factory=dict, hash=False, compare=False)
     #: One line each: an environment value that overrides a different config-file value.
     warnings: tuple[str, ...] = field(default=())
+    #: AUTH_METHOD=static: more organisations' API tokens (``CWAY_TOKEN_<ORG>``), by lower-case name.
+    cway_org_tokens: Mapping[str, SecretStr] = field(default_factory=dict, hash=False, compare=False)
 
     def origin(self, name: str) -> Origin:
         return self.origins.get(name, Origin("default"))
@@ -224,7 +226,17 @@ def _layers(env: Mapping[str, str], cwd: Path) -> list[_Layer]:
 
 
 def _is_known(name: str) -> bool:
-    return name in KNOWN_SETTINGS or name in PREFIXED_ALIASES
+    return name in KNOWN_SETTINGS or name in PREFIXED_ALIASES or is_org_token_setting(name)
+
+
+#: ``CWAY_TOKEN_<ORG>``: a static API token of one more Cway organisation (AUTH_METHOD=static).
+ORG_TOKEN_PREFIX = "CWAY_TOKEN_"
+
+
+def is_org_token_setting(name: str) -> bool:
+    """``CWAY_TOKEN_<ORG>`` (any organisation name) but not the known ``CWAY_TOKEN_URL``."""
+    upper = name.upper()
+    return upper.startswith(ORG_TOKEN_PREFIX) and len(upper) > len(ORG_TOKEN_PREFIX) and upper not in KNOWN_SETTINGS
 
 
 def _merge(layers: list[_Layer]) -> tuple[dict[str, str], dict[str, Origin], tuple[str, ...]]:
@@ -256,6 +268,11 @@ def _merge(layers: list[_Layer]) -> tuple[dict[str, str], dict[str, Origin], tup
             file_value = next((lay.values.get(name, "").strip() for lay in layers if lay.source == "config file"), "")
             if file_value and file_value != value:
                 warnings.append(_override_warning(name, value, file_value, layer, layers[0].path))
+    for name in sorted({n for layer in layers for n in layer.values if is_org_token_setting(n)}):
+        holder = next((lay for lay in strongest_first if lay.values.get(name, "").strip()), None)
+        if holder is not None:  # a secret: its origin never carries the value
+            values[name] = holder.values[name].strip()
+            origins[name] = Origin(holder.source, name, holder.path, None)
     return values, origins, tuple(warnings)
 
 
@@ -308,7 +325,8 @@ def _validate(
     _require_ws_url("CWAY_WS_URL", ws_url)
 
     api_token = v.get("CWAY_API_TOKEN")
-    if auth_method == "static" and component != "daemon" and not api_token:
+    org_tokens = {k[len(ORG_TOKEN_PREFIX) :].lower(): SecretStr(t) for k, t in v.items() if is_org_token_setting(k)}
+    if auth_method == "static" and component != "daemon" and not api_token and not org_tokens:
         raise ConfigError(
             "CWAY_API_TOKEN", None, "AUTH_METHOD=static needs a Cway API token; create one in Cway's settings"
         )
@@ -351,6 +369,7 @@ def _validate(
         cway_ws_url=ws_url,
         cway_username=v.get("CWAY_USERNAME"),
         cway_api_token=SecretStr(api_token) if api_token else None,
+        cway_org_tokens=org_tokens,
         azure_tenant_id=tenant,
         azure_client_id=client_id,
         azure_client_secret=SecretStr(v["AZURE_CLIENT_SECRET"]) if v.get("AZURE_CLIENT_SECRET") else None,

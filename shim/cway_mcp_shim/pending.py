@@ -56,13 +56,16 @@ class PendingJobs:
             async with asyncio.timeout(KEEP_SECONDS):
                 return await work
 
+        return self.adopt(handle, asyncio.get_running_loop().create_task(bounded()), owner=owner)
+
+    def adopt(self, handle: str, task: asyncio.Task[Any], *, owner: str | None) -> Job:
+        """Track an already running ``task`` (which bounds itself) under ``handle``."""
         old = self._jobs.pop(handle, None)
-        if old is not None and not old.task.done():
+        if old is not None and not old.task.done() and old.task is not task:
             old.task.cancel()
         while len(self._jobs) >= MAX_JOBS:
             oldest = next(iter(self._jobs))
             self._jobs.pop(oldest).task.cancel()
-        task = asyncio.get_running_loop().create_task(bounded())
         task.add_done_callback(_consume)
         job = Job(handle=handle, owner=owner, task=task)
         self._jobs[handle] = job

@@ -15,7 +15,7 @@ from cway_mcp_shim.schema import schema_sdl, validate_document
 from tests.helpers.repo import shared_dir
 
 SHIM_DIR = Path(cway_tools.__file__).parent
-KNOWN_UNUSED = {"Organisations", "RejectArtworks", "DownloadEvents"}
+KNOWN_UNUSED = {"Organisations", "RejectArtworks"}
 LOOKS_LIKE_GRAPHQL = re.compile(r"^\s*(query|mutation|subscription|fragment)\b|^\s*\{\s*[_A-Za-z]\w*\s*[{(]")
 
 
