@@ -76,6 +76,7 @@ class Flow:
             "grant_type": "azure",
             "token": code,
             "state": "state-123",
+            "client_id": self.emu.client_id,
             "code_verifier": self.verifier,
             "redirect_uri": self.redirect_uri,
         }
