@@ -37,6 +37,7 @@ from cway_common.redact import fingerprint
 from .accounts import AccountBook
 from .audit import AuditLog
 from .cway_tokens import CwayTokenClient
+from .durability import flush_unsaved, open_rescue_store, recover_rescued, rescue_dir
 from .errors import CoreError
 from .http import build_http_client
 from .oidc import OidcClient
@@ -86,6 +87,8 @@ class DaemonCore:
         if store is None:
             store, key_material = open_file_store(settings, clock, self._audit)
         self.store = store
+        self._key_material = key_material
+        self.lost_at_shutdown: list[str] = []  # accounts whose refreshed tokens no disk would take
         self.key_source = key_source or (key_material.source if key_material is not None else "unknown")
         self._rotator = (
             KeyRotator(cast(ReencryptableStore, store), key_material)
@@ -151,6 +154,9 @@ class DaemonCore:
         """Load every account, schedule each, and refresh the ones already due (in the background)."""
         records = await self.engine.load_all()
         log.info("loaded %d account(s) from %s", len(records), self.storage_backend)
+        rescue = self._rescue_store(create=False)
+        if rescue is not None:
+            await recover_rescued(self.book, self.store, rescue)
         self.engine.start_scheduler()
         self._startup = asyncio.create_task(self.engine.run_due())
 
@@ -166,12 +172,21 @@ class DaemonCore:
             self._startup.cancel()
             await asyncio.gather(self._startup, return_exceptions=True)
         await self.engine.stop()
+        self.lost_at_shutdown = await flush_unsaved(self.book, self.store, self._rescue_store(create=True))
         if self._owns_http:
             await self.http.aclose()
         self._audit.close()
         if self._store_lock is not None:
             self._store_lock.release()
             self._store_lock = None
+
+    def _rescue_store(self, *, create: bool) -> TokenStore | None:
+        if self._key_material is None or not isinstance(self.store, FileTokenStore):
+            return None
+        if create and not any(entry.unsaved for entry in self.book.entries()):
+            return None
+        directory = rescue_dir(self.settings.socket_path)
+        return open_rescue_store(directory, self._key_material, self.clock, create=create)
 
     # ---- read-only views -----------------------------------------------------------------------
 

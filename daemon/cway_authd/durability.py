@@ -21,15 +21,35 @@ import errno
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from cway_common.clock import Clock
 
 from .accounts import AccountBook
-from .store import TokenRecord, TokenStore
+from .store import FileTokenStore, MultiFernetProvider, TokenRecord, TokenStore
 
 log = logging.getLogger(__name__)
 
 RESCUE_DIR_NAME = "rescue"
 SHUTDOWN_SAVE_ATTEMPTS = 3
 SHUTDOWN_SAVE_DELAY = 0.2
+
+
+def rescue_dir(socket_path: Path) -> Path:
+    """Beside the socket: the per-user runtime dir (tmpfs on Linux), usually not the full disk."""
+    return socket_path.parent / RESCUE_DIR_NAME
+
+
+def open_rescue_store(directory: Path, keys: MultiFernetProvider, clock: Clock, *, create: bool) -> TokenStore | None:
+    """The rescue store (same encryption as the token store); None when it does not exist and
+    ``create`` is false, or cannot be created."""
+    if not create and not directory.is_dir():
+        return None
+    try:
+        return FileTokenStore(directory, keys, clock)
+    except Exception as exc:
+        log.error("cannot use the rescue location %s: %s", directory, describe_save_error(exc))
+        return None
 
 
 def describe_save_error(exc: BaseException) -> str:

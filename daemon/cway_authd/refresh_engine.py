@@ -422,10 +422,8 @@ class RefreshEngine:
                 return None
             record = entry.record
             now = self._clock.now()
-            if entry.unsaved:
-                await self._persist(entry, record)
-                self._schedule.index.arm(key, self._arm_time(entry))
-                return record
+            if entry.unsaved and not await self._persist(entry, record) and now < self.planned_at(record):
+                return record  # the disk still refuses; _persist armed the next try
             if now < self.planned_at(record):
                 self.schedule(record)  # woken early, or refreshed meanwhile by a bearer call
                 return record
