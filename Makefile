@@ -77,6 +77,10 @@ $(CONFORMANCE_STAMP):
 		|| echo "the MCP conformance suite could not be installed"; \
 	else echo "npm not found: the MCP conformance suite cannot be installed"; fi
 
+# `cway-mcp serve` as deployed: PostgreSQL, two replicas behind a balancer, the SDK's OAuth client.
+demo-remote: $(STAMP) $(PG_STAMP)
+	$(PY) -m tests.demo_remote
+
 # The official MCP conformance suite against `cway-mcp serve` (PostgreSQL, emulator, one replica).
 conformance: $(STAMP) $(PG_STAMP) $(CONFORMANCE_STAMP)
 	$(PY) -m tests.conformance_remote

@@ -16,69 +16,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import shutil
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-import uvicorn
 from cryptography.fernet import Fernet
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from cway_emulator.fixtures import ALICE
 from cway_emulator.server import EmulatorServer
+from tests.helpers.balancer import Balancer, serving
 from tests.helpers.daemon import free_port, short_tmpdir
 from tests.helpers.postgres import temporary_cluster
 from tests.helpers.remote import McpSession, MemoryTokenStorage, OAuthBrowser, oauth_client, remote_env, start_replica
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPECTED = ROOT / "tests" / "conformance-expected-failures.yml"
-HOP_HEADERS = {"content-length", "connection", "transfer-encoding", "authorization"}
-
-
-def forwarder(target: str, token: str) -> Starlette:
-    """Forward every request to ``target`` with ``Authorization: Bearer <token>`` (and nothing else changed)."""
-    client = httpx.AsyncClient(timeout=60)
-
-    async def forward(request: Request) -> Response:
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
-        headers["Authorization"] = f"Bearer {token}"
-        try:
-            upstream = await client.request(
-                request.method,
-                target + request.url.path,
-                params=request.query_params,
-                headers=headers,
-                content=await request.body(),
-            )
-        except httpx.HTTPError as exc:  # e.g. an SSE stream the server ends without a body
-            return Response(f"forwarding failed: {type(exc).__name__}", status_code=502)
-        out = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_HEADERS | {"content-encoding", "host"}}
-        return Response(upstream.content, status_code=upstream.status_code, headers=out)
-
-    return Starlette(routes=[Route("/{path:path}", forward, methods=["GET", "POST", "DELETE"])])
-
-
-@contextlib.contextmanager
-def serving(app: Starlette, port: int) -> Iterator[None]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 async def sign_in(url: str) -> str:
@@ -117,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 token = asyncio.run(sign_in(public + "/mcp"))
                 proxy_port = free_port()
-                with serving(forwarder(public, token), proxy_port):
+                with serving(Balancer([public], bearer=token).app, proxy_port):
                     command = [
                         args.node,
                         args.cli,

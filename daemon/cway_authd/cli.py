@@ -56,7 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="one JSON document on stdout (errors too)")
         return p
 
-    sub.add_parser("daemon", help="run the token daemon in the foreground")
+    daemon = sub.add_parser("daemon", help="run the token daemon in the foreground")
+    daemon.add_argument(
+        "--log-file",
+        type=Path,
+        metavar="PATH",
+        help="log to PATH (0600, rotated at 5 MB, 3 kept) instead of stderr; for starts without a journal",
+    )
 
     login = with_json(sub.add_parser("login", help="sign in with your browser (starts the daemon if needed)"))
     login.add_argument("username", nargs="?", help="the account to sign in as (sent as a login hint)")
@@ -98,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     service.add_argument("action", choices=("install", "uninstall", "status"))
     service.add_argument("--dry-run", "--print", dest="dry_run", action="store_true", help="print, change nothing")
     service.add_argument("--target", choices=("systemd", "launchd"), help="default: this platform's manager")
+    service.add_argument("--json", action="store_true", help="for status: one JSON document on stdout")
 
     with_json(sub.add_parser("doctor", help="check configuration, permissions, daemon and network"))
 
@@ -140,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, out: Output) -> int:
     command: str = args.command
     if command == "daemon":
-        return _cmd_daemon()
+        return _cmd_daemon(args.log_file)
     if command == "service":
         return _cmd_service(args)
     if command == "doctor":
@@ -176,10 +183,18 @@ def _err(text: str) -> None:
 # ---- daemon / service ----------------------------------------------------------------------------
 
 
-def _cmd_daemon() -> int:
+def _cmd_daemon(log_file: Path | None = None) -> int:
+    if log_file is not None:  # before the settings, so that a configuration error is in the log too
+        from .daemon_log import log_to_file
+
+        try:
+            log_to_file(log_file)
+        except OSError as exc:
+            raise CommandFailed(f"cannot log to {log_file}: {exc.strerror or exc}", code="log_file") from None
     try:
         settings = load_settings(component="daemon")
     except ConfigError as exc:
+        logging.getLogger("cway_authd").error("configuration error: %s", exc)
         _record_daemon_failure(EXIT_USAGE, f"configuration error: {exc}")
         if os.environ.get("CWAY_MCP_SUPERVISOR") == "launchd":  # no KeepAlive restart loop
             _err(f"configuration error: {exc}")
@@ -207,7 +222,7 @@ def _cmd_service(args: argparse.Namespace) -> int:
             return service.install(target, dry_run=args.dry_run, out=sys.stdout, err=sys.stderr, state_dir=state_dir)
         if args.action == "uninstall":
             return service.uninstall(target, dry_run=args.dry_run, out=sys.stdout)
-        return service.status(target, out=sys.stdout, state_dir=state_dir)
+        return service.status(target, out=sys.stdout, state_dir=state_dir, as_json=args.json)
     except (service.ServiceError, OSError) as exc:
         raise CommandFailed(str(exc)) from None
 

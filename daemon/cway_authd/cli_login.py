@@ -18,6 +18,7 @@ from cway_common.browser import can_open_browser
 from cway_common.config import Settings
 from cway_common.contract import SignInCompleteRequest, SignInStatus
 from cway_common.daemon_client import DaemonUnavailable
+from cway_common.private_files import make_private_dirs, open_private_append
 
 from .cli_common import EXIT_UNAVAILABLE, CommandFailed, Output, call
 from .daemon_exit import EXIT_OK
@@ -32,15 +33,19 @@ DAEMON_LOG = "daemon.log"
 def start_daemon(settings: Settings, out: Output) -> None:
     """Start ``cway-auth daemon`` in the background and wait until it answers."""
     state_dir = settings.state_dir
-    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dirs(state_dir)
     log_path = state_dir / DAEMON_LOG
     out.line(f"No cway-auth daemon answers; starting one (log: {log_path})…")
     exe = Path(sys.executable).parent / "cway-auth"
     argv = [str(exe), "daemon"] if exe.is_file() else [sys.executable, "-m", "cway_authd.cli", "daemon"]
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+    argv += ["--log-file", str(log_path)]  # the daemon rotates it; stderr catches only a crash before that
+    try:
+        fd = open_private_append(log_path)  # O_NOFOLLOW, and our own regular file before any write
+    except OSError as exc:
+        raise CommandFailed(f"cannot start the daemon: {exc.strerror or exc}", code="log_file") from None
     try:
         process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            argv, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, start_new_session=True, close_fds=True
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=fd, start_new_session=True, close_fds=True
         )
     finally:
         os.close(fd)

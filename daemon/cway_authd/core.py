@@ -34,6 +34,7 @@ from cway_common.contract import (
 from cway_common.default_account import read_default
 from cway_common.redact import fingerprint
 
+from .account_loader import AccountLoader
 from .accounts import AccountBook
 from .audit import AuditLog
 from .cway_tokens import CwayTokenClient
@@ -111,6 +112,7 @@ class DaemonCore:
             policy=retry,
             concurrency=settings.refresh_concurrency,
         )
+        self.loader = AccountLoader(store, self.book, on_loaded=self.engine.schedule)
         self.sign_in = SignInService(
             settings=settings,
             clock=clock,
@@ -151,14 +153,24 @@ class DaemonCore:
     # ---- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load every account, schedule each, and refresh the ones already due (in the background)."""
-        records = await self.engine.load_all()
-        log.info("loaded %d account(s) from %s", len(records), self.storage_backend)
-        rescue = self._rescue_store(create=False)
-        if rescue is not None:
-            await recover_rescued(self.book, self.store, rescue)
+        """Start the scheduler; load every account and refresh the ones already due in the background.
+
+        Returns at once, so the socket answers while thousands of records are still being read
+        (``account_loader.py`` says what waits for the loading and what does not).
+        """
         self.engine.start_scheduler()
-        self._startup = asyncio.create_task(self.engine.run_due())
+        self._startup = asyncio.create_task(self._load_then_refresh_due())
+
+    async def _load_then_refresh_due(self) -> int:
+        loaded = await self.loader.start()
+        log.info("loaded %d account(s) from %s", loaded, self.storage_backend)
+        rescue = self._rescue_store(create=False)
+        if rescue is not None:  # tokens a full disk made us put aside at the last shutdown
+            for name in await recover_rescued(self.book, self.store, rescue):
+                entry = self.book.get(normalise_username(name))
+                if entry is not None and entry.record is not None:
+                    self.engine.schedule(entry.record)
+        return await self.engine.run_due()
 
     async def wait_started(self) -> None:
         """Wait for the start-up refreshes (the runner does not: it serves while they run)."""
@@ -175,6 +187,7 @@ class DaemonCore:
         self.lost_at_shutdown = await flush_unsaved(self.book, self.store, self._rescue_store(create=True))
         if self._owns_http:
             await self.http.aclose()
+        self.sign_in.close()
         self._audit.close()
         if self._store_lock is not None:
             self._store_lock.release()
@@ -212,6 +225,7 @@ class DaemonCore:
         )
 
     async def list_accounts(self) -> list[AccountInfo]:
+        await self.loader.wait()  # the whole list, not the part loaded so far
         now = self.clock.now()
         return [
             entry.info(now, self.engine.next_refresh_at(normalise_username(entry.username)))
@@ -219,7 +233,7 @@ class DaemonCore:
         ]
 
     async def account(self, username: str) -> AccountInfo:
-        entry = self.book.get(self._key(username))
+        entry = self.book.get(await self._known_key(username))
         if entry is None:
             raise CoreError(ErrorCode.NOT_SIGNED_IN, f"{username} is not signed in", status=404, username=username)
         return entry.info(self.clock.now(), self.engine.next_refresh_at(self._key(username)))
@@ -246,6 +260,8 @@ class DaemonCore:
                 if record is not None:  # on disk but not in memory (written while we ran): adopt it
                     self.book.put_record(record)
                     self.engine.schedule(record)
+            if self.book.get(key) is None and username is not None:
+                key = await self._known_key(username)  # an e-mail alias is known once every record is loaded
             if self.book.get(key) is None:
                 shown = username or key
                 raise await self._with_sign_in_hint(
@@ -280,9 +296,18 @@ class DaemonCore:
             return self.book.key_for_email(key) or key
         return key
 
+    async def _known_key(self, username: str) -> str:
+        """:meth:`_key`, waiting for the start-up loading when the book does not know the name yet."""
+        key = self._key(username)
+        if self.book.get(key) is None and self.loader.loading:
+            await self.loader.wait()
+            key = self._key(username)
+        return key
+
     async def _resolve(self, username: str | None) -> str:
         if username is not None:
             return self._key(username)
+        await self.loader.wait()  # "the only account" needs every account loaded
         count = len(self.book)
         if count == 1:
             return self.book.first_keys(1)[0]
@@ -348,7 +373,8 @@ class DaemonCore:
     # ---- logout ----------------------------------------------------------------------------------
 
     async def logout(self, username: str) -> LogoutResponse:
-        key = self._key(username)
+        key = await self._known_key(username)
+        self.loader.forget(key)  # a record the start-up loading already read must not come back
         cancelled = self.sign_in.flows.cancel_for(key)
         removed, record = await self.engine.remove(key)
         revoked: bool | None = None

@@ -100,6 +100,7 @@ def _more_checks(settings: Settings) -> list[Check]:
         checks.append(Check(True, "mode", "AUTH_METHOD=static: a fixed API token, no daemon needed"))
         checks.append(_check_cway(settings))
         return checks
+    checks.append(_check_tenant(settings))
     checks.append(_check_private_dir("state directory", settings.state_dir))
     checks.append(_check_private_dir("socket directory", daemon_socket(settings).parent))
     health = _daemon_health(settings)
@@ -109,6 +110,21 @@ def _more_checks(settings: Settings) -> list[Check]:
     checks.append(_check_cway(settings))
     checks.append(_check_redirect_port(settings))
     return checks
+
+
+def _check_tenant(settings: Settings) -> Check:
+    """Without a tenant the default authority is Entra's multi-tenant "organizations" endpoint:
+    anyone's work account can then start a sign-in, and ID tokens cannot be pinned to one issuer."""
+    if settings.azure_tenant_id:
+        return Check(True, "tenant", f"{settings.azure_tenant_id} ({settings.origin('AZURE_TENANT_ID')})")
+    if settings.origin("AZURE_AUTHORITY").source != "default":
+        return Check(True, "tenant", f"not set; the authority is given explicitly: {settings.azure_authority}")
+    return Check(
+        False,
+        "tenant",
+        "AZURE_TENANT_ID is not set, so sign-in goes to the multi-tenant 'organizations' authority",
+        "set AZURE_TENANT_ID (or CWAY_AZURE_TENANT_ID) to your Entra tenant id in ~/.config/cway-mcp/config.toml",
+    )
 
 
 def _check_private_dir(what: str, path: Path) -> Check:

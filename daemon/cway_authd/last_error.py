@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cway_common.private_files import make_private_dirs
+
 FILE_NAME = "last-error.json"
 
 
@@ -32,7 +34,7 @@ def write(state_dir: Path, exit_code: int, message: str, now: datetime | None = 
     body = json.dumps({"exit_code": exit_code, "message": message[:500], "at": at}).encode()
     path = state_dir / FILE_NAME
     with contextlib.suppress(OSError):
-        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_dirs(state_dir)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         try:
             os.write(fd, body)

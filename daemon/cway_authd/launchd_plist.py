@@ -31,7 +31,9 @@ def agent(executable: Path, log_dir: Path) -> dict[str, Any]:
     log_file = str(log_dir / "daemon.log")
     return {
         "Label": LAUNCHD_LABEL,
-        "ProgramArguments": [str(executable), "daemon"],
+        # The daemon writes and rotates daemon.log itself; launchd's redirection below only catches
+        # what is printed before logging is set up (it is the same file, opened for appending).
+        "ProgramArguments": [str(executable), "daemon", "--log-file", log_file],
         "RunAtLoad": True,
         # Restart after a crash, not after a clean stop or a recorded permanent failure (exit 0).
         "KeepAlive": {"SuccessfulExit": False},

@@ -50,6 +50,7 @@ from .daemon_exit import (
     EXIT_PERMISSIONS,
     supervisor,
 )
+from .daemon_log import LOG_FORMAT as _LOG_FORMAT
 from .sd_notify import notify
 from .socket_activation import ActivationError, passed_control_socket
 from .sockets import (
@@ -70,7 +71,6 @@ log = logging.getLogger("cway_authd.runner")
 # Long enough for a refresh that is retrying (RetryPolicy.budget, 30 s) to answer its caller;
 # systemd's default TimeoutStopSec (90 s) and launchd's exit timeout (20 s + SIGKILL) bound it.
 GRACEFUL_SHUTDOWN_SECONDS = 35
-_LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
 def configure_logging(level: str) -> None:

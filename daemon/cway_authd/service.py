@@ -18,6 +18,7 @@ daemon can take the socket and the state-dir lock.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -29,6 +30,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Literal, TextIO
+
+from cway_common.private_files import make_private_dirs
 
 from . import last_error
 from .launchd_plist import LAUNCHD_LABEL
@@ -164,7 +167,7 @@ def _write_if_changed(file: ServiceFile, out: TextIO) -> bool:
             return False
     except OSError:
         pass
-    file.path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(file.path.parent)  # e.g. ~/.config/systemd/user: never 0777 under a loose umask
     tmp = file.path.with_name(file.path.name + ".tmp")
     tmp.write_text(file.content, encoding="utf-8")
     os.chmod(tmp, 0o644)  # a unit file holds no secret, and the service manager must read it
@@ -206,7 +209,7 @@ def install(target: Target, *, dry_run: bool, out: TextIO, err: TextIO, state_di
             out.write(file.content)
         return 0
     if service.log_dir is not None:
-        service.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dirs(service.log_dir)
     changed = [_write_if_changed(file, out) for file in service.files]
     commands = _activation_commands(target, service.path)
     if shutil.which(_manager(target)) is None:
@@ -248,31 +251,51 @@ def uninstall(target: Target, *, dry_run: bool, out: TextIO) -> int:
     return 0
 
 
-def status(target: Target, *, out: TextIO, state_dir: Path | None = None) -> int:
-    """Installed? Up to date with this cway-auth? Running, or failing and why?"""
+def status_info(target: Target, state_dir: Path | None = None) -> dict[str, object]:
+    """What `service status` reports, as data (the ``--json`` document)."""
     path = unit_path(target)
+    info: dict[str, object] = {"target": target, "path": str(path), "installed": path.exists()}
     if not path.exists():
+        return info
+    try:
+        info["up_to_date"] = all(f.path.read_text(encoding="utf-8") == f.content for f in plan(target).files)
+    except (OSError, ServiceError):
+        info["up_to_date"] = False
+    info["running"] = _manager_says_running(target)
+    failure = last_error.read(state_dir) if state_dir is not None else None
+    info["failing"] = (
+        {"exit_code": failure.exit_code, "message": failure.message, "at": failure.at.isoformat()}
+        if failure is not None and not info["running"]
+        else None
+    )
+    return info
+
+
+def status(target: Target, *, out: TextIO, state_dir: Path | None = None, as_json: bool = False) -> int:
+    """Installed? Up to date with this cway-auth? Running, or failing and why?"""
+    info = status_info(target, state_dir)
+    ok = bool(info["installed"]) and not info.get("failing") and info.get("running") is not False
+    if as_json:
+        print(json.dumps(info, indent=2), file=out, flush=True)
+        return 0 if ok else 1
+    path = info["path"]
+    if not info["installed"]:
         print(f"not installed ({path} does not exist); run `cway-auth service install`", file=out)
         return 1
-    try:
-        current = all(f.path.read_text(encoding="utf-8") == f.content for f in plan(target).files)
-    except (OSError, ServiceError):
-        current = False
-    failure = last_error.read(state_dir) if state_dir is not None else None
-    running = _manager_says_running(target)
-    if failure is not None and not running:
-        print(f"installed but failing: {failure.message}", file=out)
-        print(f"  (exit status {failure.exit_code} at {failure.at:%Y-%m-%d %H:%M:%S %Z}; unit: {path})", file=out)
+    failing = info["failing"]
+    if isinstance(failing, dict):
+        print(f"installed but failing: {failing['message']}", file=out)
+        print(f"  (exit status {failing['exit_code']} at {failing['at']}; unit: {path})", file=out)
         print("  fix the cause, then `cway-auth service install` starts it again", file=out)
         return 1
     print(f"installed: {path}", file=out)
-    if not current:
+    if not info["up_to_date"]:
         print("  it differs from what this cway-auth would write; `cway-auth service install` updates it", file=out)
-    if running is None:
+    if info["running"] is None:
         print(f"  {_manager(target)} not found: cannot ask the service manager", file=out)
         return 0
-    print("  running" if running else "  not running", file=out)
-    return 0 if running else 1
+    print("  running" if info["running"] else "  not running", file=out)
+    return 0 if ok else 1
 
 
 def _manager_says_running(target: Target) -> bool | None:

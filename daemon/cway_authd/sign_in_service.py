@@ -24,6 +24,7 @@ from cway_common.config import Settings
 from cway_common.contract import ErrorCode
 
 from .audit import AuditLog
+from .audit_limit import UnauthenticatedEvents
 from .cway_tokens import CwayTokenClient
 from .errors import BackendError, BackendRejected, CoreError
 from .grants import TokenGrant, clean_text
@@ -65,6 +66,8 @@ class SignInService:
         self._cway = cway
         self._engine = engine
         self._audit = audit
+        # A callback without a known state proves nothing about who sent it: anyone on the machine can.
+        self._unauthenticated = UnauthenticatedEvents(audit, clock) if audit is not None else None
         self.flows = FlowRegistry(clock)
         self._start_lock = asyncio.Lock()
 
@@ -95,7 +98,10 @@ class SignInService:
         flow, failure = self.flows.claim(params.get("state"))
         if failure is not None or flow is None:
             reason = failure or ClaimFailure.UNKNOWN
-            self._event("sign_in_failed", flow_id=flow.flow_id if flow else None, reason=reason.name.lower())
+            if flow is None and self._unauthenticated is not None:
+                self._unauthenticated.event("sign_in_failed", reason=reason.name.lower())
+            else:
+                self._event("sign_in_failed", flow_id=flow.flow_id if flow else None, reason=reason.name.lower())
             return flow, reason, CallbackOutcome(False, 400, "Sign-in not completed", reason.value)
 
         error = params.get("error")
@@ -185,6 +191,11 @@ class SignInService:
             organisation_name=identity.organisation_name,
             created_at=now,
         )
+
+    def close(self) -> None:
+        """Write what the rate limit on unauthenticated events has left out (call before the audit log closes)."""
+        if self._unauthenticated is not None:
+            self._unauthenticated.flush()
 
     def _event(self, event: str, **fields: object) -> None:
         if self._audit is not None:

@@ -51,6 +51,7 @@ from cway_emulator import (
     resolvers_identity,
     resolvers_media,
     resolvers_projects,
+    resolvers_workflows,
 )
 from cway_emulator.gql_context import Ctx, Resolver, merge
 
@@ -74,6 +75,7 @@ RESOLVERS: dict[str, dict[str, Resolver]] = merge(
     resolvers_artworks.RESOLVERS,
     resolvers_media.RESOLVERS,
     resolvers_ai.RESOLVERS,
+    resolvers_workflows.RESOLVERS,
 )
 
 

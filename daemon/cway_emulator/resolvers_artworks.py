@@ -64,19 +64,21 @@ def _artwork_user(ctx: Ctx, art: Record, username: str) -> Record:
         "name": user.get("name", username),
         "isApprover": username in art["_approvers"],
         "isSupplier": username in art["_suppliers"],
-        "isReceiver": False,
+        "isReceiver": username in art.get("_receivers", []),
     }
 
 
 def _users(art: Record, info: GraphQLResolveInfo, which: str | None = None) -> list[Record]:
     ctx = ctx_of(info)
-    names = art[which] if which else list(dict.fromkeys([*art["_approvers"], *art["_suppliers"]]))
+    every = [*art["_approvers"], *art["_suppliers"], *art.get("_receivers", [])]
+    names = art.get(which, []) if which else list(dict.fromkeys(every))
     return [_artwork_user(ctx, art, n) for n in names]
 
 
 def _category(art: Record, info: GraphQLResolveInfo) -> Record:
     org: Record = ctx_of(info).store.orgs[art["_org"]]
-    return dict(org["defaultCategory"])
+    chosen = [c for c in org["artworkCategories"] if c["id"] == art.get("_category")]
+    return dict(chosen[0] if chosen else org["defaultCategory"])
 
 
 def _status(art: Record) -> str:
@@ -103,6 +105,7 @@ ARTWORK_FIELDS: dict[str, Resolver] = {
     "users": _users,
     "approvers": lambda a, info: _users(a, info, "_approvers"),
     "suppliers": lambda a, info: _users(a, info, "_suppliers"),
+    "receivers": lambda a, info: _users(a, info, "_receivers"),
     "status": lambda a, info: _status(a),
     "artworkPermissions": _permissions,
     "isInApprovableState": lambda a, info: a["state"] in APPROVABLE_STATES,

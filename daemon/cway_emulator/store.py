@@ -38,6 +38,10 @@ class DataStore:
             self.shares: dict[str, Record] = data["shares"]
             #: AI jobs started by ``artworkAIAnalysis`` / ``projectHistorySummary``, by thread id.
             self.ai_threads: dict[str, Record] = {}
+            #: Reminders sent with ``remindApprover`` (the emulator sends no e-mail; tests read these).
+            self.reminders: list[Record] = []
+            #: Download jobs (``createDownloadJob``), by job id.
+            self.downloads: dict[str, Record] = {}
             if not keep_grants:
                 self.generations = {}
 

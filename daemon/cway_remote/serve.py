@@ -63,7 +63,19 @@ def main(argv: list[str]) -> int:
 
 
 async def _serve(settings: object, args: argparse.Namespace) -> int:
+    import signal
+    from types import FrameType
+
     import uvicorn
+
+    class _Server(uvicorn.Server):
+        """uvicorn re-raises a captured SIGTERM after its graceful shutdown (the process then dies by
+        the signal); a requested stop here is a clean exit, 0, after the runtime is closed too."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            if sig == signal.SIGTERM:
+                self._captured_signals = [s for s in self._captured_signals if s != signal.SIGTERM]
 
     from .app import RemoteRuntime, build_app
     from .settings import RemoteSettings
@@ -95,7 +107,7 @@ async def _serve(settings: object, args: argparse.Namespace) -> int:
             proxy_headers=True,
             timeout_graceful_shutdown=10,
         )
-        server = uvicorn.Server(config)
+        server = _Server(config)
         runtime.start_background(args.refresh_interval)
         log.info("serving %s on %s:%d (replica %s)", settings.resource_url, args.host, args.port, runtime.replica)
         await server.serve()

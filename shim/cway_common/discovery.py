@@ -86,13 +86,19 @@ def read_record(state_dir: Path) -> DaemonRecord | None:
 
 
 def is_alive(pid: int) -> bool:
+    """The process exists, is ours and has not exited (a zombie, exited but not yet reaped by the
+    shim or test that started it, counts as gone: it listens on nothing and holds no lock)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's pid: not our daemon
         return False
-    return True
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (macOS): existence is all we can tell
+        return True
+    return stat_line.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def live_record(state_dir: Path) -> DaemonRecord | None:

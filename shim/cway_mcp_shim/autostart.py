@@ -2,8 +2,11 @@
 
 MCP clients spawn the shim, not the daemon, and a person should not have to remember a second
 command before their first tool call. So, unless ``CWAY_MCP_AUTOSTART=0``, the shim starts the
-daemon detached (its own session, no stdin, output to ``<state dir>/daemon.log``: the shim's
-stdout is the MCP channel and must never receive a byte from it) and waits for its socket.
+daemon detached (its own session, no stdin; the shim's stdout is the MCP channel and must never
+receive a byte from it) and waits for its socket. The daemon writes ``<state dir>/daemon.log``
+itself (``--log-file``: rotated by size); only what it prints before its logging is set up (an
+interpreter crash) goes to that file through stderr. The file is opened with ``O_NOFOLLOW`` and
+its owner checked before a byte is written, and the state dir is created 0700 whatever the umask.
 
 Two shims may do this at the same moment; the daemon holds a lock on its state dir, so the
 second one exits and both shims simply wait for the socket of the first.
@@ -22,6 +25,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from cway_common.config import Settings
 from cway_common.daemon_client import DaemonClient, DaemonUnavailable
+from cway_common.private_files import make_private_dirs, open_private_append
 
 log = logging.getLogger(__name__)
 
@@ -130,18 +134,17 @@ class DaemonLauncher:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         state_dir = self._settings.state_dir
-        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        make_private_dirs(state_dir)
+        fd = open_private_append(self.log_path)
         try:
-            os.fchmod(fd, 0o600)
             env = dict(os.environ)
             # The daemon must listen where this shim looks, whatever source the shim's settings came from.
             env["CWAY_MCP_SOCKET"] = str(self._settings.socket_path)
             env["CWAY_MCP_STATE_DIR"] = str(state_dir)
             return subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-                daemon_command(),
+                [*daemon_command(), "--log-file", str(self.log_path)],
                 stdin=subprocess.DEVNULL,
-                stdout=fd,
+                stdout=subprocess.DEVNULL,
                 stderr=fd,
                 start_new_session=True,
                 close_fds=True,

@@ -9,10 +9,30 @@ from __future__ import annotations
 
 from mcp.server.mcpserver import MCPServer
 
-from cway_mcp_shim import tools_ai, tools_artworks, tools_media, tools_org, tools_projects, tools_query
+from cway_mcp_shim import (
+    tools_ai,
+    tools_approvals,
+    tools_artworks,
+    tools_media,
+    tools_org,
+    tools_pending,
+    tools_project_work,
+    tools_projects,
+    tools_query,
+)
 from cway_mcp_shim.gateway_protocol import CwayGateway
 
-TOOL_MODULES = (tools_projects, tools_artworks, tools_ai, tools_org, tools_media, tools_query)
+TOOL_MODULES = (
+    tools_projects,
+    tools_project_work,
+    tools_artworks,
+    tools_approvals,
+    tools_ai,
+    tools_pending,
+    tools_org,
+    tools_media,
+    tools_query,
+)
 
 
 def register_cway_tools(server: MCPServer, gateway: CwayGateway) -> None:

@@ -401,3 +401,7 @@ CREATE_DOWNLOAD_JOB = _mutation(
 
 #: Every document the product sends, by operation name. Read-only view: register via ``_define``.
 ALL_DOCUMENTS: Mapping[str, Document] = MappingProxyType(_registry)
+
+# The workflow documents live in their own module (same registry, same schema check); importing
+# it here registers them and makes them reachable as ``documents.NAME`` like every other.
+from cway_mcp_shim.documents_workflows import *  # noqa: E402, F403

@@ -4,9 +4,9 @@
   can see the client's revision and capabilities, report progress and send log notifications.
 * For ``tools/call`` it checks the arguments first (:mod:`strict_args`): an unknown or invalid
   argument is answered with one plain sentence before the tool runs.
-* A tool that needs the user's input on a 2026-07-28 session raises
-  :class:`~cway_mcp_shim.signin.SignInInputRequired` deep inside the gateway; this turns it into
-  the input-required result. The SDK's ``RequestStateBoundary`` runs outside this middleware, so
+* A tool that needs the user's input on a 2026-07-28 session (a sign-in, a confirmation) raises
+  :class:`~cway_mcp_shim.request_scope.AskClient`, possibly deep inside the gateway; this turns
+  it into the input-required result. The SDK's ``RequestStateBoundary`` runs outside this middleware, so
   the result's ``requestState`` is sealed before it leaves and unsealed before it comes back.
 """
 
@@ -19,7 +19,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, SetLevelRequestParams, TextContent
 
 from cway_mcp_shim import request_scope, strict_args
-from cway_mcp_shim.signin import SignInInputRequired
+from cway_mcp_shim.request_scope import AskClient
 
 
 class ShimMiddleware:
@@ -41,7 +41,7 @@ class ShimMiddleware:
                     return CallToolResult(content=[TextContent(type="text", text=problem)], is_error=True)
             try:
                 return await call_next(ctx)
-            except SignInInputRequired as asked:
+            except AskClient as asked:
                 return asked.result
         finally:
             request_scope._current.reset(token)

@@ -16,7 +16,8 @@ from contextvars import ContextVar
 from typing import Any, Literal
 
 from mcp.server.context import ServerRequestContext
-from mcp.types import ClientCapabilities
+from mcp.shared.exceptions import MCPError
+from mcp.types import ClientCapabilities, InputRequiredResult
 from mcp_types.version import is_version_at_least
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,20 @@ INPUT_REQUIRED_SINCE = "2026-07-28"
 
 LogLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
 LEVELS: tuple[LogLevel, ...] = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+
+
+class AskClient(MCPError):
+    """Carries an input-required result (2026-07-28) out of a tool to the request middleware.
+
+    An ``MCPError`` because the SDK passes those through a tool untouched (anything else becomes an
+    error result); :class:`~cway_mcp_shim.middleware.ShimMiddleware` returns ``result`` instead.
+    ``code``/``message``/``data`` are what a client sees if no middleware is installed.
+    """
+
+    def __init__(self, result: InputRequiredResult, code: int, message: str, data: Any = None) -> None:
+        super().__init__(code, message, data)
+        self.result = result
+
 
 _current: ContextVar[ServerRequestContext[Any, Any] | None] = ContextVar("cway_current_request", default=None)
 

@@ -15,6 +15,7 @@ from mcp.server.mcpserver import MCPServer
 
 from cway_common import __version__
 from cway_common.config import Settings
+from cway_mcp_shim import pending
 from cway_mcp_shim.auth_tools import AuthTools, register_auth_tools
 from cway_mcp_shim.cway_tools import register_cway_tools
 from cway_mcp_shim.daemon_access import DaemonAccess
@@ -61,6 +62,7 @@ class ShimRuntime:
         return cls(settings=settings, daemon=daemon, gateway=CwayHttpGateway(settings, daemon))
 
     async def aclose(self) -> None:
+        pending.JOBS.cancel_all()  # long jobs followed in the background end with the session
         await self.gateway.aclose()
         if self.daemon is not None:
             await self.daemon.aclose()

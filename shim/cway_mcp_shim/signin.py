@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from typing import Literal, NoReturn
 
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.shared.exceptions import MCPError, UrlElicitationRequiredError
+from mcp.shared.exceptions import UrlElicitationRequiredError
 from mcp.types import ElicitRequest, ElicitRequestURLParams, InputRequiredResult
 from mcp_types import URL_ELICITATION_REQUIRED
 
 from cway_mcp_shim import request_scope
-from cway_mcp_shim.request_scope import INPUT_REQUIRED_SINCE
+from cway_mcp_shim.request_scope import INPUT_REQUIRED_SINCE, AskClient
 
 #: The key of the sign-in question inside an input-required result (and of its answer on the retry).
 SIGN_IN_KEY = "cway_sign_in"
@@ -43,22 +43,14 @@ class SignInNeeded(ToolError):
         self.username = username
 
 
-class SignInInputRequired(MCPError):
-    """Carries an input-required result out of a tool to :class:`~cway_mcp_shim.middleware.ShimMiddleware`.
-
-    An ``MCPError`` because the SDK passes those through a tool untouched (anything else becomes
-    an error result); the middleware turns it into the result. Without the middleware the client
-    sees a -32042 error with the same URL, which is still an answer it can use.
-    """
+class SignInInputRequired(AskClient):
+    """The sign-in question as an input-required result; without the middleware, a -32042 error
+    with the same URL (still an answer the client can use)."""
 
     def __init__(self, result: InputRequiredResult, *, text: str, url: str, flow_id: str) -> None:
         params = ElicitRequestURLParams(message=text, url=url, elicitation_id=flow_id)
-        super().__init__(
-            URL_ELICITATION_REQUIRED,
-            text,
-            {"elicitations": [params.model_dump(by_alias=True, exclude_none=True, mode="json")]},
-        )
-        self.result = result
+        data = {"elicitations": [params.model_dump(by_alias=True, exclude_none=True, mode="json")]}
+        super().__init__(result, URL_ELICITATION_REQUIRED, text, data)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cway_mcp_shim import documents as D
+from cway_mcp_shim.confirm import can_confirm, confirm_change
 from cway_mcp_shim.gateway_protocol import CwayGateway
 from cway_mcp_shim.tool_models import (
     ArtworkRow,
@@ -240,6 +241,10 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         if before is not None and before.get("state") == "APPROVED":  # idempotent: a repeat changes nothing
             same = ArtworkOutcome(artwork_id=aid, name=before.get("name"), state="APPROVED", ok=True, unchanged=True)
             return _decision("approved", [same], None)
+        if before is not None:
+            await confirm_change(
+                f"Approve artwork {before.get('name')} (now {before.get('state')}): it goes on to print/delivery."
+            )
         data = await gateway.execute(D.APPROVE_ARTWORK, {"artworkId": aid}, username=username)
         outcome = await _outcome(aid, bool(data.get("approveArtwork")), username)
         if not outcome.ok:
@@ -258,6 +263,9 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         aid = require_uuid(artwork_id, "artwork_id")
         text = require_text(comment, "comment")
         me = await _acting_username(username)
+        if can_confirm():
+            name = (await _state(aid, username) or {}).get("name") or aid
+            await confirm_change(f"Reject artwork {name} with the comment: {text!r}. It goes back to the supplier.")
         data = await gateway.execute(
             D.REJECT_ARTWORK, {"input": {"artworkId": aid, "username": me, "comment": text}}, username=username
         )
@@ -286,6 +294,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
                 )
         todo = [aid for aid in ids if aid not in done]
         if todo:
+            await confirm_change(f"Approve {len(todo)} artwork(s) of project {pid}: they go on to print/delivery.")
             variables = {"projectId": pid, "artworkIds": todo}
             accepted = bool(
                 (await gateway.execute(D.APPROVE_ARTWORKS, variables, username=username)).get("approveArtworks")
@@ -317,5 +326,8 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
                     f"not {pid}; nothing was rejected."
                 )
         me = await _acting_username(username)
+        await confirm_change(
+            f"Reject {len(ids)} artwork(s) of project {pid} with the comment: {text!r}. They go back to the supplier."
+        )
         outcomes = [await _reject_one(aid, text, me, username) for aid in ids]
         return _decision("rejected", outcomes, text)

@@ -18,6 +18,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cway_mcp_shim import documents as D
+from cway_mcp_shim.confirm import can_confirm, confirm_change
 from cway_mcp_shim.gateway_protocol import CwayGateway
 from cway_mcp_shim.tool_models import (
     ArtworkRow,
@@ -334,6 +335,10 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         answered and each project's state read back afterwards. Undo with reopen_projects.
         """
         ids = require_uuids(project_ids, "project_ids")
+        if can_confirm():
+            names = ", ".join(row.name or row.id for row in await _read_states(ids, username))
+            forced = " even with unfinished artworks" if force else ""
+            await confirm_change(f"Close {len(ids)} project(s){forced}: {names}.")
         data = await gateway.execute(D.CLOSE_PROJECTS, {"projectIds": ids, "force": force}, username=username)
         accepted = bool(data.get("closeProjects"))
         return tool_result(ProjectsChanged(accepted=accepted, projects=await _read_states(ids, username)))

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from tests.bench.bearer import bench_bearer, bench_herd
 from tests.bench.coldstart import bench_cold_start
 from tests.bench.common import Row
+from tests.bench.remote import bench_remote
 from tests.bench.startup import bench_startup
 from tests.bench.toolcall import bench_tool_call
 
@@ -21,7 +22,17 @@ ROWS: dict[str, Callable[[], list[Row]]] = {
     "startup": bench_startup,
     "coldstart": bench_cold_start,
     "herd": bench_herd,
+    "remote": bench_remote,  # cway-mcp serve (h13's rows: tests/bench/remote.py)
 }
+
+
+def print_row(row: Row) -> None:
+    print(f"[{row.verdict or '-':>4}] {row.what}")
+    print(f"       goal:     {row.goal}")
+    print(f"       measured: {row.measured}")
+    if row.floor:
+        print(f"       floor:    {row.floor}")
+    sys.stdout.flush()
 
 
 def main(argv: list[str]) -> int:
@@ -30,17 +41,10 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown row(s): {', '.join(unknown)}; choose from {', '.join(ROWS)}", file=sys.stderr)
         return 2
-    rows: list[Row] = []
     for name in names:
         print(f"… {name}", file=sys.stderr, flush=True)
-        rows.extend(ROWS[name]())
-    print()
-    for row in rows:
-        print(f"[{row.verdict or '-':>4}] {row.what}")
-        print(f"       goal:     {row.goal}")
-        print(f"       measured: {row.measured}")
-        if row.floor:
-            print(f"       floor:    {row.floor}")
+        for row in ROWS[name]():
+            print_row(row)
     return 0
 
 

@@ -218,3 +218,39 @@ def test_an_environment_override_of_the_config_file_is_warned_about(env: dict[st
     }
     status = cli(env, "status")
     assert "warning: AZURE_CLIENT_ID=" in status.stderr
+
+
+@pytest.mark.slow
+def test_login_counts_down_on_a_terminal(emu_daemon: RunningDaemon) -> None:
+    import pty
+
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cway_authd.cli", "login", ALICE, "--no-browser", "--timeout", "3"],
+        env=process_env(emu_daemon.env),
+        cwd=emu_daemon.env["CWAY_TEST_BASE"],
+        stdin=subprocess.DEVNULL,
+        stdout=secondary,
+        stderr=secondary,
+    )
+    os.close(secondary)
+    output = b""
+    with contextlib.suppress(OSError):  # EIO once the process has exited and the pty is drained
+        while chunk := os.read(primary, 4096):
+            output += chunk
+    os.close(primary)
+    assert process.wait(30) == 1
+    text = output.decode()
+    assert "(up to 0:03; Ctrl-C to stop)" in text
+    assert "\r  0:03 left" in text and "\r  0:01 left" in text  # redrawn in place, second by second
+    assert "gave up waiting after 3s" in text
+
+
+def test_doctor_does_not_pass_a_missing_tenant(env: dict[str, str]) -> None:
+    no_authority = {k: v for k, v in env.items() if k not in ("AZURE_AUTHORITY", "AZURE_TENANT_ID")}
+    done = cli(no_authority, "doctor", "--json")
+    tenant = [c for c in json.loads(done.stdout)["checks"] if c["what"] == "tenant"]
+    assert tenant and tenant[0]["ok"] is False and "AZURE_TENANT_ID" in tenant[0]["fix"]
+    given = cli({**no_authority, "AZURE_TENANT_ID": "contoso"}, "doctor", "--json")
+    tenant = [c for c in json.loads(given.stdout)["checks"] if c["what"] == "tenant"]
+    assert tenant[0]["ok"] is True and tenant[0]["detail"] == "contoso (environment)"

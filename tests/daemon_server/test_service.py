@@ -7,6 +7,7 @@ on unit files without a running manager), and install/status run with the manage
 
 from __future__ import annotations
 
+import json
 import os
 import plistlib
 import re
@@ -109,10 +110,11 @@ def test_the_plist_survives_a_path_with_double_dashes(env: dict[str, str]) -> No
     )
     assert done.returncode == 0, done.stderr
     plist = plistlib.loads(done.stdout.encode())
-    assert plist["ProgramArguments"] == [str(odd), "daemon"]
+    log_file = f"{env['HOME']}/Library/Logs/cway-mcp/daemon.log"
+    assert plist["ProgramArguments"] == [str(odd), "daemon", "--log-file", log_file]  # the daemon rotates it
     assert plist["KeepAlive"] == {"SuccessfulExit": False}
     assert plist["EnvironmentVariables"]["CWAY_MCP_SUPERVISOR"] == "launchd"
-    assert plist["StandardErrorPath"] == f"{env['HOME']}/Library/Logs/cway-mcp/daemon.log"
+    assert plist["StandardErrorPath"] == log_file
 
 
 def _cway_auth() -> Path:
@@ -156,3 +158,55 @@ def test_status_says_installed_but_failing_with_the_daemons_last_error(env: dict
     assert status.returncode == 1
     assert status.stdout.startswith("installed but failing: configuration error: AZURE_CLIENT_ID=unset"), status.stdout
     assert "exit status 2" in status.stdout
+    as_json = json.loads(cli(env, "service", "status", "--target", "systemd", "--json", extra=extra).stdout)
+    assert as_json["installed"] is True and as_json["running"] is None
+    assert as_json["failing"]["exit_code"] == 2
+    assert as_json["failing"]["message"].startswith("configuration error: AZURE_CLIENT_ID=unset")
+
+
+FAKE_SYSTEMCTL = """#!/bin/sh
+# Records how it was called; answers like a user manager where every command succeeds.
+echo "$*" >> "$SYSTEMCTL_LOG"
+exit 0
+"""
+
+
+@pytest.mark.slow
+def test_install_hands_over_from_an_autostarted_daemon(env: dict[str, str]) -> None:
+    from tests.helpers.daemon import running_daemon
+
+    bin_dir = Path(env["CWAY_TEST_BASE"]) / "fake-bin"
+    bin_dir.mkdir()
+    systemctl = bin_dir / "systemctl"
+    systemctl.write_text(FAKE_SYSTEMCTL)
+    systemctl.chmod(0o755)
+    log = Path(env["CWAY_TEST_BASE"]) / "systemctl.log"
+    extra = {
+        "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
+        "XDG_CONFIG_HOME": str(Path(env["HOME"]) / ".config"),
+        "SYSTEMCTL_LOG": str(log),
+    }
+    with running_daemon(env, mode="process", cleanup=False) as daemon:  # as a shim's autostart leaves it
+        done = cli(env, "service", "install", "--target", "systemd", extra=extra)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"stopping the daemon started outside the service manager (pid {daemon.pid})" in done.stdout
+        assert daemon.process is not None and daemon.process.wait(30) == 0  # it stopped cleanly, by SIGTERM
+    calls = log.read_text().splitlines()
+    assert calls == ["--user daemon-reload", "--user enable --now cway-mcp-daemon.socket cway-mcp-daemon.service"]
+    # Again: nothing to hand over, files unchanged, the same (repeatable) activation.
+    again = cli(env, "service", "install", "--target", "systemd", extra=extra)
+    assert again.returncode == 0 and "stopping" not in again.stdout and again.stdout.count("unchanged ") == 2
+
+
+def test_under_launchd_a_permanent_failure_exits_0_so_keepalive_does_not_loop(env: dict[str, str]) -> None:
+    broken = {k: v for k, v in env.items() if k != "AZURE_CLIENT_ID"}
+    daemon = cli(broken, "daemon", extra={"CWAY_MCP_SUPERVISOR": "launchd"})
+    assert daemon.returncode == 0, daemon.stderr  # KeepAlive SuccessfulExit=false: not restarted
+    assert "configuration error: AZURE_CLIENT_ID=unset" in daemon.stderr
+    status = cli(env, "service", "status", "--target", "launchd", extra={"PATH": "/nonexistent"})
+    assert status.returncode == 1  # not installed (no plist here), and says so
+    from cway_authd import last_error
+
+    recorded = last_error.read(Path(env["CWAY_MCP_STATE_DIR"]))
+    assert recorded is not None and recorded.exit_code == 2
+    assert recorded.message.startswith("configuration error: AZURE_CLIENT_ID=unset")

@@ -70,4 +70,9 @@ async def test_two_users_sign_in_with_the_sdk_client_and_act_as_themselves(
         foreign = {"Authorization": "Bearer cway-static-alice-0001", "Accept": "application/json, text/event-stream"}
         assert httpx.post(url, json=probe, headers=foreign).status_code == 401
     finally:
-        replica.stop()
+        code = replica.stop()
+    assert code == 0  # SIGTERM: a clean stop
+    log = replica.log_text()
+    assert '"audit":"sign_in_completed"' in log and '"audit":"token_reuse_detected"' in log
+    for secret in (old, fresh["access_token"], fresh["refresh_token"], "cway_rt.", "cwm_ac_"):
+        assert secret not in log  # structured logs and audit events carry no token or code

@@ -68,3 +68,29 @@ def test_a_database_password_is_never_echoed(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_remote_settings(_env(tmp_path, CWAY_MCP_DATABASE_URL="mysql://u:hunter2@h/d"), cwd=tmp_path)
     assert "hunter2" not in str(caught.value)
+
+
+def _serve(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cway_mcp_shim", "serve", "--port", "9"],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=False,
+    )
+
+
+def test_serve_exits_2_with_one_line_for_a_configuration_error(tmp_path: Path) -> None:
+    done = _serve(_env(tmp_path, CWAY_MCP_PUBLIC_URL=""), tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "CWAY_MCP_PUBLIC_URL" in done.stderr
+
+
+def test_serve_exits_3_when_the_database_cannot_be_reached(tmp_path: Path) -> None:
+    env = _env(tmp_path, CWAY_MCP_DATABASE_URL="postgresql://cway:s3cret@127.0.0.1:9/cway")
+    env["CWAY_MCP_STATE_DIR"] = str(tmp_path / "state")
+    done = _serve(env, tmp_path)
+    assert done.returncode == 3, done.stderr
+    assert "cannot use the database" in done.stderr and "s3cret" not in done.stderr

@@ -25,6 +25,13 @@ MUTATIONS = (
     "reject_artworks",
     "approve_artwork",
     "create_download_job",
+    "remind_approver",
+    "revoke_artwork_decisions",
+    "add_correction",
+    "create_artwork",
+    "assign_users_to_artworks",
+    "update_project_notes",
+    "set_project_manager",
 )
 
 

@@ -16,7 +16,7 @@ from cway_mcp_shim.schema import schema_sdl, validate_document
 
 SHIM_DIR = Path(cway_tools.__file__).parent
 SHARED_SCHEMA = Path("/work/shared/cway/schema.graphql")
-KNOWN_UNUSED = {"Organisations", "RejectArtworks"}
+KNOWN_UNUSED = {"Organisations", "RejectArtworks", "DownloadEvents"}
 LOOKS_LIKE_GRAPHQL = re.compile(r"^\s*(query|mutation|subscription|fragment)\b|^\s*\{\s*[_A-Za-z]\w*\s*[{(]")
 
 
@@ -58,6 +58,9 @@ def test_entry_points_from_the_brief_are_covered() -> None:
         "approveArtwork", "rejectArtwork", "approveArtworks", "rejectArtworks", "createProject",
         "closeProjects", "reopenProjects", "findUsersPage", "getUser", "tree", "folder", "itemsForFolder",
         "findShares", "share", "createDownloadJob", "tempFileDownloadUrl",
+        # the approver's and project manager's workflows (issue 11)
+        "remindApprover", "revokeArtworkApprovalOrRejection", "addCorrection", "createArtwork",
+        "assignUsersToArtworks", "updateProjectNotes", "setProjectManager", "organisation", "download",
     }  # fmt: skip
     roots: set[str] = set()
     for doc in ALL_DOCUMENTS.values():
@@ -91,7 +94,8 @@ def test_tools_use_only_registered_documents() -> None:
     used: dict[str, set[str]] = {}
     for module in cway_tools.TOOL_MODULES:
         used[module.__name__] = _document_names_used(Path(str(module.__file__))) - {"Document"}
-    assert all(names for module, names in used.items() if module != "cway_mcp_shim.tools_query"), used
+    no_documents = {"cway_mcp_shim.tools_query", "cway_mcp_shim.tools_pending"}  # free text; jobs of other tools
+    assert all(names for module, names in used.items() if module not in no_documents), used
     sent: set[str] = set()
     for module_name, names in used.items():
         for name in names:
@@ -107,7 +111,7 @@ def test_no_graphql_text_outside_the_registry() -> None:
     """No shim module (ours or the runtime's) carries its own GraphQL string literal."""
     offenders: list[str] = []
     for path in sorted(SHIM_DIR.glob("*.py")):
-        if path.name == "documents.py":
+        if path.name in ("documents.py", "documents_workflows.py"):  # the registry itself
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and LOOKS_LIKE_GRAPHQL.match(node.value):

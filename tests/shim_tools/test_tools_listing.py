@@ -13,11 +13,14 @@ EXPECTED_TOOLS = {
     # projects
     "list_projects", "get_project", "get_project_team", "get_project_history", "summarize_project",
     "list_planner_projects", "close_projects", "reopen_projects", "create_project",
+    # project work
+    "create_artwork", "assign_users_to_artworks", "update_project_notes", "set_project_manager",
     # artworks
     "list_artworks_to_approve", "list_artworks_to_upload", "get_artwork", "get_artwork_history",
     "approve_artwork", "reject_artwork", "approve_artworks", "reject_artworks",
+    "remind_approver", "revoke_artwork_decisions", "add_correction",
     # AI answers (over a subscription)
-    "analyze_artwork", "summarize_project_history",
+    "analyze_artwork", "summarize_project_history", "get_pending_result",
     # organisation, users and system
     "list_organisations", "get_statistics", "find_users", "get_user", "get_system_status",
     # media center, shares, downloads
@@ -30,12 +33,17 @@ EXPECTED_TOOLS = {
 READ_ONLY = EXPECTED_TOOLS - {
     "close_projects", "reopen_projects", "create_project", "approve_artwork", "reject_artwork",
     "approve_artworks", "reject_artworks", "create_download_job",
+    "create_artwork", "assign_users_to_artworks", "update_project_notes", "set_project_manager",
+    "remind_approver", "revoke_artwork_decisions", "add_correction",
 }  # fmt: skip
 PAGED = {
     "list_projects", "get_project_history", "list_planner_projects", "list_artworks_to_approve",
     "list_artworks_to_upload", "get_artwork_history", "find_users", "find_media_items", "list_shares",
 }  # fmt: skip
-DESTRUCTIVE = {"close_projects", "approve_artwork", "reject_artwork", "approve_artworks", "reject_artworks"}
+DESTRUCTIVE = {
+    "close_projects", "approve_artwork", "reject_artwork", "approve_artworks", "reject_artworks",
+    "revoke_artwork_decisions", "assign_users_to_artworks", "update_project_notes", "set_project_manager",
+}  # fmt: skip
 #: Reads that still start something new on every call (an AI job: a new thread, a new answer).
 READ_ONLY_NOT_IDEMPOTENT = {"analyze_artwork", "summarize_project_history"}
 

@@ -20,6 +20,8 @@ import os
 import stat
 from pathlib import Path
 
+from cway_common.private_files import make_private_dirs
+
 from .errors import StorePermissionError
 
 PRIVATE_DIR_MODE = 0o700
@@ -77,18 +79,12 @@ def check_private_dir(path: Path) -> None:
 def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` as a 0700 directory if missing, otherwise check it; return it.
 
-    Missing parents are created with default modes (they are usually ~/.local/state and the
-    like, which are not ours to tighten); only the leaf is made private.
+    Missing parents are created 0700 as well, with an explicit ``chmod`` (``mkdir``'s mode is
+    filtered by the umask; under umask 000 it gave 0777). Parents that already exist (``~``,
+    ``/tmp``) are left alone: they are not ours to tighten.
     """
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.mkdir(path, PRIVATE_DIR_MODE)
-    except FileExistsError:
-        pass
-    else:
-        # mkdir's mode is filtered by the umask; chmod is not.
-        os.chmod(path, PRIVATE_DIR_MODE)
+    make_private_dirs(path)
     check_private_dir(path)
     return path
 
