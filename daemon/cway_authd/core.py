@@ -158,18 +158,16 @@ class DaemonCore:
         Returns at once, so the socket answers while thousands of records are still being read
         (``account_loader.py`` says what waits for the loading and what does not).
         """
+        rescue = self._rescue_store(create=False)
+        if rescue is not None:  # put aside by a full disk at the last shutdown: before anything reads the store
+            for record in await recover_rescued(self.book, self.store, rescue):
+                self.engine.schedule(record)
         self.engine.start_scheduler()
         self._startup = asyncio.create_task(self._load_then_refresh_due())
 
     async def _load_then_refresh_due(self) -> int:
         loaded = await self.loader.start()
         log.info("loaded %d account(s) from %s", loaded, self.storage_backend)
-        rescue = self._rescue_store(create=False)
-        if rescue is not None:  # tokens a full disk made us put aside at the last shutdown
-            for name in await recover_rescued(self.book, self.store, rescue):
-                entry = self.book.get(normalise_username(name))
-                if entry is not None and entry.record is not None:
-                    self.engine.schedule(entry.record)
         return await self.engine.run_due()
 
     async def wait_started(self) -> None:

@@ -120,14 +120,14 @@ async def flush_unsaved(
     return lost
 
 
-async def recover_rescued(book: AccountBook, store: TokenStore, rescue: TokenStore) -> list[str]:
-    """Put rescued records back (start-up, after the store was loaded into ``book``); returns their accounts."""
-    recovered: list[str] = []
+async def recover_rescued(book: AccountBook, store: TokenStore, rescue: TokenStore) -> list[TokenRecord]:
+    """Put rescued records back, first thing at start-up (before the stored copies, whose refresh
+    tokens they replaced, can be loaded and refreshed); returns the records now in ``book``."""
+    recovered: list[TokenRecord] = []
     for record in await rescue.list():
-        entry = book.get(record.normalised_username)
-        current = entry.record if entry is not None else None
+        current = await store.load(record.username)
         if current is not None and _age_key(current) >= _age_key(record):  # type: ignore[operator]
-            await rescue.delete(record.username)  # stale: the store has caught up meanwhile
+            await rescue.delete(record.username)  # stale: the store caught up before that shutdown
             continue
         try:
             await store.save(record)
@@ -144,5 +144,5 @@ async def recover_rescued(book: AccountBook, store: TokenStore, rescue: TokenSto
             book.put_record(record)
             await rescue.delete(record.username)
             log.warning("restored the tokens of %s from the rescue location", record.username)
-        recovered.append(record.username)
+        recovered.append(record)
     return recovered

@@ -432,6 +432,11 @@ class RefreshEngine:
                 return record
             return await self._refresh_locked(entry, record)
 
+    async def idle(self) -> None:
+        """Wait until no refresh is in flight (tests; a caller that was served early may leave one running)."""
+        while self._tasks:
+            await asyncio.gather(*set(self._tasks), return_exceptions=True)
+
     async def stop(self, grace_seconds: float = 35.0) -> None:
         await self._schedule.stop()
         if self._tasks:  # in-flight refreshes finish, so a rotated refresh token is saved
