@@ -20,6 +20,7 @@ import stat
 from pathlib import Path
 
 from cway_common.config import RedirectTarget
+from cway_common.path_advice import unusable_path
 
 from .daemon_exit import EXIT_ALREADY_RUNNING, EXIT_FAILED, EXIT_PERMISSIONS, EXIT_PORT_IN_USE
 
@@ -47,7 +48,7 @@ def prepare_socket_dir(socket_path: Path) -> None:
     except StorePermissionError as exc:
         raise StartupError(f"socket directory refused: {exc}", EXIT_PERMISSIONS) from None
     except OSError as exc:
-        raise StartupError(f"cannot create the socket directory {socket_path.parent}: {exc.strerror}") from None
+        raise StartupError(f"cannot create the socket directory: {unusable_path(socket_path.parent, exc)}") from None
 
 
 def probe_socket(socket_path: Path, *, remove_stale: bool = True) -> bool:

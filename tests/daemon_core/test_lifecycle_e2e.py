@@ -17,6 +17,7 @@ from cway_authd.peercred import PeerCredentials
 from cway_authd.store import StoreLockedError
 from cway_common.clock import ManualClock
 from cway_emulator import EmulatorServer
+from tests.helpers.emulator_gate import EndpointGate
 
 from .conftest import ALICE, BOB, CoreFactory, browser, sign_in
 
@@ -238,15 +239,18 @@ async def test_store_set_aside_events_reach_the_audit_log(open_core: CoreFactory
     assert "store_file_set_aside" in events
 
 
-async def test_a_logout_during_the_code_exchange_wins(core: DaemonCore, emu: EmulatorServer) -> None:
+async def test_a_logout_during_the_code_exchange_wins(
+    core: DaemonCore, emu: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The person signs out while the browser's code is still being exchanged: nothing may be stored.
     flow = await core.start_sign_in(ALICE)
     assert flow.authorization_url
     params = await browser(emu, flow.authorization_url)
-    emu.knobs.latency = {"cway_token": 0.5}
+    cway = EndpointGate(monkeypatch)
     callback = asyncio.create_task(core.handle_callback(params))
-    await asyncio.sleep(0.2)  # the exchange is under way at Cway
+    await cway.arrived(1)  # the exchange is under way at Cway
     await core.logout(ALICE)
+    cway.release()
     outcome = await callback
     assert not outcome.ok and outcome.status_code == 409
     assert "signed out" in outcome.message
