@@ -17,6 +17,10 @@ CONFORMANCE_STAMP   := .tools/.conformance-$(CONFORMANCE_VERSION)
 # Debian's package where apt is available and we are root; without them those tests skip, saying why.
 PG_STAMP := .tools/.postgresql
 
+# The emulator lives in the repository only (daemon/cway_emulator; the wheel leaves it out), so every
+# target that runs it puts its folder on PYTHONPATH.
+EMULATOR_PATH := PYTHONPATH="$(CURDIR)/daemon$${PYTHONPATH:+:$$PYTHONPATH}"
+
 # Headless Chromium for the accounts-page and real-browser tests, and systemd-analyze for the unit-file
 # checks: Debian's packages where they are missing, apt is available and we are root; otherwise
 # those tests skip, saying why.
@@ -79,14 +83,14 @@ $(CONFORMANCE_STAMP):
 
 # `cway-mcp serve` as deployed: PostgreSQL, two replicas behind a balancer, the SDK's OAuth client.
 demo-remote: $(STAMP) $(PG_STAMP)
-	$(PY) -m tests.demo_remote
+	$(EMULATOR_PATH) $(PY) -m tests.demo_remote
 
 # The official MCP conformance suite against `cway-mcp serve` (PostgreSQL, emulator, one replica).
 conformance: $(STAMP) $(PG_STAMP) $(CONFORMANCE_STAMP)
-	$(PY) -m tests.conformance_remote
+	$(EMULATOR_PATH) $(PY) -m tests.conformance_remote
 
 demo: $(STAMP) $(INSPECTOR_STAMP)
-	$(PY) -m cway_emulator.demo
+	$(EMULATOR_PATH) $(PY) -m cway_emulator.demo
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check daemon shim tests
@@ -97,10 +101,10 @@ test: lint $(INSPECTOR_STAMP) $(PG_STAMP) $(BROWSER_STAMP) $(SYSTEMD_STAMP)
 	$(VENV)/bin/pytest -n 2 -q
 
 bench: $(STAMP)
-	$(PY) -m tests.bench
+	$(EMULATOR_PATH) $(PY) -m tests.bench
 
 emulator: $(STAMP)
-	$(PY) -m cway_emulator
+	$(EMULATOR_PATH) $(PY) -m cway_emulator
 
 daemon: $(STAMP)
 	$(VENV)/bin/cway-auth daemon

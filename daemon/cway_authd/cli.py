@@ -24,6 +24,7 @@ from pathlib import Path
 from cway_common import __version__
 from cway_common.config import ConfigError, Settings, load_settings
 from cway_common.daemon_client import DaemonError, DaemonUnavailable
+from cway_common.path_advice import unusable_path
 
 from . import cli_accounts, cli_login
 from .cli_common import EXIT_INTERRUPTED, EXIT_UNAVAILABLE, EXIT_USAGE, CommandFailed, Output
@@ -140,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return out.fail(failure, hints)
     except CommandFailed as exc:
         return out.fail(exc)
+    except OSError as exc:  # a path we cannot use (someone else's directory...): one line, not a traceback
+        message = unusable_path(exc.filename, exc) if exc.filename else f"{type(exc).__name__}: {exc.strerror or exc}"
+        return out.fail(CommandFailed(message, code="os_error"))
     except KeyboardInterrupt:
         return out.fail(CommandFailed("interrupted", code="interrupted", exit_code=EXIT_INTERRUPTED))
 

@@ -18,6 +18,7 @@ from cway_common.browser import can_open_browser
 from cway_common.config import Settings
 from cway_common.contract import SignInCompleteRequest, SignInStatus
 from cway_common.daemon_client import DaemonUnavailable
+from cway_common.path_advice import unusable_path
 from cway_common.private_files import make_private_dirs, open_private_append
 
 from .cli_common import EXIT_UNAVAILABLE, CommandFailed, Output, call
@@ -33,7 +34,10 @@ DAEMON_LOG = "daemon.log"
 def start_daemon(settings: Settings, out: Output) -> None:
     """Start ``cway-auth daemon`` in the background and wait until it answers."""
     state_dir = settings.state_dir
-    make_private_dirs(state_dir)
+    try:
+        make_private_dirs(state_dir)
+    except OSError as exc:
+        raise CommandFailed(f"cannot start the daemon: {unusable_path(state_dir, exc)}", code="state_dir") from None
     log_path = state_dir / DAEMON_LOG
     out.line(f"No cway-auth daemon answers; starting one (log: {log_path})…")
     exe = Path(sys.executable).parent / "cway-auth"
@@ -42,7 +46,8 @@ def start_daemon(settings: Settings, out: Output) -> None:
     try:
         fd = open_private_append(log_path)  # O_NOFOLLOW, and our own regular file before any write
     except OSError as exc:
-        raise CommandFailed(f"cannot start the daemon: {exc.strerror or exc}", code="log_file") from None
+        detail = unusable_path(log_path, exc) if exc.filename else str(exc)
+        raise CommandFailed(f"cannot start the daemon: {detail}", code="log_file") from None
     try:
         process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=fd, start_new_session=True, close_fds=True

@@ -24,6 +24,7 @@ from cway_common.config import Settings
 from cway_common.contract import (
     AccountInfo,
     BearerResponse,
+    ConfigProblem,
     ErrorCode,
     HealthResponse,
     KeyRotationResponse,
@@ -34,9 +35,12 @@ from cway_common.contract import (
 from cway_common.default_account import read_default
 from cway_common.redact import fingerprint
 
+from .account_loader import AccountLoader
 from .accounts import AccountBook
 from .audit import AuditLog
+from .cway_session import CwaySession
 from .cway_tokens import CwayTokenClient
+from .entra_errors import AdminProblems
 from .errors import CoreError
 from .http import build_http_client
 from .oidc import OidcClient
@@ -96,24 +100,28 @@ class DaemonCore:
         self.http = http if http is not None else build_http_client(settings)
         self.oidc = OidcClient(settings, self.http, clock)
         self.cway = CwayTokenClient(settings, self.http, clock)
+        self.problems = AdminProblems()
+        self.session = CwaySession(
+            settings=settings, clock=clock, oidc=self.oidc, cway=self.cway, problems=self.problems
+        )
         self.book = AccountBook()
-        refresher = self.cway.refresh if settings.auth_flow == "cway" else self.oidc.refresh
         self.engine = RefreshEngine(
             clock=clock,
             store=store,
             book=self.book,
-            refresher=refresher,
+            refresher=self.session.refresh,
             audit=self._audit,
             threshold_seconds=settings.refresh_threshold_seconds,
             policy=retry,
             concurrency=settings.refresh_concurrency,
         )
+        self.loader = AccountLoader(store, self.book, on_loaded=self.engine.schedule)
         self.sign_in = SignInService(
             settings=settings,
             clock=clock,
             http=self.http,
             oidc=self.oidc,
-            cway=self.cway,
+            session=self.session,
             engine=self.engine,
             audit=self._audit,
         )
@@ -148,11 +156,18 @@ class DaemonCore:
     # ---- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load every account, schedule each, and refresh the ones already due (in the background)."""
-        records = await self.engine.load_all()
-        log.info("loaded %d account(s) from %s", len(records), self.storage_backend)
+        """Start the scheduler; load every account and refresh the ones already due in the background.
+
+        Returns at once, so the socket answers while thousands of records are still being read
+        (``account_loader.py`` says what waits for the loading and what does not).
+        """
         self.engine.start_scheduler()
-        self._startup = asyncio.create_task(self.engine.run_due())
+        self._startup = asyncio.create_task(self._load_then_refresh_due())
+
+    async def _load_then_refresh_due(self) -> int:
+        loaded = await self.loader.start()
+        log.info("loaded %d account(s) from %s", loaded, self.storage_backend)
+        return await self.engine.run_due()
 
     async def wait_started(self) -> None:
         """Wait for the start-up refreshes (the runner does not: it serves while they run)."""
@@ -195,9 +210,15 @@ class DaemonCore:
             accounts=ok,
             accounts_needing_sign_in=needing,
             pending_sign_ins=self.sign_in.flows.pending_count(),
+            authority=self.settings.azure_authority,
+            exchange_token=self.settings.cway_exchange_token if self.settings.auth_flow == "cway" else None,
+            silent_reexchange=self.settings.silent_reexchange,
+            last_exchange=self.cway.last_exchange,
+            config_problem=_config_problem(self.problems),
         )
 
     async def list_accounts(self) -> list[AccountInfo]:
+        await self.loader.wait()  # the whole list, not the part loaded so far
         now = self.clock.now()
         return [
             entry.info(now, self.engine.next_refresh_at(normalise_username(entry.username)))
@@ -205,7 +226,7 @@ class DaemonCore:
         ]
 
     async def account(self, username: str) -> AccountInfo:
-        entry = self.book.get(self._key(username))
+        entry = self.book.get(await self._known_key(username))
         if entry is None:
             raise CoreError(ErrorCode.NOT_SIGNED_IN, f"{username} is not signed in", status=404, username=username)
         return entry.info(self.clock.now(), self.engine.next_refresh_at(self._key(username)))
@@ -232,6 +253,8 @@ class DaemonCore:
                 if record is not None:  # on disk but not in memory (written while we ran): adopt it
                     self.book.put_record(record)
                     self.engine.schedule(record)
+            if self.book.get(key) is None and username is not None:
+                key = await self._known_key(username)  # an e-mail alias is known once every record is loaded
             if self.book.get(key) is None:
                 shown = username or key
                 raise await self._with_sign_in_hint(
@@ -266,9 +289,18 @@ class DaemonCore:
             return self.book.key_for_email(key) or key
         return key
 
+    async def _known_key(self, username: str) -> str:
+        """:meth:`_key`, waiting for the start-up loading when the book does not know the name yet."""
+        key = self._key(username)
+        if self.book.get(key) is None and self.loader.loading:
+            await self.loader.wait()
+            key = self._key(username)
+        return key
+
     async def _resolve(self, username: str | None) -> str:
         if username is not None:
             return self._key(username)
+        await self.loader.wait()  # "the only account" needs every account loaded
         count = len(self.book)
         if count == 1:
             return self.book.first_keys(1)[0]
@@ -334,7 +366,8 @@ class DaemonCore:
     # ---- logout ----------------------------------------------------------------------------------
 
     async def logout(self, username: str) -> LogoutResponse:
-        key = self._key(username)
+        key = await self._known_key(username)
+        self.loader.forget(key)  # a record the start-up loading already read must not come back
         cancelled = self.sign_in.flows.cancel_for(key)
         removed, record = await self.engine.remove(key)
         revoked: bool | None = None
@@ -342,12 +375,15 @@ class DaemonCore:
             # Only the IdP's own refresh token goes to the IdP. In the cway flow the refresh token is
             # Cway's: it never leaves for anywhere but Cway's token endpoint (Cway offers no revocation).
             revoked = await self.oidc.revoke(record.refresh_token)
+        elif record is not None and record.idp_refresh_token:  # kept for a silent re-exchange: Entra's own
+            revoked = await self.oidc.revoke(record.idp_refresh_token)
         shown = record.username if record is not None else username
         self._audit.event("logout", account=shown, removed=removed, revoked=revoked, cancelled_sign_ins=cancelled)
         if not removed:
             message = f"{shown} was not signed in."
         elif revoked is None:
-            who = "the identity provider" if self.settings.auth_flow == "direct" else "Cway"
+            idp_held = self.settings.auth_flow == "direct" or (record is not None and record.idp_refresh_token)
+            who = "the identity provider" if idp_held else "Cway"
             message = f"Signed out {shown}; tokens deleted ({who} offers no revocation)."
         elif revoked:
             message = f"Signed out {shown}; tokens deleted and the refresh token revoked."
@@ -401,6 +437,19 @@ def open_file_store(settings: Settings, clock: Clock, audit: AuditLog) -> tuple[
     material = resolve_store_key(settings.state_dir, _secret(settings))
     store = FileTokenStore(settings.state_dir / TOKENS_DIR_NAME, material, clock, on_event=audit.store_event)
     return store, material
+
+
+def _config_problem(problems: AdminProblems) -> ConfigProblem | None:
+    latest = problems.latest
+    if latest is None:
+        return None
+    return ConfigProblem(
+        code=latest.code,
+        message=latest.message,
+        first_seen=latest.first_seen,
+        last_seen=latest.last_seen,
+        count=latest.count,
+    )
 
 
 def _secret(settings: Settings) -> str | None:

@@ -25,6 +25,7 @@ from cway_common.config import ConfigError, Settings, load_settings
 from cway_common.contract import HealthResponse
 from cway_common.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
 from cway_common.discovery import daemon_socket
+from cway_common.path_advice import unusable_path
 from cway_common.settings_view import format_rows, setting_rows
 
 NETWORK_TIMEOUT = 5.0
@@ -130,8 +131,11 @@ def _check_tenant(settings: Settings) -> Check:
 def _check_private_dir(what: str, path: Path) -> Check:
     from .store import StorePermissionError, check_private_dir
 
-    if not path.exists():
-        return Check(True, what, f"{path} does not exist yet; the daemon creates it with mode 0700")
+    try:
+        if not path.exists():
+            return Check(True, what, f"{path} does not exist yet; the daemon creates it with mode 0700")
+    except OSError as exc:  # e.g. EACCES: it sits under someone else's directory
+        return Check(False, what, f"{path} cannot be used", unusable_path(path, exc))
     try:
         check_private_dir(path)
     except StorePermissionError as exc:
@@ -183,9 +187,13 @@ def _check_key_source(settings: Settings, health: HealthResponse | str) -> Check
         usable = keyring_backend_is_usable(backend)
     except Exception:  # a broken keyring install must not break doctor
         backend, usable = None, False
-    if usable and not key_file.exists():
+    try:
+        key_file_exists = key_file.exists()
+    except OSError:  # the state dir check above has already said why it cannot be used
+        key_file_exists = False
+    if usable and not key_file_exists:
         return Check(True, "store key", f"OS keyring ({type(backend).__name__})")
-    if key_file.exists():
+    if key_file_exists:
         try:
             check_private_file(key_file)
         except StorePermissionError as exc:

@@ -12,14 +12,13 @@ guessed state are right (a plain dict lookup would compare strings with an early
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-
-from authlib.common.security import generate_token
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from cway_common.clock import Clock
 from cway_common.contract import SignInState, SignInStatus
@@ -48,7 +47,9 @@ class SignInFlow:
 
     @property
     def code_challenge(self) -> str:
-        return create_s256_code_challenge(self.code_verifier)
+        """RFC 7636 §4.2 S256: BASE64URL(SHA256(verifier)), without padding."""
+        digest = hashlib.sha256(self.code_verifier.encode("ascii")).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
     def __repr__(self) -> str:
         return f"SignInFlow(flow_id={self.flow_id!r}, status={self.status!r}, requested={self.requested_username!r})"
@@ -87,7 +88,7 @@ class FlowRegistry:
             flow_id=secrets.token_urlsafe(12),
             state=secrets.token_urlsafe(32),
             nonce=secrets.token_urlsafe(32),
-            code_verifier=generate_token(64),  # RFC 7636: 43..128 unreserved characters
+            code_verifier=secrets.token_urlsafe(48),  # RFC 7636: 43..128 unreserved characters (here 64)
             requested_username=requested_username,
             requested_key=requested_key,
             created_at=now,

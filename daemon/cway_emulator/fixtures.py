@@ -39,6 +39,7 @@ BOB = "bob@contoso.example"
 CAROL = "carol@contoso.example"
 DAVE = "dave@contoso.example"
 ADMIN = "admin@contoso.example"
+ERIN = "erin@contoso.example"  # works for both organisations (an agency's account manager)
 
 ORG_CONTOSO = uid(ORG, 1)
 ORG_FABRIKAM = uid(ORG, 2)
@@ -56,7 +57,10 @@ _PEOPLE: list[tuple[str, str, str, int, str | None, bool]] = [
     (CAROL, "Carol", "Carlsson", 3, None, False),
     (DAVE, "Dave", "Dahl", 4, ORG_CONTOSO, False),
     (ADMIN, "Ada", "Admin", 5, ORG_CONTOSO, True),
+    (ERIN, "Erin", "Ek", 6, ORG_CONTOSO, False),
 ]
+#: Memberships beyond the first organisation (which is where a sign-in lands).
+_MORE_ORGS: dict[str, list[str]] = {ERIN: [ORG_FABRIKAM]}
 
 DEFAULT_USER = ALICE
 
@@ -109,7 +113,7 @@ def _cway_users() -> dict[str, Record]:
             "acceptedTerms": True,
             "isSSO": True,
             "createdAt": 1_735_689_600_000 + n * 86_400_000,
-            "_orgs": [org],
+            "_orgs": [org, *_MORE_ORGS.get(upn, [])],
             "_permissions": _permissions(admin),
         }
     return users

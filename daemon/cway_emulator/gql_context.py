@@ -40,6 +40,10 @@ class Ctx:
 
     @property
     def org_id(self) -> str | None:
+        """The current organisation: the token's (a per-organisation static token), else the first membership."""
+        current = self.user.get("_current_org")
+        if current:
+            return str(current)
         orgs = self.user.get("_orgs") or []
         return str(orgs[0]) if orgs else None
 

@@ -48,6 +48,7 @@ from graphql.language import StringValueNode, ValueNode
 from cway_emulator import (
     resolvers_ai,
     resolvers_artworks,
+    resolvers_downloads,
     resolvers_identity,
     resolvers_media,
     resolvers_projects,
@@ -76,6 +77,7 @@ RESOLVERS: dict[str, dict[str, Resolver]] = merge(
     resolvers_media.RESOLVERS,
     resolvers_ai.RESOLVERS,
     resolvers_workflows.RESOLVERS,
+    resolvers_downloads.RESOLVERS,
 )
 
 
@@ -109,10 +111,11 @@ def cway_schema() -> GraphQLSchema:
         gql_type: Any = schema.type_map[type_name]
         for field_name, resolver in fields.items():
             gql_type.fields[field_name].resolve = resolver
-    for type_name, fields in resolvers_ai.SUBSCRIPTIONS.items():
-        gql_type = schema.type_map[type_name]
-        for field_name, source in fields.items():
-            gql_type.fields[field_name].subscribe = source
+    for table in (resolvers_ai.SUBSCRIPTIONS, resolvers_downloads.SUBSCRIPTIONS):
+        for type_name, fields in table.items():
+            gql_type = schema.type_map[type_name]
+            for field_name, source in fields.items():
+                gql_type.fields[field_name].subscribe = source
     return schema
 
 

@@ -1,13 +1,13 @@
 """Media center (folders, files, items), shares and downloads.
 
 Download URLs are plain strings pointing back at the emulator; nothing serves them, because
-the point is to see that a tool passes them on, not to move bytes.
+the point is to see that a tool passes them on, not to move bytes. Zip jobs and the ``download``
+subscription are in ``resolvers_downloads``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import uuid
 from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
@@ -103,32 +103,6 @@ def q_share(_: Any, info: GraphQLResolveInfo, id: str) -> Record:
     return share
 
 
-def _check_selections(ctx: Ctx, selections: list[Record]) -> int:
-    count = 0
-    for sel in selections:
-        if sel["type"] == "FILE":
-            if not sel.get("fileId"):
-                raise GraphQLError(f"Selection {sel['name']!r} of type FILE needs a fileId")
-            in_org(ctx, ctx.store.files, sel["fileId"], "File")
-            count += 1
-        else:
-            count += _check_selections(ctx, sel.get("children") or [])
-    return count
-
-
-def m_create_download_job(
-    _: Any,
-    info: GraphQLResolveInfo,
-    selections: list[Record],
-    zipName: str | None = None,
-    forceZipFile: bool | None = None,
-) -> str:
-    ctx = ctx_of(info)
-    if _check_selections(ctx, selections) == 0:
-        raise GraphQLError("Nothing to download: the selections contain no files")
-    return str(uuid.uuid4())
-
-
 def q_temp_download_url(_: Any, info: GraphQLResolveInfo, fileId: str) -> str:
     ctx = ctx_of(info)
     f = in_org(ctx, ctx.store.files, fileId, "File")
@@ -149,5 +123,4 @@ RESOLVERS: dict[str, dict[str, Resolver]] = {
     },
     "Folder": {"folders": lambda f, info: _children(ctx_of(info), f["id"])},
     "Share": {"organisation": lambda s, info: ctx_of(info).store.orgs[s["_org"]]},
-    "Mutation": {"createDownloadJob": m_create_download_job},
 }

@@ -265,8 +265,8 @@ class EmulatorServer:
     def register_redirect_uri(self, uri: str) -> None:
         self.emulator.register_redirect_uri(uri)
 
-    def issue_static_token(self, username: str) -> str:
-        return self.emulator.issue_static_token(username)
+    def issue_static_token(self, username: str, organisation: str | None = None) -> str:
+        return self.emulator.issue_static_token(username, organisation)
 
     def revoke_user(self, username: str) -> None:
         self.emulator.revoke_user(username)

@@ -37,6 +37,11 @@ from cway_common.contract import APP_NAME, default_socket_path, socket_path_prob
 Component = Literal["daemon", "shim", "cli"]
 AuthMethod = Literal["static", "oauth2"]
 AuthFlow = Literal["cway", "direct"]
+#: What the daemon sends Cway as ``token`` in ``grant_type=azure`` (Cway documents no contract).
+ExchangeToken = Literal["code", "access_token", "id_token"]
+EXCHANGE_TOKENS: tuple[str, ...] = ("code", "access_token", "id_token")
+#: Tenant words Entra accepts in the authority instead of a tenant id or domain.
+MULTI_TENANT_AUTHORITIES = ("organizations", "common")
 
 DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
 DEFAULT_API_URL = "https://app.cway.se/graphql"
@@ -66,6 +71,8 @@ KNOWN_SETTINGS = frozenset(
         "AZURE_REDIRECT_URI",
         "AZURE_AUTHORITY",
         "AZURE_SCOPES",
+        "CWAY_EXCHANGE_TOKEN",
+        "CWAY_SILENT_REEXCHANGE",
         "CWAY_REFRESH_THRESHOLD_SECONDS",
         "CWAY_REFRESH_CONCURRENCY",
         "CWAY_MCP_STATE_DIR",
@@ -164,12 +171,18 @@ class Settings:
     open_browser: bool
     log_level: str
     http_timeout_seconds: float
+    #: ``CWAY_EXCHANGE_TOKEN``: the Entra code (Cway redeems it), or an Entra access / ID token.
+    cway_exchange_token: ExchangeToken = "code"
+    #: ``CWAY_SILENT_REEXCHANGE``: keep the Entra refresh token and exchange again when Cway's refresh fails.
+    silent_reexchange: bool = False
     refresh_concurrency: int = DEFAULT_REFRESH_CONCURRENCY
     sources: tuple[str, ...] = field(default=())
     #: Setting name -> where its effective value came from (absent names are defaults).
     origins: Mapping[str, Origin] = field(default_factory=dict, hash=False, compare=False)
     #: One line each: an environment value that overrides a different config-file value.
     warnings: tuple[str, ...] = field(default=())
+    #: AUTH_METHOD=static: more organisations' API tokens (``CWAY_TOKEN_<ORG>``), by lower-case name.
+    cway_org_tokens: Mapping[str, SecretStr] = field(default_factory=dict, hash=False, compare=False)
 
     def origin(self, name: str) -> Origin:
         return self.origins.get(name, Origin("default"))
@@ -224,7 +237,17 @@ def _layers(env: Mapping[str, str], cwd: Path) -> list[_Layer]:
 
 
 def _is_known(name: str) -> bool:
-    return name in KNOWN_SETTINGS or name in PREFIXED_ALIASES
+    return name in KNOWN_SETTINGS or name in PREFIXED_ALIASES or is_org_token_setting(name)
+
+
+#: ``CWAY_TOKEN_<ORG>``: a static API token of one more Cway organisation (AUTH_METHOD=static).
+ORG_TOKEN_PREFIX = "CWAY_TOKEN_"
+
+
+def is_org_token_setting(name: str) -> bool:
+    """``CWAY_TOKEN_<ORG>`` (any organisation name) but not the known ``CWAY_TOKEN_URL``."""
+    upper = name.upper()
+    return upper.startswith(ORG_TOKEN_PREFIX) and len(upper) > len(ORG_TOKEN_PREFIX) and upper not in KNOWN_SETTINGS
 
 
 def _merge(layers: list[_Layer]) -> tuple[dict[str, str], dict[str, Origin], tuple[str, ...]]:
@@ -256,6 +279,11 @@ def _merge(layers: list[_Layer]) -> tuple[dict[str, str], dict[str, Origin], tup
             file_value = next((lay.values.get(name, "").strip() for lay in layers if lay.source == "config file"), "")
             if file_value and file_value != value:
                 warnings.append(_override_warning(name, value, file_value, layer, layers[0].path))
+    for name in sorted({n for layer in layers for n in layer.values if is_org_token_setting(n)}):
+        holder = next((lay for lay in strongest_first if lay.values.get(name, "").strip()), None)
+        if holder is not None:  # a secret: its origin never carries the value
+            values[name] = holder.values[name].strip()
+            origins[name] = Origin(holder.source, name, holder.path, None)
     return values, origins, tuple(warnings)
 
 
@@ -308,7 +336,8 @@ def _validate(
     _require_ws_url("CWAY_WS_URL", ws_url)
 
     api_token = v.get("CWAY_API_TOKEN")
-    if auth_method == "static" and component != "daemon" and not api_token:
+    org_tokens = {k[len(ORG_TOKEN_PREFIX) :].lower(): SecretStr(t) for k, t in v.items() if is_org_token_setting(k)}
+    if auth_method == "static" and component != "daemon" and not api_token and not org_tokens:
         raise ConfigError(
             "CWAY_API_TOKEN", None, "AUTH_METHOD=static needs a Cway API token; create one in Cway's settings"
         )
@@ -317,9 +346,17 @@ def _validate(
 
     tenant = v.get("AZURE_TENANT_ID")
     client_id = v.get("AZURE_CLIENT_ID")
-    if auth_method == "oauth2" and component == "daemon" and not client_id:
+    daemon_oauth = auth_method == "oauth2" and component == "daemon"
+    if daemon_oauth and not client_id:
         raise ConfigError(
             "AZURE_CLIENT_ID", None, "AUTH_METHOD=oauth2 needs the app registration's client id from Entra ID"
+        )
+    if daemon_oauth and not tenant and not v.get("AZURE_AUTHORITY"):
+        raise ConfigError(
+            "AZURE_TENANT_ID",
+            None,
+            "set the directory (tenant) id of the app registration, or 'organizations' / 'common' for a "
+            "multi-tenant app (a single-tenant app refuses those: AADSTS50194)",
         )
     authority = v.get("AZURE_AUTHORITY") or f"https://login.microsoftonline.com/{tenant or 'organizations'}/v2.0"
     _require_url("AZURE_AUTHORITY", authority, "the OIDC issuer URL (https, or http on loopback)")
@@ -329,6 +366,12 @@ def _validate(
         raise ConfigError("AZURE_SCOPES", " ".join(scopes), "must include 'openid' (sign-in needs an ID token)")
     if auth_method == "oauth2" and auth_flow == "direct":
         _check_direct_scopes(scopes)
+    exchange = _choice(v, "CWAY_EXCHANGE_TOKEN", EXCHANGE_TOKENS, "code")
+    if exchange != "code" and auth_flow != "cway":
+        raise ConfigError("CWAY_EXCHANGE_TOKEN", exchange, "applies to AUTH_FLOW=cway only; unset it for direct")
+    if auth_method == "oauth2" and exchange == "access_token":
+        _check_graph_scopes(scopes)
+    silent = _bool(v, "CWAY_SILENT_REEXCHANGE", True) and exchange != "code"
 
     redirect = parse_redirect_uri(v.get("AZURE_REDIRECT_URI", DEFAULT_REDIRECT_URI))
     threshold = _int(v, "CWAY_REFRESH_THRESHOLD_SECONDS", DEFAULT_THRESHOLD_SECONDS, minimum=1)
@@ -351,6 +394,7 @@ def _validate(
         cway_ws_url=ws_url,
         cway_username=v.get("CWAY_USERNAME"),
         cway_api_token=SecretStr(api_token) if api_token else None,
+        cway_org_tokens=org_tokens,
         azure_tenant_id=tenant,
         azure_client_id=client_id,
         azure_client_secret=SecretStr(v["AZURE_CLIENT_SECRET"]) if v.get("AZURE_CLIENT_SECRET") else None,
@@ -365,6 +409,8 @@ def _validate(
         open_browser=_bool(v, "CWAY_MCP_OPEN_BROWSER", True),
         log_level=level,
         http_timeout_seconds=timeout,
+        cway_exchange_token=exchange,  # type: ignore[arg-type]
+        silent_reexchange=silent,
         refresh_concurrency=concurrency,
         sources=sources,
         origins=dict(origins),
@@ -401,6 +447,18 @@ def _check_direct_scopes(scopes: tuple[str, ...]) -> None:
             value,
             f"AUTH_FLOW=direct: remove {' '.join(graph)} (Entra issues a token for one resource and refuses "
             "Graph scopes next to Cway's API scope, AADSTS28000)",
+        )
+
+
+def _check_graph_scopes(scopes: tuple[str, ...]) -> None:
+    """``CWAY_EXCHANGE_TOKEN=access_token`` sends a Microsoft Graph token: no other resource may be asked for."""
+    others = [s for s in scopes if s.lower() not in OIDC_SCOPES and not is_graph_scope(s)]
+    if others:
+        raise ConfigError(
+            "AZURE_SCOPES",
+            " ".join(scopes),
+            f"CWAY_EXCHANGE_TOKEN=access_token sends a Microsoft Graph token (User.Read): remove {' '.join(others)} "
+            "(Entra issues a token for one resource, AADSTS28000)",
         )
 
 

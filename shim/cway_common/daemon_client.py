@@ -33,6 +33,7 @@ from cway_common.contract import (
     SignInStatus,
     TokenRequest,
 )
+from cway_common.path_advice import unusable_path
 from cway_common.socket_http import SocketHttpError, SocketHttpTimeout, UnixHttpClient
 from cway_common.socket_trust import UntrustedSocket, verify_daemon_socket
 
@@ -65,6 +66,8 @@ def check_socket_owner(path: Path) -> None:
         st = path.lstat()
     except FileNotFoundError:
         raise DaemonUnavailable(f"no daemon socket at {path}") from None
+    except PermissionError as exc:  # under someone else's directory: say whose, and what to do
+        raise DaemonUnavailable(unusable_path(path, exc)) from None
     if not stat.S_ISSOCK(st.st_mode):
         raise DaemonUnavailable(f"{path} is not a socket")
     if st.st_uid != os.geteuid():

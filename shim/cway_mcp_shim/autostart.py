@@ -25,6 +25,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from cway_common.config import Settings
 from cway_common.daemon_client import DaemonClient, DaemonUnavailable
+from cway_common.path_advice import unusable_path
 from cway_common.private_files import make_private_dirs, open_private_append
 
 log = logging.getLogger(__name__)
@@ -90,9 +91,10 @@ class DaemonLauncher:
             try:
                 process = await asyncio.to_thread(self._spawn)
             except OSError as exc:
+                detail = unusable_path(exc.filename, exc) if exc.filename else (exc.strerror or str(exc))
                 raise ToolError(
-                    f"The cway-auth daemon is not running ({unavailable}) and starting it failed "
-                    f"({type(exc).__name__}: {exc.strerror or exc}). {HOW_TO_START}"
+                    f"The cway-auth daemon is not running ({unavailable}) and starting it failed ({detail}). "
+                    f"{HOW_TO_START}"
                 ) from None
             log.info("started the cway-auth daemon (pid %d); waiting for %s", process.pid, self._settings.socket_path)
             if await self._wait_for_socket(process):

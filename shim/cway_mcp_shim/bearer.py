@@ -3,7 +3,7 @@
 Both roads to Cway use it, so an account behaves the same on each:
 
 * HTTP (``gateway.py``) wraps a :class:`Bearer` in :class:`BearerAuth`, an ``httpx.Auth`` (the
-  auth-flow shape of httpx's own ``_auth.py``): set the header, send, and if
+  generator flow httpx documents for custom auth): set the header, send, and if
   :func:`is_rejection` says Cway refused the token, ask for a new one and send once more;
 * WebSocket (``subscriptions.py``) asks the same :class:`Bearer` for the first token and, when the
   upgrade or the socket is refused (HTTP 401/403, close 4401/4403), for the retry token.

@@ -13,6 +13,7 @@ from cway_mcp_shim import (
     tools_ai,
     tools_approvals,
     tools_artworks,
+    tools_downloads,
     tools_media,
     tools_org,
     tools_pending,
@@ -31,6 +32,7 @@ TOOL_MODULES = (
     tools_pending,
     tools_org,
     tools_media,
+    tools_downloads,
     tools_query,
 )
 

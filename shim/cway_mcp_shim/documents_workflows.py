@@ -7,7 +7,7 @@ Cway's real schema by the same test. A separate module only to keep each file re
 
 from __future__ import annotations
 
-from cway_mcp_shim.documents import _mutation, _query, _subscription
+from cway_mcp_shim.document_registry import _mutation, _query, _subscription
 
 # --- approvals ------------------------------------------------------------------------------
 

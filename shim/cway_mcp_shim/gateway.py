@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +27,7 @@ from cway_mcp_shim.bearer import Bearer, BearerAuth, DaemonBearer, StaticBearer,
 from cway_mcp_shim.daemon_access import DaemonAccess
 from cway_mcp_shim.documents import Document
 from cway_mcp_shim.error_text import graphql_errors_text, scrub
+from cway_mcp_shim.organisations import StaticOrganisations
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ class CwayHttpGateway:
         self.url = settings.cway_api_url
         self._host = urlsplit(self.url).netloc
         self._client = http
+        #: AUTH_METHOD=static: the configured organisations' tokens and which one is sent now.
+        self.static_organisations = (
+            StaticOrganisations.from_settings(settings) if settings.auth_method == "static" else None
+        )
 
     @property
     def _http(self) -> httpx.AsyncClient:
@@ -109,7 +114,12 @@ class CwayHttpGateway:
         return self._data(response, bearer), bearer.account
 
     def subscribe(
-        self, document: Document, variables: Mapping[str, Any] | None = None, *, username: str | None = None
+        self,
+        document: Document,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        username: str | None = None,
+        on_subscribed: Callable[[], None] | None = None,
     ) -> AsyncGenerator[dict[str, Any], None]:
         """The ``data`` of each event of a subscription document, as the same account as :meth:`execute`."""
         return subscriptions.subscribe(
@@ -120,14 +130,13 @@ class CwayHttpGateway:
             self.bearer_for(username),
             open_timeout=self.settings.http_timeout_seconds,
             user_agent=f"cway-mcp/{__version__}",
+            on_subscribed=on_subscribed,
         )
 
     def bearer_for(self, username: str | None) -> Bearer:
         """Whose token a request carries (a subclass with another token source overrides this)."""
-        if self.settings.auth_method == "static":
-            if self.settings.cway_api_token is None:  # load_settings refuses this; keep the type honest
-                raise ToolError("AUTH_METHOD=static needs CWAY_API_TOKEN")
-            return StaticBearer(self.settings.cway_api_token)
+        if self.static_organisations is not None:
+            return StaticBearer(self.static_organisations.token())
         assert self.daemon is not None
         return DaemonBearer(self.daemon, username or self.settings.cway_username)
 

@@ -11,7 +11,7 @@ gateway, and lets the runtime swap transports without touching a tool.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from cway_mcp_shim.documents import Document
@@ -54,10 +54,12 @@ class CwayGateway(Protocol):
         variables: Mapping[str, Any] | None = None,
         *,
         username: str | None = None,
+        on_subscribed: Callable[[], None] | None = None,
     ) -> AsyncGenerator[dict[str, Any], None]:
         """Start a subscription document; iterate the ``data`` of each event until Cway completes it.
 
         Same account resolution and error contract as :meth:`execute`. The caller bounds the wait
         and closes the iterator (``contextlib.aclosing``) when it has what it needs.
+        ``on_subscribed`` is called once the subscription has been sent (see ``subscriptions.py``).
         """
         ...

@@ -56,13 +56,16 @@ class PendingJobs:
             async with asyncio.timeout(KEEP_SECONDS):
                 return await work
 
+        return self.adopt(handle, asyncio.get_running_loop().create_task(bounded()), owner=owner)
+
+    def adopt(self, handle: str, task: asyncio.Task[Any], *, owner: str | None) -> Job:
+        """Track an already running ``task`` (which bounds itself) under ``handle``."""
         old = self._jobs.pop(handle, None)
-        if old is not None and not old.task.done():
+        if old is not None and not old.task.done() and old.task is not task:
             old.task.cancel()
         while len(self._jobs) >= MAX_JOBS:
             oldest = next(iter(self._jobs))
             self._jobs.pop(oldest).task.cancel()
-        task = asyncio.get_running_loop().create_task(bounded())
         task.add_done_callback(_consume)
         job = Job(handle=handle, owner=owner, task=task)
         self._jobs[handle] = job
@@ -99,6 +102,24 @@ class PendingJobs:
     def cancel_all(self) -> None:
         for job in self._jobs.values():
             job.task.cancel()
+
+
+async def with_progress(work: Awaitable[Any], message: str, *, total: float | None = None) -> Any:
+    """Await ``work`` (one slow Cway call), reporting progress every :data:`PROGRESS_EVERY_SECONDS`.
+
+    For a call that is bounded by its own timeout (an HTTP request) but slow enough that a client
+    should see it is alive; ``total`` is that timeout, if known.
+    """
+    task = asyncio.ensure_future(work)
+    started = time.monotonic()
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=PROGRESS_EVERY_SECONDS)
+            if done:
+                return task.result()
+            await request_scope.report_progress(round(time.monotonic() - started, 1), total, message)
+    finally:
+        task.cancel()
 
 
 def _consume(task: asyncio.Task[Any]) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,16 +58,21 @@ async def subscribe(
     *,
     open_timeout: float,
     user_agent: str,
+    on_subscribed: Callable[[], None] | None = None,
 ) -> AsyncGenerator[dict[str, Any], None]:
     """Yield the ``data`` of every result of one subscription until the server completes it.
 
     Close the generator (``contextlib.aclosing``) to stop early; the socket is closed with it.
+    ``on_subscribed`` is called once the server acknowledged the connection and the subscription
+    was sent: a caller that must not miss an event (a download it is about to start) waits for it.
     """
     token = await bearer.current()
     delivered = False
     while True:
         try:
-            connection = _one_connection(url, token, text, variables, operation_name, open_timeout, user_agent)
+            connection = _one_connection(
+                url, token, text, variables, operation_name, open_timeout, user_agent, on_subscribed
+            )
             async with aclosing(connection):  # closing us early closes the socket now, not at GC
                 async for data in connection:
                     delivered = True
@@ -90,6 +95,7 @@ async def _one_connection(
     operation_name: str | None,
     open_timeout: float,
     user_agent: str,
+    on_subscribed: Callable[[], None] | None = None,
 ) -> AsyncGenerator[dict[str, Any], None]:
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
@@ -114,6 +120,8 @@ async def _one_connection(
             await ws.send(json.dumps({"type": "connection_init", "payload": headers}))
             await asyncio.wait_for(_await_ack(ws), open_timeout)
             await ws.send(json.dumps({"id": OPERATION_ID, "type": "subscribe", "payload": subscribe_msg}))
+            if on_subscribed is not None:
+                on_subscribed()
             try:
                 async with aclosing(_messages(ws, token)) as messages:
                     async for message in messages:

@@ -1,8 +1,7 @@
-"""Media center, share and download tools: "find the artwork files", "what was shared with me",
-"give me a link to the logo".
+"""Media center and share tools: "find the artwork files", "what was shared with me".
 
 Cway's media center is a folder tree with files and master artworks; shares are files sent to
-people outside or inside the organisation; downloads are short-lived URLs or background zip jobs.
+people outside or inside the organisation. Downloads (links and zips) are in ``tools_downloads``.
 """
 
 from __future__ import annotations
@@ -19,8 +18,6 @@ from cway_mcp_shim.gateway_protocol import CwayGateway
 from cway_mcp_shim.tool_models import FileInfo, file_info
 from cway_mcp_shim.tool_support import (
     EXAMPLE_UUID,
-    MAX_BULK_IDS,
-    In,
     Out,
     Page,
     Paged,
@@ -34,11 +31,9 @@ from cway_mcp_shim.tool_support import (
     read_only,
     require_uuid,
     tool_result,
-    writes,
 )
 
 FolderId = Annotated[str, Field(description=f"Media center folder id (UUID such as {EXAMPLE_UUID}).")]
-FileId = Annotated[str, Field(description="File id (UUID), from get_artwork, find_media_items or a share.")]
 
 
 class FolderNode(Out):
@@ -96,21 +91,6 @@ class SharesPage(Paged):
     shares: list[Share]
 
 
-class DownloadLink(Out):
-    file: FileInfo | None = None
-    url: str = Field(description="Short-lived download URL; give it to the user, do not fetch it yourself.")
-
-
-class DownloadFile(In):
-    file_id: str = Field(description="File id (UUID).")
-    name: str = Field(description="File name inside the zip.")
-
-
-class DownloadJob(Out):
-    job_id: str
-    files: int
-
-
 def _folder(f: dict[str, Any], depth: int = 0) -> FolderNode:
     return FolderNode(
         id=f["id"],
@@ -150,7 +130,7 @@ def _item(i: dict[str, Any]) -> MediaItem:
 
 
 def register(server: MCPServer, gateway: CwayGateway) -> None:
-    """Register the media center, share and download tools on ``server``."""
+    """Register the media center and share tools on ``server``."""
 
     @server.tool(title="Media center folders", annotations=read_only())
     async def list_media_folders(username: Username = None) -> Annotated[CallToolResult, FolderTree]:
@@ -255,41 +235,3 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         if not isinstance(s, dict):
             raise ToolError(f"Share {sid} was not found, or this account cannot see it.")
         return tool_result(_share(s))
-
-    @server.tool(title="File download link", annotations=read_only())
-    async def get_file_download_url(
-        file_id: FileId, username: Username = None
-    ) -> Annotated[CallToolResult, DownloadLink]:
-        """A short-lived download URL for one file, with the file's name, size and type.
-
-        Use when the user wants to download or open a file. Give the URL to the user.
-        """
-        fid = require_uuid(file_id, "file_id")
-        meta = (await gateway.execute(D.FILE, {"uuid": fid}, username=username)).get("file")
-        url = (await gateway.execute(D.TEMP_FILE_DOWNLOAD_URL, {"fileId": fid}, username=username)).get(
-            "tempFileDownloadUrl"
-        )
-        if not url:
-            raise ToolError(f"Cway returned no download URL for file {fid}.")
-        return tool_result(DownloadLink(file=file_info(meta), url=str(url)))
-
-    @server.tool(title="Prepare a zip download", annotations=writes(destructive=False, idempotent=False))
-    async def create_download_job(
-        files: Annotated[list[DownloadFile], Field(min_length=1, max_length=MAX_BULK_IDS)],
-        zip_name: Annotated[str | None, Field(description="Name of the zip file.")] = None,
-        username: Username = None,
-    ) -> Annotated[CallToolResult, DownloadJob]:
-        """Ask Cway to pack several files into one zip download, prepared in the background.
-
-        Returns the job id; Cway makes the archive available to the user when it is ready (this server
-        cannot wait for it). For a single file use get_file_download_url instead.
-        """
-        selections = [
-            {"name": f.name.strip() or f.file_id, "type": "FILE", "fileId": require_uuid(f.file_id, "files[].file_id")}
-            for f in files
-        ]
-        variables = {"selections": selections, "zipName": optional_text(zip_name), "forceZipFile": True}
-        job = (await gateway.execute(D.CREATE_DOWNLOAD_JOB, variables, username=username)).get("createDownloadJob")
-        if not job:
-            raise ToolError("Cway did not create a download job.")
-        return tool_result(DownloadJob(job_id=str(job), files=len(selections)))

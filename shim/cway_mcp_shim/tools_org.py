@@ -16,6 +16,7 @@ from pydantic import Field
 
 from cway_mcp_shim import documents as D
 from cway_mcp_shim.gateway_protocol import CwayGateway
+from cway_mcp_shim.organisations import StaticOrganisations
 from cway_mcp_shim.tool_support import (
     Out,
     Page,
@@ -28,6 +29,7 @@ from cway_mcp_shim.tool_support import (
     read_only,
     require_text,
     tool_result,
+    writes,
 )
 
 
@@ -37,10 +39,20 @@ class Organisation(Out):
     current: bool = Field(description="The organisation this account currently works in.")
 
 
+class ConfiguredToken(Out):
+    name: str = Field(description="'default' (CWAY_API_TOKEN) or the <org> of CWAY_TOKEN_<ORG>.")
+    active: bool = Field(description="The token every call uses now; switch_organisation changes it.")
+
+
 class Organisations(Out):
     username: str | None = None
     current_organisation_id: str | None = None
+    current_organisation_name: str | None = None
     organisations: list[Organisation]
+    tokens: list[ConfiguredToken] | None = Field(
+        default=None, description="AUTH_METHOD=static only: the organisations' API tokens this server has."
+    )
+    can_switch: bool = Field(description="Whether switch_organisation works in this setup.")
 
 
 class MonthCount(Out):
@@ -93,24 +105,66 @@ class SystemStatus(Out):
 def register(server: MCPServer, gateway: CwayGateway) -> None:
     """Register the organisation and user tools on ``server``."""
 
+    statics = getattr(gateway, "static_organisations", None)
+
+    async def _organisations(username: str | None) -> Organisations:
+        login = (await gateway.execute(D.LOGIN_INFO, username=username)).get("loginInfo") or {}
+        current = login.get("currentOrganisation") or {}
+        rows = [
+            Organisation(
+                id=m["organisationId"], name=m.get("name") or "", current=m["organisationId"] == current.get("id")
+            )
+            for m in dicts(login.get("organisationMemberships"))
+        ]
+        # ``organisations`` (every organisation in Cway) is for system admins; graphql_query reaches it.
+        tokens = None
+        if isinstance(statics, StaticOrganisations):
+            tokens = [ConfiguredToken(name=n, active=n == statics.active) for n in statics.names]
+        return Organisations(
+            username=(login.get("user") or {}).get("username"),
+            current_organisation_id=current.get("id"),
+            current_organisation_name=current.get("name"),
+            organisations=rows,
+            tokens=tokens,
+            can_switch=tokens is not None and len(tokens) > 1,
+        )
+
     @server.tool(title="List organisations", annotations=read_only())
     async def list_organisations(username: Username = None) -> Annotated[CallToolResult, Organisations]:
         """The Cway organisations this account belongs to, marking the one it currently works in.
 
-        Use for "which organisation am I working in?" or before questions that depend on it. (Who the
-        account is and how long its sign-in lasts: use whoami.)
+        Use for "which organisation am I working in?" or before questions that depend on it (projects,
+        users and statistics are always those of the current organisation). With static API tokens
+        (AUTH_METHOD=static) it also lists the organisations this server has a token for; switch with
+        switch_organisation. (Who the account is and how long its sign-in lasts: use whoami.)
         """
-        login = (await gateway.execute(D.LOGIN_INFO, username=username)).get("loginInfo") or {}
-        current = (login.get("currentOrganisation") or {}).get("id")
-        rows = [
-            Organisation(id=m["organisationId"], name=m.get("name") or "", current=m["organisationId"] == current)
-            for m in dicts(login.get("organisationMemberships"))
-        ]
-        # ``organisations`` (every organisation in Cway) is for system admins; graphql_query reaches it.
-        user = login.get("user") or {}
-        return tool_result(
-            Organisations(username=user.get("username"), current_organisation_id=current, organisations=rows)
-        )
+        return tool_result(await _organisations(username))
+
+    @server.tool(title="Switch organisation", annotations=writes(destructive=False, idempotent=True))
+    async def switch_organisation(
+        organisation: Annotated[
+            str, Field(description="A token name from list_organisations' ``tokens`` (e.g. default, fabrikam).")
+        ],
+    ) -> Annotated[CallToolResult, Organisations]:
+        """Make every later call act in another Cway organisation (static API tokens only).
+
+        Use when the user says "now look at Fabrikam" and list_organisations shows a token for it. Returns
+        the organisation Cway now reports as current. With per-user sign-in this is not possible: Cway's
+        API offers no way to change a signed-in user's organisation; tell the user to switch in Cway itself.
+        """
+        if not isinstance(statics, StaticOrganisations):
+            raise ToolError(
+                "Switching organisation needs per-organisation API tokens (AUTH_METHOD=static with CWAY_TOKEN_<ORG>). "
+                "With per-user sign-in Cway's API has no operation to change the current organisation: switch it "
+                "in Cway's web app, then call list_organisations to see the current one."
+            )
+        previous = statics.active
+        statics.switch(require_text(organisation, "organisation", max_chars=100))
+        try:
+            return tool_result(await _organisations(None))
+        except ToolError:
+            statics.active = previous  # the token does not work: keep the one that did
+            raise
 
     @server.tool(title="Organisation statistics", annotations=read_only())
     async def get_statistics(username: Username = None) -> Annotated[CallToolResult, Statistics]:

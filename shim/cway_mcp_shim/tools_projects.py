@@ -18,6 +18,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cway_mcp_shim import documents as D
+from cway_mcp_shim import pending
 from cway_mcp_shim.confirm import can_confirm, confirm_change
 from cway_mcp_shim.gateway_protocol import CwayGateway
 from cway_mcp_shim.tool_models import (
@@ -268,7 +269,8 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         which can take several seconds; the answer is prose to quote or adapt.
         """
         pid = require_uuid(project_id, "project_id")
-        data = await gateway.execute(D.PROJECT_AI_SUMMARY, {"projectId": pid, "audience": audience}, username=username)
+        ask = gateway.execute(D.PROJECT_AI_SUMMARY, {"projectId": pid, "audience": audience}, username=username)
+        data = await pending.with_progress(ask, "Cway's AI is writing the summary")
         return tool_result(ProjectSummary(project_id=pid, audience=audience, summary=data["openAIProjectSummary"]))
 
     @server.tool(title="Project planner", annotations=read_only())

@@ -26,23 +26,25 @@ ROWS: dict[str, Callable[[], list[Row]]] = {
 }
 
 
+def print_row(row: Row) -> None:
+    print(f"[{row.verdict or '-':>4}] {row.what}")
+    print(f"       goal:     {row.goal}")
+    print(f"       measured: {row.measured}")
+    if row.floor:
+        print(f"       floor:    {row.floor}")
+    sys.stdout.flush()
+
+
 def main(argv: list[str]) -> int:
     names = argv or list(ROWS)
     unknown = [n for n in names if n not in ROWS]
     if unknown:
         print(f"unknown row(s): {', '.join(unknown)}; choose from {', '.join(ROWS)}", file=sys.stderr)
         return 2
-    rows: list[Row] = []
     for name in names:
         print(f"… {name}", file=sys.stderr, flush=True)
-        rows.extend(ROWS[name]())
-    print()
-    for row in rows:
-        print(f"[{row.verdict or '-':>4}] {row.what}")
-        print(f"       goal:     {row.goal}")
-        print(f"       measured: {row.measured}")
-        if row.floor:
-            print(f"       floor:    {row.floor}")
+        for row in ROWS[name]():
+            print_row(row)
     return 0
 
 

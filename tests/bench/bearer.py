@@ -10,7 +10,7 @@ from datetime import timedelta
 from cway_common.clock import ManualClock
 from cway_common.daemon_client import DaemonClient
 from cway_emulator import EmulatorServer
-from tests.bench.common import ALICE, Row, ms, p50, p50_p99, p99, sign_in, timed
+from tests.bench.common import ALICE, Row, emulator_process, ms, p50, p50_p99, p99, sign_in, timed
 from tests.bench.floors import MiniHttp, bare_starlette, echo_round_trips, echo_server
 from tests.helpers.daemon import daemon_env, running_daemon, short_tmpdir
 
@@ -20,11 +20,10 @@ WARM = 200
 
 def bench_bearer() -> list[Row]:
     """Same daemon process, same socket: the product's client, a minimal client; then the floors."""
-    with EmulatorServer(auto_approve=True) as emu:
-        env = daemon_env(emu.env())
-        emu.register_redirect_uri(env["AZURE_REDIRECT_URI"])
+    with emulator_process() as (emu_env, _):
+        env = daemon_env(emu_env)
         with running_daemon(env, mode="process") as daemon:
-            sign_in(daemon.socket_path, emu)
+            sign_in(daemon.socket_path)
 
             async def product() -> tuple[list[float], float, list[float]]:
                 start = time.perf_counter()
@@ -83,7 +82,7 @@ def bench_herd() -> list[Row]:
         env = daemon_env(emu.env())
         emu.register_redirect_uri(env["AZURE_REDIRECT_URI"])
         with running_daemon(env, clock=clock) as daemon:
-            sign_in(daemon.socket_path, emu)
+            sign_in(daemon.socket_path)
             clock.advance(timedelta(hours=2).total_seconds())  # past the access token's hour
             before = emu.counters.get("cway_token_refresh", 0)
 

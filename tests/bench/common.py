@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import select
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from cway_common.daemon_client import DaemonClient
-from cway_emulator import EmulatorServer
+from cway_emulator import browser_sign_in
+from tests.helpers.daemon import free_port
 
 ALICE = "alice@contoso.example"
 
@@ -58,17 +64,44 @@ async def timed(n: int, fn: Callable[[], Awaitable[object]]) -> list[float]:
     return samples
 
 
-def sign_in(daemon_socket: Path, emu: EmulatorServer, username: str = ALICE) -> None:
+@contextlib.contextmanager
+def emulator_process() -> Iterator[tuple[dict[str, str], str]]:
+    """``python -m cway_emulator`` in its own process: the timed rows must not share a GIL with it.
+
+    Yields the environment that points at it and the redirect URI it accepts.
+    """
+    redirect_uri = f"http://localhost:{free_port()}/callback"
+    argv = [sys.executable, "-m", "cway_emulator", "--auto-approve", "--quiet", "--redirect-uri", redirect_uri]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        err = b""
+        deadline = time.monotonic() + 60
+        while b"Ctrl-C" not in err:  # printed after every export line
+            ready, _, _ = select.select([process.stderr], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(process.stderr.fileno(), 65536) if ready else b""
+            if not chunk:
+                raise RuntimeError(f"the emulator did not start: {err.decode(errors='replace')}")
+            err += chunk
+        out = os.read(process.stdout.fileno(), 65536).decode()
+        env = dict(line[len("export ") :].split("=", 1) for line in out.splitlines() if line.startswith("export "))
+        yield {**env, "AZURE_REDIRECT_URI": redirect_uri}, redirect_uri
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def sign_in(daemon_socket: Path, username: str = ALICE) -> None:
     """A real sign-in through the daemon and the emulator's browser, then wait until it is stored."""
 
     async def run() -> None:
         async with DaemonClient(daemon_socket) as client:
             flow = await client.start_sign_in(username)
             assert flow.authorization_url
-            location = emu.browser_sign_in(flow.authorization_url, username)
-            async with httpx.AsyncClient() as browser:
+            location = await asyncio.to_thread(browser_sign_in, flow.authorization_url, username)
+            async with httpx.AsyncClient(trust_env=False) as browser:
                 await browser.get(location)
-            for _ in range(200):
+            for _ in range(400):
                 status = await client.sign_in_status(flow.flow_id)
                 if status.state != "pending":
                     assert status.state == "completed", status

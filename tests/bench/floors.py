@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 BARE_APP = """
-import sys, uvicorn
+import asyncio, socket, sys, uvicorn
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -28,7 +28,11 @@ async def token(request):
     await request.body()
     return JSONResponse(BODY)
 app = Starlette(routes=[Route("/v1/token", token, methods=["POST"])])
-uvicorn.run(app, uds=sys.argv[1], http="h11", ws="none", lifespan="off", log_level="warning", access_log=False)
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+sock.bind(sys.argv[1])
+sock.listen(128)
+config = uvicorn.Config(app, http="h11", ws="none", lifespan="off", log_config=None, access_log=False)
+asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
 """
 
 

@@ -1,7 +1,7 @@
 """Row 2: a ``graphql_query`` tool call with ``AUTH_METHOD=oauth2`` ÷ the same call with a static token.
 
 Two real shim processes, spawned and driven over stdio by the MCP SDK's client as an MCP client
-would, against the same emulator; calls alternate between them so drift hits both alike. The
+would, against the same emulator (in its own process, so it shares no GIL with the client); calls alternate between them so drift hits both alike. The
 floor is the emulator's own extra cost for checking a JWT instead of a static token (the same
 GraphQL POST from a kept-alive httpx client, each token in turn).
 """
@@ -19,8 +19,7 @@ import httpx
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
 from cway_common.daemon_client import DaemonClient
-from cway_emulator import EmulatorServer
-from tests.bench.common import ALICE, Row, ms, sign_in
+from tests.bench.common import ALICE, Row, emulator_process, ms, sign_in
 from tests.helpers.daemon import daemon_env, process_env, running_daemon
 
 QUERY = "query { loginInfo { id } }"
@@ -49,11 +48,10 @@ async def one_call(session: ClientSession) -> float:
 
 
 def bench_tool_call() -> list[Row]:
-    with EmulatorServer(auto_approve=True) as emu:
-        env = daemon_env(emu.env())
-        emu.register_redirect_uri(env["AZURE_REDIRECT_URI"])
+    with emulator_process() as (emu_env, _):
+        env = daemon_env(emu_env)
         with running_daemon(env, mode="process") as daemon:
-            sign_in(daemon.socket_path, emu)
+            sign_in(daemon.socket_path)
             oauth_env = {**env, "CWAY_USERNAME": ALICE, "CWAY_MCP_AUTOSTART": "0"}
             static_env = {**env, "AUTH_METHOD": "static", "CWAY_API_TOKEN": STATIC_TOKEN}
 
@@ -74,7 +72,7 @@ def bench_tool_call() -> list[Row]:
                         for token, bucket in ((jwt, jwt_calls), (STATIC_TOKEN, static_calls)):
                             start = time.perf_counter()
                             response = await http.post(
-                                emu.cway_api_url, json={"query": QUERY}, headers={"Authorization": f"Bearer {token}"}
+                                env["CWAY_API_URL"], json={"query": QUERY}, headers={"Authorization": f"Bearer {token}"}
                             )
                             response.raise_for_status()
                             if i >= WARM:

@@ -17,6 +17,7 @@ from cway_authd.peercred import PeerCredentials
 from cway_authd.store import StoreLockedError
 from cway_common.clock import ManualClock
 from cway_emulator import EmulatorServer
+from tests.helpers.emulator_gate import EndpointGate
 
 from .conftest import ALICE, BOB, CoreFactory, browser, sign_in
 
@@ -98,6 +99,7 @@ async def test_restart_picks_every_account_back_up_and_refreshes_the_due_ones(
 async def test_restart_with_a_dead_refresh_token_needs_sign_in_without_calling_cway(
     open_core: CoreFactory, emu: EmulatorServer, clock: ManualClock
 ) -> None:
+    emu.knobs.cway_refresh_expires_in = True  # a Cway that states its refresh token's lifetime
     core = await open_core()
     await signed_in(core, emu, ALICE)
     await core.stop()
@@ -106,6 +108,22 @@ async def test_restart_with_a_dead_refresh_token_needs_sign_in_without_calling_c
     [info] = await restarted.list_accounts()
     assert info.state == "needs_sign_in" and "expired" in (info.last_error or "")
     assert emu.counters["cway_token_refresh"] == 0 and await restarted.store.list() == []
+
+
+async def test_restart_with_a_dead_refresh_token_of_unknown_lifetime_asks_cway_once(
+    open_core: CoreFactory, emu: EmulatorServer, clock: ManualClock
+) -> None:
+    # The real Cway is not known to state refresh_expires_in: the daemon copes by asking, once.
+    core = await open_core()
+    await signed_in(core, emu, ALICE)
+    record = await core.store.load(ALICE)
+    assert record is not None and record.refresh_expires_at is None
+    await core.stop()
+    clock.advance(timedelta(hours=41).total_seconds())
+    restarted = await open_core()
+    [info] = await restarted.list_accounts()
+    assert info.state == "needs_sign_in" and "expired" in (info.last_error or "")
+    assert emu.counters["cway_token_refresh"] == 1 and await restarted.store.list() == []
 
 
 async def test_the_refresh_is_planned_before_the_threshold_with_jitter(
@@ -238,15 +256,18 @@ async def test_store_set_aside_events_reach_the_audit_log(open_core: CoreFactory
     assert "store_file_set_aside" in events
 
 
-async def test_a_logout_during_the_code_exchange_wins(core: DaemonCore, emu: EmulatorServer) -> None:
+async def test_a_logout_during_the_code_exchange_wins(
+    core: DaemonCore, emu: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The person signs out while the browser's code is still being exchanged: nothing may be stored.
     flow = await core.start_sign_in(ALICE)
     assert flow.authorization_url
     params = await browser(emu, flow.authorization_url)
-    emu.knobs.latency = {"cway_token": 0.5}
+    cway = EndpointGate(monkeypatch)
     callback = asyncio.create_task(core.handle_callback(params))
-    await asyncio.sleep(0.2)  # the exchange is under way at Cway
+    await cway.arrived(1)  # the exchange is under way at Cway
     await core.logout(ALICE)
+    cway.release()
     outcome = await callback
     assert not outcome.ok and outcome.status_code == 409
     assert "signed out" in outcome.message

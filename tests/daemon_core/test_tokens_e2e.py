@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import time
 
 import httpx
 import pytest
@@ -17,6 +16,7 @@ from cway_common.clock import ManualClock
 from cway_common.contract import ErrorCode
 from cway_common.redact import fingerprint
 from cway_emulator import EmulatorServer
+from tests.helpers.emulator_gate import EndpointGate
 
 from .conftest import ALICE, BOB, CoreFactory, SleepRecorder, sign_in
 
@@ -193,12 +193,10 @@ async def test_a_hanging_backend_is_bounded_by_timeouts(
     emu.knobs.hang_seconds = 3.0
     emu.knobs.fail("cway_token", "hang", count=10)
     clock.advance(3600 - 100)
-    started = time.monotonic()
     served = await core.bearer(ALICE, PEER)
-    elapsed = time.monotonic() - started
     assert served.access_token == old.access_token
     assert emu.counters["cway_token_refresh"] == 3
-    assert elapsed < 2.0
+    # Each attempt ended by the 0.25 s timeout, not by the emulator's 3 s hang (that ends in a 504).
     assert "did not answer in time" in ((await core.account(ALICE)).last_error or "")
 
 
@@ -303,20 +301,19 @@ async def test_an_absurd_retry_after_is_capped_not_a_crash(
 
 
 async def test_a_caller_that_goes_away_mid_refresh_does_not_lose_the_rotated_token(
-    core: DaemonCore, emu: EmulatorServer, clock: ManualClock
+    core: DaemonCore, emu: EmulatorServer, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await signed_in(core, emu, ALICE)
     before = await core.store.load(ALICE)
     assert before is not None
     clock.advance(3600 - 100)
-    emu.knobs.latency = {"cway_token": 0.3}
+    cway = EndpointGate(monkeypatch)
     caller = asyncio.create_task(core.bearer(ALICE, PEER))
-    while emu.counters["cway_token_refresh"] == 0:  # the refresh is at Cway
-        await asyncio.sleep(0.01)
+    await cway.arrived(1)  # the refresh is at Cway
     caller.cancel()
     with pytest.raises(asyncio.CancelledError):
         await caller
-    emu.knobs.latency = {}
+    cway.release()
     fresh = await core.bearer(ALICE, PEER)  # waits for the orphaned refresh instead of starting another
     assert emu.counters["cway_token_refresh"] == 1
     stored = await core.store.load(ALICE)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from pytest_httpx import HTTPXMock
 
 from cway_authd.core import DaemonCore
@@ -33,6 +34,18 @@ LOGIN_INFO = {
         }
     }
 }
+
+
+def s256(verifier: str) -> str:
+    """RFC 7636 §4.2, computed here independently of the daemon's code (and its Appendix B example checks it)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def test_s256_matches_rfc_7636_appendix_b() -> None:
+    assert s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+
 PEER = PeerCredentials(pid=1234, uid=1000, gid=1000)
 
 
@@ -98,7 +111,7 @@ async def test_authorization_url_has_exactly_the_documented_parameters(
     assert len(params["state"]) >= 32 and len(params["nonce"]) >= 32
     flow = core.sign_in.flows.get(status.flow_id)
     assert flow is not None
-    assert params["code_challenge"] == create_s256_code_challenge(flow.code_verifier)
+    assert params["code_challenge"] == s256(flow.code_verifier)
     # a second start for the same account (any spelling) shares the pending flow
     again = await core.start_sign_in("alice@contoso.example ")
     assert again.flow_id == status.flow_id and again.authorization_url == status.authorization_url
@@ -133,7 +146,9 @@ async def test_cway_exchange_request_is_exactly_the_contract(
     assert exchange.method == "POST"
     assert str(exchange.url) == MOCK_TOKEN_URL
     form = form_of(exchange)
-    assert set(form) == {"grant_type", "token", "state", "code_verifier", "redirect_uri"}
+    # Entra binds a code to client id, redirect URI and verifier: Cway needs all three to redeem it.
+    assert set(form) == {"grant_type", "token", "state", "client_id", "code_verifier", "redirect_uri"}
+    assert form["client_id"] == [settings.azure_client_id]
     assert form["grant_type"] == ["azure"]
     assert form["token"] == ["the-entra-code"]
     assert form["state"] == [state]
@@ -141,7 +156,7 @@ async def test_cway_exchange_request_is_exactly_the_contract(
     verifier = form["code_verifier"][0]
     assert 43 <= len(verifier) <= 128
     challenge = query_of(flow.authorization_url)["code_challenge"]
-    assert create_s256_code_challenge(verifier) == challenge
+    assert s256(verifier) == challenge
     assert "resource" not in form and "client_secret" not in form
 
     graphql = httpx_mock.get_request(method="POST", url=MOCK_API_URL)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import logging
 import socket
 from collections.abc import AsyncIterator
 
@@ -11,7 +13,7 @@ import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from cway_authd.callback_guard import guarded_protocol
-from cway_authd.fd_budget import callback_connection_cap
+from cway_authd.fd_budget import AcceptErrorFilter, callback_connection_cap
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
@@ -75,3 +77,21 @@ def test_the_cap_follows_the_fd_limit() -> None:
     assert callback_connection_cap(1024) == 64
     assert callback_connection_cap(256) == 32
     assert callback_connection_cap(16) == 4
+
+
+def test_failed_accepts_are_one_line_per_interval_without_a_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        passed_on: list[dict[str, object]] = []
+        handler = AcceptErrorFilter(lambda _loop, context: passed_on.append(context))
+        emfile = OSError(errno.EMFILE, "Too many open files")
+        with caplog.at_level(logging.ERROR, logger="cway_authd.runner"):
+            for _ in range(500):  # what asyncio reports once per failed accept() while out of descriptors
+                handler(loop, {"message": "socket.accept() out of system resource", "exception": emfile})
+        other = {"message": "something else", "exception": ValueError("x")}
+        handler(loop, other)
+    finally:
+        loop.close()
+    lines = [r for r in caplog.records if "accept() failed" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].exc_info is None and "EMFILE" in lines[0].getMessage()
+    assert passed_on == [other]  # anything else still reaches the previous handler

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,12 +18,14 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from keyring.backends import fail
 
+from cway_authd.store import KeyMaterial
 from cway_common.contract import BearerResponse, ErrorCode, KeyRotationResponse
 from cway_common.daemon_client import DaemonClient, DaemonError
 from cway_emulator.server import EmulatorServer
 from tests.daemon_server.conftest import browser_sign_in
 from tests.daemon_server.test_cli import cli
 from tests.helpers.daemon import RunningDaemon, running_daemon
+from tests.helpers.emulator_gate import EndpointGate
 from tests.helpers.faults import fail_nth_token_write
 
 ALICE = "alice@contoso.example"
@@ -173,32 +176,38 @@ def test_cli_rotate_key_prints_counts_and_where_never_a_key(emu: EmulatorServer,
 
 
 def test_a_refresh_during_the_rotation_is_saved_readable_and_not_overwritten(
-    emu: EmulatorServer, key_file_env: dict[str, str]
+    emu: EmulatorServer, key_file_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = key_file_env
     with running_daemon(env, cleanup=False) as daemon:
         before = _sign_in_both(daemon, emu)
         [old_key] = _key_file_keys(env)
-        emu.knobs.latency = {"cway_token": 0.3}  # keep both refreshes in flight (under their locks)
+        cway = EndpointGate(monkeypatch)  # both refreshes stay in flight (under their locks) until released
+        key_added = threading.Event()
+        real_add = KeyMaterial.add_primary_key
 
-        async def scenario(client: DaemonClient) -> tuple[KeyRotationResponse, float, list[BearerResponse]]:
+        def add_and_signal(self: KeyMaterial, key: bytes) -> None:
+            real_add(self, key)
+            key_added.set()
+
+        monkeypatch.setattr(KeyMaterial, "add_primary_key", add_and_signal)
+
+        async def scenario(client: DaemonClient) -> tuple[KeyRotationResponse, list[BearerResponse]]:
             refreshes = [asyncio.create_task(client.force_refresh(user)) for user in USERS]
-            while emu.counters["cway_token_refresh"] < len(USERS):  # both are at Cway now
-                await asyncio.sleep(0.01)
-            started = asyncio.get_running_loop().time()
+            await cway.arrived(len(USERS))  # both are at Cway now, each holding its lock
             rotation = asyncio.create_task(client.rotate_store_key())
-            await asyncio.sleep(0.05)
+            assert await asyncio.to_thread(key_added.wait, 30)  # the rotation has begun: its new key is stored
             refreshes.append(asyncio.create_task(client.force_refresh(ALICE)))  # one more, mid-rotation
-            result = await rotation
-            return result, asyncio.get_running_loop().time() - started, await asyncio.gather(*refreshes)
+            assert not rotation.done()  # it cannot re-encrypt an account whose refresh holds the lock
+            cway.release()
+            return await rotation, await asyncio.gather(*refreshes)
 
         try:
-            rotation, took, refreshed = daemon.call(scenario)
+            rotation, refreshed = daemon.call(scenario)
         finally:
-            emu.knobs.latency = {}
+            cway.release()
 
         assert rotation.rotated == 2 and rotation.retired_keys == 1
-        assert took >= 0.15  # it waited for the refreshes in flight (each holds its account's lock)
         assert {r.username for r in refreshed} == set(USERS)
         current = _bearers(daemon)
         assert all(current[u] != before[u] for u in USERS)  # the refreshes happened

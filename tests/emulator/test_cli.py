@@ -8,11 +8,14 @@ import sys
 
 import httpx
 
+from tests.helpers.repo import with_emulator_path
+
 
 def test_cli_prints_env_and_stops_on_sigint() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "cway_emulator", "--auto-approve", "--quiet",
          "--redirect-uri", "http://127.0.0.1:5/cb"],
+        env=with_emulator_path(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

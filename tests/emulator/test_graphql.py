@@ -194,7 +194,7 @@ def test_every_required_resolver_answers(flow: Flow, emu: EmulatorServer, alice:
     assert result["loginInfo"]["currentOrganisation"]["name"] == "Contoso Print"
     assert result["itemsForFolder"]["totalHits"] == 3
     assert {i["__typename"] for i in result["itemsForFolder"]["items"]} == {"FileFolderItem", "ArtworkFolderItem"}
-    assert result["findUsersPage"]["totalHits"] == 3
+    assert result["findUsersPage"]["totalHits"] == 4  # alice, dave, admin, erin (Contoso members)
     assert len(result["openProjectsCountByMonth"]) == 12
     assert result["tempFileDownloadUrl"].startswith(emu.cway_base_url)
     assert "Spring Campaign 2026" in result["openAIProjectSummary"]

@@ -7,7 +7,7 @@ that the tools send only registered documents and never reach Cway with invalid 
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +43,12 @@ class StaticTokenGateway:
         return await self._post(document.text, variables, document.name, username, document)
 
     def subscribe(
-        self, document: Document, variables: Mapping[str, Any] | None = None, *, username: str | None = None
+        self,
+        document: Document,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        username: str | None = None,
+        on_subscribed: Callable[[], None] | None = None,
     ) -> AsyncGenerator[dict[str, Any], None]:
         """The shim's real subscription client, with this user's static token as the bearer."""
         who = username or self.default_username
@@ -53,7 +58,7 @@ class StaticTokenGateway:
             raise ToolError(f"No Cway account {who!r} is signed in.")
         return subscriptions.subscribe(
             derive_ws_url(self.api_url), document.text, variables, document.name, StaticBearer(token, who),
-            open_timeout=10, user_agent="cway-mcp-tests",
+            open_timeout=10, user_agent="cway-mcp-tests", on_subscribed=on_subscribed,
         )  # fmt: skip
 
     async def execute_text(

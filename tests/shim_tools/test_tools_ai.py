@@ -4,7 +4,6 @@ system-admin-only ``get_system_status``."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -66,17 +65,14 @@ async def test_a_slow_job_answers_with_its_thread_id_instead_of_hanging(
     gateway: StaticTokenGateway, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tools_ai, "AI_WAIT_SECONDS", 0.5)
-    emulator.knobs.update({"ai_seconds": 3600})
-    started = time.monotonic()
+    emulator.knobs.update({"ai_seconds": 3600})  # had the tool waited for it, the test would time out
     result = await call(gateway, "analyze_artwork", {"artwork_id": artwork_id(1)})
-    elapsed = time.monotonic() - started
     assert not result.is_error, text_of(result)
     out = result.structured_content or {}
     assert out["status"] == "IN_PROGRESS"
     assert out["thread_id"].startswith("thread_emu_")
     assert "result" not in out
     assert "still running" in out["note"]
-    assert elapsed < 5
 
 
 async def test_an_ai_failure_is_a_tool_error_with_cways_message(

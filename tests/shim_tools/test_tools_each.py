@@ -61,7 +61,7 @@ HAPPY: dict[str, tuple[dict[str, Any], str]] = {
     "list_shares": ({}, "Brand guide"),
     "get_share": ({"share_id": share_id(1)}, "Logo pack for printer"),
     "get_file_download_url": ({"file_id": file_id(1)}, "http"),
-    "create_download_job": ({"files": [{"file_id": file_id(1), "name": "logo.svg"}]}, "job_id"),
+    "create_download_job": ({"files": [{"file_id": file_id(1), "name": "logo.svg"}]}, '"status":"COMPLETED"'),
     "graphql_query": ({"query": "query Me { loginInfo { user { username } } }"}, "alice@contoso.example"),
     "remind_approver": ({"artwork_id": artwork_id(1), "username": DAVE}, '"reminded":["alice@contoso.example"]'),
     "revoke_artwork_decisions": ({"project_id": project_id(1), "artwork_ids": [artwork_id(2)]}, '"state":"FOR_REVIEW"'),
@@ -129,10 +129,11 @@ ERRORS: dict[str, tuple[dict[str, Any], str, bool]] = {
     ),
     "update_project_notes": ({"project_id": "spring", "notes": "x"}, "project_id must be a UUID", False),
     "set_project_manager": ({"project_id": project_id(1), "user": BOB}, "No Cway user", True),
+    "switch_organisation": ({"organisation": "fabrikam"}, "per-organisation API tokens", False),
 }
 
 #: Tools whose happy path needs an earlier call's state; their own tests cover it (test_long_jobs.py).
-STATEFUL = {"get_pending_result"}
+STATEFUL = {"get_pending_result", "switch_organisation"}  # switch: test_organisations.py (static mode)
 
 
 def test_every_tool_has_cases() -> None:

@@ -139,11 +139,21 @@ async def test_a_new_account_saved_during_a_rotation_ends_up_under_the_new_key(
             assert release.wait(10)
         real_write(path, data, mode)
 
+    # The point the race is about: the rotation (new key already added) starts listing the files while
+    # the save is still inside its write. No public hook reaches it, so the listing itself signals.
+    listing = threading.Event()
+    real_listing = store._record_names_locked
+
+    def signalled_listing() -> list[str]:
+        listing.set()
+        return real_listing()
+
     monkeypatch.setattr(files_module, "atomic_write", gated)
+    monkeypatch.setattr(store, "_record_names_locked", signalled_listing)
     save = asyncio.create_task(store.save(newcomer))
     assert await asyncio.to_thread(writing.wait, 10)  # the save is inside its write
     rotation = asyncio.create_task(rotate_key(store, key_material))
-    await asyncio.sleep(0.1)  # the rotation has added its key and is listing the files
+    assert await asyncio.to_thread(listing.wait, 10)  # the rotation has added its key and is listing the files
     release.set()
     await save
     report = await rotation

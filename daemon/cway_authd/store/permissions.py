@@ -20,6 +20,7 @@ import os
 import stat
 from pathlib import Path
 
+from cway_common.path_advice import PRIVATE_PATH_FIX, describe_owner, is_shared_dir, unusable_path
 from cway_common.private_files import make_private_dirs
 
 from .errors import StorePermissionError
@@ -27,16 +28,6 @@ from .errors import StorePermissionError
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 _GROUP_OTHER_BITS = 0o077
-
-
-def _describe_owner(uid: int) -> str:
-    """Name the owner for a message; fall back to the numeric uid if it has no passwd entry."""
-    try:
-        import pwd
-
-        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
-    except (KeyError, ImportError):
-        return f"uid {uid}"
 
 
 def _check_private(path: Path, st: os.stat_result, *, is_dir: bool) -> None:
@@ -47,15 +38,15 @@ def _check_private(path: Path, st: os.stat_result, *, is_dir: bool) -> None:
         fix = "remove it or point cway-auth elsewhere" if is_dir else "move it out of the way"
         raise StorePermissionError(f"{path} is not a {kind}; {fix}")
     if st.st_uid != euid:
+        # Never advise changing someone else's file or directory: point at a path of our own instead.
         raise StorePermissionError(
-            f"{path} is owned by {_describe_owner(st.st_uid)}, not by the user running cway-auth "
-            f"({_describe_owner(euid)}); fix with: chown {euid} {path} && chmod {mode_fix:o} {path}"
+            f"{path} is owned by {describe_owner(st.st_uid)}, not by the user running cway-auth "
+            f"({describe_owner(euid)}); {PRIVATE_PATH_FIX}"
         )
     mode = stat.S_IMODE(st.st_mode)
     if mode & _GROUP_OTHER_BITS:
-        raise StorePermissionError(
-            f"{path} has mode {mode:04o}, which lets group/others access it; fix with: chmod {mode_fix:o} {path}"
-        )
+        fix = PRIVATE_PATH_FIX if is_dir and is_shared_dir(st) else f"fix with: chmod {mode_fix:o} {path}"
+        raise StorePermissionError(f"{path} has mode {mode:04o}, which lets group/others access it; {fix}")
 
 
 def check_private_dir_stat(path: Path, st: os.stat_result) -> None:
@@ -84,7 +75,10 @@ def ensure_private_dir(path: Path) -> Path:
     ``/tmp``) are left alone: they are not ours to tighten.
     """
     path = Path(path)
-    make_private_dirs(path)
+    try:
+        make_private_dirs(path)
+    except PermissionError as exc:  # e.g. under a /tmp/runtime-<uid> that someone else created
+        raise StorePermissionError(unusable_path(path, exc)) from None
     check_private_dir(path)
     return path
 
