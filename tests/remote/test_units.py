@@ -34,6 +34,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {
         "CWAY_MCP_CONFIG": str(config),
         "AZURE_CLIENT_ID": "client",
+        "AZURE_TENANT_ID": "contoso.example",
         "CWAY_MCP_PUBLIC_URL": "https://mcp.example.com",
         "CWAY_MCP_DATABASE_URL": "postgresql://cway:s3cret@db.internal/cway",
         "CWAY_MCP_STORE_KEY": Fernet.generate_key().decode(),
