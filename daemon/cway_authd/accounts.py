@@ -15,6 +15,7 @@ from datetime import datetime
 
 from cway_common.contract import AccountInfo, AccountState
 
+from .cway_session import renewable_until
 from .store import TokenRecord, normalise_username
 
 
@@ -27,6 +28,8 @@ class AccountEntry:
     retry_not_before: datetime | None = None
     failures: int = 0
     unsaved: bool = False  # refreshed, but the store write failed: served from memory, save retried
+    #: The AADSTS code (or OAuth error) of a configuration refusal at the last refresh: tokens kept, admin to fix.
+    misconfigured: str | None = None
 
     def state(self, now: datetime) -> AccountState:
         """From the last real outcome, never from hope: an expired token is never ``ok``."""
@@ -36,6 +39,8 @@ class AccountEntry:
             return "refreshing"
         if self.unsaved:
             return "unsaved"  # refreshed, but only in memory: the disk would not take it
+        if self.misconfigured:
+            return "misconfigured"  # the app registration/settings were refused: the administrator's to fix
         if self.record.access_expires_at <= now:
             return "expired"  # not refreshed in time (the backend failed, or nothing ran)
         if self.failures:
@@ -60,6 +65,8 @@ class AccountEntry:
             refresh_expires_at=rec.refresh_expires_at if rec else None,
             last_refreshed_at=rec.last_refreshed_at if rec else None,
             last_error=self.last_error,
+            renewable_until=renewable_until(rec) if rec else None,
+            silent_reexchange=bool(rec and rec.idp_refresh_token),
         )
 
 
@@ -111,6 +118,7 @@ class AccountBook:
         entry.retry_not_before = None
         entry.failures = 0
         entry.unsaved = False
+        entry.misconfigured = None
         self._tombstones.discard(key)
         if record.email:
             with contextlib.suppress(ValueError):
@@ -122,6 +130,7 @@ class AccountBook:
         self._unindex_email(key, entry.record)
         entry.record = None
         entry.unsaved = False
+        entry.misconfigured = None
         entry.last_error = reason
         entry.retry_not_before = None
         entry.failures = 0

@@ -81,10 +81,7 @@ def describe_account(account: AccountInfo, now: datetime) -> list[str]:
             f"  access token:   expires {format_time(account.access_expires_at)} "
             f"({format_remaining(account.access_expires_at, now)})"
         )
-        lines.append(
-            f"  sign-in valid:  until {format_time(account.refresh_expires_at)} "
-            f"({format_remaining(account.refresh_expires_at, now)})"
-        )
+        lines.append(_renewal_line(account, now))
     if account.last_refreshed_at:
         lines.append(f"  last refreshed: {format_time(account.last_refreshed_at)}")
     if account.next_refresh_at and not needs:
@@ -245,3 +242,18 @@ def cmd_rotate_key(settings: Settings, args: argparse.Namespace, out: Output) ->
     else:
         out.line(result.message)
     return EXIT_OK
+
+
+def _renewal_line(account: AccountInfo, now: datetime) -> str:
+    """How long the session lasts without a browser: Entra's window with a re-exchange, else Cway's (if stated)."""
+    if account.silent_reexchange and account.renewable_until:
+        return (
+            f"  renewable:      without a browser until {format_time(account.renewable_until)} "
+            f"({format_remaining(account.renewable_until, now)}; Entra's limit if unused, sooner by policy)"
+        )
+    if account.refresh_expires_at:
+        return (
+            f"  sign-in valid:  until {format_time(account.refresh_expires_at)} "
+            f"({format_remaining(account.refresh_expires_at, now)})"
+        )
+    return "  sign-in valid:  until Cway refuses its refresh token (Cway does not say when)"

@@ -24,6 +24,7 @@ from cway_common.config import Settings
 from cway_common.contract import (
     AccountInfo,
     BearerResponse,
+    ConfigProblem,
     ErrorCode,
     HealthResponse,
     KeyRotationResponse,
@@ -37,7 +38,10 @@ from cway_common.redact import fingerprint
 from .account_loader import AccountLoader
 from .accounts import AccountBook
 from .audit import AuditLog
+from .cway_session import CwaySession
 from .cway_tokens import CwayTokenClient
+from .durability import flush_unsaved, open_rescue_store, recover_rescued, rescue_dir
+from .entra_errors import AdminProblems
 from .errors import CoreError
 from .http import build_http_client
 from .oidc import OidcClient
@@ -87,6 +91,8 @@ class DaemonCore:
         if store is None:
             store, key_material = open_file_store(settings, clock, self._audit)
         self.store = store
+        self._key_material = key_material
+        self.lost_at_shutdown: list[str] = []  # accounts whose refreshed tokens no disk would take
         self.key_source = key_source or (key_material.source if key_material is not None else "unknown")
         self._rotator = (
             KeyRotator(cast(ReencryptableStore, store), key_material)
@@ -97,13 +103,16 @@ class DaemonCore:
         self.http = http if http is not None else build_http_client(settings)
         self.oidc = OidcClient(settings, self.http, clock)
         self.cway = CwayTokenClient(settings, self.http, clock)
+        self.problems = AdminProblems()
+        self.session = CwaySession(
+            settings=settings, clock=clock, oidc=self.oidc, cway=self.cway, problems=self.problems
+        )
         self.book = AccountBook()
-        refresher = self.cway.refresh if settings.auth_flow == "cway" else self.oidc.refresh
         self.engine = RefreshEngine(
             clock=clock,
             store=store,
             book=self.book,
-            refresher=refresher,
+            refresher=self.session.refresh,
             audit=self._audit,
             threshold_seconds=settings.refresh_threshold_seconds,
             policy=retry,
@@ -115,7 +124,7 @@ class DaemonCore:
             clock=clock,
             http=self.http,
             oidc=self.oidc,
-            cway=self.cway,
+            session=self.session,
             engine=self.engine,
             audit=self._audit,
         )
@@ -149,17 +158,23 @@ class DaemonCore:
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, *, load_when: asyncio.Event | None = None) -> None:
         """Start the scheduler; load every account and refresh the ones already due in the background.
 
         Returns at once, so the socket answers while thousands of records are still being read
-        (``account_loader.py`` says what waits for the loading and what does not).
+        (``account_loader.py`` says what waits for the loading and what does not). The runner passes
+        ``load_when``, set once its listeners accept connections: the bulk read would otherwise compete
+        with the servers' own start for the interpreter.
         """
+        rescue = self._rescue_store(create=False)
+        if rescue is not None:  # put aside by a full disk at the last shutdown: before anything reads the store
+            for record in await recover_rescued(self.book, self.store, rescue):
+                self.engine.schedule(record)
         self.engine.start_scheduler()
-        self._startup = asyncio.create_task(self._load_then_refresh_due())
+        self._startup = asyncio.create_task(self._load_then_refresh_due(load_when))
 
-    async def _load_then_refresh_due(self) -> int:
-        loaded = await self.loader.start()
+    async def _load_then_refresh_due(self, load_when: asyncio.Event | None) -> int:
+        loaded = await self.loader.start(load_when)
         log.info("loaded %d account(s) from %s", loaded, self.storage_backend)
         return await self.engine.run_due()
 
@@ -175,6 +190,7 @@ class DaemonCore:
             self._startup.cancel()
             await asyncio.gather(self._startup, return_exceptions=True)
         await self.engine.stop()
+        self.lost_at_shutdown = await flush_unsaved(self.book, self.store, self._rescue_store(create=True))
         if self._owns_http:
             await self.http.aclose()
         self.sign_in.close()
@@ -182,6 +198,14 @@ class DaemonCore:
         if self._store_lock is not None:
             self._store_lock.release()
             self._store_lock = None
+
+    def _rescue_store(self, *, create: bool) -> TokenStore | None:
+        if self._key_material is None or not isinstance(self.store, FileTokenStore):
+            return None
+        if create and not any(entry.unsaved for entry in self.book.entries()):
+            return None
+        directory = rescue_dir(self.settings.socket_path)
+        return open_rescue_store(directory, self._key_material, self.clock, create=create)
 
     # ---- read-only views -----------------------------------------------------------------------
 
@@ -204,6 +228,11 @@ class DaemonCore:
             accounts=ok,
             accounts_needing_sign_in=needing,
             pending_sign_ins=self.sign_in.flows.pending_count(),
+            authority=self.settings.azure_authority,
+            exchange_token=self.settings.cway_exchange_token if self.settings.auth_flow == "cway" else None,
+            silent_reexchange=self.settings.silent_reexchange,
+            last_exchange=self.cway.last_exchange,
+            config_problem=_config_problem(self.problems),
         )
 
     async def list_accounts(self) -> list[AccountInfo]:
@@ -364,12 +393,15 @@ class DaemonCore:
             # Only the IdP's own refresh token goes to the IdP. In the cway flow the refresh token is
             # Cway's: it never leaves for anywhere but Cway's token endpoint (Cway offers no revocation).
             revoked = await self.oidc.revoke(record.refresh_token)
+        elif record is not None and record.idp_refresh_token:  # kept for a silent re-exchange: Entra's own
+            revoked = await self.oidc.revoke(record.idp_refresh_token)
         shown = record.username if record is not None else username
         self._audit.event("logout", account=shown, removed=removed, revoked=revoked, cancelled_sign_ins=cancelled)
         if not removed:
             message = f"{shown} was not signed in."
         elif revoked is None:
-            who = "the identity provider" if self.settings.auth_flow == "direct" else "Cway"
+            idp_held = self.settings.auth_flow == "direct" or (record is not None and record.idp_refresh_token)
+            who = "the identity provider" if idp_held else "Cway"
             message = f"Signed out {shown}; tokens deleted ({who} offers no revocation)."
         elif revoked:
             message = f"Signed out {shown}; tokens deleted and the refresh token revoked."
@@ -423,6 +455,19 @@ def open_file_store(settings: Settings, clock: Clock, audit: AuditLog) -> tuple[
     material = resolve_store_key(settings.state_dir, _secret(settings))
     store = FileTokenStore(settings.state_dir / TOKENS_DIR_NAME, material, clock, on_event=audit.store_event)
     return store, material
+
+
+def _config_problem(problems: AdminProblems) -> ConfigProblem | None:
+    latest = problems.latest
+    if latest is None:
+        return None
+    return ConfigProblem(
+        code=latest.code,
+        message=latest.message,
+        first_seen=latest.first_seen,
+        last_seen=latest.last_seen,
+        count=latest.count,
+    )
 
 
 def _secret(settings: Settings) -> str | None:

@@ -11,7 +11,10 @@ kind* of failure happened, because that decides what happens to the user's token
 * ``BackendTransient``: retry with backoff, keep serving the old access token while it lasts;
 * ``BackendFatal``: the refresh token is dead (``invalid_grant``, 401, expired): sign in again;
 * ``BackendRejected``: the backend refused the request for a reason that retrying will not fix
-  but that is not the user's fault either (e.g. a misconfigured client id): keep the tokens.
+  but that is not the user's fault either: keep the tokens;
+* ``BackendMisconfigured`` (a ``BackendRejected``): the application's registration or settings are
+  wrong (``invalid_client``, AADSTS7000215 …): keep the tokens, tell the administrator
+  (:mod:`cway_authd.entra_errors` decides which class a refusal is).
 """
 
 from __future__ import annotations
@@ -74,3 +77,11 @@ class BackendFatal(BackendError):
 
 class BackendRejected(BackendError):
     """Refused for a reason retrying will not fix (bad request, misconfiguration, odd answer)."""
+
+
+class BackendMisconfigured(BackendRejected):
+    """The administrator's configuration was refused; ``code`` is e.g. ``AADSTS7000215``. Tokens are kept."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code

@@ -18,7 +18,8 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from .errors import BackendFatal, BackendRejected, BackendTransient
+from .entra_errors import ErrorClass, aadsts_code, admin_hint, classify
+from .errors import BackendFatal, BackendMisconfigured, BackendRejected, BackendTransient
 from .http import json_object
 
 # Used only when a response states no lifetime and the token is not a JWT with "exp".
@@ -29,9 +30,6 @@ MAX_TOKEN_LIFETIME = timedelta(days=400)
 
 # The longest Retry-After honoured (a refresh token lives ~40 h; waiting longer helps nobody).
 MAX_RETRY_AFTER = timedelta(hours=1)
-
-# Entra error codes that mean "this grant is gone, sign in again" even without invalid_grant.
-FATAL_AADSTS = ("AADSTS700082", "AADSTS50173", "AADSTS70008", "AADSTS700084", "AADSTS50078", "AADSTS50076")
 
 
 @dataclass(frozen=True, repr=False)
@@ -44,6 +42,15 @@ class TokenGrant:
     access_expires_at: datetime
     refresh_expires_at: datetime | None
     id_token: str | None = None
+    #: A silent re-exchange: the Entra refresh token to keep from now on, and when Entra issued it.
+    idp_refresh_token: str | None = None
+    idp_refreshed_at: datetime | None = None
+
+    def carried(self) -> dict[str, object]:
+        """Record fields this grant replaces besides Cway's tokens (the Entra refresh token, if renewed)."""
+        if self.idp_refresh_token is None:
+            return {}
+        return {"idp_refresh_token": self.idp_refresh_token, "idp_refreshed_at": self.idp_refreshed_at}
 
     def __repr__(self) -> str:
         return (
@@ -162,15 +169,24 @@ def clean_text(value: object, limit: int = 200) -> str:
 
 
 def classify_failure(response: httpx.Response, *, what: str, now: datetime) -> Exception:
-    """Map a non-2xx token-endpoint answer to transient / fatal / rejected."""
+    """Map a non-2xx token-endpoint answer to transient / fatal / misconfigured / rejected.
+
+    The class comes from :func:`cway_authd.entra_errors.classify` (AADSTS code first, then the
+    OAuth ``error``, then the status): a client-authentication error is never ``BackendFatal``.
+    """
     status = response.status_code
     data = json_object(response) or {}
     error = clean_text(data.get("error"), 60)
-    description = clean_text(data.get("error_description") or data.get("message"))
+    raw_description = data.get("error_description") or data.get("message")
+    description = clean_text(raw_description)
     detail = f"{what} answered {status}" + (f" {error}" if error else "") + (f": {description}" if description else "")
-    if status == 429 or status == 408 or status >= 500:
+    code = aadsts_code(raw_description if isinstance(raw_description, str) else "", data.get("error_codes"))
+    kind = classify(status, error, code)
+    if kind is ErrorClass.TRANSIENT:
         return BackendTransient(detail, retry_after=retry_after_seconds(response, now))
-    fatal_code = any(code in description for code in FATAL_AADSTS)
-    if error == "invalid_grant" or fatal_code or status == 401:
+    if kind is ErrorClass.SIGN_IN:
         return BackendFatal(detail)
+    if kind is ErrorClass.ADMIN:
+        label = f"AADSTS{code}" if code is not None else (error or f"HTTP {status}")
+        return BackendMisconfigured(f"{detail} (ask your administrator: {label}, {admin_hint(code)})", code=label)
     return BackendRejected(detail)

@@ -62,11 +62,17 @@ class OidcClient:
         and the direct flow refreshes at the IdP. Which resource the access token is for comes from
         the other scopes: in the direct flow that must be Cway's API scope, e.g.
         ``api://<cway app id>/user_impersonation`` (``load_settings`` refuses Graph-only scopes).
+        With ``CWAY_EXCHANGE_TOKEN=access_token|id_token`` and the silent re-exchange on, the daemon
+        keeps Entra's refresh token too, so ``offline_access`` is added as well, and ``access_token``
+        makes sure ``User.Read`` is there (the token Cway checks at Graph ``/me``).
         The same scope string is sent at ``/authorize``, at the code redemption and at each refresh.
         """
         scopes = list(self._settings.azure_scopes)
-        if self._settings.auth_flow == "direct" and "offline_access" not in scopes:
+        keeps_idp_tokens = self._settings.auth_flow == "direct" or self._settings.silent_reexchange
+        if keeps_idp_tokens and "offline_access" not in scopes:
             scopes.append("offline_access")
+        if self._settings.cway_exchange_token == "access_token" and not any(s.lower() == "user.read" for s in scopes):
+            scopes.append("User.Read")  # Cway asks Graph /me with the token: it must be a Graph token
         return " ".join(scopes)
 
     # ---- discovery -------------------------------------------------------------------------

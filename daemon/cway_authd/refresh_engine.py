@@ -12,7 +12,9 @@ Rules this module enforces:
 * **Transient vs fatal.** Transient failures are retried with exponential backoff and jitter
   within a small budget; meanwhile the old access token is served while it is valid. After a
   failed round the account cools down (5 s growing to 60 s) so a burst of callers cannot
-  hammer a struggling backend. Fatal failures delete the record and leave a tombstone.
+  hammer a struggling backend. Fatal failures delete the record and leave a tombstone; a
+  configuration error (``BackendMisconfigured``: ``invalid_client`` …) never does: the tokens are
+  kept and, once the access token has expired, callers are told to ask their administrator.
 * **Scheduling.** :mod:`refresh_schedule`: a due-time index, one APScheduler tick job and a
   bounded worker pool (``CWAY_REFRESH_CONCURRENCY``). Each account is armed at
   :meth:`RefreshEngine.planned_at` (due minus a per-token jitter, never after the refresh token's
@@ -39,14 +41,15 @@ from cway_common.redact import fingerprint
 from .accounts import AccountBook, AccountEntry
 from .audit import AuditLog
 from .durability import describe_save_error
-from .errors import BackendError, BackendFatal, BackendTransient, CoreError
+from .errors import BackendError, BackendFatal, BackendMisconfigured, BackendTransient, CoreError
 from .grants import TokenGrant
 from .refresh_schedule import RefreshScheduler
 from .store import TokenRecord, TokenStore
 
 log = logging.getLogger(__name__)
 
-Refresher = Callable[[str], Awaitable[TokenGrant]]
+#: Renews one account's tokens (the record holds Cway's refresh token, or Entra's for a re-exchange).
+Refresher = Callable[[TokenRecord], Awaitable[TokenGrant]]
 Sleep = Callable[[float], Awaitable[None]]
 
 MAX_JITTER_SECONDS = 30.0
@@ -184,13 +187,16 @@ class RefreshEngine:
         key = record.normalised_username
         if entry.retry_not_before is not None and now < entry.retry_not_before:
             return self._serve_or_fail(entry, record)
-        if not record.refresh_token or (record.refresh_expires_at is not None and record.refresh_expires_at <= now):
+        cway_refresh_dead = not record.refresh_token or (
+            record.refresh_expires_at is not None and record.refresh_expires_at <= now
+        )
+        if cway_refresh_dead and not record.idp_refresh_token:  # with one, the refresher exchanges again
             await self._drop(entry, "the refresh token has expired")
             return self._raise_not_usable(key, entry)
 
         entry.refreshing = True
         try:
-            grant = await self._call_with_retries(record.refresh_token)
+            grant = await self._call_with_retries(record)
         except BackendFatal as exc:
             await self._drop(entry, str(exc))
             return self._raise_not_usable(key, entry)
@@ -199,7 +205,9 @@ class RefreshEngine:
             entry.last_error = str(exc)
             retry_after = exc.retry_after if isinstance(exc, BackendTransient) else None
             entry.retry_not_before = self._clock.now() + self.policy.cooldown(entry.failures, retry_after)
-            self._audit_event("refresh_failed", account=entry.username, kind="transient", error=str(exc))
+            entry.misconfigured = exc.code if isinstance(exc, BackendMisconfigured) else None
+            kind = "admin" if isinstance(exc, BackendMisconfigured) else "transient"
+            self._audit_event("refresh_failed", account=entry.username, kind=kind, error=str(exc))
             self.schedule(record, at=entry.retry_not_before)
             return self._serve_or_fail(entry, record)
         finally:
@@ -212,6 +220,7 @@ class RefreshEngine:
             access_expires_at=grant.access_expires_at,
             refresh_expires_at=grant.refresh_expires_at if grant.refresh_token else record.refresh_expires_at,
             last_refreshed_at=now,
+            **grant.carried(),
         )
         if await self._persist(entry, new):
             self.schedule(new)
@@ -250,6 +259,16 @@ class RefreshEngine:
         if record.access_expires_at > self._clock.now():
             return record
         when = entry.retry_not_before.isoformat() if entry.retry_not_before else "soon"
+        code = entry.misconfigured
+        if code is not None:  # retrying will not help until the registration is fixed; the tokens are kept
+            raise CoreError(
+                ErrorCode.CONFIGURATION_ERROR,
+                f"{entry.username}'s session cannot be renewed because the sign-in configuration was refused: "
+                f"ask your administrator ({code}; `cway-auth doctor` shows the details). "
+                "The tokens are kept; it works again once the configuration is fixed.",
+                status=503,
+                username=entry.username,
+            )
         raise CoreError(
             ErrorCode.BACKEND_UNAVAILABLE,
             f"cannot refresh {entry.username}'s expired token right now ({entry.last_error}); "
@@ -258,13 +277,13 @@ class RefreshEngine:
             username=entry.username,
         )
 
-    async def _call_with_retries(self, refresh_token: str) -> TokenGrant:
+    async def _call_with_retries(self, record: TokenRecord) -> TokenGrant:
         loop = asyncio.get_running_loop()
         started = loop.time()
         attempt = 0
         while True:
             try:
-                return await self._refresher(refresh_token)
+                return await self._refresher(record)
             except BackendTransient as exc:
                 attempt += 1
                 if attempt >= self.policy.attempts:
@@ -422,10 +441,8 @@ class RefreshEngine:
                 return None
             record = entry.record
             now = self._clock.now()
-            if entry.unsaved:
-                await self._persist(entry, record)
-                self._schedule.index.arm(key, self._arm_time(entry))
-                return record
+            if entry.unsaved and not await self._persist(entry, record) and now < self.planned_at(record):
+                return record  # the disk still refuses; _persist armed the next try
             if now < self.planned_at(record):
                 self.schedule(record)  # woken early, or refreshed meanwhile by a bearer call
                 return record
@@ -433,6 +450,11 @@ class RefreshEngine:
                 self.schedule(record, at=entry.retry_not_before)
                 return record
             return await self._refresh_locked(entry, record)
+
+    async def idle(self) -> None:
+        """Wait until no refresh is in flight (tests; a caller that was served early may leave one running)."""
+        while self._tasks:
+            await asyncio.gather(*set(self._tasks), return_exceptions=True)
 
     async def stop(self, grace_seconds: float = 35.0) -> None:
         await self._schedule.stop()

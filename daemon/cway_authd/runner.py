@@ -178,10 +178,13 @@ async def run_daemon(
                 await _refuse_live_daemon(settings.socket_path)
             except StartupError as exc:
                 return _failed(settings, exc)
-        return await _serve(core, settings, ready, shutdown, passed[0] if passed else None)
+        code = await _serve(core, settings, ready, shutdown, passed[0] if passed else None)
     finally:
         with contextlib.suppress(Exception):
             await core.stop()
+    if core.lost_at_shutdown:  # refreshed tokens no disk would take (logged by name): not a clean exit
+        return EXIT_FAILED
+    return code
 
 
 def _failed(settings: Settings, exc: StartupError) -> int:
@@ -227,8 +230,9 @@ async def _serve(
     uninstall = _install_signal_handlers(stop, servers)
     unfilter = filter_accept_errors(asyncio.get_running_loop())
     try:
+        serving = asyncio.Event()  # the stored accounts are loaded once the listeners accept connections
         try:
-            await core.start()
+            await core.start(load_when=serving)
         except Exception:
             log.exception("cannot start: the daemon core failed to start")
             last_error.write(settings.state_dir, EXIT_FAILED, "the daemon core failed to start (see its log)")
@@ -242,6 +246,7 @@ async def _serve(
                 break
             await asyncio.sleep(0.01)
         ok = all(server.started for server in servers)
+        serving.set()
         if ok:
             log.info(
                 "cway-auth daemon %d ready: control socket %s, sign-in callback %s",

@@ -1,6 +1,7 @@
 """Running a sign-in: the authorize URL, then (callback or paste) code → tokens → confirmed identity → store.
 
-``AUTH_FLOW=cway`` hands the Entra code to Cway's ``grant_type=azure`` exchange;
+``AUTH_FLOW=cway`` exchanges at Cway's ``grant_type=azure`` (the code itself, or the Entra access or
+ID token the daemon redeemed it for: ``CWAY_EXCHANGE_TOKEN``, see :mod:`cway_authd.cway_session`);
 ``AUTH_FLOW=direct`` redeems it at the IdP and validates the ID token. Either way the new access
 token is then shown to Cway's ``loginInfo``, and the tokens are stored under the username Cway
 confirms, which may differ from the one the user asked for (reported, not refused: the user
@@ -25,9 +26,10 @@ from cway_common.contract import ErrorCode
 
 from .audit import AuditLog
 from .audit_limit import UnauthenticatedEvents
-from .cway_tokens import CwayTokenClient
+from .cway_session import CwaySession
+from .entra_errors import ErrorClass, aadsts_code, admin_hint, classify
 from .errors import BackendError, BackendRejected, CoreError
-from .grants import TokenGrant, clean_text
+from .grants import clean_text
 from .identity import fetch_identity
 from .oidc import OidcClient
 from .refresh_engine import RefreshEngine
@@ -55,7 +57,7 @@ class SignInService:
         clock: Clock,
         http: httpx.AsyncClient,
         oidc: OidcClient,
-        cway: CwayTokenClient,
+        session: CwaySession,
         engine: RefreshEngine,
         audit: AuditLog | None,
     ) -> None:
@@ -63,7 +65,7 @@ class SignInService:
         self._clock = clock
         self._http = http
         self._oidc = oidc
-        self._cway = cway
+        self._session = session
         self._engine = engine
         self._audit = audit
         # A callback without a known state proves nothing about who sent it: anyone on the machine can.
@@ -106,11 +108,11 @@ class SignInService:
 
         error = params.get("error")
         if error:
-            description = clean_text(params.get("error_description"), 300)
-            message = f"The identity provider did not sign you in ({clean_text(error, 60)})" + (
-                f": {description}" if description else "."
+            return (
+                flow,
+                None,
+                self._fail(flow, self._idp_refusal(error, params.get("error_description")), 400, "idp_error"),
             )
-            return flow, None, self._fail(flow, message, 400, reason="idp_error")
         code = params.get("code")
         if not code:
             return flow, None, self._fail(flow, "The sign-in response has no authorization code.", 400, "no_code")
@@ -152,6 +154,23 @@ class SignInService:
         )
         return flow, None, CallbackOutcome(True, 200, "Signed in", message)
 
+    def _idp_refusal(self, error: str, raw_description: str | None) -> str:
+        """The IdP's error redirect, worded by its class: the administrator's to fix, or sign in again."""
+        description = clean_text(raw_description, 300)
+        message = f"The identity provider did not sign you in ({clean_text(error, 60)})" + (
+            f": {description}" if description else "."
+        )
+        code = aadsts_code(raw_description or "")
+        kind = classify(400, clean_text(error, 60), code)
+        if kind is ErrorClass.ADMIN:
+            label = f"AADSTS{code}" if code is not None else clean_text(error, 60)
+            if self._session.problems.record(label, message, self._clock.now()):
+                log.error("sign-in refused for a configuration reason (ask your administrator): %s", label)
+            return f"{message.rstrip('.')}. Ask your administrator ({label}: {admin_hint(code)})."
+        if code == 65001 or error == "consent_required":
+            return f"{message.rstrip('.')}. Consent is needed: sign in again, or ask your administrator to grant it."
+        return message
+
     def _fail(self, flow: SignInFlow, message: str, status: int, reason: str) -> CallbackOutcome:
         self.flows.finish(flow, "failed", message)
         self._event("sign_in_failed", flow_id=flow.flow_id, reason=reason, error=message)
@@ -159,21 +178,8 @@ class SignInService:
 
     async def _redeem(self, flow: SignInFlow, code: str) -> TokenRecord:
         now = self._clock.now()
-        tenant = self._settings.azure_tenant_id
-        grant: TokenGrant
-        if self._settings.auth_flow == "cway":
-            grant = await self._cway.exchange_code(
-                code=code, state=flow.state, code_verifier=flow.code_verifier, redirect_uri=self._settings.redirect.uri
-            )
-        else:
-            grant = await self._oidc.redeem_code(
-                code=code, code_verifier=flow.code_verifier, redirect_uri=self._settings.redirect.uri
-            )
-            if not grant.id_token:
-                raise BackendRejected("the identity provider issued no ID token (is 'openid' in AZURE_SCOPES?)")
-            claims = await self._oidc.validate_id_token(grant.id_token, nonce=flow.nonce)
-            tid = claims.get("tid")
-            tenant = tid if isinstance(tid, str) and tid else tenant
+        result = await self._session.sign_in(flow, code)
+        grant = result.cway
         if not grant.refresh_token:
             raise BackendRejected("no refresh token was issued, so the session could not be kept alive")
         identity = await fetch_identity(self._http, self._settings.cway_api_url, grant.access_token)
@@ -184,12 +190,14 @@ class SignInService:
             token_type=grant.token_type,
             access_expires_at=grant.access_expires_at,
             refresh_expires_at=grant.refresh_expires_at,
-            tenant=tenant,
+            tenant=result.tenant,
             display_name=identity.display_name,
             email=identity.email,
             organisation_id=identity.organisation_id,
             organisation_name=identity.organisation_name,
             created_at=now,
+            idp_refresh_token=result.idp_refresh_token,
+            idp_refreshed_at=result.idp_refreshed_at,
         )
 
     def close(self) -> None:

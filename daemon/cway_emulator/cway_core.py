@@ -108,13 +108,15 @@ class CwayCore:
         with self.store.lock:
             self.access[jti] = _Access(username, generation)
             self.refresh[refresh] = _Refresh(username, generation, now + timedelta(seconds=refresh_lifetime))
-        return {
+        body: dict[str, Any] = {
             "access_token": sign_hs256(self.key, claims),
             "token_type": "Bearer",
             "expires_in": access_lifetime,
             "refresh_token": refresh,
-            "refresh_expires_in": refresh_lifetime,
         }
+        if self.knobs.cway_refresh_expires_in:  # not known to exist in the real Cway's answer
+            body["refresh_expires_in"] = refresh_lifetime
+        return body
 
     def redeem_refresh(self, token: str) -> dict[str, Any]:
         now = self.clock.now()

@@ -17,6 +17,10 @@ from cway_emulator.knobs import Counters, Knobs
 from cway_emulator.store import DataStore
 
 DEFAULT_TENANT = "7e4a1c2b-9d3f-4b6e-8a1c-00000000e1d0"
+DEFAULT_TENANT_DOMAIN = "contoso.example"
+#: A second directory, for multi-tenant sign-ins (``Emulator.place_user`` moves a user there).
+SECOND_TENANT = "5b0f0e7a-2c44-4d0e-9f3e-00000000fab1"
+SECOND_TENANT_DOMAIN = "fabrikam.example"
 DEFAULT_CLIENT_ID = "00000000-0000-0000-0000-00000000c11e"
 CWAY_CLIENT_ID = "00000000-0000-0000-0000-0000000c3a70"
 #: The emulated Cway app exposes an API ("Expose an API" in Entra) with one delegated scope.
@@ -61,6 +65,7 @@ class Emulator:
             ),
         }
         self.idp = IdpCore(self.issuer, tenant, self.knobs, self.store, clock, clients)
+        self.idp.tenants.update({tenant: DEFAULT_TENANT_DOMAIN, SECOND_TENANT: SECOND_TENANT_DOMAIN})
         self.cway = CwayCore(
             self.cway_base_url, self.knobs, self.store, clock, idp=self.idp, api_client_id=CWAY_CLIENT_ID
         )
@@ -74,6 +79,20 @@ class Emulator:
     @property
     def graph_me_url(self) -> str:
         return f"{self.idp_url}/v1.0/me"
+
+    @property
+    def tenants(self) -> dict[str, str]:
+        return self.idp.tenants
+
+    def issuer_for(self, tenant_id: str) -> str:
+        return self.idp.issuer_for(tenant_id)
+
+    def place_user(self, upn: str, tenant_id: str) -> None:
+        """Make ``upn`` a member of another known tenant (its tokens carry that ``tid`` and issuer)."""
+        if tenant_id not in self.idp.tenants:
+            raise KeyError(f"unknown tenant {tenant_id}")
+        with self.store.lock:
+            self.idp.user_tenants[upn.lower()] = tenant_id
 
     # --- operations ---------------------------------------------------------------------
     def _seed_static_tokens(self) -> None:

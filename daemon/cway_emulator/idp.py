@@ -74,10 +74,9 @@ def _bearer(request: Request) -> str | None:
 def create_idp_app(emu: Emulator) -> FastAPI:
     app = base_app(emu, "Emulated Entra ID")
     core = emu.idp
-    tenant_base = f"{emu.idp_url}/{emu.tenant}"
 
     def wrong_tenant(tenant: str) -> JSONResponse | None:
-        if tenant == emu.tenant:
+        if core.resolve_authority(tenant) is not None:
             return None
         err = EntraError("invalid_tenant", 90002, f"Tenant '{tenant}' not found.")
         return JSONResponse(err.body(emu.clock.now()), 400)
@@ -87,8 +86,12 @@ def create_idp_app(emu: Emulator) -> FastAPI:
         emu.counters.incr("idp_discovery")
         if (bad := wrong_tenant(tenant)) is not None:
             return bad
+        tenant_id = core.resolve_authority(tenant)
+        tenant_base = f"{emu.idp_url}/{tenant}"
+        # organizations/common: the issuer is a template, filled from each token's tid (as in Entra).
+        issuer = core.issuer_for(tenant_id) if tenant_id else f"{emu.idp_url}/{{tenantid}}/v2.0"
         doc: dict[str, Any] = {
-            "issuer": emu.issuer,
+            "issuer": issuer,
             "authorization_endpoint": f"{tenant_base}/oauth2/v2.0/authorize",
             "token_endpoint": f"{tenant_base}/oauth2/v2.0/token",
             "jwks_uri": f"{tenant_base}/discovery/v2.0/keys",
@@ -124,10 +127,13 @@ def create_idp_app(emu: Emulator) -> FastAPI:
         emu.counters.incr("idp_authorize")
         if (injected := await gate(emu, "idp_authorize", "entra")) is not None:
             return injected
-        if tenant != emu.tenant:
+        authority_tenant = core.resolve_authority(tenant)
+        if authority_tenant is None:
             return _error_page(PageError("invalid_tenant", 90002, f"Tenant '{tenant}' not found."))
         try:
+            core.check_multi_tenant(authority_tenant, page=True)
             req = core.begin_authorize(request.query_params)
+            req.authority_tenant = authority_tenant
         except RedirectError as err:
             return RedirectResponse(err.location, 302)
         except PageError as err:
@@ -165,6 +171,7 @@ def create_idp_app(emu: Emulator) -> FastAPI:
         if (bad := wrong_tenant(tenant)) is not None:
             return bad
         try:
+            core.check_multi_tenant(core.resolve_authority(tenant) or "")
             body = core.token(form, _basic_auth(request))
         except EntraError as err:
             emu.counters.incr("idp_token_rejected")

@@ -2,8 +2,11 @@
 
 Faithful where it matters to a client: codes are single-use (AADSTS54005) and short-lived
 (AADSTS70008), bound to the client id, redirect URI and PKCE challenge of the authorize
-request; refresh tokens rotate on every redemption and are only issued when
-``offline_access`` was requested (as in Entra v2); confidential clients must authenticate,
+request; every redemption of a refresh token issues a new one, but (as in Entra) the old one
+stays valid until its own lifetime ends (the ``idp_refresh_single_use`` knob makes them
+single-use); refresh tokens are only issued when ``offline_access`` was requested (as in Entra v2);
+loopback redirect URIs match whatever their port (Entra's native-app rule; knob
+``idp_redirect_exact_port``); ``entra_faults`` injects any refusal of ``idp_faults.CATALOG``; confidential clients must authenticate,
 public clients must *not* present a secret (AADSTS700025).
 
 Cway's "on-behalf" redemption (``AUTH_FLOW=cway``): a code belongs to the client id used at
@@ -34,6 +37,7 @@ from typing import Any
 
 from cway_common.clock import Clock
 from cway_emulator.fixtures import DEFAULT_USER, Record
+from cway_emulator.idp_faults import CATALOG
 from cway_emulator.idp_model import (
     PROMPTS,
     AuthRequest,
@@ -45,6 +49,7 @@ from cway_emulator.idp_model import (
     RefreshGrant,
     missing_param,
     redirect_missing,
+    redirect_registered,
     revoked_error,
     s256,
     with_query,
@@ -70,6 +75,41 @@ class IdpCore:
     pending: dict[str, AuthRequest] = field(default_factory=dict)
     #: Access tokens issued for an API other than Graph: ``uti`` -> (upn, generation).
     api_tokens: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: Every tenant this IdP knows: tenant id -> verified domain (the home tenant is ``tenant``).
+    tenants: dict[str, str] = field(default_factory=dict)
+    #: Users who live in another tenant than the home one: upn -> tenant id.
+    user_tenants: dict[str, str] = field(default_factory=dict)
+
+    # --- tenants ------------------------------------------------------------------------
+    def tenant_of(self, upn: str) -> str:
+        with self.store.lock:
+            return self.user_tenants.get(upn.lower(), self.tenant)
+
+    def issuer_for(self, tenant_id: str) -> str:
+        """The per-tenant v2 issuer (Entra's ``https://login.microsoftonline.com/{tenantid}/v2.0``)."""
+        return self.issuer.replace(f"/{self.tenant}/", f"/{tenant_id}/")
+
+    def resolve_authority(self, segment: str) -> str | None:
+        """The tenant id an authority path names; ``organizations``/``common`` -> ``""``; unknown -> None."""
+        low = segment.lower()
+        if low in ("organizations", "common"):
+            return ""
+        for tenant_id, domain in self.tenants.items():
+            if low in (tenant_id.lower(), domain.lower()):
+                return tenant_id
+        return None
+
+    def check_multi_tenant(self, authority_tenant: str, page: bool = False) -> None:
+        """A single-tenant app on ``organizations``/``common`` is refused (AADSTS50194)."""
+        if authority_tenant == "" and not self.knobs.idp_app_multi_tenant:
+            cls = PageError if page else EntraError
+            raise cls(
+                "invalid_request",
+                50194,
+                "Application is not configured as a multi-tenant application. Usage of the /common endpoint is "
+                "not supported for such applications created after '10/15/2018'. Use a tenant-specific endpoint "
+                "or configure the application to be multi-tenant.",
+            )
 
     @property
     def scopes(self) -> ScopeRules:
@@ -77,6 +117,7 @@ class IdpCore:
 
     def reset(self) -> None:
         with self.store.lock:
+            self.user_tenants.clear()
             self.codes.clear()
             self.refresh.clear()
             self.pending.clear()
@@ -98,7 +139,7 @@ class IdpCore:
         redirect_uri = params.get("redirect_uri")
         if not redirect_uri:
             raise missing_param("redirect_uri", page=True)
-        if redirect_uri not in client.redirect_uris:
+        if not redirect_registered(redirect_uri, client.redirect_uris, exact_port=self.knobs.idp_redirect_exact_port):
             raise PageError(
                 "invalid_request",
                 50011,
@@ -190,6 +231,16 @@ class IdpCore:
             return req.error_location(
                 RedirectError("access_denied", 50034, "The user account does not exist in the tenant directory.")
             )
+        home = self.tenant_of(user["upn"])
+        if req.authority_tenant and req.authority_tenant != home:
+            return req.error_location(
+                RedirectError(
+                    "invalid_request",
+                    50020,
+                    f"User account '{user['upn']}' from identity provider does not exist in tenant "
+                    f"'{self.tenants.get(req.authority_tenant, req.authority_tenant)}'.",
+                )
+            )
         code = "emu_ac." + secrets.token_urlsafe(32)
         grant = CodeGrant(
             request=req,
@@ -206,6 +257,7 @@ class IdpCore:
         grant_type = form.get("grant_type")
         if not grant_type:
             raise missing_param("grant_type")
+        self._injected_fault(grant_type, form)
         if grant_type == "authorization_code":
             return self._redeem_code(form, self.authenticate(form, basic))
         if grant_type == "refresh_token":
@@ -213,6 +265,20 @@ class IdpCore:
         raise EntraError(
             "unsupported_grant_type", 70003, f"The app requested an unsupported grant type '{grant_type}'."
         )
+
+    def _injected_fault(self, grant_type: str, form: Mapping[str, str]) -> None:
+        """An ``entra_faults`` knob entry for this grant and account: answer as Entra would."""
+        with self.store.lock:
+            if grant_type == "authorization_code":
+                code = self.codes.get(form.get("code", ""))
+                account = code.upn if code is not None else None
+            else:
+                refresh = self.refresh.get(form.get("refresh_token", ""))
+                account = refresh.upn if refresh is not None else None
+        fault = self.knobs.take_entra_fault(grant_type, account)
+        if fault is not None:
+            error, status, message = CATALOG[fault.aadsts]
+            raise EntraError(error, fault.aadsts, message, status)
 
     def authenticate(self, form: Mapping[str, str], basic: tuple[str, str] | None) -> Client:
         client_id, secret = form.get("client_id"), form.get("client_secret")
@@ -322,9 +388,11 @@ class IdpCore:
                 raise EntraError("invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
             if grant.client_id != client.client_id:
                 raise EntraError("invalid_grant", 70000, "The refresh token was issued to a different client.")
-            if grant.redeemed:
+            if grant.revoked:
+                raise EntraError("invalid_grant", 70000, "The provided refresh token was revoked.")
+            if grant.redeemed and self.knobs.idp_refresh_single_use:
                 raise EntraError(
-                    "invalid_grant", 70000, "The provided refresh token was already redeemed (tokens rotate)."
+                    "invalid_grant", 70000, "The provided refresh token was already redeemed (single-use knob)."
                 )
             if self.store.generation(grant.upn) != grant.generation:
                 raise revoked_error()
@@ -353,4 +421,4 @@ class IdpCore:
         with self.store.lock:
             grant = self.refresh.get(token)
             if grant is not None:
-                grant.redeemed = True
+                grant.revoked = True

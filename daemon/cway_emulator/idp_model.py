@@ -18,6 +18,7 @@ GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 PROMPTS = frozenset({"login", "none", "consent", "select_account"})
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 @dataclass
@@ -79,6 +80,8 @@ class AuthRequest:
     login_hint: str | None
     prompt: str | None
     created: datetime
+    #: The tenant id the authorize URL named ("" for organizations/common), set by the HTTP layer.
+    authority_tenant: str = ""
 
     def error_location(self, err: EntraError) -> str:
         params = {"error": err.error, "error_description": f"AADSTS{err.code}: {err.message}"}
@@ -102,6 +105,33 @@ class RefreshGrant:
     generation: int
     issued: datetime
     redeemed: bool = False
+    revoked: bool = False
+
+
+def redirect_registered(uri: str, registered: list[str], *, exact_port: bool) -> bool:
+    """Entra's rule for native apps: a loopback ``http`` redirect URI matches whatever its port."""
+    if uri in registered:
+        return True
+    if exact_port:
+        return False
+    try:
+        asked = urlsplit(uri)
+        asked_port = asked.port
+    except ValueError:
+        return False
+    if asked.scheme != "http" or asked.hostname not in LOOPBACK_HOSTS or asked_port is None:
+        return False
+    for candidate in registered:
+        known = urlsplit(candidate)
+        same = (known.scheme, known.hostname, known.path, known.query) == (
+            asked.scheme,
+            asked.hostname,
+            asked.path,
+            asked.query,
+        )
+        if same:
+            return True
+    return False
 
 
 def with_query(uri: str, params: dict[str, str], state: str | None) -> str:

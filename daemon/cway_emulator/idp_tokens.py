@@ -36,7 +36,8 @@ def issue_tokens(
     lifetime = core.knobs.idp_access_lifetime
     low = {s.lower() for s in scopes}
     audience, names = resource
-    base = {"iss": core.issuer, "iat": epoch(now), "nbf": epoch(now), "exp": epoch(now) + lifetime}
+    tid = core.tenant_of(upn)
+    base = {"iss": core.issuer_for(tid), "iat": epoch(now), "nbf": epoch(now), "exp": epoch(now) + lifetime}
     uti = secrets.token_urlsafe(12)
     access_claims: dict[str, Any]
     if audience == GRAPH_APP_ID:  # Graph's tokens are v1 tokens whatever endpoint issued them
@@ -44,7 +45,7 @@ def issue_tokens(
         access_claims = {
             **base,
             "aud": GRAPH_APP_ID,
-            "tid": core.tenant,
+            "tid": tid,
             "oid": user["oid"],
             "sub": user["oid"],
             "upn": user["upn"],
@@ -61,7 +62,7 @@ def issue_tokens(
             "aud": audience,
             "azp": client.client_id,
             "azpacr": "1" if client.confidential else "0",
-            "tid": core.tenant,
+            "tid": tid,
             "oid": user["oid"],
             "sub": s256(user["oid"] + audience)[:43],
             "preferred_username": user["upn"],
@@ -85,7 +86,7 @@ def issue_tokens(
             **base,
             "aud": client.client_id,
             "exp": epoch(now) + 3600,
-            "tid": core.tenant,
+            "tid": tid,
             "oid": user["oid"],
             # Entra's sub is pairwise (per app): do not confuse it with oid.
             "sub": s256(user["oid"] + client.client_id)[:43],
@@ -113,7 +114,8 @@ def issue_tokens(
 def user_for_access_token(core: IdpCore, token: str) -> tuple[Record, dict[str, Any]]:
     """Resolve a Graph access token to (directory user, claims); raise TokenInvalid."""
     claims = verify(token, idp_signing_key(), "RS256")
-    if claims.get("aud") != GRAPH_APP_ID or claims.get("iss") != core.issuer:
+    tid = str(claims.get("tid"))
+    if claims.get("aud") != GRAPH_APP_ID or tid not in core.tenants or claims.get("iss") != core.issuer_for(tid):
         raise TokenInvalid("Invalid audience or issuer.")
     if not isinstance(claims.get("exp"), int) or claims["exp"] <= epoch(core.clock.now()):
         raise TokenInvalid("Lifetime validation failed, the token is expired.")
@@ -131,7 +133,7 @@ def user_for_api_token(core: IdpCore, token: str, audience: str) -> tuple[Record
     instance and the user's grants were not revoked since. Raises ``TokenInvalid``.
     """
     claims = verify(token, idp_signing_key(), "RS256")
-    if claims.get("iss") != core.issuer:
+    if claims.get("iss") != core.issuer_for(str(claims.get("tid"))) or claims.get("tid") not in core.tenants:
         raise TokenInvalid("Invalid issuer.")
     if claims.get("aud") != audience:
         raise TokenInvalid(f"Invalid audience {claims.get('aud')!r}.")

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, get_args
 
+from cway_emulator.idp_faults import EntraFault, FaultError
+
 FailureMode = Literal["500", "502", "503", "429", "401", "hang", "invalid_grant"]
 FAILURE_MODES: tuple[str, ...] = get_args(FailureMode)
 
@@ -31,6 +33,11 @@ ROUTE_GROUPS: tuple[str, ...] = (
     "graphql",
     "graphql_ws",
 )
+
+#: What the emulated Cway accepts as ``token`` in ``grant_type=azure`` (``cway_exchange_token`` knob).
+EXCHANGE_SHAPES: tuple[str, ...] = ("code", "access_token", "id_token")
+#: How Cway's GraphQL may answer an unusable bearer (``cway_unauthenticated`` knob).
+UNAUTHENTICATED_ANSWERS: tuple[str, ...] = ("401", "graphql_error", "null_login_info")
 
 #: How an emulated AI job ends (``ai_result`` knob).
 AI_RESULTS: tuple[str, ...] = ("completed", "failed")
@@ -94,6 +101,24 @@ class Knobs:
     ai_seconds: float = 0.2
     #: How AI jobs started from now on end: ``completed`` (with text) or ``failed`` (with an error).
     ai_result: str = "completed"
+    #: What Cway's ``grant_type=azure`` takes as ``token``: the Entra ``code`` (Cway redeems it with the
+    #: client id, verifier and redirect URI sent along), a Graph ``access_token`` (Cway asks Graph ``/me``)
+    #: or an ``id_token`` (Cway checks JWKS signature, per-tenant ``iss``, ``aud``, ``exp``). Only that one.
+    cway_exchange_token: str = "code"
+    #: Cway's token answer names ``refresh_expires_in`` (not known to exist in the real Cway: off).
+    cway_refresh_expires_in: bool = False
+    #: Entra refresh tokens work once (Cway-like); off: a redeemed one stays valid until its own lifetime ends.
+    idp_refresh_single_use: bool = False
+    #: Loopback redirect URIs must match the registered port too; off: any port (Entra's native-app rule).
+    idp_redirect_exact_port: bool = False
+    #: The desktop app registration is multi-tenant; off: single-tenant, so ``organizations``/``common``
+    #: authorities are refused with AADSTS50194 (the registration our docs recommend).
+    idp_app_multi_tenant: bool = False
+    #: How Cway's GraphQL answers an unusable bearer: ``401`` (HTTP 401), ``graphql_error`` (HTTP 200 with an
+    #: error whose ``extensions.code`` is UNAUTHENTICATED) or ``null_login_info`` (HTTP 200, ``loginInfo`` null).
+    cway_unauthenticated: str = "401"
+    #: Entra refusals to inject, per account and per grant (see ``idp_faults``).
+    entra_faults: list[EntraFault] = field(default_factory=list)
     #: Emulator-clock seconds a zip download job (``createDownloadJob``) takes before the ``download``
     #: subscription announces its file.
     download_seconds: float = 0.3
@@ -119,6 +144,23 @@ class Knobs:
                     return FailureRule(rule.target, rule.mode, 1, rule.retry_after)
         return None
 
+    def entra_fault(self, aadsts: int, grant: str = "any", account: str | None = None, count: int = 1) -> EntraFault:
+        """Make Entra's token endpoint refuse the next ``count`` matching requests with ``aadsts``."""
+        fault = EntraFault(aadsts, grant, account, count)
+        with self._lock:
+            self.entra_faults.append(fault)
+        return fault
+
+    def take_entra_fault(self, grant: str, account: str | None) -> EntraFault | None:
+        with self._lock:
+            for fault in self.entra_faults:
+                if fault.matches(grant, account):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self.entra_faults.remove(fault)
+                    return fault
+        return None
+
     def latency_for(self, group: str) -> float:
         with self._lock:
             specific = self.latency.get(group, 0.0)
@@ -137,6 +179,7 @@ class Knobs:
                 if name == "clear_failures":
                     if value:
                         self.failures.clear()
+                        self.entra_faults.clear()
                     continue
                 if name not in known:
                     raise KnobError(f"unknown knob {name!r}")
@@ -155,6 +198,21 @@ class Knobs:
                     if not isinstance(value, dict):
                         raise KnobError("static_tokens must map token -> username")
                     self.static_tokens.update({str(k): str(v) for k, v in value.items()})
+                elif name == "entra_faults":
+                    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+                        raise KnobError("entra_faults must be a list of {aadsts, grant, account, count}")
+                    try:
+                        self.entra_faults.extend(EntraFault(**item) for item in value)
+                    except (TypeError, FaultError) as exc:
+                        raise KnobError(f"bad Entra fault: {exc}") from exc
+                elif name == "cway_unauthenticated":
+                    if value not in UNAUTHENTICATED_ANSWERS:
+                        raise KnobError(f"cway_unauthenticated must be one of {UNAUTHENTICATED_ANSWERS}")
+                    self.cway_unauthenticated = str(value)
+                elif name == "cway_exchange_token":
+                    if value not in EXCHANGE_SHAPES:
+                        raise KnobError(f"cway_exchange_token must be one of {EXCHANGE_SHAPES}")
+                    self.cway_exchange_token = str(value)
                 elif name == "static_token_orgs":
                     if not isinstance(value, dict):
                         raise KnobError("static_token_orgs must map token -> organisation id")

@@ -37,6 +37,11 @@ from cway_common.contract import APP_NAME, default_socket_path, socket_path_prob
 Component = Literal["daemon", "shim", "cli"]
 AuthMethod = Literal["static", "oauth2"]
 AuthFlow = Literal["cway", "direct"]
+#: What the daemon sends Cway as ``token`` in ``grant_type=azure`` (Cway documents no contract).
+ExchangeToken = Literal["code", "access_token", "id_token"]
+EXCHANGE_TOKENS: tuple[str, ...] = ("code", "access_token", "id_token")
+#: Tenant words Entra accepts in the authority instead of a tenant id or domain.
+MULTI_TENANT_AUTHORITIES = ("organizations", "common")
 
 DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
 DEFAULT_API_URL = "https://app.cway.se/graphql"
@@ -66,6 +71,8 @@ KNOWN_SETTINGS = frozenset(
         "AZURE_REDIRECT_URI",
         "AZURE_AUTHORITY",
         "AZURE_SCOPES",
+        "CWAY_EXCHANGE_TOKEN",
+        "CWAY_SILENT_REEXCHANGE",
         "CWAY_REFRESH_THRESHOLD_SECONDS",
         "CWAY_REFRESH_CONCURRENCY",
         "CWAY_MCP_STATE_DIR",
@@ -164,6 +171,10 @@ class Settings:
     open_browser: bool
     log_level: str
     http_timeout_seconds: float
+    #: ``CWAY_EXCHANGE_TOKEN``: the Entra code (Cway redeems it), or an Entra access / ID token.
+    cway_exchange_token: ExchangeToken = "code"
+    #: ``CWAY_SILENT_REEXCHANGE``: keep the Entra refresh token and exchange again when Cway's refresh fails.
+    silent_reexchange: bool = False
     refresh_concurrency: int = DEFAULT_REFRESH_CONCURRENCY
     sources: tuple[str, ...] = field(default=())
     #: Setting name -> where its effective value came from (absent names are defaults).
@@ -335,9 +346,17 @@ def _validate(
 
     tenant = v.get("AZURE_TENANT_ID")
     client_id = v.get("AZURE_CLIENT_ID")
-    if auth_method == "oauth2" and component == "daemon" and not client_id:
+    daemon_oauth = auth_method == "oauth2" and component == "daemon"
+    if daemon_oauth and not client_id:
         raise ConfigError(
             "AZURE_CLIENT_ID", None, "AUTH_METHOD=oauth2 needs the app registration's client id from Entra ID"
+        )
+    if daemon_oauth and not tenant and not v.get("AZURE_AUTHORITY"):
+        raise ConfigError(
+            "AZURE_TENANT_ID",
+            None,
+            "set the directory (tenant) id of the app registration, or 'organizations' / 'common' for a "
+            "multi-tenant app (a single-tenant app refuses those: AADSTS50194)",
         )
     authority = v.get("AZURE_AUTHORITY") or f"https://login.microsoftonline.com/{tenant or 'organizations'}/v2.0"
     _require_url("AZURE_AUTHORITY", authority, "the OIDC issuer URL (https, or http on loopback)")
@@ -347,6 +366,12 @@ def _validate(
         raise ConfigError("AZURE_SCOPES", " ".join(scopes), "must include 'openid' (sign-in needs an ID token)")
     if auth_method == "oauth2" and auth_flow == "direct":
         _check_direct_scopes(scopes)
+    exchange = _choice(v, "CWAY_EXCHANGE_TOKEN", EXCHANGE_TOKENS, "code")
+    if exchange != "code" and auth_flow != "cway":
+        raise ConfigError("CWAY_EXCHANGE_TOKEN", exchange, "applies to AUTH_FLOW=cway only; unset it for direct")
+    if auth_method == "oauth2" and exchange == "access_token":
+        _check_graph_scopes(scopes)
+    silent = _bool(v, "CWAY_SILENT_REEXCHANGE", True) and exchange != "code"
 
     redirect = parse_redirect_uri(v.get("AZURE_REDIRECT_URI", DEFAULT_REDIRECT_URI))
     threshold = _int(v, "CWAY_REFRESH_THRESHOLD_SECONDS", DEFAULT_THRESHOLD_SECONDS, minimum=1)
@@ -384,6 +409,8 @@ def _validate(
         open_browser=_bool(v, "CWAY_MCP_OPEN_BROWSER", True),
         log_level=level,
         http_timeout_seconds=timeout,
+        cway_exchange_token=exchange,  # type: ignore[arg-type]
+        silent_reexchange=silent,
         refresh_concurrency=concurrency,
         sources=sources,
         origins=dict(origins),
@@ -420,6 +447,18 @@ def _check_direct_scopes(scopes: tuple[str, ...]) -> None:
             value,
             f"AUTH_FLOW=direct: remove {' '.join(graph)} (Entra issues a token for one resource and refuses "
             "Graph scopes next to Cway's API scope, AADSTS28000)",
+        )
+
+
+def _check_graph_scopes(scopes: tuple[str, ...]) -> None:
+    """``CWAY_EXCHANGE_TOKEN=access_token`` sends a Microsoft Graph token: no other resource may be asked for."""
+    others = [s for s in scopes if s.lower() not in OIDC_SCOPES and not is_graph_scope(s)]
+    if others:
+        raise ConfigError(
+            "AZURE_SCOPES",
+            " ".join(scopes),
+            f"CWAY_EXCHANGE_TOKEN=access_token sends a Microsoft Graph token (User.Read): remove {' '.join(others)} "
+            "(Entra issues a token for one resource, AADSTS28000)",
         )
 
 

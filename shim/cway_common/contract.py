@@ -90,6 +90,7 @@ class ErrorCode(StrEnum):
     SIGN_IN_REQUIRED = "sign_in_required"  # there was a record, but it can no longer be refreshed
     UNKNOWN_ACCOUNT = "unknown_account"  # no username given and none (or several) could be chosen
     BACKEND_UNAVAILABLE = "backend_unavailable"  # IdP or Cway unreachable / 5xx / 429, nothing usable cached
+    CONFIGURATION_ERROR = "configuration_error"  # the app registration/settings were refused: ask the admin
     BAD_REQUEST = "bad_request"
     SIGN_IN_FAILED = "sign_in_failed"
     NOT_FOUND = "not_found"
@@ -128,9 +129,10 @@ class ErrorBody(_Model):
 #: ``ok``: fresh, last refresh succeeded. ``refreshing``: a refresh is running. ``retrying``: the last refresh
 #: failed (transient); the token still works and the daemon tries again. ``expired``: the access token ran out
 #: unrefreshed (the backend kept failing); the daemon keeps trying. ``unsaved``: refreshed, but the disk would
-#: not take the new tokens; they are served from memory and the save is retried. ``needs_sign_in``: no usable
-#: refresh token.
-AccountState = Literal["ok", "refreshing", "retrying", "expired", "unsaved", "needs_sign_in"]
+#: not take the new tokens; they are served from memory and the save is retried. ``misconfigured``: the last
+#: refresh was refused for the application's configuration (invalid_client, AADSTS7000215 …): the tokens are
+#: kept, the administrator must fix it. ``needs_sign_in``: no usable refresh token.
+AccountState = Literal["ok", "refreshing", "retrying", "expired", "unsaved", "misconfigured", "needs_sign_in"]
 
 
 class AccountInfo(_Model):
@@ -148,6 +150,14 @@ class AccountInfo(_Model):
         default=None, description="When the daemon refreshes this account next, on its own (no tool call needed)."
     )
     last_error: str | None = None
+    renewable_until: datetime | None = Field(
+        default=None,
+        description="Until when the daemon can renew the session without a browser: the Entra refresh token's "
+        "inactivity limit when a silent re-exchange is possible, else the Cway refresh token's expiry (if known).",
+    )
+    silent_reexchange: bool = Field(
+        default=False, description="An Entra refresh token is held to get new Cway tokens when Cway's refresh fails."
+    )
 
 
 class AccountsResponse(_Model):
@@ -207,6 +217,27 @@ class LogoutResponse(_Model):
     message: str
 
 
+class ExchangeReport(_Model):
+    """What Cway answered at the last ``grant_type=azure`` exchange (sign-in or silent re-exchange). No secrets."""
+
+    at: datetime
+    shape: str = Field(description="CWAY_EXCHANGE_TOKEN at the time: code, access_token or id_token.")
+    ok: bool
+    status: int | None = Field(default=None, description="HTTP status; None when Cway could not be reached.")
+    error: str | None = None
+    description: str | None = None
+
+
+class ConfigProblem(_Model):
+    """The latest configuration error an IdP or Cway reported (invalid_client, AADSTS7000215 …)."""
+
+    code: str
+    message: str
+    first_seen: datetime
+    last_seen: datetime
+    count: int
+
+
 class HealthResponse(_Model):
     version: str
     pid: int
@@ -219,6 +250,11 @@ class HealthResponse(_Model):
     accounts: int
     accounts_needing_sign_in: int
     pending_sign_ins: int
+    authority: str | None = Field(default=None, description="The effective Entra authority (issuer URL).")
+    exchange_token: str | None = Field(default=None, description="CWAY_EXCHANGE_TOKEN: code, access_token or id_token.")
+    silent_reexchange: bool = False
+    last_exchange: ExchangeReport | None = None
+    config_problem: ConfigProblem | None = None
 
 
 class KeyRotationResponse(_Model):

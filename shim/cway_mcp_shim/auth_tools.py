@@ -258,7 +258,12 @@ class AuthTools:
                 f"Organisation: {model.organisation_name or 'unknown'}"
                 + (f" [{model.organisation_id}]" if model.organisation_id else ""),
                 f"Access token: expires {_when(model.access_expires_at)} ({format_left(model.access_seconds_remaining)} left)",
-                f"Sign-in: valid until {_when(model.refresh_expires_at)} ({format_left(model.refresh_seconds_remaining)} left)",
+                (
+                    f"Sign-in: valid until {_when(model.refresh_expires_at)} "
+                    f"({format_left(model.refresh_seconds_remaining)} left)"
+                    if model.refresh_expires_at
+                    else "Sign-in: renewed silently for as long as Cway accepts it (Cway does not say until when)"
+                ),
             ]
         )
         return tool_result(model, text)

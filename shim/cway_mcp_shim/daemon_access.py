@@ -156,6 +156,8 @@ class DaemonAccess:
             raise ToolError(f"Sign-in failed: {body.message.rstrip('.')}. Call the login tool for a new sign-in URL.")
         if body.error is ErrorCode.BACKEND_UNAVAILABLE:
             raise ToolError(f"Cway's sign-in service is unavailable right now ({body.message}); try again shortly.")
+        if body.error is ErrorCode.CONFIGURATION_ERROR:  # the message names the AADSTS code; a sign-in cannot help
+            raise ToolError(f"Cway sign-in is misconfigured on this machine: {body.message}")
         raise ToolError(f"The cway-auth daemon refused the request ({body.error.value}): {body.message}")
 
     async def raise_sign_in(

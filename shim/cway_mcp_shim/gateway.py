@@ -23,7 +23,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from cway_common import __version__
 from cway_common.config import Settings
 from cway_mcp_shim import subscriptions
-from cway_mcp_shim.bearer import Bearer, BearerAuth, DaemonBearer, StaticBearer, is_rejection
+from cway_mcp_shim.bearer import Bearer, BearerAuth, DaemonBearer, StaticBearer, rejection
 from cway_mcp_shim.daemon_access import DaemonAccess
 from cway_mcp_shim.documents import Document
 from cway_mcp_shim.error_text import graphql_errors_text, scrub
@@ -143,8 +143,9 @@ class CwayHttpGateway:
     def _data(self, response: httpx.Response, bearer: Bearer) -> dict[str, Any]:
         status = response.status_code
         who = f" for {bearer.account}" if bearer.account else ""
-        if is_rejection(response):  # the retry (if there was one) was refused too
-            raise ToolError(bearer.refused_message("Cway", f"HTTP {status}"))
+        why = rejection(response)
+        if why is not None:  # the retry (if there was one) was refused too
+            raise ToolError(bearer.refused_message("Cway", why))
         payload = _json_or_none(response)
         errors = payload.get("errors") if isinstance(payload, dict) else None
         # GraphQL-over-HTTP: errors on 200 (execution) or 400 (validation) are Cway's answer; on a

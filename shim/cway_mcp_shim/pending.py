@@ -104,6 +104,24 @@ class PendingJobs:
             job.task.cancel()
 
 
+async def with_progress(work: Awaitable[Any], message: str, *, total: float | None = None) -> Any:
+    """Await ``work`` (one slow Cway call), reporting progress every :data:`PROGRESS_EVERY_SECONDS`.
+
+    For a call that is bounded by its own timeout (an HTTP request) but slow enough that a client
+    should see it is alive; ``total`` is that timeout, if known.
+    """
+    task = asyncio.ensure_future(work)
+    started = time.monotonic()
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=PROGRESS_EVERY_SECONDS)
+            if done:
+                return task.result()
+            await request_scope.report_progress(round(time.monotonic() - started, 1), total, message)
+    finally:
+        task.cancel()
+
+
 def _consume(task: asyncio.Task[Any]) -> None:
     """Mark a background job's exception as retrieved: it is reported to whoever collects the job."""
     if not task.cancelled():

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from cway_common import contract
 from cway_common.config import ConfigError, derive_token_url, load_settings
 
-BASE = {"AZURE_CLIENT_ID": "client-123", "CWAY_MCP_CONFIG": ""}
+BASE = {"AZURE_CLIENT_ID": "client-123", "AZURE_TENANT_ID": "organizations", "CWAY_MCP_CONFIG": ""}
 
 
 def load(env: dict[str, str], tmp_path: Path, component: str = "daemon"):  # type: ignore[no-untyped-def]
@@ -40,6 +42,29 @@ def test_defaults_follow_the_seed(tmp_path: Path) -> None:
     # No /run/user/<uid> here (see _isolated_config): the socket lives under the state dir,
     # whatever XDG_RUNTIME_DIR says.
     assert s.socket_path == s.state_dir / "run" / "daemon.sock"
+
+
+def test_the_daemon_needs_a_tenant_or_an_explicit_multi_tenant_authority(tmp_path: Path) -> None:
+    # Unset used to mean "organizations", which the single-tenant registration the docs recommend refuses.
+    with pytest.raises(ConfigError, match=r"^AZURE_TENANT_ID=unset: .*'organizations' / 'common'.*AADSTS50194"):
+        load({"AZURE_TENANT_ID": ""}, tmp_path)
+    assert load({"AZURE_TENANT_ID": "common"}, tmp_path).azure_authority.endswith("/common/v2.0")
+    explicit = load({"AZURE_TENANT_ID": "", "AZURE_AUTHORITY": "https://idp.example/t/v2.0"}, tmp_path)
+    assert explicit.azure_authority == "https://idp.example/t/v2.0"
+    assert load({"AZURE_TENANT_ID": ""}, tmp_path, "shim").auth_method == "oauth2"  # only the daemon signs in
+
+
+def test_exchange_shape_and_silent_reexchange_settings(tmp_path: Path) -> None:
+    assert load({}, tmp_path).cway_exchange_token == "code" and not load({}, tmp_path).silent_reexchange
+    s = load({"CWAY_EXCHANGE_TOKEN": "access_token"}, tmp_path)
+    assert s.cway_exchange_token == "access_token" and s.silent_reexchange
+    assert not load({"CWAY_EXCHANGE_TOKEN": "id_token", "CWAY_SILENT_REEXCHANGE": "0"}, tmp_path).silent_reexchange
+    with pytest.raises(ConfigError, match=r"^CWAY_EXCHANGE_TOKEN='jwt': must be one of: code, access_token, id_token"):
+        load({"CWAY_EXCHANGE_TOKEN": "jwt"}, tmp_path)
+    with pytest.raises(ConfigError, match=r"^AZURE_SCOPES=.*remove api://cway/user_impersonation"):
+        load({"CWAY_EXCHANGE_TOKEN": "access_token", "AZURE_SCOPES": "openid api://cway/user_impersonation"}, tmp_path)
+    with pytest.raises(ConfigError, match=r"^CWAY_EXCHANGE_TOKEN='id_token': applies to AUTH_FLOW=cway only"):
+        load({"CWAY_EXCHANGE_TOKEN": "id_token", "AUTH_FLOW": "direct", "AZURE_SCOPES": "openid api://c/x"}, tmp_path)
 
 
 def test_tenant_goes_into_the_default_authority(tmp_path: Path) -> None:
@@ -230,14 +255,19 @@ def test_websocket_url_is_derived_from_the_api_url_and_validated(tmp_path: Path)
 # ---- the socket rule ------------------------------------------------------------------------------
 
 
-def test_the_socket_is_under_run_user_uid_when_that_dir_is_ours(tmp_path: Path) -> None:
-    runtime = tmp_path / "run-user" / str(os.geteuid())
-    runtime.mkdir(parents=True, mode=0o700)
+def test_the_socket_is_under_run_user_uid_when_that_dir_is_ours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = Path(tempfile.mkdtemp(prefix="cw-run-", dir="/tmp"))  # short: socket paths hold 103 bytes
+    monkeypatch.setattr(contract, "RUN_USER_ROOT", root)
+    runtime = root / str(os.geteuid())
+    runtime.mkdir(mode=0o700)
     s = load({}, tmp_path)
     assert s.socket_path == runtime / "cway-mcp" / "daemon.sock"
     assert not s.socket_is_explicit
     runtime.chmod(0o777)  # writable by others: not a private runtime dir
     assert load({}, tmp_path).socket_path == load({}, tmp_path).state_dir / "run" / "daemon.sock"
+    shutil.rmtree(root)
 
 
 def test_xdg_runtime_dir_does_not_move_the_socket(tmp_path: Path) -> None:
@@ -257,7 +287,7 @@ def test_each_value_says_where_it_came_from(tmp_path: Path) -> None:
     toml = tmp_path / "cfg.toml"
     toml.write_text('AZURE_TENANT_ID = "contoso"\n')
     (tmp_path / ".env").write_text("CWAY_API_URL=https://cway.example/graphql\n")
-    s = load({"CWAY_MCP_CONFIG": str(toml)}, tmp_path)
+    s = load({"CWAY_MCP_CONFIG": str(toml), "AZURE_TENANT_ID": ""}, tmp_path)
     assert str(s.origin("AZURE_TENANT_ID")) == f"config file ({toml})"
     assert str(s.origin("CWAY_API_URL")) == f".env ({tmp_path / '.env'})"
     assert str(s.origin("AZURE_CLIENT_ID")) == "environment"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from cway_common.clock import ManualClock
 from cway_common.config import Settings, load_settings
 from cway_common.contract import SignInStatus
 from cway_emulator import EmulatorServer
+from tests.helpers.daemon import free_port
 
 MOCK_AUTHORITY = "https://login.example.test/tenant-1/v2.0"
 MOCK_API_URL = "https://cway.example.test/graphql"
@@ -88,12 +88,6 @@ def make_settings(tmp_path: Path, store_key: str) -> Callable[..., Settings]:
 ALICE = "alice@contoso.example"
 BOB = "bob@contoso.example"
 CAROL = "carol@contoso.example"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

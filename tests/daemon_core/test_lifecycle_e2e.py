@@ -99,6 +99,7 @@ async def test_restart_picks_every_account_back_up_and_refreshes_the_due_ones(
 async def test_restart_with_a_dead_refresh_token_needs_sign_in_without_calling_cway(
     open_core: CoreFactory, emu: EmulatorServer, clock: ManualClock
 ) -> None:
+    emu.knobs.cway_refresh_expires_in = True  # a Cway that states its refresh token's lifetime
     core = await open_core()
     await signed_in(core, emu, ALICE)
     await core.stop()
@@ -107,6 +108,22 @@ async def test_restart_with_a_dead_refresh_token_needs_sign_in_without_calling_c
     [info] = await restarted.list_accounts()
     assert info.state == "needs_sign_in" and "expired" in (info.last_error or "")
     assert emu.counters["cway_token_refresh"] == 0 and await restarted.store.list() == []
+
+
+async def test_restart_with_a_dead_refresh_token_of_unknown_lifetime_asks_cway_once(
+    open_core: CoreFactory, emu: EmulatorServer, clock: ManualClock
+) -> None:
+    # The real Cway is not known to state refresh_expires_in: the daemon copes by asking, once.
+    core = await open_core()
+    await signed_in(core, emu, ALICE)
+    record = await core.store.load(ALICE)
+    assert record is not None and record.refresh_expires_at is None
+    await core.stop()
+    clock.advance(timedelta(hours=41).total_seconds())
+    restarted = await open_core()
+    [info] = await restarted.list_accounts()
+    assert info.state == "needs_sign_in" and "expired" in (info.last_error or "")
+    assert emu.counters["cway_token_refresh"] == 1 and await restarted.store.list() == []
 
 
 async def test_the_refresh_is_planned_before_the_threshold_with_jitter(

@@ -97,13 +97,17 @@ async def test_direct_flow_end_to_end_with_rotating_idp_refresh(
     assert stored is not None and stored.refresh_token != first_refresh_token  # rotated and persisted
     assert stored.access_token == bearer.access_token
 
-    # The IdP rotated: the refresh token the daemon held before is dead.
+    # With the single-use knob (stricter than Entra) the refresh token the daemon held before is dead:
+    # the daemon kept the newest one, so nothing depends on Entra's leniency.
+    emu.knobs.idp_refresh_single_use = True
     async with httpx.AsyncClient(trust_env=False) as http:
         replay = await http.post(
             emu.idp_token_url,
             data={"grant_type": "refresh_token", "client_id": emu.client_id, "refresh_token": first_refresh_token},
         )
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    clock.advance(3600 - 300)
+    assert (await core.bearer(ALICE, PEER)).access_token != bearer.access_token
 
 
 async def test_direct_flow_fails_cleanly_when_cway_refuses_idp_tokens(

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from graphql import build_schema, parse, validate
 
-from cway_authd.errors import BackendFatal, BackendRejected, BackendTransient, CoreError
+from cway_authd.errors import BackendFatal, BackendMisconfigured, BackendRejected, BackendTransient, CoreError
 from cway_authd.grants import MAX_RETRY_AFTER, MAX_TOKEN_LIFETIME, classify_failure, parse_token_response
 from cway_authd.identity import LOGIN_INFO_QUERY
 from cway_authd.refresh_engine import RetryPolicy
@@ -44,8 +44,18 @@ def test_login_info_document_validates_against_the_real_schema() -> None:
             BackendFatal,
         ),
         (400, {"error": "invalid_request", "error_description": "AADSTS50173: password changed"}, BackendFatal),
-        (401, {"error": "unauthorized"}, BackendFatal),
-        (400, {"error": "invalid_client"}, BackendRejected),
+        # A token endpoint's 401 is client authentication (RFC 6749 5.2): never the user's tokens' fault.
+        (401, {"error": "unauthorized"}, BackendMisconfigured),
+        (400, {"error": "invalid_client"}, BackendMisconfigured),
+        (
+            400,
+            {"error": "invalid_grant", "error_description": "AADSTS7000215: Invalid client secret"},
+            BackendMisconfigured,
+        ),
+        (400, {"error": "interaction_required", "error_description": "AADSTS50076: MFA"}, BackendFatal),
+        (400, {"error": "consent_required", "error_description": "AADSTS65001: consent"}, BackendFatal),
+        (400, {"error": "login_required", "error_codes": [50058]}, BackendFatal),
+        (400, {"error": "unauthorized_client", "error_codes": [700016]}, BackendMisconfigured),
         (403, None, BackendRejected),
     ],
 )

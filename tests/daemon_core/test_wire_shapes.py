@@ -146,7 +146,9 @@ async def test_cway_exchange_request_is_exactly_the_contract(
     assert exchange.method == "POST"
     assert str(exchange.url) == MOCK_TOKEN_URL
     form = form_of(exchange)
-    assert set(form) == {"grant_type", "token", "state", "code_verifier", "redirect_uri"}
+    # Entra binds a code to client id, redirect URI and verifier: Cway needs all three to redeem it.
+    assert set(form) == {"grant_type", "token", "state", "client_id", "code_verifier", "redirect_uri"}
+    assert form["client_id"] == [settings.azure_client_id]
     assert form["grant_type"] == ["azure"]
     assert form["token"] == ["the-entra-code"]
     assert form["state"] == [state]

@@ -58,17 +58,14 @@ def test_error_bodies_have_stable_codes(daemon: RunningDaemon) -> None:
         )
         wrong = _assert_error(client.post(Route.TOKEN, json={"username": 42}), 400, ErrorCode.BAD_REQUEST)
         assert "username" in wrong.message
-        no_account = client.post(Route.TOKEN, json={})
-        assert no_account.status_code >= 400
-        assert no_account.json()["error"] in (ErrorCode.NOT_SIGNED_IN.value, ErrorCode.UNKNOWN_ACCOUNT.value)
+        _assert_error(client.post(Route.TOKEN, json={}), 401, ErrorCode.NOT_SIGNED_IN)  # no account at all
         missing = client.get(f"{Route.ACCOUNTS}/nobody@example.com")
         assert missing.json()["error"] == ErrorCode.NOT_SIGNED_IN.value
         # A "/" in a username is part of the name, not another path segment.
         slashed = client.get(f"{Route.ACCOUNTS}/team%2Fnobody@example.com")
         assert slashed.json()["error"] == ErrorCode.NOT_SIGNED_IN.value
         assert "team/nobody@example.com" in slashed.json()["message"]
-        unknown_flow = client.get(Route.SIGN_IN_STATUS.format(flow_id="no-such-flow"))
-        assert unknown_flow.status_code >= 400 and unknown_flow.json()["error"] in {c.value for c in ErrorCode}
+        _assert_error(client.get(Route.SIGN_IN_STATUS.format(flow_id="no-such-flow")), 404, ErrorCode.NOT_FOUND)
 
 
 def test_validation_errors_do_not_echo_input(daemon: RunningDaemon) -> None:
@@ -168,8 +165,7 @@ def test_token_routes_answer_the_contract_shapes_on_the_lean_path(daemon: Runnin
         for route in (Route.TOKEN, Route.TOKEN_REFRESH):
             for body in (b"", b"null", b"{}"):
                 answer = client.post(route, content=body, headers={"content-type": "application/json"})
-                assert answer.json()["error"] in (ErrorCode.NOT_SIGNED_IN.value, ErrorCode.UNKNOWN_ACCOUNT.value)
-                assert answer.headers["content-type"] == "application/json"
+                _assert_error(answer, 401, ErrorCode.NOT_SIGNED_IN)  # the daemon has no account yet
             _assert_error(client.post(route, json={"username": ["x"]}), 400, ErrorCode.BAD_REQUEST)
             _assert_error(client.post(route, json={"rejected": 5}), 400, ErrorCode.BAD_REQUEST)
             _assert_error(client.post(route, content=b"x" * 70_000), 400, ErrorCode.BAD_REQUEST)

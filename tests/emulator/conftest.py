@@ -6,7 +6,6 @@ so each test states only what it varies.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -20,14 +19,9 @@ from cway_emulator import EmulatorServer
 from cway_emulator.fixtures import ALICE
 from cway_emulator.idp_core import s256
 from cway_emulator.jwt_keys import tls_context
+from tests.helpers.daemon import free_port
 
 SCOPE = "openid profile email User.Read offline_access"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def query_of(location: str) -> dict[str, str]:
@@ -82,6 +76,7 @@ class Flow:
             "grant_type": "azure",
             "token": code,
             "state": "state-123",
+            "client_id": self.emu.client_id,
             "code_verifier": self.verifier,
             "redirect_uri": self.redirect_uri,
         }

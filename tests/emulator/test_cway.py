@@ -24,7 +24,8 @@ def test_azure_round_trip_then_graphql_login_info(flow: Flow, emu: EmulatorServe
     assert resp.status_code == 200, resp.text
     tokens = resp.json()
     assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == 3600
-    assert tokens["refresh_expires_in"] == 144000 and tokens["refresh_token"]
+    # Only the fields known to exist in the real Cway's answer (refresh_expires_in is behind a knob).
+    assert set(tokens) == {"access_token", "refresh_token", "expires_in", "token_type"}
     info = flow.gql(tokens["access_token"], LOGIN_INFO).json()["data"]["loginInfo"]
     assert info["user"] == {"username": ALICE, "name": "Alice Andersson", "email": ALICE}
     assert info["currentOrganisation"]["name"] == "Contoso Print"

@@ -146,17 +146,27 @@ def test_public_client_must_not_send_a_secret(flow: Flow) -> None:
     assert resp.status_code == 401 and aadsts(resp) == 700025
 
 
-def test_refresh_rotates_and_old_token_dies(flow: Flow, emu: EmulatorServer) -> None:
+def test_refresh_issues_a_new_token_and_the_old_one_stays_valid(flow: Flow, emu: EmulatorServer) -> None:
+    # Entra: every redemption returns a new refresh token, the old one lives until its own lifetime ends.
     first = flow.redeem(flow.code()).json()["refresh_token"]
     form = {"grant_type": "refresh_token", "client_id": emu.client_id}
     second = flow.idp_token(**form, refresh_token=first)
     assert second.status_code == 200
     new_rt = second.json()["refresh_token"]
     assert new_rt != first
+    assert flow.idp_token(**form, refresh_token=first).status_code == 200
+    assert flow.idp_token(**form, refresh_token=new_rt).status_code == 200
+    assert emu.counters["idp_token_refresh"] == 3
+
+
+def test_single_use_knob_makes_a_redeemed_refresh_token_die(flow: Flow, emu: EmulatorServer) -> None:
+    emu.knobs.idp_refresh_single_use = True
+    first = flow.redeem(flow.code()).json()["refresh_token"]
+    form = {"grant_type": "refresh_token", "client_id": emu.client_id}
+    new_rt = flow.idp_token(**form, refresh_token=first).json()["refresh_token"]
     reused = flow.idp_token(**form, refresh_token=first)
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
     assert flow.idp_token(**form, refresh_token=new_rt).status_code == 200
-    assert emu.counters["idp_token_refresh"] == 3
 
 
 def test_no_refresh_token_without_offline_access(flow: Flow) -> None:

@@ -69,7 +69,11 @@ def short_tmpdir(prefix: str = "cw-") -> Path:
 
 
 def free_port() -> int:
-    """A TCP port that was free on 127.0.0.1 a moment ago (good enough for loopback tests)."""
+    """A TCP port that was free on 127.0.0.1 a moment ago: the suite's one free-port helper.
+
+    The kernel picks it (port 0), so parallel workers do not walk the same range; a server that
+    can be handed a pre-bound socket should get one instead (no window at all).
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]

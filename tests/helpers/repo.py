@@ -8,6 +8,7 @@ does the same (pyproject.toml).
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -22,3 +23,24 @@ def with_emulator_path(env: Mapping[str, str] | None = None) -> dict[str, str]:
     rest = merged.get("PYTHONPATH")
     merged["PYTHONPATH"] = os.pathsep.join([str(EMULATOR_PARENT), *([rest] if rest else [])])
     return merged
+
+
+def shared_dir() -> Path:
+    """The project's ``shared/`` folder, which lies beside the repository (CI lays it there).
+
+    A git worktree lives elsewhere, so its main checkout is asked too. Never an absolute path:
+    the folder is found relative to the repository, and a test that needs it fails if it is not.
+    """
+    candidates = [REPO.parent / "shared"]
+    try:
+        common = subprocess.run(
+            ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+            cwd=REPO, capture_output=True, text=True, check=True, timeout=30,
+        ).stdout.strip()  # fmt: skip
+        candidates.append(Path(common).parent.parent / "shared")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise AssertionError(f"no shared/ folder beside the repository (looked at {', '.join(map(str, candidates))})")

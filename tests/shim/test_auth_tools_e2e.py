@@ -74,7 +74,8 @@ async def test_sign_in_whoami_list_logout(emu: EmulatorServer, env: dict[str, st
         assert 3000 < who.structured_content["access_seconds_remaining"] <= 3600
         assert "Organisation: Contoso Print" in text_of(who)
         assert re.search(r"\(5\dm \d+s left\)", text_of(who)), text_of(who)  # the access token's hour
-        assert re.search(r"\((39|40)h \d+m left\)", text_of(who)), text_of(who)  # the 40-hour sign-in
+        # Cway's answer does not say how long its refresh token lives, so no made-up expiry is shown.
+        assert "Sign-in: renewed silently for as long as Cway accepts it" in text_of(who), text_of(who)
 
         listed = await shim.ok("list_authenticated_users")
         assert listed.structured_content is not None

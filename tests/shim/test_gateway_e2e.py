@@ -146,3 +146,23 @@ async def test_static_mode_with_a_revoked_token(emu: EmulatorServer, env: dict[s
         text = await shim.error("list_projects")
     assert "refused CWAY_API_TOKEN (HTTP 401)" in text
     assert "cway-static-not-a-real-token" not in text
+
+
+@pytest.mark.parametrize("answer", ["graphql_error", "null_login_info"])
+async def test_a_graphql_level_refusal_counts_as_a_401(
+    emu: EmulatorServer, env: dict[str, str], daemon: RunningDaemon, answer: str
+) -> None:
+    # A Cway that answers a bad bearer with HTTP 200 and errors[].extensions.code UNAUTHENTICATED.
+    emu.knobs.update({"cway_unauthenticated": answer})
+    async with shim_session({**env, "CWAY_USERNAME": ALICE}) as shim:
+        await sign_in(shim, emu, ALICE)
+        before = emu.counters
+        emu.knobs.fail("graphql", "401")
+        projects = await shim.ok("list_projects")
+        after = emu.counters
+        emu.knobs.fail("graphql", "401", count=5)
+        text = await shim.error("list_projects")
+        emu.knobs.update({"clear_failures": True})
+    assert "Packaging Redesign" in text_of(projects)
+    assert delta(before, after, "cway_token_refresh") == 1 and delta(before, after, "graphql") == 2
+    assert "even after refreshing it (GraphQL UNAUTHENTICATED)" in text

@@ -7,6 +7,7 @@ meaningless once the record has sat on disk across a restart.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -58,7 +59,9 @@ def _mask(secret: str) -> str:
     return f"<{len(secret)} chars>" if secret else "<empty>"
 
 
-_DATETIME_FIELDS = ("access_expires_at", "refresh_expires_at", "created_at", "last_refreshed_at")
+_DATETIME_FIELDS = ("access_expires_at", "refresh_expires_at", "created_at", "last_refreshed_at", "idp_refreshed_at")
+#: Fields written only when set, so a record without them reads the same in an older daemon.
+_OMITTED_WHEN_UNSET = frozenset({"idp_refresh_token", "idp_refreshed_at"})
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)
@@ -78,6 +81,11 @@ class TokenRecord:
     organisation_name: str | None = None
     created_at: datetime
     last_refreshed_at: datetime | None = None
+    #: The Entra refresh token kept for a silent re-exchange (``CWAY_EXCHANGE_TOKEN=access_token|id_token``):
+    #: encrypted with the rest of the record, never sent anywhere but Entra's token endpoint.
+    idp_refresh_token: str | None = None
+    #: When that Entra refresh token was issued (its 90-day inactivity window counts from here).
+    idp_refreshed_at: datetime | None = None
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -108,7 +116,8 @@ class TokenRecord:
             f"refresh_token={_mask(self.refresh_token)}, token_type={self.token_type!r}, "
             f"access_expires_at={self.access_expires_at.isoformat()}, "
             f"refresh_expires_at={self.refresh_expires_at.isoformat() if self.refresh_expires_at else None}, "
-            f"tenant={self.tenant!r}, organisation_id={self.organisation_id!r})"
+            f"tenant={self.tenant!r}, organisation_id={self.organisation_id!r}, "
+            f"idp_refresh_token={_mask(self.idp_refresh_token or '')})"
         )
 
     __str__ = __repr__
@@ -117,6 +126,8 @@ class TokenRecord:
         data: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            if value is None and f.name in _OMITTED_WHEN_UNSET:
+                continue
             data[f.name] = value.isoformat() if isinstance(value, datetime) else value
         return json.dumps(data, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
@@ -132,8 +143,7 @@ class TokenRecord:
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
             raise RecordFormatError("unknown_schema_version", f"record schema_version {version!r} is not supported")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
+        unknown = data.keys() - _record_field_names()
         if unknown:
             raise RecordFormatError("invalid_record", f"record has unknown fields {sorted(unknown)}")
         try:
@@ -147,8 +157,16 @@ class TokenRecord:
             for key in ("username", "access_token", "refresh_token", "token_type"):
                 if not isinstance(kwargs.get(key), str):
                     raise TypeError(f"{key} missing or not a string")
+            if not isinstance(kwargs.get("idp_refresh_token") or "", str):
+                raise TypeError("idp_refresh_token is not a string")
             return cls(**kwargs)
         except (TypeError, ValueError) as exc:
             # Messages from our own checks name fields only, never values.
             reason = str(exc) if isinstance(exc, TypeError) else "a field has an invalid value"
             raise RecordFormatError("invalid_record", f"record is invalid: {reason}") from None
+
+
+@functools.cache
+def _record_field_names() -> frozenset[str]:
+    """Computed once: ``dataclasses.fields`` per record was a tenth of decoding 10 000 records at start-up."""
+    return frozenset(f.name for f in dataclasses.fields(TokenRecord))

@@ -1,0 +1,70 @@
+"""Sign-in and refresh events reach the client as log notifications (``notifications/message``),
+at the level the client asked for, with the daemon's reason and never a token or a URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from mcp.server.mcpserver.exceptions import ToolError
+
+from cway_common.config import load_settings
+from cway_common.contract import ErrorBody, ErrorCode
+from cway_common.daemon_client import DaemonError
+from cway_mcp_shim import request_scope
+from cway_mcp_shim.daemon_access import DaemonAccess
+
+
+class Session:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, Any]] = []
+        self.client_capabilities = None
+
+    async def send_log_message(self, level: str, data: Any, logger: str | None = None, **_: Any) -> None:
+        self.sent.append((level, data))
+
+
+def access(tmp_path: Path) -> DaemonAccess:
+    config = tmp_path / "c.toml"
+    config.touch()
+    settings = load_settings(
+        {"CWAY_MCP_CONFIG": str(config), "CWAY_MCP_SOCKET": str(tmp_path / "d.sock")}, component="shim"
+    )
+    return DaemonAccess(settings, client=SimpleNamespace(), launcher=SimpleNamespace())  # type: ignore[arg-type]
+
+
+async def raise_for(daemon: DaemonAccess, body: ErrorBody) -> str:
+    with pytest.raises(ToolError) as raised:
+        await daemon.raise_for(DaemonError(body, 503), "alice@contoso.example")
+    return str(raised.value)
+
+
+@pytest.mark.parametrize(("level", "expected"), [("info", ["refresh_failed"]), ("error", [])])
+async def test_a_failed_refresh_is_a_warning_notification(tmp_path: Path, level: str, expected: list[str]) -> None:
+    session = Session()
+    token = request_scope._current.set(
+        SimpleNamespace(protocol_version="2025-11-25", session=session, request_id=1, params={})
+    )  # type: ignore[arg-type]
+    request_scope.set_legacy_level(level)  # type: ignore[arg-type]
+    try:
+        text = await raise_for(
+            access(tmp_path), ErrorBody(error=ErrorCode.BACKEND_UNAVAILABLE, message="Entra answered HTTP 503")
+        )
+    finally:
+        request_scope._current.reset(token)
+        request_scope.set_legacy_level("info")
+    assert "unavailable right now" in text
+    assert [data["event"] for _, data in session.sent] == expected
+    for sent_level, data in session.sent:
+        assert sent_level == "warning"
+        assert data == {
+            "event": "refresh_failed",
+            "message": "Cway token refresh failed: Entra answered HTTP 503",
+            "username": "alice@contoso.example",
+        }
+
+
+async def test_outside_a_request_nothing_is_sent() -> None:
+    await request_scope.notify_log("warning", "x", event="sign_in_needed")  # no request: a no-op, no error
