@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncGenerator, Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -35,10 +35,13 @@ log = logging.getLogger(__name__)
 class CwayHttpGateway:
     """Implements the tools' ``CwayGateway``: POST ``{query, variables, operationName}``, return ``data``."""
 
+    #: A subclass with its own bearer source (``cway-mcp serve``'s) sets this False: it needs no daemon.
+    needs_daemon: ClassVar[bool] = True
+
     def __init__(
         self, settings: Settings, daemon: DaemonAccess | None, *, http: httpx.AsyncClient | None = None
     ) -> None:
-        if settings.auth_method == "oauth2" and daemon is None:
+        if settings.auth_method == "oauth2" and daemon is None and self.needs_daemon:
             raise ValueError("AUTH_METHOD=oauth2 needs a DaemonAccess")
         self.settings = settings
         self.daemon = daemon
