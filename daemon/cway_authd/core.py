@@ -366,7 +366,7 @@ class DaemonCore:
         except CoreError as start_error:
             log.info("no sign-in URL for the error hint: %s", start_error.message)
             return exc
-        exc.sign_in_url = flow.authorization_url
+        exc.sign_in_url = flow.link_url or flow.authorization_url  # the short link: no e-mail address in it
         exc.flow_id = flow.flow_id
         return exc
 
