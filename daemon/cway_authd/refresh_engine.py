@@ -45,6 +45,7 @@ from .errors import BackendError, BackendFatal, BackendMisconfigured, BackendTra
 from .grants import TokenGrant
 from .refresh_schedule import RefreshScheduler
 from .store import TokenRecord, TokenStore
+from .store.journal import RefreshJournal
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class RefreshEngine:
         threshold_seconds: int,
         policy: RetryPolicy | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
+        journal: RefreshJournal | None = None,
     ) -> None:
         self._clock = clock
         self._store = store
@@ -102,6 +104,7 @@ class RefreshEngine:
         self._audit = audit
         self._threshold = timedelta(seconds=threshold_seconds)
         self.policy = policy or RetryPolicy()
+        self.journal = journal
         self._schedule = RefreshScheduler(clock, self.refresh_scheduled, concurrency=concurrency)
         self._tasks: set[asyncio.Task[TokenRecord | None]] = set()
 
@@ -222,8 +225,13 @@ class RefreshEngine:
             last_refreshed_at=now,
             **grant.carried(),
         )
-        if await self._persist(entry, new):
-            self.schedule(new)
+        self._journal(new)  # crash-safe first, before anything else is done with the answer
+        try:
+            if await self._persist(entry, new):
+                self.schedule(new)
+        finally:
+            if self.journal is not None:
+                self.journal.settled()
         self._audit_event(
             "refresh_ok",
             account=new.username,
@@ -232,6 +240,14 @@ class RefreshEngine:
             rotated=grant.refresh_token is not None and grant.refresh_token != record.refresh_token,
         )
         return new
+
+    def _journal(self, record: TokenRecord) -> None:
+        if self.journal is None:
+            return
+        try:
+            self.journal.append(record)
+        except Exception as exc:  # the record file is still written next; the journal only narrows a window
+            log.error("could not journal the refresh of %s: %s", record.username, describe_save_error(exc))
 
     async def _persist(self, entry: AccountEntry, record: TokenRecord) -> bool:
         """Save ``record`` (persist first: before anything else is done with the new tokens).
