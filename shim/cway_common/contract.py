@@ -250,6 +250,11 @@ class HealthResponse(_Model):
     accounts: int
     accounts_needing_sign_in: int
     pending_sign_ins: int
+    loading_accounts: bool = Field(
+        default=False,
+        description="True for the moment after start-up while the stored accounts are still being read; "
+        "the counts are those read so far.",
+    )
     authority: str | None = Field(default=None, description="The effective Entra authority (issuer URL).")
     exchange_token: str | None = Field(default=None, description="CWAY_EXCHANGE_TOKEN: code, access_token or id_token.")
     silent_reexchange: bool = False
