@@ -40,6 +40,7 @@ from .accounts import AccountBook
 from .audit import AuditLog
 from .cway_session import CwaySession
 from .cway_tokens import CwayTokenClient
+from .durability import flush_unsaved, open_rescue_store, recover_rescued, rescue_dir
 from .entra_errors import AdminProblems
 from .errors import CoreError
 from .http import build_http_client
@@ -90,6 +91,8 @@ class DaemonCore:
         if store is None:
             store, key_material = open_file_store(settings, clock, self._audit)
         self.store = store
+        self._key_material = key_material
+        self.lost_at_shutdown: list[str] = []  # accounts whose refreshed tokens no disk would take
         self.key_source = key_source or (key_material.source if key_material is not None else "unknown")
         self._rotator = (
             KeyRotator(cast(ReencryptableStore, store), key_material)
@@ -163,6 +166,10 @@ class DaemonCore:
         ``load_when``, set once its listeners accept connections: the bulk read would otherwise compete
         with the servers' own start for the interpreter.
         """
+        rescue = self._rescue_store(create=False)
+        if rescue is not None:  # put aside by a full disk at the last shutdown: before anything reads the store
+            for record in await recover_rescued(self.book, self.store, rescue):
+                self.engine.schedule(record)
         self.engine.start_scheduler()
         self._startup = asyncio.create_task(self._load_then_refresh_due(load_when))
 
@@ -183,6 +190,7 @@ class DaemonCore:
             self._startup.cancel()
             await asyncio.gather(self._startup, return_exceptions=True)
         await self.engine.stop()
+        self.lost_at_shutdown = await flush_unsaved(self.book, self.store, self._rescue_store(create=True))
         if self._owns_http:
             await self.http.aclose()
         self.sign_in.close()
@@ -190,6 +198,14 @@ class DaemonCore:
         if self._store_lock is not None:
             self._store_lock.release()
             self._store_lock = None
+
+    def _rescue_store(self, *, create: bool) -> TokenStore | None:
+        if self._key_material is None or not isinstance(self.store, FileTokenStore):
+            return None
+        if create and not any(entry.unsaved for entry in self.book.entries()):
+            return None
+        directory = rescue_dir(self.settings.socket_path)
+        return open_rescue_store(directory, self._key_material, self.clock, create=create)
 
     # ---- read-only views -----------------------------------------------------------------------
 
@@ -332,7 +348,7 @@ class DaemonCore:
         except CoreError as start_error:
             log.info("no sign-in URL for the error hint: %s", start_error.message)
             return exc
-        exc.sign_in_url = flow.authorization_url
+        exc.sign_in_url = flow.link_url or flow.authorization_url  # the short link: no e-mail address in it
         exc.flow_id = flow.flow_id
         return exc
 

@@ -21,15 +21,35 @@ import errno
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from cway_common.clock import Clock
 
 from .accounts import AccountBook
-from .store import TokenRecord, TokenStore
+from .store import FileTokenStore, MultiFernetProvider, TokenRecord, TokenStore
 
 log = logging.getLogger(__name__)
 
 RESCUE_DIR_NAME = "rescue"
 SHUTDOWN_SAVE_ATTEMPTS = 3
 SHUTDOWN_SAVE_DELAY = 0.2
+
+
+def rescue_dir(socket_path: Path) -> Path:
+    """Beside the socket: the per-user runtime dir (tmpfs on Linux), usually not the full disk."""
+    return socket_path.parent / RESCUE_DIR_NAME
+
+
+def open_rescue_store(directory: Path, keys: MultiFernetProvider, clock: Clock, *, create: bool) -> TokenStore | None:
+    """The rescue store (same encryption as the token store); None when it does not exist and
+    ``create`` is false, or cannot be created."""
+    if not create and not directory.is_dir():
+        return None
+    try:
+        return FileTokenStore(directory, keys, clock)
+    except Exception as exc:
+        log.error("cannot use the rescue location %s: %s", directory, describe_save_error(exc))
+        return None
 
 
 def describe_save_error(exc: BaseException) -> str:
@@ -100,14 +120,14 @@ async def flush_unsaved(
     return lost
 
 
-async def recover_rescued(book: AccountBook, store: TokenStore, rescue: TokenStore) -> list[str]:
-    """Put rescued records back (start-up, after the store was loaded into ``book``); returns their accounts."""
-    recovered: list[str] = []
+async def recover_rescued(book: AccountBook, store: TokenStore, rescue: TokenStore) -> list[TokenRecord]:
+    """Put rescued records back, first thing at start-up (before the stored copies, whose refresh
+    tokens they replaced, can be loaded and refreshed); returns the records now in ``book``."""
+    recovered: list[TokenRecord] = []
     for record in await rescue.list():
-        entry = book.get(record.normalised_username)
-        current = entry.record if entry is not None else None
+        current = await store.load(record.username)
         if current is not None and _age_key(current) >= _age_key(record):  # type: ignore[operator]
-            await rescue.delete(record.username)  # stale: the store has caught up meanwhile
+            await rescue.delete(record.username)  # stale: the store caught up before that shutdown
             continue
         try:
             await store.save(record)
@@ -124,5 +144,5 @@ async def recover_rescued(book: AccountBook, store: TokenStore, rescue: TokenSto
             book.put_record(record)
             await rescue.delete(record.username)
             log.warning("restored the tokens of %s from the rescue location", record.username)
-        recovered.append(record.username)
+        recovered.append(record)
     return recovered

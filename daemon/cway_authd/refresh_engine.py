@@ -441,10 +441,8 @@ class RefreshEngine:
                 return None
             record = entry.record
             now = self._clock.now()
-            if entry.unsaved:
-                await self._persist(entry, record)
-                self._schedule.index.arm(key, self._arm_time(entry))
-                return record
+            if entry.unsaved and not await self._persist(entry, record) and now < self.planned_at(record):
+                return record  # the disk still refuses; _persist armed the next try
             if now < self.planned_at(record):
                 self.schedule(record)  # woken early, or refreshed meanwhile by a bearer call
                 return record
@@ -452,6 +450,11 @@ class RefreshEngine:
                 self.schedule(record, at=entry.retry_not_before)
                 return record
             return await self._refresh_locked(entry, record)
+
+    async def idle(self) -> None:
+        """Wait until no refresh is in flight (tests; a caller that was served early may leave one running)."""
+        while self._tasks:
+            await asyncio.gather(*set(self._tasks), return_exceptions=True)
 
     async def stop(self, grace_seconds: float = 35.0) -> None:
         await self._schedule.stop()

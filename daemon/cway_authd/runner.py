@@ -178,10 +178,13 @@ async def run_daemon(
                 await _refuse_live_daemon(settings.socket_path)
             except StartupError as exc:
                 return _failed(settings, exc)
-        return await _serve(core, settings, ready, shutdown, passed[0] if passed else None)
+        code = await _serve(core, settings, ready, shutdown, passed[0] if passed else None)
     finally:
         with contextlib.suppress(Exception):
             await core.stop()
+    if core.lost_at_shutdown:  # refreshed tokens no disk would take (logged by name): not a clean exit
+        return EXIT_FAILED
+    return code
 
 
 def _failed(settings: Settings, exc: StartupError) -> int:

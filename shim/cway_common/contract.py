@@ -191,6 +191,11 @@ class SignInStatus(_Model):
     flow_id: str
     state: SignInState
     authorization_url: str | None = Field(default=None, description="Open this in a browser to sign in.")
+    sign_in_url: str | None = Field(
+        default=None,
+        description="The short local link (http://localhost:PORT/sign-in/<flow id>) that redirects to "
+        "authorization_url: no personal data, so this is the one to hand to MCP clients.",
+    )
     requested_username: str | None = None
     username: str | None = Field(default=None, description="The identity Cway confirmed.")
     identity_mismatch: bool = False

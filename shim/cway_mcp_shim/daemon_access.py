@@ -170,7 +170,7 @@ class DaemonAccess:
             except (DaemonError, DaemonUnavailable) as exc:
                 log.warning("could not start a sign-in for %s: %s", username or "(any account)", exc)
             else:
-                url, flow_id = status.authorization_url, status.flow_id
+                url, flow_id = status.sign_in_url or status.authorization_url, status.flow_id
         who = username or "the default account"
         await request_scope.notify_log(
             "warning",

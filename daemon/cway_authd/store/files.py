@@ -25,7 +25,7 @@ from cryptography.fernet import InvalidToken
 
 from cway_common.clock import Clock
 
-from .atomic import atomic_write, fsync_dir, is_temp_name, read_private_file
+from .atomic import atomic_write, commit_temp, discard_temp, fsync_dir, is_temp_name, read_private_file, write_temp
 from .keys import MultiFernetProvider
 from .permissions import ensure_private_dir
 from .records import (
@@ -157,12 +157,26 @@ class FileTokenStore:
             return self._record_names()
 
     def _write(self, name: str, plaintext: bytes) -> None:
-        """Encrypt and write under the I/O lock. Rotation adds the new key and then lists the files
-        under this lock, so a save either lands before the listing (the file is listed and then
-        re-encrypted) or encrypts after it, with the new key: a record saved during a rotation,
-        even for an account that had no file yet, never ends up under a key about to be retired."""
+        """Encrypt under the I/O lock, fsync the temp file outside it, rename under it again.
+
+        Rotation adds the new key and then lists the files under this lock. If the key changed
+        between encrypting and renaming, the record is encrypted again (and written under the
+        lock): so a save either lands before the listing (the file is listed and then
+        re-encrypted) or carries the new key, and a record saved during a rotation never ends up
+        under a key about to be retired. The fsync runs unlocked so concurrent saves overlap."""
+        path = self.directory / name
         with self._io_lock:
-            atomic_write(self.directory / name, self._keys.multifernet.encrypt(plaintext))
+            fernet = self._keys.multifernet
+            token = fernet.encrypt(plaintext)
+        tmp = write_temp(path, token)
+        with self._io_lock:
+            if self._keys.multifernet is fernet:
+                commit_temp(tmp, path)
+            else:
+                discard_temp(tmp)
+                atomic_write(path, self._keys.multifernet.encrypt(plaintext))
+                return
+        fsync_dir(self.directory)
 
     def _delete(self, name: str) -> bool:
         with self._io_lock:
