@@ -42,9 +42,10 @@ class AccountLoader:
         self._forgotten: set[str] = set()
         self.loaded = 0
 
-    def start(self) -> asyncio.Task[int]:
+    def start(self, when: asyncio.Event | None = None) -> asyncio.Task[int]:
+        """Start loading (once ``when`` is set, if given); :attr:`loading` is true from now on."""
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="account-loader")
+            self._task = asyncio.create_task(self._run(when), name="account-loader")
         return self._task
 
     @property
@@ -66,7 +67,9 @@ class AccountLoader:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    async def _run(self) -> int:
+    async def _run(self, when: asyncio.Event | None) -> int:
+        if when is not None:
+            await when.wait()
         started = time.perf_counter()
         records = await self._store.list()
         for index, record in enumerate(records):

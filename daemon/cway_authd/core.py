@@ -155,17 +155,19 @@ class DaemonCore:
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, *, load_when: asyncio.Event | None = None) -> None:
         """Start the scheduler; load every account and refresh the ones already due in the background.
 
         Returns at once, so the socket answers while thousands of records are still being read
-        (``account_loader.py`` says what waits for the loading and what does not).
+        (``account_loader.py`` says what waits for the loading and what does not). The runner passes
+        ``load_when``, set once its listeners accept connections: the bulk read would otherwise compete
+        with the servers' own start for the interpreter.
         """
         self.engine.start_scheduler()
-        self._startup = asyncio.create_task(self._load_then_refresh_due())
+        self._startup = asyncio.create_task(self._load_then_refresh_due(load_when))
 
-    async def _load_then_refresh_due(self) -> int:
-        loaded = await self.loader.start()
+    async def _load_then_refresh_due(self, load_when: asyncio.Event | None) -> int:
+        loaded = await self.loader.start(load_when)
         log.info("loaded %d account(s) from %s", loaded, self.storage_backend)
         return await self.engine.run_due()
 

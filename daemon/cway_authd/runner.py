@@ -227,8 +227,9 @@ async def _serve(
     uninstall = _install_signal_handlers(stop, servers)
     unfilter = filter_accept_errors(asyncio.get_running_loop())
     try:
+        serving = asyncio.Event()  # the stored accounts are loaded once the listeners accept connections
         try:
-            await core.start()
+            await core.start(load_when=serving)
         except Exception:
             log.exception("cannot start: the daemon core failed to start")
             last_error.write(settings.state_dir, EXIT_FAILED, "the daemon core failed to start (see its log)")
@@ -242,6 +243,7 @@ async def _serve(
                 break
             await asyncio.sleep(0.01)
         ok = all(server.started for server in servers)
+        serving.set()
         if ok:
             log.info(
                 "cway-auth daemon %d ready: control socket %s, sign-in callback %s",

@@ -112,6 +112,15 @@ def sign_in(daemon_socket: Path, username: str = ALICE) -> None:
     asyncio.run(run())
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (Linux ``/proc``; 10 ms resolution).
+
+    On a shared, saturated machine wall time mostly measures the queue for a core; CPU time is
+    what the process itself spent, so the rows report it beside the wall time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid: int, field: str = "VmRSS") -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(f"{field}:"):

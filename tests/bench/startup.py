@@ -2,14 +2,16 @@
 
 The records are written straight into the store's directory with the store's own encryption
 (no fsync: preparing the bench is not what is measured). Every token has an hour left, so the
-start-up pass has nothing to refresh: what is measured is reading, decrypting and scheduling
-10 000 accounts and answering the first request. Floors: the interpreter plus the daemon's
+start-up pass has nothing to refresh. Measured from spawn: the first answer (``/v1/health``),
+the bearer of one stored account (the goal's "first answer": what a shim waits for), and the
+full account list (every record read, decrypted and scheduled). Floors: the interpreter plus the daemon's
 imports, and decrypting every record in-process with the store's own ``list()``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -21,7 +23,7 @@ from pathlib import Path
 from cway_authd.store import FileTokenStore, TokenRecord, resolve_store_key
 from cway_authd.store.records import TOKENS_DIR_NAME
 from cway_common.clock import SYSTEM_CLOCK
-from tests.bench.common import Row, rss_kib
+from tests.bench.common import Row, cpu_seconds, rss_kib
 from tests.bench.floors import MiniHttp
 from tests.helpers.daemon import daemon_env, process_env, settings_from_env
 
@@ -55,7 +57,11 @@ def populate(env: dict[str, str], count: int) -> Path:
     return tokens
 
 
-async def _first_answer(path: Path, process: subprocess.Popen[bytes]) -> None:
+async def _first_answers(
+    path: Path, process: subprocess.Popen[bytes], start: float
+) -> tuple[float, float, float, float]:
+    """Seconds from spawn to: the first answer (health), a bearer for one stored account, the full account
+    list; and the CPU seconds the daemon had used by the bearer."""
     while process.poll() is None:
         try:
             client = await MiniHttp.open(path)
@@ -64,7 +70,15 @@ async def _first_answer(path: Path, process: subprocess.Popen[bytes]) -> None:
             continue
         try:
             await client.request("GET", "/v1/health")
-            return
+            health = time.perf_counter() - start
+            body = json.dumps({"username": f"user{ACCOUNTS // 2:05d}@contoso.example"}).encode()
+            answer = json.loads(await client.request("POST", "/v1/token", body))
+            assert "access_token" in answer, answer
+            bearer = time.perf_counter() - start
+            cpu = cpu_seconds(process.pid)
+            listed = json.loads(await client.request("GET", "/v1/accounts"))
+            assert len(listed["accounts"]) == ACCOUNTS, len(listed["accounts"])
+            return health, bearer, time.perf_counter() - start, cpu
         except (OSError, asyncio.IncompleteReadError):
             await asyncio.sleep(0.005)
         finally:
@@ -72,8 +86,8 @@ async def _first_answer(path: Path, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"the daemon exited with {process.returncode}")
 
 
-def start_once(env: dict[str, str]) -> tuple[float, int, int]:
-    """Seconds from spawn to the first answer, then peak and current RSS in KiB."""
+def start_once(env: dict[str, str]) -> tuple[tuple[float, float, float, float], int]:
+    """(first answer, first bearer, all listed, CPU by the bearer) in seconds, then peak RSS in KiB."""
     settings = settings_from_env(env)
     log = Path(env["CWAY_TEST_BASE"]) / "daemon.log"
     with log.open("ab") as err:
@@ -87,10 +101,9 @@ def start_once(env: dict[str, str]) -> tuple[float, int, int]:
             stderr=err,
         )
     try:
-        asyncio.run(_first_answer(settings.socket_path, process))
-        elapsed = time.perf_counter() - start
+        times = asyncio.run(_first_answers(settings.socket_path, process, start))
         time.sleep(0.5)  # let the start-up pass settle before reading the peak
-        return elapsed, rss_kib(process.pid, "VmHWM"), rss_kib(process.pid)
+        return times, rss_kib(process.pid, "VmHWM")
     finally:
         process.terminate()
         process.wait(30)
@@ -101,7 +114,7 @@ def bench_startup() -> list[Row]:
     try:
         tokens = populate(env, ACCOUNTS)
         runs = [start_once(env) for _ in range(3)]
-        elapsed, peak, _rss = min(runs)
+        (first, bearer, listed, cpu), _peak = min(runs)
         keys = resolve_store_key(tokens.parent, env["CWAY_MCP_STORE_KEY"], use_keyring=False)
         store = FileTokenStore(tokens, keys, SYSTEM_CLOCK)
         start = time.perf_counter()
@@ -114,12 +127,15 @@ def bench_startup() -> list[Row]:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", DAEMON_IMPORTS], check=True)
         imports.append(time.perf_counter() - start)
+    peak_mb = max(r[1] for r in runs) * 1024 / 1e6
     return [
         Row(
             f"daemon start to first answer, {ACCOUNTS} accounts",
             "≤ 2 s, ≤ 150 MB",
-            f"{elapsed:.2f} s, peak {peak * 1024 / 1e6:.0f} MB (best of 3: {', '.join(f'{r[0]:.2f}' for r in runs)} s)",
+            f"{first:.2f} s to the first answer, {bearer:.2f} s to a stored account's bearer, "
+            f"{listed:.2f} s until all {ACCOUNTS} are listed; {cpu:.2f} s CPU by the bearer; peak {peak_mb:.0f} MB "
+            f"(best of 3; first answers {', '.join(f'{r[0][0]:.2f}' for r in runs)} s)",
             f"python + daemon imports {min(imports):.2f} s; store.list() decrypting all {decrypt:.2f} s",
-            elapsed <= 2.0 and peak * 1024 / 1e6 <= 150,
+            bearer <= 2.0 and peak_mb <= 150,
         )
     ]
