@@ -144,7 +144,11 @@ class AccountsPage:
         body = await request.body()
         if len(body) > MAX_FORM_BYTES:
             return self._refuse("The form is too large.", status=413)
-        fields = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace"), max_num_fields=8).items()}
+        try:
+            parsed = parse_qs(body.decode("utf-8", "replace"), max_num_fields=8, strict_parsing=False)
+        except ValueError:
+            return self._refuse("The form has too many fields.", status=400)
+        fields = {k: v[-1] for k, v in parsed.items()}
         if not hmac.compare_digest(fields.get("csrf", "").encode(), self.csrf.encode()):
             return self._refuse("The form is out of date (its token does not match). Reload the page and try again.")
         return fields

@@ -42,6 +42,7 @@ from cway_common.config import Settings
 from cway_common.contract import AccountInfo
 
 from .accounts_page import POST_PATHS, AccountsPage
+from .sign_in_link import sign_in_link_route
 
 if TYPE_CHECKING:
     from .core import DaemonCore
@@ -187,7 +188,11 @@ def create_callback_app(core: DaemonCore, settings: Settings) -> ASGIApp:
         return page_response(title, "<p>Nothing is served at this address.</p>", status=status, ok=False)
 
     app = Starlette(
-        routes=[Route(redirect.path, callback, methods=["GET"]), *accounts_page.routes()],
+        routes=[
+            Route(redirect.path, callback, methods=["GET"]),
+            sign_in_link_route(core, page_response),
+            *accounts_page.routes(),
+        ],
         exception_handlers={HTTPException: not_found},
     )
     return LoopbackGate(app, redirect.port)

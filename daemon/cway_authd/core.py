@@ -40,6 +40,7 @@ from .accounts import AccountBook
 from .audit import AuditLog
 from .cway_session import CwaySession
 from .cway_tokens import CwayTokenClient
+from .durability import flush_unsaved, open_rescue_store, recover_rescued, replay_refresh_journal, rescue_dir
 from .entra_errors import AdminProblems
 from .errors import CoreError
 from .http import build_http_client
@@ -58,6 +59,7 @@ from .store import (
     normalise_username,
     resolve_store_key,
 )
+from .store.journal import RefreshJournal, replay_journal
 from .store.keys import ENV_KEY_NOT_ROTATABLE
 from .store.records import TOKENS_DIR_NAME
 from .store.rotation import KeyRotator, ReencryptableStore, rotation_message
@@ -90,6 +92,8 @@ class DaemonCore:
         if store is None:
             store, key_material = open_file_store(settings, clock, self._audit)
         self.store = store
+        self._key_material = key_material
+        self.lost_at_shutdown: list[str] = []  # accounts whose refreshed tokens no disk would take
         self.key_source = key_source or (key_material.source if key_material is not None else "unknown")
         self._rotator = (
             KeyRotator(cast(ReencryptableStore, store), key_material)
@@ -114,6 +118,11 @@ class DaemonCore:
             threshold_seconds=settings.refresh_threshold_seconds,
             policy=retry,
             concurrency=settings.refresh_concurrency,
+            journal=(
+                RefreshJournal(store.directory, key_material)
+                if isinstance(store, FileTokenStore) and key_material is not None
+                else None
+            ),
         )
         self.loader = AccountLoader(store, self.book, on_loaded=self.engine.schedule)
         self.sign_in = SignInService(
@@ -163,6 +172,18 @@ class DaemonCore:
         ``load_when``, set once its listeners accept connections: the bulk read would otherwise compete
         with the servers' own start for the interpreter.
         """
+        journal = self.engine.journal
+        if journal is not None:  # refreshes a crash cut short of their save: before anything reads the store
+            journalled = await asyncio.to_thread(
+                replay_journal, journal.path.parent, cast(KeyMaterial, self._key_material)
+            )
+            for record in await replay_refresh_journal(self.book, self.store, journalled):
+                self.engine.schedule(record)
+            journal.clear()
+        rescue = self._rescue_store(create=False)
+        if rescue is not None:  # put aside by a full disk at the last shutdown: before anything reads the store
+            for record in await recover_rescued(self.book, self.store, rescue):
+                self.engine.schedule(record)
         self.engine.start_scheduler()
         self._startup = asyncio.create_task(self._load_then_refresh_due(load_when))
 
@@ -183,6 +204,11 @@ class DaemonCore:
             self._startup.cancel()
             await asyncio.gather(self._startup, return_exceptions=True)
         await self.engine.stop()
+        self.lost_at_shutdown = await flush_unsaved(self.book, self.store, self._rescue_store(create=True))
+        if self.engine.journal is not None:
+            if not self.lost_at_shutdown:
+                self.engine.journal.clear()  # every refresh is in its record file (or the rescue store)
+            self.engine.journal.close()
         if self._owns_http:
             await self.http.aclose()
         self.sign_in.close()
@@ -190,6 +216,14 @@ class DaemonCore:
         if self._store_lock is not None:
             self._store_lock.release()
             self._store_lock = None
+
+    def _rescue_store(self, *, create: bool) -> TokenStore | None:
+        if self._key_material is None or not isinstance(self.store, FileTokenStore):
+            return None
+        if create and not any(entry.unsaved for entry in self.book.entries()):
+            return None
+        directory = rescue_dir(self.settings.socket_path)
+        return open_rescue_store(directory, self._key_material, self.clock, create=create)
 
     # ---- read-only views -----------------------------------------------------------------------
 
@@ -212,6 +246,7 @@ class DaemonCore:
             accounts=ok,
             accounts_needing_sign_in=needing,
             pending_sign_ins=self.sign_in.flows.pending_count(),
+            store_problems=list(getattr(self.store, "problems", [])),
             authority=self.settings.azure_authority,
             exchange_token=self.settings.cway_exchange_token if self.settings.auth_flow == "cway" else None,
             silent_reexchange=self.settings.silent_reexchange,
@@ -331,7 +366,7 @@ class DaemonCore:
         except CoreError as start_error:
             log.info("no sign-in URL for the error hint: %s", start_error.message)
             return exc
-        exc.sign_in_url = flow.authorization_url
+        exc.sign_in_url = flow.link_url or flow.authorization_url  # the short link: no e-mail address in it
         exc.flow_id = flow.flow_id
         return exc
 
@@ -438,6 +473,7 @@ def open_file_store(settings: Settings, clock: Clock, audit: AuditLog) -> tuple[
     """The default store: ``<state>/tokens`` encrypted under the resolved store key (blocking: key file/keyring)."""
     material = resolve_store_key(settings.state_dir, _secret(settings))
     store = FileTokenStore(settings.state_dir / TOKENS_DIR_NAME, material, clock, on_event=audit.store_event)
+    store.check_key(material.source)  # a wrong key refuses to start; it never renames anything
     return store, material
 
 

@@ -21,7 +21,7 @@ from typing import TextIO
 import httpx
 
 from cway_common import __version__
-from cway_common.config import ConfigError, Settings, load_settings
+from cway_common.config import MULTI_TENANT_AUTHORITIES, ConfigError, Settings, load_settings
 from cway_common.contract import HealthResponse
 from cway_common.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
 from cway_common.discovery import daemon_socket
@@ -96,6 +96,8 @@ def collect(env: Mapping[str, str] | None = None) -> tuple[list[Check], Settings
 
 
 def _more_checks(settings: Settings) -> list[Check]:
+    from .doctor_sign_in import sign_in_checks  # it uses Check, defined here
+
     checks: list[Check] = []
     if settings.auth_method == "static":
         checks.append(Check(True, "mode", "AUTH_METHOD=static: a fixed API token, no daemon needed"))
@@ -107,6 +109,7 @@ def _more_checks(settings: Settings) -> list[Check]:
     health = _daemon_health(settings)
     checks.append(_check_daemon(settings, health))
     checks.append(_check_key_source(settings, health))
+    checks.extend(sign_in_checks(settings, health))
     checks.append(_check_discovery(settings))
     checks.append(_check_cway(settings))
     checks.append(_check_redirect_port(settings))
@@ -116,8 +119,19 @@ def _more_checks(settings: Settings) -> list[Check]:
 def _check_tenant(settings: Settings) -> Check:
     """Without a tenant the default authority is Entra's multi-tenant "organizations" endpoint:
     anyone's work account can then start a sign-in, and ID tokens cannot be pinned to one issuer."""
+    if settings.azure_tenant_id and settings.azure_tenant_id.lower() in MULTI_TENANT_AUTHORITIES:
+        return Check(
+            True,
+            "tenant",
+            f"{settings.azure_tenant_id} (multi-tenant; the app registration must be multi-tenant, else AADSTS50194); "
+            f"authority {settings.azure_authority}",
+        )
     if settings.azure_tenant_id:
-        return Check(True, "tenant", f"{settings.azure_tenant_id} ({settings.origin('AZURE_TENANT_ID')})")
+        return Check(
+            True,
+            "tenant",
+            f"{settings.azure_tenant_id} ({settings.origin('AZURE_TENANT_ID')}); authority {settings.azure_authority}",
+        )
     if settings.origin("AZURE_AUTHORITY").source != "default":
         return Check(True, "tenant", f"not set; the authority is given explicitly: {settings.azure_authority}")
     return Check(

@@ -21,15 +21,36 @@ import errno
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+
+from cway_common.clock import Clock
 
 from .accounts import AccountBook
-from .store import TokenRecord, TokenStore
+from .store import FileTokenStore, MultiFernetProvider, TokenRecord, TokenStore
 
 log = logging.getLogger(__name__)
 
 RESCUE_DIR_NAME = "rescue"
 SHUTDOWN_SAVE_ATTEMPTS = 3
 SHUTDOWN_SAVE_DELAY = 0.2
+
+
+def rescue_dir(socket_path: Path) -> Path:
+    """Beside the socket: the per-user runtime dir (tmpfs on Linux), usually not the full disk."""
+    return socket_path.parent / RESCUE_DIR_NAME
+
+
+def open_rescue_store(directory: Path, keys: MultiFernetProvider, clock: Clock, *, create: bool) -> TokenStore | None:
+    """The rescue store (same encryption as the token store); None when it does not exist and
+    ``create`` is false, or cannot be created."""
+    if not create and not directory.is_dir():
+        return None
+    try:
+        return FileTokenStore(directory, keys, clock)
+    except Exception as exc:
+        log.error("cannot use the rescue location %s: %s", directory, describe_save_error(exc))
+        return None
 
 
 def describe_save_error(exc: BaseException) -> str:
@@ -40,7 +61,7 @@ def describe_save_error(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def _age_key(record: TokenRecord) -> object:
+def _age_key(record: TokenRecord) -> datetime:
     return record.last_refreshed_at or record.created_at
 
 
@@ -100,14 +121,14 @@ async def flush_unsaved(
     return lost
 
 
-async def recover_rescued(book: AccountBook, store: TokenStore, rescue: TokenStore) -> list[str]:
-    """Put rescued records back (start-up, after the store was loaded into ``book``); returns their accounts."""
-    recovered: list[str] = []
+async def recover_rescued(book: AccountBook, store: TokenStore, rescue: TokenStore) -> list[TokenRecord]:
+    """Put rescued records back, first thing at start-up (before the stored copies, whose refresh
+    tokens they replaced, can be loaded and refreshed); returns the records now in ``book``."""
+    recovered: list[TokenRecord] = []
     for record in await rescue.list():
-        entry = book.get(record.normalised_username)
-        current = entry.record if entry is not None else None
-        if current is not None and _age_key(current) >= _age_key(record):  # type: ignore[operator]
-            await rescue.delete(record.username)  # stale: the store has caught up meanwhile
+        current = await store.load(record.username)
+        if current is not None and _age_key(current) >= _age_key(record):
+            await rescue.delete(record.username)  # stale: the store caught up before that shutdown
             continue
         try:
             await store.save(record)
@@ -124,5 +145,28 @@ async def recover_rescued(book: AccountBook, store: TokenStore, rescue: TokenSto
             book.put_record(record)
             await rescue.delete(record.username)
             log.warning("restored the tokens of %s from the rescue location", record.username)
-        recovered.append(record.username)
+        recovered.append(record)
     return recovered
+
+
+async def replay_refresh_journal(
+    book: AccountBook, store: TokenStore, journalled: list[TokenRecord]
+) -> list[TokenRecord]:
+    """Start-up: a journalled refresh newer than its stored record (the daemon died before the save
+    finished) is saved now. Only accounts that still have a record: a logout deleted it for good."""
+    restored: list[TokenRecord] = []
+    for record in journalled:
+        current = await store.load(record.username)
+        if current is None or _age_key(current) >= _age_key(record):
+            continue
+        try:
+            await store.save(record)
+        except Exception as exc:
+            entry = book.put_record(record)
+            entry.unsaved = True
+            entry.last_error = f"could not save the refreshed tokens: {describe_save_error(exc)}; kept in memory"
+        else:
+            book.put_record(record)
+        log.warning("recovered the last refresh of %s from the refresh journal", record.username)
+        restored.append(record)
+    return restored

@@ -45,6 +45,7 @@ from .errors import BackendError, BackendFatal, BackendMisconfigured, BackendTra
 from .grants import TokenGrant
 from .refresh_schedule import RefreshScheduler
 from .store import TokenRecord, TokenStore
+from .store.journal import RefreshJournal
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class RefreshEngine:
         threshold_seconds: int,
         policy: RetryPolicy | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
+        journal: RefreshJournal | None = None,
     ) -> None:
         self._clock = clock
         self._store = store
@@ -102,6 +104,7 @@ class RefreshEngine:
         self._audit = audit
         self._threshold = timedelta(seconds=threshold_seconds)
         self.policy = policy or RetryPolicy()
+        self.journal = journal
         self._schedule = RefreshScheduler(clock, self.refresh_scheduled, concurrency=concurrency)
         self._tasks: set[asyncio.Task[TokenRecord | None]] = set()
 
@@ -222,8 +225,13 @@ class RefreshEngine:
             last_refreshed_at=now,
             **grant.carried(),
         )
-        if await self._persist(entry, new):
-            self.schedule(new)
+        self._journal(new)  # crash-safe first, before anything else is done with the answer
+        try:
+            if await self._persist(entry, new):
+                self.schedule(new)
+        finally:
+            if self.journal is not None:
+                self.journal.settled()
         self._audit_event(
             "refresh_ok",
             account=new.username,
@@ -232,6 +240,14 @@ class RefreshEngine:
             rotated=grant.refresh_token is not None and grant.refresh_token != record.refresh_token,
         )
         return new
+
+    def _journal(self, record: TokenRecord) -> None:
+        if self.journal is None:
+            return
+        try:
+            self.journal.append(record)
+        except Exception as exc:  # the record file is still written next; the journal only narrows a window
+            log.error("could not journal the refresh of %s: %s", record.username, describe_save_error(exc))
 
     async def _persist(self, entry: AccountEntry, record: TokenRecord) -> bool:
         """Save ``record`` (persist first: before anything else is done with the new tokens).
@@ -441,10 +457,8 @@ class RefreshEngine:
                 return None
             record = entry.record
             now = self._clock.now()
-            if entry.unsaved:
-                await self._persist(entry, record)
-                self._schedule.index.arm(key, self._arm_time(entry))
-                return record
+            if entry.unsaved and not await self._persist(entry, record) and now < self.planned_at(record):
+                return record  # the disk still refuses; _persist armed the next try
             if now < self.planned_at(record):
                 self.schedule(record)  # woken early, or refreshed meanwhile by a bearer call
                 return record
@@ -452,6 +466,11 @@ class RefreshEngine:
                 self.schedule(record, at=entry.retry_not_before)
                 return record
             return await self._refresh_locked(entry, record)
+
+    async def idle(self) -> None:
+        """Wait until no refresh is in flight (tests; a caller that was served early may leave one running)."""
+        while self._tasks:
+            await asyncio.gather(*set(self._tasks), return_exceptions=True)
 
     async def stop(self, grace_seconds: float = 35.0) -> None:
         await self._schedule.stop()

@@ -38,6 +38,8 @@ class SignInFlow:
     created_at: datetime
     expires_at: datetime
     authorization_url: str = ""
+    #: The short link on the callback listener that redirects to ``authorization_url`` (no personal data).
+    link_url: str = ""
     status: SignInState = "pending"
     consumed: bool = False
     username: str | None = None
@@ -59,6 +61,7 @@ class SignInFlow:
             flow_id=self.flow_id,
             state=self.status,
             authorization_url=self.authorization_url if self.status == "pending" else None,
+            sign_in_url=self.link_url or None if self.status == "pending" else None,
             requested_username=self.requested_username,
             username=self.username,
             identity_mismatch=self.identity_mismatch,

@@ -34,6 +34,7 @@ from .identity import fetch_identity
 from .oidc import OidcClient
 from .refresh_engine import RefreshEngine
 from .sign_in import ClaimFailure, FlowRegistry, SignInFlow
+from .sign_in_link import sign_in_link
 from .store import TokenRecord, normalise_username
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class SignInService:
                 return existing
             flow = self.flows.new_flow(requested, key)
             try:
+                flow.link_url = sign_in_link(self._settings.redirect, flow.flow_id)
                 flow.authorization_url = await self._oidc.authorization_url(
                     state=flow.state, nonce=flow.nonce, code_challenge=flow.code_challenge, login_hint=requested
                 )

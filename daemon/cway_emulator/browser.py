@@ -32,6 +32,23 @@ def _error_text(resp: httpx.Response) -> str:
     return html.unescape(match.group(1)) if match else f"HTTP {resp.status_code}"
 
 
+def _resolve(http: httpx.Client, url: str) -> str:
+    """Follow a short sign-in link (the daemon's ``/sign-in/<flow id>``) to the authorize URL it redirects to."""
+    if "/oauth2/" in url:
+        return url
+    resp = http.get(url)
+    location = resp.headers.get("location", "") if resp.is_redirect else ""
+    if "/oauth2/" not in location:
+        raise SignInError(_error_text(resp) if not resp.is_redirect else "the link does not lead to a sign-in")
+    return urljoin(url, location)
+
+
+def resolve_sign_in_link(url: str, timeout: float = 10.0) -> str:
+    """The authorize URL behind a short sign-in link (the URL itself when it already is one)."""
+    with httpx.Client(follow_redirects=False, trust_env=False, timeout=timeout, verify=tls_context()) as http:
+        return _resolve(http, url)
+
+
 def browser_sign_in(
     authorization_url: str, username: str | None = None, *, approve: bool = True, timeout: float = 10.0
 ) -> str:
@@ -41,6 +58,7 @@ def browser_sign_in(
     the IdP answers with an error page (untrusted redirect URI, unknown client, unknown user).
     """
     with httpx.Client(follow_redirects=False, trust_env=False, timeout=timeout, verify=tls_context()) as http:
+        authorization_url = _resolve(http, authorization_url)
         resp = http.get(authorization_url)
         if resp.is_redirect:
             return resp.headers["location"]

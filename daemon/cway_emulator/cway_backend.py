@@ -22,7 +22,7 @@ from cway_emulator.emulator import Emulator
 from cway_emulator.gql_context import Ctx
 from cway_emulator.graphql_api import execute_request
 from cway_emulator.graphql_ws import serve_graphql_ws
-from cway_emulator.http_common import QuietLogMiddleware, base_app, gate, log
+from cway_emulator.http_common import QuietLogMiddleware, base_app, gate, graphql_unauthorized, log
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 UNAUTHORIZED = {"errors": [{"message": "Unauthorized"}]}
@@ -71,7 +71,11 @@ def create_cway_app(emu: Emulator) -> FastAPI:
         except Unauthorized as exc:
             emu.counters.incr("graphql_unauthorized")
             log.info("graphql unauthorized: %s", exc)
-            return JSONResponse(UNAUTHORIZED, 401, {"WWW-Authenticate": "Bearer"})
+            try:
+                query = (await request.json()).get("query")
+            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+                query = None
+            return graphql_unauthorized(emu, query if isinstance(query, str) else None)
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):

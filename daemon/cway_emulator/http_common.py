@@ -42,7 +42,7 @@ async def gate(emu: Emulator, group: str, shape: Shape) -> Response | None:
     elif rule.retry_after is not None:
         headers["Retry-After"] = str(rule.retry_after)
     if shape == "graphql" and rule.mode in ("401", "invalid_grant"):
-        return JSONResponse({"errors": [{"message": "Unauthorized"}]}, 401, {"WWW-Authenticate": "Bearer"})
+        return graphql_unauthorized(emu, None)
     if rule.mode == "invalid_grant":
         if shape == "entra":
             err = EntraError("invalid_grant", 70000, "Injected failure: the provided grant is invalid.")
@@ -59,6 +59,17 @@ async def gate(emu: Emulator, group: str, shape: Shape) -> Response | None:
             error = "invalid_client"
         body = {"error": error, "error_description": f"Injected HTTP {status}"}
     return JSONResponse(body, status, headers)
+
+
+def graphql_unauthorized(emu: Emulator, query: str | None) -> JSONResponse:
+    """How Cway's GraphQL refuses a bearer, per the ``cway_unauthenticated`` knob (HTTP 401 by default)."""
+    mode = emu.knobs.cway_unauthenticated
+    if mode == "null_login_info" and query is not None and "loginInfo" in query:
+        return JSONResponse({"data": {"loginInfo": None}}, 200)
+    if mode != "401":
+        error = {"message": "Not authenticated", "extensions": {"code": "UNAUTHENTICATED"}}
+        return JSONResponse({"errors": [error], "data": None}, 200)
+    return JSONResponse({"errors": [{"message": "Unauthorized"}]}, 401, {"WWW-Authenticate": "Bearer"})
 
 
 class QuietLogMiddleware:

@@ -36,6 +36,8 @@ ROUTE_GROUPS: tuple[str, ...] = (
 
 #: What the emulated Cway accepts as ``token`` in ``grant_type=azure`` (``cway_exchange_token`` knob).
 EXCHANGE_SHAPES: tuple[str, ...] = ("code", "access_token", "id_token")
+#: How Cway's GraphQL may answer an unusable bearer (``cway_unauthenticated`` knob).
+UNAUTHENTICATED_ANSWERS: tuple[str, ...] = ("401", "graphql_error", "null_login_info")
 
 #: How an emulated AI job ends (``ai_result`` knob).
 AI_RESULTS: tuple[str, ...] = ("completed", "failed")
@@ -112,6 +114,9 @@ class Knobs:
     #: The desktop app registration is multi-tenant; off: single-tenant, so ``organizations``/``common``
     #: authorities are refused with AADSTS50194 (the registration our docs recommend).
     idp_app_multi_tenant: bool = False
+    #: How Cway's GraphQL answers an unusable bearer: ``401`` (HTTP 401), ``graphql_error`` (HTTP 200 with an
+    #: error whose ``extensions.code`` is UNAUTHENTICATED) or ``null_login_info`` (HTTP 200, ``loginInfo`` null).
+    cway_unauthenticated: str = "401"
     #: Entra refusals to inject, per account and per grant (see ``idp_faults``).
     entra_faults: list[EntraFault] = field(default_factory=list)
     #: Emulator-clock seconds a zip download job (``createDownloadJob``) takes before the ``download``
@@ -200,6 +205,10 @@ class Knobs:
                         self.entra_faults.extend(EntraFault(**item) for item in value)
                     except (TypeError, FaultError) as exc:
                         raise KnobError(f"bad Entra fault: {exc}") from exc
+                elif name == "cway_unauthenticated":
+                    if value not in UNAUTHENTICATED_ANSWERS:
+                        raise KnobError(f"cway_unauthenticated must be one of {UNAUTHENTICATED_ANSWERS}")
+                    self.cway_unauthenticated = str(value)
                 elif name == "cway_exchange_token":
                     if value not in EXCHANGE_SHAPES:
                         raise KnobError(f"cway_exchange_token must be one of {EXCHANGE_SHAPES}")

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import uvicorn
 
 from cway_common.clock import SYSTEM_CLOCK, Clock
-from cway_emulator.browser import browser_sign_in
+from cway_emulator.browser import browser_sign_in, resolve_sign_in_link
 from cway_emulator.cway_backend import create_cway_app
 from cway_emulator.emulator import (
     CWAY_API_SCOPE,
@@ -284,6 +284,7 @@ class EmulatorServer:
     def browser_sign_in(self, authorization_url: str, username: str | None = None, *, approve: bool = True) -> str:
         """Drive the sign-in page over HTTP; returns the redirect Location (not followed)."""
         if self._knobs.auto_approve and username is not None:
+            authorization_url = resolve_sign_in_link(authorization_url)
             hint: Any = parse_qs(urlsplit(authorization_url).query).get("login_hint", [None])[0]
             if (hint or DEFAULT_USER).lower() != username.lower():
                 raise ValueError("auto_approve signs in the login_hint user; turn it off to choose another user")

@@ -20,12 +20,15 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
+from mcp.server.auth.handlers.metadata import MetadataHandler
+from mcp.server.auth.routes import build_metadata, cors_middleware
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from cway_authd.http import build_http_client
 from cway_authd.store import KeyMaterial, resolve_store_key
@@ -47,6 +50,8 @@ from .refresh import RemoteRefresher, refresh_due_at
 from .settings import CALLBACK_PATH, MCP_PATH, RemoteSettings
 
 log = logging.getLogger(__name__)
+
+HOUSEKEEPING_SECONDS = 600.0
 
 INSTRUCTIONS = """\
 Tools for Cway, the artwork and packaging approval platform: projects, artworks to approve or \
@@ -99,7 +104,7 @@ class RemoteRuntime:
         oauth = OAuthDb(pool, keys)
         http = build_http_client(base)
         exchange = CwayExchange(base, http, clock)
-        provider = CwayOAuthProvider(settings=settings, db=oauth, store=store, clock=clock, audit=audit)
+        provider = CwayOAuthProvider(settings=settings, db=oauth, store=store, clock=clock, audit=audit, http=http)
         refresher = RemoteRefresher(
             store=store,
             exchange=exchange,
@@ -112,6 +117,19 @@ class RemoteRuntime:
 
     def start_background(self, schedule_interval: float) -> None:
         self._tasks.append(asyncio.create_task(self.refresher.run_schedule(self._stop, schedule_interval)))
+        self._tasks.append(asyncio.create_task(self._housekeeping()))
+
+    async def _housekeeping(self, interval: float = HOUSEKEEPING_SECONDS) -> None:
+        """Expired tokens, codes and abandoned authorizations go (any replica may do it; it is idempotent)."""
+        while not self._stop.is_set():
+            try:
+                await self.oauth.purge_expired(self.clock.now())
+            except Exception:
+                log.exception("housekeeping failed; trying again later")
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=interval)
+            except TimeoutError:
+                pass
 
     async def aclose(self) -> None:
         self._stop.set()
@@ -184,11 +202,32 @@ def build_server(runtime: RemoteRuntime) -> MCPServer:
 
 def build_app(runtime: RemoteRuntime) -> Starlette:
     server = build_server(runtime)
-    return server.streamable_http_app(
+    app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,
         json_response=True,
         transport_security=transport_security(runtime.settings),
+    )
+    # The SDK's metadata does not advertise Client ID Metadata Documents; this server accepts them
+    # (cimd.py), so its route is served first with the flag set.
+    app.router.routes.insert(0, metadata_route(server))
+    return app
+
+
+def metadata_route(server: MCPServer) -> Route:
+    auth = server.settings.auth
+    assert auth is not None
+    metadata = build_metadata(
+        auth.issuer_url,
+        auth.service_documentation_url,
+        auth.client_registration_options or ClientRegistrationOptions(),
+        auth.revocation_options or RevocationOptions(),
+    )
+    metadata.client_id_metadata_document_supported = True
+    return Route(
+        "/.well-known/oauth-authorization-server",
+        endpoint=cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"]),
+        methods=["GET", "OPTIONS"],
     )
 
 

@@ -1,17 +1,20 @@
 """The daemon's sign-in code path, used by the remote server: Entra authorize URL, code → Cway tokens.
 
 Nothing here re-implements an exchange: the flow is the daemon's :class:`SignInFlow` (state,
-nonce, PKCE verifier), the authorize URL comes from its :class:`OidcClient`, the code goes to
-Cway through its :class:`CwayTokenClient` (``AUTH_FLOW=cway``) or is redeemed at the IdP with
-the ID token validated (``AUTH_FLOW=direct``), and the identity is Cway's ``loginInfo`` — exactly
-what ``cway-auth`` does, with the server's public callback as the redirect URI.
+nonce, PKCE verifier), the authorize URL comes from its :class:`OidcClient`, the code becomes Cway
+tokens through its :class:`CwaySession` (``AUTH_FLOW=cway`` with every ``CWAY_EXCHANGE_TOKEN`` shape,
+or ``direct``), refreshes (and the silent re-exchange through Entra) go through the same session,
+and the identity is Cway's ``loginInfo`` — exactly what ``cway-auth`` does, with the server's public
+callback as the redirect URI.
 """
 
 from __future__ import annotations
 
 import httpx
 
+from cway_authd.cway_session import CwaySession
 from cway_authd.cway_tokens import CwayTokenClient
+from cway_authd.entra_errors import AdminProblems
 from cway_authd.errors import BackendRejected
 from cway_authd.grants import TokenGrant
 from cway_authd.identity import fetch_identity
@@ -29,6 +32,10 @@ class CwayExchange:
         self._clock = clock
         self.oidc = OidcClient(settings, http, clock)
         self.cway = CwayTokenClient(settings, http, clock)
+        self.problems = AdminProblems()  # configuration errors, logged once each (as the daemon does)
+        self.session = CwaySession(
+            settings=settings, clock=clock, oidc=self.oidc, cway=self.cway, problems=self.problems
+        )
         self._flows = FlowRegistry(clock)
 
     def new_flow(self) -> SignInFlow:
@@ -46,22 +53,11 @@ class CwayExchange:
         )
 
     async def sign_in(self, flow: SignInFlow, code: str) -> TokenRecord:
-        """Code → Cway tokens → identity confirmed by Cway → the record to store (the daemon's path)."""
+        """Code → Cway tokens (the daemon's :class:`CwaySession`: every ``CWAY_EXCHANGE_TOKEN`` shape)
+        → identity confirmed by Cway → the record to store, as ``SignInService`` builds it."""
         now = self._clock.now()
-        redirect_uri = self._settings.redirect.uri
-        tenant = self._settings.azure_tenant_id
-        grant: TokenGrant
-        if self._settings.auth_flow == "cway":
-            grant = await self.cway.exchange_code(
-                code=code, state=flow.state, code_verifier=flow.code_verifier, redirect_uri=redirect_uri
-            )
-        else:
-            grant = await self.oidc.redeem_code(code=code, code_verifier=flow.code_verifier, redirect_uri=redirect_uri)
-            if not grant.id_token:
-                raise BackendRejected("the identity provider issued no ID token (is 'openid' in AZURE_SCOPES?)")
-            claims = await self.oidc.validate_id_token(grant.id_token, nonce=flow.nonce)
-            tid = claims.get("tid")
-            tenant = tid if isinstance(tid, str) and tid else tenant
+        result = await self.session.sign_in(flow, code)
+        grant = result.cway
         if not grant.refresh_token:
             raise BackendRejected("no refresh token was issued, so the session could not be kept alive")
         identity = await fetch_identity(self._http, self._settings.cway_api_url, grant.access_token)
@@ -72,15 +68,16 @@ class CwayExchange:
             token_type=grant.token_type,
             access_expires_at=grant.access_expires_at,
             refresh_expires_at=grant.refresh_expires_at,
-            tenant=tenant,
+            tenant=result.tenant,
             display_name=identity.display_name,
             email=identity.email,
             organisation_id=identity.organisation_id,
             organisation_name=identity.organisation_name,
             created_at=now,
+            idp_refresh_token=result.idp_refresh_token,
+            idp_refreshed_at=result.idp_refreshed_at,
         )
 
     async def refresh(self, record: TokenRecord) -> TokenGrant:
-        if self._settings.auth_flow == "direct":
-            return await self.oidc.refresh(record.refresh_token)
-        return await self.cway.refresh(record.refresh_token)
+        """The daemon's refresher: Cway's refresh token, or the silent re-exchange through Entra."""
+        return await self.session.refresh(record)

@@ -10,7 +10,6 @@ rejection one forced refresh (fingerprint-based single flight) and one retry.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
 
 import httpx
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -85,19 +84,16 @@ class RemoteBearer(Bearer):
 class RemoteGateway(CwayHttpGateway):
     """``CwayHttpGateway`` whose bearer is the signed-in MCP user's, from PostgreSQL."""
 
+    needs_daemon = False
+
     def __init__(
         self, settings: Settings, refresher: RemoteRefresher, *, http: httpx.AsyncClient | None = None
     ) -> None:
-        # The shim's constructor wants a daemon for oauth2; this gateway has none and needs none.
-        super().__init__(_as_static(settings), None, http=http)
-        self.settings = settings
+        super().__init__(settings, None, http=http)
         self._refresher = refresher
 
     def bearer_for(self, username: str | None) -> Bearer:
         return RemoteBearer(self._refresher, current_subject(username))
-
-    def subscribe(self, *args: object, **kwargs: object) -> AsyncGenerator[dict[str, object], None]:
-        raise ToolError("AI answers (subscriptions) are not available through the remote server yet.")
 
 
 class Me(BaseModel):
@@ -123,11 +119,3 @@ def register_whoami(server: MCPServer, store: PgTokenStore) -> None:
             organisation=record.organisation_name,
             session_expires_at=expires.isoformat() if expires else None,
         )
-
-
-def _as_static(settings: Settings) -> Settings:
-    import dataclasses
-
-    from pydantic import SecretStr
-
-    return dataclasses.replace(settings, auth_method="static", cway_api_token=SecretStr("unused"))

@@ -22,6 +22,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from mcp.server.auth.provider import (
     AccessToken,
     AuthorizationCode,
@@ -36,6 +37,7 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from cway_common.clock import Clock
 
 from .audit import AuditSink
+from .cimd import CimdError, cache_entry, fetch_client, from_cache, is_metadata_url
 from .oauth_db import OAuthDb
 from .pg_store import PgTokenStore
 from .settings import RemoteSettings
@@ -52,8 +54,16 @@ class CwayOAuthProvider:
     """``OAuthAuthorizationServerProvider[AuthorizationCode, RefreshToken, AccessToken]`` on PostgreSQL."""
 
     def __init__(
-        self, *, settings: RemoteSettings, db: OAuthDb, store: PgTokenStore, clock: Clock, audit: AuditSink
+        self,
+        *,
+        settings: RemoteSettings,
+        db: OAuthDb,
+        store: PgTokenStore,
+        clock: Clock,
+        audit: AuditSink,
+        http: httpx.AsyncClient | None = None,
     ) -> None:
+        self._http = http
         self._settings = settings
         self._db = db
         self._store = store
@@ -64,8 +74,28 @@ class CwayOAuthProvider:
     # -- clients ---------------------------------------------------------------------------------
 
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        if is_metadata_url(client_id):
+            return await self._metadata_client(client_id)
         info = await self._db.client(client_id)
         return OAuthClientInformationFull.model_validate(info) if info is not None else None
+
+    async def _metadata_client(self, url: str) -> OAuthClientInformationFull | None:
+        """A client identified by its metadata document (CIMD): cached, else fetched (see :mod:`cimd`)."""
+        now = self._clock.now()
+        cached = await self._db.client(url)
+        if cached is not None and (info := from_cache(cached, now)) is not None:
+            return info
+        if self._http is None:
+            return None
+        try:
+            info = await fetch_client(self._http, url, allow_private=self._settings.is_loopback, scope=SCOPE)
+        except CimdError as exc:
+            log.info("client metadata document refused: %s", exc)
+            self._audit.event("client_metadata_refused", client_id=url, reason=str(exc))
+            return None
+        await self._db.save_client(url, cache_entry(info, now), now)
+        self._audit.event("client_metadata_fetched", client_id=url, client_name=info.client_name)
+        return info
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
         assert client_info.client_id is not None

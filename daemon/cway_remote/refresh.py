@@ -163,6 +163,7 @@ class RemoteRefresher:
             access_expires_at=grant.access_expires_at,
             refresh_expires_at=grant.refresh_expires_at if grant.refresh_token else record.refresh_expires_at,
             last_refreshed_at=now,
+            **grant.carried(),  # a silent re-exchange renews the Entra refresh token too
         )
         await row.save(new)
         self._event(

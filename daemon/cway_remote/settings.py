@@ -39,6 +39,11 @@ class RemoteSettings:
         return self.public_url + CALLBACK_PATH
 
     @property
+    def is_loopback(self) -> bool:
+        """A development or test deployment (the public URL is on this machine)."""
+        return is_loopback_host(urlsplit(self.public_url).hostname or "")
+
+    @property
     def secure_cookies(self) -> bool:
         return self.public_url.startswith("https://")
 

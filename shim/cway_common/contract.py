@@ -191,6 +191,11 @@ class SignInStatus(_Model):
     flow_id: str
     state: SignInState
     authorization_url: str | None = Field(default=None, description="Open this in a browser to sign in.")
+    sign_in_url: str | None = Field(
+        default=None,
+        description="The short local link (http://localhost:PORT/sign-in/<flow id>) that redirects to "
+        "authorization_url: no personal data, so this is the one to hand to MCP clients.",
+    )
     requested_username: str | None = None
     username: str | None = Field(default=None, description="The identity Cway confirmed.")
     identity_mismatch: bool = False
@@ -250,6 +255,10 @@ class HealthResponse(_Model):
     accounts: int
     accounts_needing_sign_in: int
     pending_sign_ins: int
+    store_problems: list[str] = Field(
+        default_factory=list,
+        description="Token files the daemon could not use (set aside, or not decryptable with the key), one line each.",
+    )
     authority: str | None = Field(default=None, description="The effective Entra authority (issuer URL).")
     exchange_token: str | None = Field(default=None, description="CWAY_EXCHANGE_TOKEN: code, access_token or id_token.")
     silent_reexchange: bool = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cway_common.config import KNOWN_SETTINGS, Settings
+from cway_common.config import Settings
 from cway_common.discovery import daemon_socket
 
 
@@ -27,7 +27,20 @@ class SettingRow:
 def _exchange_shape(settings: Settings) -> str:
     if settings.auth_flow == "direct":
         return "direct: the IdP's access token is the Cway bearer (refreshed at the IdP)"
-    return f"cway: authorization code exchanged at {settings.cway_token_url}"
+    what = {
+        "code": "the Entra authorization code (Cway redeems it)",
+        "access_token": "an Entra access token",
+        "id_token": "an Entra ID token",
+    }.get(settings.cway_exchange_token, settings.cway_exchange_token)
+    silent = "; silent re-exchange on" if settings.silent_reexchange else ""
+    return f"cway: {what} sent to {settings.cway_token_url}{silent}"
+
+
+def _exchange_source(settings: Settings) -> str:
+    """AUTH_FLOW and CWAY_EXCHANGE_TOKEN together decide the shape: name whichever was set."""
+    flow, token = settings.origin("AUTH_FLOW"), settings.origin("CWAY_EXCHANGE_TOKEN")
+    parts = [f"AUTH_FLOW: {flow}", f"CWAY_EXCHANGE_TOKEN: {token}"] if settings.auth_flow == "cway" else []
+    return "; ".join(parts) if parts else f"AUTH_FLOW: {flow}"
 
 
 def setting_rows(settings: Settings) -> list[SettingRow]:
@@ -44,18 +57,19 @@ def setting_rows(settings: Settings) -> list[SettingRow]:
         SettingRow("authority", "AZURE_AUTHORITY", settings.azure_authority, ""),
         SettingRow("Cway URL", "CWAY_API_URL", settings.cway_api_url, ""),
         SettingRow("token URL", "CWAY_TOKEN_URL", settings.cway_token_url, ""),
-        SettingRow("exchange", "AUTH_FLOW", _exchange_shape(settings), ""),
+        SettingRow("exchange", "CWAY_EXCHANGE_TOKEN", _exchange_shape(settings), _exchange_source(settings)),
         SettingRow("socket", "CWAY_MCP_SOCKET", str(socket), socket_source),
         SettingRow("state dir", "CWAY_MCP_STATE_DIR", str(settings.state_dir), ""),
         SettingRow("username", "CWAY_USERNAME", settings.cway_username or "(not set)", ""),
     ]
-    if "CWAY_EXCHANGE_TOKEN" in KNOWN_SETTINGS:  # the exchange's request shape, where configurable
-        origin = settings.origin("CWAY_EXCHANGE_TOKEN")
-        rows.insert(6, SettingRow("exchange shape", "CWAY_EXCHANGE_TOKEN", origin.value or "(default)", ""))
-    return [
-        row if row.source else SettingRow(row.label, row.name, row.value, str(settings.origin(row.name)))
-        for row in rows
-    ]
+    derived = {"AZURE_AUTHORITY": "AZURE_TENANT_ID", "CWAY_TOKEN_URL": "CWAY_API_URL"}
+    out = []
+    for row in rows:
+        source = row.source or str(settings.origin(row.name))
+        if source == "default" and row.name in derived and settings.origin(derived[row.name]).source != "default":
+            source = f"derived from {derived[row.name]}"
+        out.append(SettingRow(row.label, row.name, row.value, source))
+    return out
 
 
 def format_rows(rows: list[SettingRow], indent: str = "  ") -> list[str]:

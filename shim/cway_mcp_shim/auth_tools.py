@@ -155,11 +155,14 @@ class AuthTools:
             raise ToolError(
                 f"The cway-auth daemon started a sign-in but gave no URL ({status.message or status.state})."
             )
-        url = status.authorization_url
-        opened = self._settings.open_browser and can_open_browser() and open_browser(url)
+        # The client gets the short local link (no e-mail address in it: MCP forbids personal data in URLs);
+        # the browser opened here may take the full authorize URL, it never leaves this machine.
+        url = status.sign_in_url or status.authorization_url
+        opened = self._settings.open_browser and can_open_browser() and open_browser(status.authorization_url)
         next_step = (
             "Sign in in the browser, then retry the request (or call whoami to check). If the browser cannot reach "
-            f"this machine's localhost, copy the address it lands on (it starts with {self._settings.redirect.uri}) "
+            f"this machine's localhost, run `cway-auth login --no-browser` in a terminal here for the full address, "
+            f"then copy the address the browser lands on (it starts with {self._settings.redirect.uri}) "
             "and call complete_login with redirect_url set to it."
         )
         who = f" as {username}" if username else ""

@@ -127,7 +127,8 @@ class DaemonLauncher:
     def last_log_line(self) -> str | None:
         """The daemon's own last word (e.g. its configuration error), for the message to the person."""
         try:
-            with self.log_path.open("rb") as f:
+            fd = os.open(self.log_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)  # never read through a link
+            with os.fdopen(fd, "rb") as f:
                 f.seek(max(0, f.seek(0, os.SEEK_END) - 4096))
                 lines = [ln.strip() for ln in f.read().decode("utf-8", "replace").splitlines() if ln.strip()]
         except OSError:

@@ -30,13 +30,42 @@ from cway_mcp_shim.daemon_access import DaemonAccess
 log = logging.getLogger(__name__)
 
 
-def is_rejection(response: httpx.Response) -> bool:
-    """Did Cway refuse the bearer on this HTTP answer? The one place that decides it for the HTTP road.
+#: GraphQL ``extensions.code`` values servers use for "who are you?" (Apollo, graphql-java, Hot Chocolate …).
+UNAUTHENTICATED_CODES = frozenset({"UNAUTHENTICATED", "UNAUTHORIZED", "AUTH_NOT_AUTHENTICATED", "INVALID_TOKEN"})
+
+
+def rejection(response: httpx.Response) -> str | None:
+    """Why Cway refused the bearer on this HTTP answer, or None. The one place that decides it for the HTTP road.
 
     The body has been read when this is called (``BearerAuth.requires_response_body``), so a
-    GraphQL-level refusal can be recognised here too.
+    GraphQL-level refusal counts too: many GraphQL servers answer a bad bearer with HTTP 200 and an
+    error whose ``extensions.code`` is ``UNAUTHENTICATED``, or resolve ``loginInfo`` to null for an
+    anonymous caller. Either is treated exactly like a 401.
     """
-    return response.status_code == httpx.codes.UNAUTHORIZED
+    if response.status_code == httpx.codes.UNAUTHORIZED:
+        return "HTTP 401"
+    if not response.is_success:
+        return None
+    try:
+        payload = response.json()
+    except ValueError:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    for error in payload.get("errors") or ():
+        extensions = error.get("extensions") if isinstance(error, dict) else None
+        code = extensions.get("code") if isinstance(extensions, dict) else None
+        if isinstance(code, str) and code.upper() in UNAUTHENTICATED_CODES:
+            return f"GraphQL {code.upper()}"
+    data = payload.get("data")
+    if isinstance(data, dict) and "loginInfo" in data and data["loginInfo"] is None:
+        return "GraphQL loginInfo null"
+    return None
+
+
+def is_rejection(response: httpx.Response) -> bool:
+    """Did Cway refuse the bearer on this HTTP answer (see :func:`rejection`)?"""
+    return rejection(response) is not None
 
 
 class Bearer(ABC):
@@ -131,9 +160,11 @@ class BearerAuth(httpx.Auth):
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         request.headers["Authorization"] = f"Bearer {await self.bearer.current()}"
         response = yield request
-        if not is_rejection(response):
+        await response.aread()  # overriding async_auth_flow skips httpx's own read for requires_response_body
+        why = rejection(response)
+        if why is None:
             return
-        token = await self.bearer.after_rejection(f"HTTP {response.status_code}")
+        token = await self.bearer.after_rejection(why)
         if token is None:
             return
         request.headers["Authorization"] = f"Bearer {token}"

@@ -120,7 +120,14 @@ class DaemonAccess:
             raise ToolError(f"The cway-auth daemon did not answer this request: {exc}")
         if await self._follow_recorded_daemon():
             return
-        await self.launcher.ensure_running(exc)
+        try:
+            await self.launcher.ensure_running(exc)
+        except ToolError:
+            # The daemon we started may have lost the state-dir lock to one that started meanwhile
+            # (and recorded its socket): use that one rather than report a failure.
+            if await self._follow_recorded_daemon():
+                return
+            raise
 
     async def _follow_recorded_daemon(self) -> bool:
         """Switch to the daemon that holds the state-dir lock when it listens elsewhere (see discovery)."""
@@ -170,7 +177,7 @@ class DaemonAccess:
             except (DaemonError, DaemonUnavailable) as exc:
                 log.warning("could not start a sign-in for %s: %s", username or "(any account)", exc)
             else:
-                url, flow_id = status.authorization_url, status.flow_id
+                url, flow_id = status.sign_in_url or status.authorization_url, status.flow_id
         who = username or "the default account"
         await request_scope.notify_log(
             "warning",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncGenerator, Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,7 +23,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from cway_common import __version__
 from cway_common.config import Settings
 from cway_mcp_shim import subscriptions
-from cway_mcp_shim.bearer import Bearer, BearerAuth, DaemonBearer, StaticBearer, is_rejection
+from cway_mcp_shim.bearer import Bearer, BearerAuth, DaemonBearer, StaticBearer, rejection
 from cway_mcp_shim.daemon_access import DaemonAccess
 from cway_mcp_shim.documents import Document
 from cway_mcp_shim.error_text import graphql_errors_text, scrub
@@ -35,10 +35,13 @@ log = logging.getLogger(__name__)
 class CwayHttpGateway:
     """Implements the tools' ``CwayGateway``: POST ``{query, variables, operationName}``, return ``data``."""
 
+    #: A subclass with its own bearer source (``cway-mcp serve``'s) sets this False: it needs no daemon.
+    needs_daemon: ClassVar[bool] = True
+
     def __init__(
         self, settings: Settings, daemon: DaemonAccess | None, *, http: httpx.AsyncClient | None = None
     ) -> None:
-        if settings.auth_method == "oauth2" and daemon is None:
+        if settings.auth_method == "oauth2" and daemon is None and self.needs_daemon:
             raise ValueError("AUTH_METHOD=oauth2 needs a DaemonAccess")
         self.settings = settings
         self.daemon = daemon
@@ -143,8 +146,9 @@ class CwayHttpGateway:
     def _data(self, response: httpx.Response, bearer: Bearer) -> dict[str, Any]:
         status = response.status_code
         who = f" for {bearer.account}" if bearer.account else ""
-        if is_rejection(response):  # the retry (if there was one) was refused too
-            raise ToolError(bearer.refused_message("Cway", f"HTTP {status}"))
+        why = rejection(response)
+        if why is not None:  # the retry (if there was one) was refused too
+            raise ToolError(bearer.refused_message("Cway", why))
         payload = _json_or_none(response)
         errors = payload.get("errors") if isinstance(payload, dict) else None
         # GraphQL-over-HTTP: errors on 200 (execution) or 400 (validation) are Cway's answer; on a

@@ -1,4 +1,5 @@
-"""A project manager's changes to a project: new artworks, who works on them, notes, the manager.
+"""A project manager's changes to a project: close/reopen, new artworks, who works on them, notes,
+the manager.
 
 * ``create_artwork``: add an artwork to a project (category by name; Cway needs its id);
 * ``assign_users_to_artworks``: approvers, suppliers and receivers on several artworks at once;
@@ -21,7 +22,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cway_mcp_shim import documents as D
-from cway_mcp_shim.confirm import confirm_change
+from cway_mcp_shim.confirm import can_confirm, confirm_change
 from cway_mcp_shim.gateway_protocol import CwayGateway
 from cway_mcp_shim.tool_models import Person, people, person
 from cway_mcp_shim.tool_support import (
@@ -81,6 +82,20 @@ class ProjectNotes(Out):
     unchanged: bool | None = Field(default=None, description="True when nothing needed to change.")
 
 
+ProjectIds = Annotated[list[str], Field(min_length=1, max_length=100, description="Project ids (UUIDs), 1-100.")]
+
+
+class ProjectStateRow(Out):
+    id: str
+    name: str | None = None
+    state: str | None = Field(default=None, description="State read back after the change (None if unreadable).")
+
+
+class ProjectsChanged(Out):
+    accepted: bool = Field(description="What Cway answered to the change request.")
+    projects: list[ProjectStateRow]
+
+
 def _artwork_people(a: dict[str, Any]) -> ArtworkPeople:
     return ArtworkPeople(
         id=a["id"],
@@ -123,6 +138,54 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         if not isinstance(user, dict) or not user.get("id"):
             raise ToolError(f"No Cway user {name!r} in this organisation; find the right username with find_users.")
         return str(user["id"])
+
+    async def _read_states(ids: list[str], username: str | None) -> list[ProjectStateRow]:
+        rows = []
+        for pid in ids:
+            try:
+                p = (await gateway.execute(D.PROJECT_STATE, {"id": pid}, username=username)).get("project")
+            except ToolError:
+                p = None
+            if isinstance(p, dict):
+                rows.append(ProjectStateRow(id=pid, name=p.get("name"), state=p.get("state")))
+            else:
+                rows.append(ProjectStateRow(id=pid))
+        return rows
+
+    @server.tool(title="Close projects", annotations=writes(destructive=True, idempotent=True))
+    async def close_projects(
+        project_ids: ProjectIds,
+        force: Annotated[bool, Field(description="Close even if artworks are unfinished. Ask the user first.")] = False,
+        username: Username = None,
+    ) -> Annotated[CallToolResult, ProjectsChanged]:
+        """Close finished projects (state CLOSED). Confirm with the user before calling.
+
+        Without ``force`` Cway refuses projects that still have unfinished artworks. Returns what Cway
+        answered and each project's state read back afterwards. Undo with reopen_projects.
+        """
+        ids = require_uuids(project_ids, "project_ids")
+        if can_confirm():
+            names = ", ".join(row.name or row.id for row in await _read_states(ids, username))
+            forced = " even with unfinished artworks" if force else ""
+            await confirm_change(f"Close {len(ids)} project(s){forced}: {names}.")
+        data = await gateway.execute(D.CLOSE_PROJECTS, {"projectIds": ids, "force": force}, username=username)
+        accepted = bool(data.get("closeProjects"))
+        return tool_result(ProjectsChanged(accepted=accepted, projects=await _read_states(ids, username)))
+
+    @server.tool(title="Reopen projects", annotations=writes(destructive=False, idempotent=True))
+    async def reopen_projects(
+        project_ids: ProjectIds, username: Username = None
+    ) -> Annotated[CallToolResult, ProjectsChanged]:
+        """Reopen closed projects so work can continue. Returns what Cway answered and each project's state
+        afterwards; projects that are not closed are left as they are (a repeat changes nothing)."""
+        ids = require_uuids(project_ids, "project_ids")
+        before = await _read_states(ids, username)
+        closed = [row.id for row in before if row.state in (None, "CLOSED")]  # unreadable: let Cway say why
+        if not closed:  # idempotent: reopening what is open changes nothing
+            return tool_result(ProjectsChanged(accepted=True, projects=before))
+        data = await gateway.execute(D.REOPEN_PROJECTS, {"projectIds": closed}, username=username)
+        accepted = bool(data.get("reopenProjects"))
+        return tool_result(ProjectsChanged(accepted=accepted, projects=await _read_states(ids, username)))
 
     @server.tool(title="Create an artwork", annotations=writes(destructive=False, idempotent=False))
     async def create_artwork(

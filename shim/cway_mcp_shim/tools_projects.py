@@ -1,5 +1,6 @@
 """Project tools: find projects, see how one is going, who is on it, its history, AI summaries,
-the planner timeline, and the few project changes an assistant should be able to make.
+the planner timeline, and creating a project (closing, reopening and the other changes to an
+existing project are in ``tools_project_work``).
 
 Designed around what project managers and orderers ask ("how is the spring campaign going?",
 "summarise it for the orderer", "who is working on it?", "close the finished ones").
@@ -19,7 +20,6 @@ from pydantic import Field
 
 from cway_mcp_shim import documents as D
 from cway_mcp_shim import pending
-from cway_mcp_shim.confirm import can_confirm, confirm_change
 from cway_mcp_shim.gateway_protocol import CwayGateway
 from cway_mcp_shim.tool_models import (
     ArtworkRow,
@@ -46,14 +46,12 @@ from cway_mcp_shim.tool_support import (
     read_only,
     require_text,
     require_uuid,
-    require_uuids,
     tool_result,
     writes,
 )
 
 ProjectStateName = Literal["PLANNED", "IN_PROGRESS", "STAND_BY", "DELIVERED", "CLOSED"]
 Audience = Literal["ORDERER", "PROJECT_MANAGER", "GRAPHICS_CREATOR"]
-ProjectIds = Annotated[list[str], Field(min_length=1, max_length=100, description="Project ids (UUIDs), 1-100.")]
 
 
 class ProjectsPage(Paged):
@@ -116,17 +114,6 @@ class PlannerProject(Out):
 
 class PlannerPage(Paged):
     projects: list[PlannerProject]
-
-
-class ProjectStateRow(Out):
-    id: str
-    name: str | None = None
-    state: str | None = Field(default=None, description="State read back after the change (None if unreadable).")
-
-
-class ProjectsChanged(Out):
-    accepted: bool = Field(description="What Cway answered to the change request.")
-    projects: list[ProjectStateRow]
 
 
 class ProjectCreated(Out):
@@ -311,49 +298,6 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         ]
         shown, info = page_slice(rows, page, page_size)
         return tool_result(PlannerPage(projects=shown, **info))
-
-    async def _read_states(ids: list[str], username: str | None) -> list[ProjectStateRow]:
-        rows = []
-        for pid in ids:
-            try:
-                p = (await gateway.execute(D.PROJECT_STATE, {"id": pid}, username=username)).get("project")
-            except ToolError:
-                p = None
-            if isinstance(p, dict):
-                rows.append(ProjectStateRow(id=pid, name=p.get("name"), state=p.get("state")))
-            else:
-                rows.append(ProjectStateRow(id=pid))
-        return rows
-
-    @server.tool(title="Close projects", annotations=writes(destructive=True, idempotent=True))
-    async def close_projects(
-        project_ids: ProjectIds,
-        force: Annotated[bool, Field(description="Close even if artworks are unfinished. Ask the user first.")] = False,
-        username: Username = None,
-    ) -> Annotated[CallToolResult, ProjectsChanged]:
-        """Close finished projects (state CLOSED). Confirm with the user before calling.
-
-        Without ``force`` Cway refuses projects that still have unfinished artworks. Returns what Cway
-        answered and each project's state read back afterwards. Undo with reopen_projects.
-        """
-        ids = require_uuids(project_ids, "project_ids")
-        if can_confirm():
-            names = ", ".join(row.name or row.id for row in await _read_states(ids, username))
-            forced = " even with unfinished artworks" if force else ""
-            await confirm_change(f"Close {len(ids)} project(s){forced}: {names}.")
-        data = await gateway.execute(D.CLOSE_PROJECTS, {"projectIds": ids, "force": force}, username=username)
-        accepted = bool(data.get("closeProjects"))
-        return tool_result(ProjectsChanged(accepted=accepted, projects=await _read_states(ids, username)))
-
-    @server.tool(title="Reopen projects", annotations=writes(destructive=False, idempotent=True))
-    async def reopen_projects(
-        project_ids: ProjectIds, username: Username = None
-    ) -> Annotated[CallToolResult, ProjectsChanged]:
-        """Reopen closed projects. Returns what Cway answered and each project's state afterwards."""
-        ids = require_uuids(project_ids, "project_ids")
-        data = await gateway.execute(D.REOPEN_PROJECTS, {"projectIds": ids}, username=username)
-        accepted = bool(data.get("reopenProjects"))
-        return tool_result(ProjectsChanged(accepted=accepted, projects=await _read_states(ids, username)))
 
     @server.tool(title="Create project", annotations=writes(destructive=False, idempotent=False))
     async def create_project(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -253,14 +255,19 @@ def test_websocket_url_is_derived_from_the_api_url_and_validated(tmp_path: Path)
 # ---- the socket rule ------------------------------------------------------------------------------
 
 
-def test_the_socket_is_under_run_user_uid_when_that_dir_is_ours(tmp_path: Path) -> None:
-    runtime = tmp_path / "run-user" / str(os.geteuid())
-    runtime.mkdir(parents=True, mode=0o700)
+def test_the_socket_is_under_run_user_uid_when_that_dir_is_ours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = Path(tempfile.mkdtemp(prefix="cw-run-", dir="/tmp"))  # short: socket paths hold 103 bytes
+    monkeypatch.setattr(contract, "RUN_USER_ROOT", root)
+    runtime = root / str(os.geteuid())
+    runtime.mkdir(mode=0o700)
     s = load({}, tmp_path)
     assert s.socket_path == runtime / "cway-mcp" / "daemon.sock"
     assert not s.socket_is_explicit
     runtime.chmod(0o777)  # writable by others: not a private runtime dir
     assert load({}, tmp_path).socket_path == load({}, tmp_path).state_dir / "run" / "daemon.sock"
+    shutil.rmtree(root)
 
 
 def test_xdg_runtime_dir_does_not_move_the_socket(tmp_path: Path) -> None:

@@ -115,7 +115,11 @@ async def test_invalid_grant_means_sign_in_again(core: DaemonCore, emu: Emulator
     with pytest.raises(CoreError) as err:
         await core.bearer(ALICE, PEER)
     assert err.value.code is ErrorCode.SIGN_IN_REQUIRED and err.value.status == 401
-    assert err.value.sign_in_url and "login_hint=alice%40contoso.example" in err.value.sign_in_url
+    # The short local link (no e-mail address in it); the flow behind it carries login_hint to Entra.
+    assert err.value.sign_in_url and err.value.sign_in_url.endswith(f"/sign-in/{err.value.flow_id}")
+    assert "alice" not in err.value.sign_in_url
+    flow = core.sign_in.flows.get(err.value.flow_id or "")
+    assert flow is not None and "login_hint=alice%40contoso.example" in flow.authorization_url
     assert emu.counters["cway_token_refresh"] == 1  # fatal: no retries
     [info] = await core.list_accounts()
     assert info.state == "needs_sign_in" and info.last_error and "invalid_grant" in info.last_error
@@ -195,9 +199,29 @@ async def test_a_hanging_backend_is_bounded_by_timeouts(
     clock.advance(3600 - 100)
     served = await core.bearer(ALICE, PEER)
     assert served.access_token == old.access_token
+    await core.engine.idle()  # the bearer may have been served before the last attempt timed out
     assert emu.counters["cway_token_refresh"] == 3
     # Each attempt ended by the 0.25 s timeout, not by the emulator's 3 s hang (that ends in a 504).
     assert "did not answer in time" in ((await core.account(ALICE)).last_error or "")
+
+
+async def test_a_valid_token_is_served_while_a_hung_refresh_goes_on_in_the_background(
+    open_core: CoreFactory, emu: EmulatorServer, clock: ManualClock
+) -> None:
+    """The token endpoint hangs: the caller gets the still-valid token after the short wait bound,
+    not after the HTTP timeout; the refresh finishes on its own afterwards."""
+    core = await open_core(CWAY_MCP_HTTP_TIMEOUT="30")
+    await signed_in(core, emu, ALICE)
+    old = await core.bearer(ALICE, PEER)
+    emu.knobs.hang_seconds = 4.0  # longer than the bearer's wait bound (2 s), shorter than the HTTP timeout
+    emu.knobs.fail("cway_token", "hang", count=1)
+    clock.advance(3600 - 100)  # due, and valid for 100 s more
+    served = await core.bearer(ALICE, PEER)
+    assert served.access_token == old.access_token
+    assert (await core.account(ALICE)).state == "refreshing"  # it did not wait for the refresh to end
+    await core.engine.idle()
+    fresh = await core.bearer(ALICE, PEER)
+    assert fresh.access_token != old.access_token and (await core.account(ALICE)).state == "ok"
 
 
 async def test_two_users_are_isolated(core: DaemonCore, emu: EmulatorServer, clock: ManualClock) -> None:

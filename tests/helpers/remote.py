@@ -105,7 +105,7 @@ def start_replica(env: Mapping[str, str], port: int | None = None, *, refresh_in
             cwd=base,
         )
     replica = Replica(port, process, log_path)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # generous: a loaded 2-core CI machine, not a speed claim
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"replica exited with {process.returncode}:\n{replica.log_text()}")

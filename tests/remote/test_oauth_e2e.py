@@ -38,6 +38,12 @@ async def test_two_users_sign_in_with_the_sdk_client_and_act_as_themselves(
                 assert me.structured_content is not None and me.structured_content["username"] == user
                 result = await session.call_tool("list_projects", {})
                 assert not result.is_error, result
+                if user == ALICE:  # an AI answer arrives over a GraphQL subscription, with the same bearer
+                    ai = await session.call_tool(
+                        "analyze_artwork", {"artwork_id": "0000000d-0000-4000-8000-000000000001"}
+                    )
+                    assert not ai.is_error, ai
+                    assert ai.structured_content is not None and "Poster A2" in ai.structured_content["result"]
                 sessions[user] = (storage, result.structured_content)
                 assert storage.tokens is not None
                 # no passthrough: the client holds only this server's tokens

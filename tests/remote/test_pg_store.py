@@ -111,3 +111,26 @@ async def test_scheduled_refreshes_skip_a_row_another_replica_holds(pool: asyncp
             assert claimed.record.username == "erin@example.com"  # dave is held: skipped, not waited on
             async with store.claim_due(NOW) as none_left:
                 assert none_left is None  # erin held by the claim above, fred not due
+
+
+async def test_server_tokens_are_stored_hashed_and_expired_ones_purged(pool: asyncpg.Pool) -> None:
+    from cway_remote.oauth_db import OAuthDb, digest
+
+    oauth = OAuthDb(pool, KeyMaterial([Fernet.generate_key()], "test", None))
+    pair = await oauth.issue(
+        client_id="c",
+        subject="s",
+        scopes=["cway"],
+        resource="https://mcp.example.com/mcp",
+        family="f",
+        now=NOW,
+        access_lifetime=timedelta(minutes=15),
+        refresh_lifetime=timedelta(days=30),
+    )
+    assert pair is not None
+    async with pool.acquire() as conn:
+        stored = {row["token_hash"] for row in await conn.fetch("SELECT token_hash FROM oauth_tokens")}
+    assert stored == {digest(pair.access_token), digest(pair.refresh_token)}  # hashes only
+    await oauth.purge_expired(NOW + timedelta(hours=1))  # the access token has expired, the refresh token not
+    assert await oauth.token(pair.access_token) is None
+    assert await oauth.token(pair.refresh_token) is not None

@@ -138,8 +138,10 @@ async def test_a_replica_killed_mid_refresh_loses_nothing_committed(
         committed = await _record(database_url, store_key, ALICE)
         assert committed is not None and committed.last_refreshed_at is not None
 
-        # A starts Dave's refresh; Cway is slow; A dies while holding Dave's row.
-        emu.knobs.update({"latency": {"cway_token": 5.0}})
+        # A starts Dave's refresh; Cway is slow (10 s); A dies while holding Dave's row. Its request is
+        # still waiting at Cway when B asks with the same committed refresh token, so B's is redeemed
+        # first (the emulator refuses a refresh token's reuse, as a strict Cway would).
+        emu.knobs.update({"latency": {"cway_token": 10.0}})
         refreshes = emu.counters.get("cway_token_refresh", 0)
         in_flight = threading.Thread(target=_call_sync, args=(a, dave), daemon=True)
         in_flight.start()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import httpx
@@ -15,6 +16,7 @@ import pytest
 
 from cway_authd.store import KeyMaterial, TokenRecord
 from cway_common.clock import SYSTEM_CLOCK
+from cway_emulator.browser import browser_sign_in_async
 from cway_emulator.fixtures import ALICE, BOB, DAVE
 from cway_emulator.server import EmulatorServer
 from cway_remote import db
@@ -100,3 +102,21 @@ async def test_due_rows_are_shared_out_and_each_refreshed_once(
         assert await replicas[1].refresh_due_once() == 1
         assert await store.load(BOB) is None
         assert dropped == [account_key(BOB)]
+
+
+@pytest.mark.parametrize("shape", ["code", "access_token", "id_token"])
+async def test_the_remote_sign_in_is_the_daemons_exchange_in_every_shape(emu: EmulatorServer, shape: str) -> None:
+    """``CWAY_EXCHANGE_TOKEN`` works the same through ``cway-mcp serve``'s exchange as in the daemon."""
+    env = daemon_env({**emu.env(), "CWAY_EXCHANGE_TOKEN": shape})
+    emu.register_redirect_uri(env["AZURE_REDIRECT_URI"])
+    emu.knobs.update({"cway_exchange_token": shape})
+    async with httpx.AsyncClient() as http:
+        exchange = CwayExchange(settings_from_env(env), http, SYSTEM_CLOCK)
+        flow = exchange.new_flow()
+        location = await browser_sign_in_async(await exchange.authorization_url(flow), ALICE)
+        code = parse_qs(urlsplit(location).query)["code"][0]
+        record = await exchange.sign_in(flow, code)
+        assert record.username == ALICE
+        assert (record.idp_refresh_token is not None) == (shape != "code")  # kept for the silent re-exchange
+        refreshed = await exchange.refresh(record)
+        assert refreshed.access_token != record.access_token

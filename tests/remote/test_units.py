@@ -34,6 +34,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {
         "CWAY_MCP_CONFIG": str(config),
         "AZURE_CLIENT_ID": "client",
+        "AZURE_TENANT_ID": "contoso.example",
         "CWAY_MCP_PUBLIC_URL": "https://mcp.example.com",
         "CWAY_MCP_DATABASE_URL": "postgresql://cway:s3cret@db.internal/cway",
         "CWAY_MCP_STORE_KEY": Fernet.generate_key().decode(),
@@ -94,3 +95,32 @@ def test_serve_exits_3_when_the_database_cannot_be_reached(tmp_path: Path) -> No
     done = _serve(env, tmp_path)
     assert done.returncode == 3, done.stderr
     assert "cannot use the database" in done.stderr and "s3cret" not in done.stderr
+
+
+async def test_a_metadata_document_must_name_itself_and_be_a_public_client() -> None:
+    import httpx
+
+    from cway_remote.cimd import CimdError, fetch_client, is_metadata_url
+
+    url = "https://127.0.0.1:8443/client.json"
+    documents = {
+        "self": {"client_id": url, "redirect_uris": ["http://127.0.0.1:3000/cb"]},
+        "other": {"client_id": "https://elsewhere.example/client.json", "redirect_uris": ["http://127.0.0.1:3000/cb"]},
+        "secret": {
+            "client_id": url,
+            "redirect_uris": ["http://x/cb"],
+            "token_endpoint_auth_method": "client_secret_post",
+        },
+    }
+    for name, document in documents.items():
+        transport = httpx.MockTransport(lambda _, d=document: httpx.Response(200, json=d))
+        async with httpx.AsyncClient(transport=transport) as http:
+            if name == "self":
+                info = await fetch_client(http, url, allow_private=True, scope="cway")
+                assert (info.client_id, info.token_endpoint_auth_method, info.scope) == (url, "none", "cway")
+                with pytest.raises(CimdError, match="not a public address"):
+                    await fetch_client(http, url, allow_private=False, scope="cway")  # SSRF fence
+            else:
+                with pytest.raises(CimdError):
+                    await fetch_client(http, url, allow_private=True, scope="cway")
+    assert not is_metadata_url("http://example.com/client.json") and not is_metadata_url("https://example.com/")

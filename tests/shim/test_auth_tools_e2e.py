@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 
+import httpx
 import pytest
 from mcp_types import URL_ELICITATION_REQUIRED
 
@@ -55,15 +56,21 @@ async def test_sign_in_whoami_list_logout(emu: EmulatorServer, env: dict[str, st
     async with shim_session({**env, "CWAY_USERNAME": ALICE}) as shim:
         before = await shim.error("whoami")
         assert "Cway sign-in needed for alice@contoso.example" in before
-        assert emu.authorize_url in before
+        assert "/sign-in/" in before and "login_hint" not in before  # the short link: no personal data
         assert "complete_login" in before
 
         login = await shim.ok("login")
         assert login.structured_content is not None
-        assert login.structured_content["sign_in_url"].startswith(emu.authorize_url)
+        link = login.structured_content["sign_in_url"]
         assert login.structured_content["browser_opened"] is False  # CWAY_MCP_OPEN_BROWSER=0
-        assert "login_hint=alice%40contoso.example" in login.structured_content["sign_in_url"]
-        assert login.structured_content["sign_in_url"] in text_of(login)
+        # MCP forbids personal data in a URL handed to the client: a short local link, which leads to Entra
+        # with every parameter (login_hint included).
+        assert link.startswith("http://localhost:") and "/sign-in/" in link and "alice" not in link
+        assert link in text_of(login)
+        async with httpx.AsyncClient(trust_env=False) as http:
+            hop = await http.get(link)
+        assert hop.status_code == 303 and hop.headers["location"].startswith(emu.authorize_url)
+        assert "login_hint=alice%40contoso.example" in hop.headers["location"]
 
         await sign_in(shim, emu, ALICE)
         who = await shim.ok("whoami")
@@ -144,7 +151,7 @@ async def test_nobody_signed_in_and_no_username_offers_a_sign_in(
     async with shim_session(env) as shim:
         text = await shim.error("list_projects")
     assert "Cway sign-in needed" in text
-    assert emu.authorize_url in text
+    assert "/sign-in/" in text and "login_hint" not in text  # the short local link, no personal data
 
 
 async def test_url_elicitation_only_for_clients_that_declare_it(
@@ -155,9 +162,10 @@ async def test_url_elicitation_only_for_clients_that_declare_it(
     assert error.code == URL_ELICITATION_REQUIRED
     (elicitation,) = error.data["elicitations"]
     assert elicitation["mode"] == "url"
-    assert elicitation["url"].startswith(emu.authorize_url)
+    # URL-mode elicitation forbids personal data in the URL: the short local link, not Entra's with login_hint.
+    assert "/sign-in/" in elicitation["url"] and "alice" not in elicitation["url"]
     assert elicitation["elicitationId"]
     assert "complete_login" in elicitation["message"]
     # A client without the capability gets the same instructions as a plain tool error.
     async with shim_session({**env, "CWAY_USERNAME": ALICE}) as shim:
-        assert emu.authorize_url in await shim.error("list_projects")
+        assert "/sign-in/" in await shim.error("list_projects")

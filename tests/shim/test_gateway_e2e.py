@@ -107,7 +107,7 @@ async def test_a_revoked_sign_in_answers_with_the_sign_in_url(
         text = await shim.error("list_projects")
         listed = await shim.ok("list_authenticated_users")
     assert "Cway sign-in needed for alice@contoso.example" in text
-    assert emu.authorize_url in text
+    assert "/sign-in/" in text and "login_hint" not in text  # the short local link, no personal data
     assert "complete_login" in text
     assert listed.structured_content is not None
     assert listed.structured_content["accounts"][0]["state"] == "needs_sign_in"
@@ -146,3 +146,23 @@ async def test_static_mode_with_a_revoked_token(emu: EmulatorServer, env: dict[s
         text = await shim.error("list_projects")
     assert "refused CWAY_API_TOKEN (HTTP 401)" in text
     assert "cway-static-not-a-real-token" not in text
+
+
+@pytest.mark.parametrize("answer", ["graphql_error", "null_login_info"])
+async def test_a_graphql_level_refusal_counts_as_a_401(
+    emu: EmulatorServer, env: dict[str, str], daemon: RunningDaemon, answer: str
+) -> None:
+    # A Cway that answers a bad bearer with HTTP 200 and errors[].extensions.code UNAUTHENTICATED.
+    emu.knobs.update({"cway_unauthenticated": answer})
+    async with shim_session({**env, "CWAY_USERNAME": ALICE}) as shim:
+        await sign_in(shim, emu, ALICE)
+        before = emu.counters
+        emu.knobs.fail("graphql", "401")
+        projects = await shim.ok("list_projects")
+        after = emu.counters
+        emu.knobs.fail("graphql", "401", count=5)
+        text = await shim.error("list_projects")
+        emu.knobs.update({"clear_failures": True})
+    assert "Packaging Redesign" in text_of(projects)
+    assert delta(before, after, "cway_token_refresh") == 1 and delta(before, after, "graphql") == 2
+    assert "even after refreshing it (GraphQL UNAUTHENTICATED)" in text

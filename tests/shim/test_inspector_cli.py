@@ -110,4 +110,4 @@ def test_inspector_cli_lists_tools_and_calls_whoami(
         "whoami",
     )
     assert bob["isError"] is True
-    assert emu.authorize_url in bob["content"][0]["text"]  # type: ignore[index]
+    assert "/sign-in/" in bob["content"][0]["text"]  # type: ignore[index]  # the short local sign-in link

@@ -154,3 +154,14 @@ async def test_a_trimmed_environment_follows_the_daemon_holding_the_state_dir(
         async with trimmed_shim(home, monkeypatch, {}) as shim:
             await assert_no_second_daemon(shim, home)
         assert process.poll() is None
+
+
+async def test_a_shim_started_first_follows_a_daemon_that_starts_later(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    socket_path = home.parent / "later" / "d.sock"
+    async with trimmed_shim(home, monkeypatch, {}) as shim:
+        # The shim looked for a daemon at start and found none; one starts now, somewhere else.
+        with desktop_daemon(home, {"CWAY_MCP_SOCKET": str(socket_path)}) as process:
+            assert await wait_for_health(socket_path, process, home) == process.pid
+            await assert_no_second_daemon(shim, home)

@@ -32,3 +32,15 @@ async def test_bulk_approve_skips_what_is_already_approved(gateway: StaticTokenG
     assert rows[ids[1]]["unchanged"] is True
     approve_calls = [c for c in gateway.calls if c.name == "ApproveArtworks"]
     assert [c.variables["artworkIds"] for c in approve_calls] == [[ids[0]]]
+
+
+async def test_reopening_what_is_open_is_a_no_op_success(gateway: StaticTokenGateway) -> None:
+    from tests.shim_tools.conftest import DAVE
+
+    async with connected(gateway) as client:
+        first = await client.call_tool("reopen_projects", {"project_ids": [project_id(4)], "username": DAVE})
+        gateway.calls.clear()
+        second = await client.call_tool("reopen_projects", {"project_ids": [project_id(4)], "username": DAVE})
+    assert not first.is_error and not second.is_error
+    assert (second.structured_content or {})["projects"][0]["state"] == "IN_PROGRESS"
+    assert "ReopenProjects" not in [c.name for c in gateway.calls]  # nothing was sent the second time

@@ -130,14 +130,14 @@ async def test_a_new_account_saved_during_a_rotation_ends_up_under_the_new_key(
     """
     await _fill(store)
     newcomer = make_record("dave@x")
-    real_write = files_module.atomic_write
+    real_write = files_module.write_temp
     writing, release = threading.Event(), threading.Event()
 
-    def gated(path: Path, data: bytes, mode: int = 0o600) -> None:
+    def gated(path: Path, data: bytes, mode: int = 0o600) -> Path:
         if path.name == newcomer.file_name and not release.is_set():
             writing.set()
             assert release.wait(10)
-        real_write(path, data, mode)
+        return real_write(path, data, mode)
 
     # The point the race is about: the rotation (new key already added) starts listing the files while
     # the save is still inside its write. No public hook reaches it, so the listing itself signals.
@@ -148,7 +148,7 @@ async def test_a_new_account_saved_during_a_rotation_ends_up_under_the_new_key(
         listing.set()
         return real_listing()
 
-    monkeypatch.setattr(files_module, "atomic_write", gated)
+    monkeypatch.setattr(files_module, "write_temp", gated)  # the save's unlocked phase (temp file + fsync)
     monkeypatch.setattr(store, "_record_names_locked", signalled_listing)
     save = asyncio.create_task(store.save(newcomer))
     assert await asyncio.to_thread(writing.wait, 10)  # the save is inside its write
@@ -158,7 +158,7 @@ async def test_a_new_account_saved_during_a_rotation_ends_up_under_the_new_key(
     await save
     report = await rotation
 
-    assert report.rotated == 4
+    assert report.rotated == 3  # dave was not on disk when listed: his save itself re-encrypted under the new key
     [new_key] = _key_file_lines(state_dir)
     Fernet(new_key.encode()).decrypt((store.directory / newcomer.file_name).read_bytes())
     fresh = FileTokenStore(state_dir / "tokens", resolve_store_key(state_dir, None), ManualClock())

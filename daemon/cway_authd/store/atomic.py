@@ -39,6 +39,16 @@ def fsync_dir(directory: Path) -> None:
 
 def atomic_write(target: Path, data: bytes, mode: int = PRIVATE_FILE_MODE) -> None:
     """Replace ``target`` with ``data`` atomically and durably; the file ends up with ``mode``."""
+    tmp = write_temp(target, data, mode)
+    commit_temp(tmp, target)
+    fsync_dir(target.parent)
+
+
+def write_temp(target: Path, data: bytes, mode: int = PRIVATE_FILE_MODE) -> Path:
+    """Phase one of :func:`atomic_write`: ``data`` in a fsynced temp file beside ``target``.
+
+    The slow part (the fsync) needs no lock, so concurrent saves of different records overlap
+    and the filesystem commits them together instead of one after another."""
     tmp = temp_name_for(target)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(tmp, flags, mode)
@@ -52,14 +62,26 @@ def atomic_write(target: Path, data: bytes, mode: int = PRIVATE_FILE_MODE) -> No
             os.fsync(fd)
         finally:
             os.close(fd)
+    except BaseException:
+        discard_temp(tmp)
+        raise
+    return tmp
+
+
+def commit_temp(tmp: Path, target: Path) -> None:
+    """Phase two: rename the temp file over ``target`` (durable once the directory is fsynced)."""
+    try:
         os.replace(tmp, target)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        discard_temp(tmp)
         raise
-    fsync_dir(target.parent)
+
+
+def discard_temp(tmp: Path) -> None:
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
 
 
 def read_private_file(path: Path, max_bytes: int) -> bytes | None:
