@@ -11,3 +11,4 @@ class Check:
     what: str
     detail: str
     fix: str | None = None
+    warn: bool = False  # works, but worth changing: printed with "!" and its fix; not counted as a problem

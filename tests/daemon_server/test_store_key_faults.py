@@ -16,6 +16,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from cway_emulator.server import EmulatorServer
+from tests.daemon_server.test_cli import cli
 from tests.helpers.daemon import DaemonStartFailed, daemon_env, running_daemon
 from tests.helpers.fleet import seed_fleet
 
@@ -70,6 +71,19 @@ def test_a_deleted_key_file_does_not_silently_sign_everyone_out(emu: EmulatorSer
         shutil.rmtree(env["CWAY_TEST_BASE"], ignore_errors=True)
 
 
+def test_doctor_warns_when_the_key_file_lies_beside_the_tokens() -> None:
+    env = daemon_env()
+    env.pop("CWAY_MCP_STORE_KEY")
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    try:
+        with running_daemon(env, mode="process", cleanup=False):
+            done = cli(env, "doctor")
+        assert "! store key: key-file:" in done.stdout and "lies beside the tokens" in done.stdout, done.stdout
+        assert "✓ store key" not in done.stdout
+    finally:
+        shutil.rmtree(env["CWAY_TEST_BASE"], ignore_errors=True)
+
+
 def test_one_bad_token_file_is_set_aside_and_the_daemon_starts(emu: EmulatorServer) -> None:
     env = daemon_env(emu.env())
     try:
@@ -84,6 +98,10 @@ def test_one_bad_token_file_is_set_aside_and_the_daemon_starts(emu: EmulatorServ
         with running_daemon(env, mode="process", cleanup=False) as daemon:
             accounts = daemon.call(lambda c: c.accounts())
             health = daemon.call(lambda c: c.health())
+            status = cli(env, "status")
+        doctor = cli(env, "doctor")
+        assert "! set-aside token files: 3 in" in doctor.stdout, doctor.stdout
+        assert status.stdout.count("set aside") == 3, status.stdout
         assert len(accounts) == 1 and accounts[0].username in names
         reasons = " ".join(health.store_problems)
         assert len(health.store_problems) == 3
