@@ -14,7 +14,6 @@ import errno
 import json
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -28,16 +27,10 @@ from cway_common.discovery import daemon_socket
 from cway_common.path_advice import unusable_path
 from cway_common.settings_view import format_rows, setting_rows
 
+from .doctor_check import Check
+from .doctor_sign_in import sign_in_checks
+
 NETWORK_TIMEOUT = 5.0
-
-
-@dataclass(frozen=True)
-class Check:
-    ok: bool
-    what: str
-    detail: str
-    fix: str | None = None
-    warn: bool = False  # works, but worth changing: printed with "!" and its fix; not counted as a problem
 
 
 def run_doctor(out: TextIO, env: Mapping[str, str] | None = None, *, as_json: bool = False) -> int:
@@ -98,8 +91,6 @@ def collect(env: Mapping[str, str] | None = None) -> tuple[list[Check], Settings
 
 
 def _more_checks(settings: Settings) -> list[Check]:
-    from .doctor_sign_in import sign_in_checks  # it uses Check, defined here
-
     checks: list[Check] = []
     if settings.auth_method == "static":
         checks.append(Check(True, "mode", "AUTH_METHOD=static: a fixed API token, no daemon needed"))

@@ -14,7 +14,7 @@ from cway_common.config import Settings
 from cway_common.contract import ExchangeReport, HealthResponse
 from cway_common.humanize import format_time
 
-from .doctor import Check
+from .doctor_check import Check
 from .entra_errors import ADMIN_CODES, aadsts_code
 
 SHAPES = {
