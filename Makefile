@@ -27,7 +27,7 @@ EMULATOR_PATH := PYTHONPATH="$(CURDIR)/daemon$${PYTHONPATH:+:$$PYTHONPATH}"
 BROWSER_STAMP := .tools/.chromium
 SYSTEMD_STAMP := .tools/.systemd-analyze
 
-.PHONY: demo demo-remote test lint bench emulator daemon conformance clean
+.PHONY: demo demo-remote test lint bench emulator daemon conformance clean kill-storm
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -111,3 +111,7 @@ daemon: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache
+
+# kill -9 during a refresh storm over 500 accounts, 10 times: how many sign-ins a crash costs (issue 7).
+kill-storm: $(STAMP)
+	$(EMULATOR_PATH) $(PY) -m tests.kill_storm --accounts 500 --kills 10

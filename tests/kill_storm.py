@@ -1,6 +1,6 @@
 """kill -9 during a refresh storm: how many accounts does a crash cost?
 
-``python -m tests.kill_storm [--accounts 500] [--kills 10]`` (also part of ``make bench``).
+``PYTHONPATH=daemon python -m tests.kill_storm [--accounts 500] [--kills 10]`` (``make kill-storm``).
 
 Seeds ``accounts`` signed-in accounts whose access tokens live 2 s, so the daemon is refreshing
 all the time; starts the real daemon process, kills it with SIGKILL at a random moment while it

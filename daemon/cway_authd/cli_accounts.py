@@ -123,6 +123,8 @@ def cmd_status(settings: Settings, args: argparse.Namespace, out: Output) -> int
     out.line(f"  callback: {health.callback_url}")
     out.line(f"  store:    {health.storage_backend} (key: {health.key_source})")
     out.line(f"  sign-ins pending: {health.pending_sign_ins}")
+    for problem in health.store_problems:
+        out.line(f"  ! {problem}")
     out.line("settings:")
     for line in format_rows(setting_rows(settings)):
         out.line(line)

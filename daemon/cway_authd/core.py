@@ -40,7 +40,7 @@ from .accounts import AccountBook
 from .audit import AuditLog
 from .cway_session import CwaySession
 from .cway_tokens import CwayTokenClient
-from .durability import flush_unsaved, open_rescue_store, recover_rescued, rescue_dir
+from .durability import flush_unsaved, open_rescue_store, recover_rescued, replay_refresh_journal, rescue_dir
 from .entra_errors import AdminProblems
 from .errors import CoreError
 from .http import build_http_client
@@ -59,6 +59,7 @@ from .store import (
     normalise_username,
     resolve_store_key,
 )
+from .store.journal import RefreshJournal, replay_journal
 from .store.keys import ENV_KEY_NOT_ROTATABLE
 from .store.records import TOKENS_DIR_NAME
 from .store.rotation import KeyRotator, ReencryptableStore, rotation_message
@@ -117,6 +118,11 @@ class DaemonCore:
             threshold_seconds=settings.refresh_threshold_seconds,
             policy=retry,
             concurrency=settings.refresh_concurrency,
+            journal=(
+                RefreshJournal(store.directory, key_material)
+                if isinstance(store, FileTokenStore) and key_material is not None
+                else None
+            ),
         )
         self.loader = AccountLoader(store, self.book, on_loaded=self.engine.schedule)
         self.sign_in = SignInService(
@@ -166,6 +172,14 @@ class DaemonCore:
         ``load_when``, set once its listeners accept connections: the bulk read would otherwise compete
         with the servers' own start for the interpreter.
         """
+        journal = self.engine.journal
+        if journal is not None:  # refreshes a crash cut short of their save: before anything reads the store
+            journalled = await asyncio.to_thread(
+                replay_journal, journal.path.parent, cast(KeyMaterial, self._key_material)
+            )
+            for record in await replay_refresh_journal(self.book, self.store, journalled):
+                self.engine.schedule(record)
+            journal.clear()
         rescue = self._rescue_store(create=False)
         if rescue is not None:  # put aside by a full disk at the last shutdown: before anything reads the store
             for record in await recover_rescued(self.book, self.store, rescue):
@@ -191,6 +205,10 @@ class DaemonCore:
             await asyncio.gather(self._startup, return_exceptions=True)
         await self.engine.stop()
         self.lost_at_shutdown = await flush_unsaved(self.book, self.store, self._rescue_store(create=True))
+        if self.engine.journal is not None:
+            if not self.lost_at_shutdown:
+                self.engine.journal.clear()  # every refresh is in its record file (or the rescue store)
+            self.engine.journal.close()
         if self._owns_http:
             await self.http.aclose()
         self.sign_in.close()
@@ -229,6 +247,7 @@ class DaemonCore:
             accounts_needing_sign_in=needing,
             pending_sign_ins=self.sign_in.flows.pending_count(),
             loading_accounts=self.loader.loading,
+            store_problems=list(getattr(self.store, "problems", [])),
             authority=self.settings.azure_authority,
             exchange_token=self.settings.cway_exchange_token if self.settings.auth_flow == "cway" else None,
             silent_reexchange=self.settings.silent_reexchange,
@@ -455,6 +474,7 @@ def open_file_store(settings: Settings, clock: Clock, audit: AuditLog) -> tuple[
     """The default store: ``<state>/tokens`` encrypted under the resolved store key (blocking: key file/keyring)."""
     material = resolve_store_key(settings.state_dir, _secret(settings))
     store = FileTokenStore(settings.state_dir / TOKENS_DIR_NAME, material, clock, on_event=audit.store_event)
+    store.check_key(material.source)  # a wrong key refuses to start; it never renames anything
     return store, material
 
 

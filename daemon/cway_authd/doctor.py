@@ -14,29 +14,23 @@ import errno
 import json
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 import httpx
 
 from cway_common import __version__
-from cway_common.config import ConfigError, Settings, load_settings
+from cway_common.config import MULTI_TENANT_AUTHORITIES, ConfigError, Settings, load_settings
 from cway_common.contract import HealthResponse
 from cway_common.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
 from cway_common.discovery import daemon_socket
 from cway_common.path_advice import unusable_path
 from cway_common.settings_view import format_rows, setting_rows
 
+from .doctor_check import Check
+from .doctor_sign_in import sign_in_checks
+
 NETWORK_TIMEOUT = 5.0
-
-
-@dataclass(frozen=True)
-class Check:
-    ok: bool
-    what: str
-    detail: str
-    fix: str | None = None
 
 
 def run_doctor(out: TextIO, env: Mapping[str, str] | None = None, *, as_json: bool = False) -> int:
@@ -58,8 +52,9 @@ def run_doctor(out: TextIO, env: Mapping[str, str] | None = None, *, as_json: bo
             print(line, file=out)
         print(file=out)
     for check in checks:
-        print(f"{'✓' if check.ok else '✗'} {check.what}: {check.detail}", file=out)
-        if not check.ok and check.fix:
+        mark = "✗" if not check.ok else "!" if check.warn else "✓"
+        print(f"{mark} {check.what}: {check.detail}", file=out)
+        if (not check.ok or check.warn) and check.fix:
             print(f"    fix: {check.fix}", file=out)
     print(f"\n{failed} problem(s) found" if failed else "\nall checks passed", file=out, flush=True)
     return 1 if failed else 0
@@ -107,6 +102,8 @@ def _more_checks(settings: Settings) -> list[Check]:
     health = _daemon_health(settings)
     checks.append(_check_daemon(settings, health))
     checks.append(_check_key_source(settings, health))
+    checks.append(_check_set_aside(settings))
+    checks.extend(sign_in_checks(settings, health))
     checks.append(_check_discovery(settings))
     checks.append(_check_cway(settings))
     checks.append(_check_redirect_port(settings))
@@ -116,8 +113,19 @@ def _more_checks(settings: Settings) -> list[Check]:
 def _check_tenant(settings: Settings) -> Check:
     """Without a tenant the default authority is Entra's multi-tenant "organizations" endpoint:
     anyone's work account can then start a sign-in, and ID tokens cannot be pinned to one issuer."""
+    if settings.azure_tenant_id and settings.azure_tenant_id.lower() in MULTI_TENANT_AUTHORITIES:
+        return Check(
+            True,
+            "tenant",
+            f"{settings.azure_tenant_id} (multi-tenant; the app registration must be multi-tenant, else AADSTS50194); "
+            f"authority {settings.azure_authority}",
+        )
     if settings.azure_tenant_id:
-        return Check(True, "tenant", f"{settings.azure_tenant_id} ({settings.origin('AZURE_TENANT_ID')})")
+        return Check(
+            True,
+            "tenant",
+            f"{settings.azure_tenant_id} ({settings.origin('AZURE_TENANT_ID')}); authority {settings.azure_authority}",
+        )
     if settings.origin("AZURE_AUTHORITY").source != "default":
         return Check(True, "tenant", f"not set; the authority is given explicitly: {settings.azure_authority}")
     return Check(
@@ -171,9 +179,18 @@ def _check_daemon(settings: Settings, health: HealthResponse | str) -> Check:
     return Check(True, "daemon", detail)
 
 
+KEY_BESIDE_TOKENS_FIX = (
+    "set CWAY_MCP_STORE_KEY from a secret manager, or use an OS keyring (e.g. Secret Service) and run "
+    "`cway-auth rotate-key`"
+)
+
+
 def _check_key_source(settings: Settings, health: HealthResponse | str) -> Check:
     if isinstance(health, HealthResponse):
-        return Check(True, "store key", f"{health.key_source} (as reported by the running daemon)")
+        detail = f"{health.key_source} (as reported by the running daemon)"
+        if health.key_source.startswith("key-file:"):
+            return _key_beside_tokens(detail)
+        return Check(True, "store key", detail)
     if settings.store_key is not None:
         return Check(True, "store key", "from CWAY_MCP_STORE_KEY (environment or config file)")
     from .store import StorePermissionError, check_private_file
@@ -198,8 +215,37 @@ def _check_key_source(settings: Settings, health: HealthResponse | str) -> Check
             check_private_file(key_file)
         except StorePermissionError as exc:
             return Check(False, "store key", f"key file {key_file} is not private", str(exc))
-        return Check(True, "store key", f"key file {key_file} (no secure OS keyring in use)")
+        return _key_beside_tokens(f"key file {key_file} (no secure OS keyring in use)")
     return Check(True, "store key", f"no secure OS keyring: the daemon will create the key file {key_file}")
+
+
+def _key_beside_tokens(detail: str) -> Check:
+    """The key file lies in the same state dir as the tokens it encrypts: a copy of that dir
+    (a backup, a synced home) carries both, so the encryption protects little there."""
+    return Check(
+        True, "store key", f"{detail}; it lies beside the tokens it protects", KEY_BESIDE_TOKENS_FIX, warn=True
+    )
+
+
+def _check_set_aside(settings: Settings) -> Check:
+    """Token files the daemon moved out of the way (damaged, or not a private regular file): kept, never
+    deleted, so they can be looked at and restored."""
+    tokens = settings.state_dir / "tokens"
+    try:
+        aside = sorted(p.name for p in tokens.iterdir() if ".corrupt-" in p.name)
+    except OSError:
+        aside = []
+    if not aside:
+        return Check(True, "set-aside token files", "none")
+    shown = ", ".join(aside[:5]) + (f" and {len(aside) - 5} more" if len(aside) > 5 else "")
+    return Check(
+        True,
+        "set-aside token files",
+        f"{len(aside)} in {tokens}: {shown}",
+        "those accounts sign in again; a file set aside only for its mode can be restored with "
+        "`chmod 600` and renaming it back to its <hash>.token name while the daemon is stopped",
+        warn=True,
+    )
 
 
 def _check_discovery(settings: Settings) -> Check:

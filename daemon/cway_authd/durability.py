@@ -21,6 +21,7 @@ import errno
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 
 from cway_common.clock import Clock
@@ -60,7 +61,7 @@ def describe_save_error(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def _age_key(record: TokenRecord) -> object:
+def _age_key(record: TokenRecord) -> datetime:
     return record.last_refreshed_at or record.created_at
 
 
@@ -126,7 +127,7 @@ async def recover_rescued(book: AccountBook, store: TokenStore, rescue: TokenSto
     recovered: list[TokenRecord] = []
     for record in await rescue.list():
         current = await store.load(record.username)
-        if current is not None and _age_key(current) >= _age_key(record):  # type: ignore[operator]
+        if current is not None and _age_key(current) >= _age_key(record):
             await rescue.delete(record.username)  # stale: the store caught up before that shutdown
             continue
         try:
@@ -146,3 +147,26 @@ async def recover_rescued(book: AccountBook, store: TokenStore, rescue: TokenSto
             log.warning("restored the tokens of %s from the rescue location", record.username)
         recovered.append(record)
     return recovered
+
+
+async def replay_refresh_journal(
+    book: AccountBook, store: TokenStore, journalled: list[TokenRecord]
+) -> list[TokenRecord]:
+    """Start-up: a journalled refresh newer than its stored record (the daemon died before the save
+    finished) is saved now. Only accounts that still have a record: a logout deleted it for good."""
+    restored: list[TokenRecord] = []
+    for record in journalled:
+        current = await store.load(record.username)
+        if current is None or _age_key(current) >= _age_key(record):
+            continue
+        try:
+            await store.save(record)
+        except Exception as exc:
+            entry = book.put_record(record)
+            entry.unsaved = True
+            entry.last_error = f"could not save the refreshed tokens: {describe_save_error(exc)}; kept in memory"
+        else:
+            book.put_record(record)
+        log.warning("recovered the last refresh of %s from the refresh journal", record.username)
+        restored.append(record)
+    return restored

@@ -230,6 +230,9 @@ async def _serve(
     uninstall = _install_signal_handlers(stop, servers)
     unfilter = filter_accept_errors(asyncio.get_running_loop())
     try:
+        # Recorded as soon as the socket listens (connections wait in its backlog), not once serving:
+        # a client that finds the socket answering must also find the record.
+        record_daemon(settings)
         serving = asyncio.Event()  # the stored accounts are loaded once the listeners accept connections
         try:
             await core.start(load_when=serving)
@@ -254,7 +257,6 @@ async def _serve(
                 settings.socket_path,
                 settings.redirect.uri,
             )
-            record_daemon(settings)
             last_error.clear(settings.state_dir)
             # Only now: `systemctl start` returns, and a shim may connect, once the socket answers.
             notify(f"READY=1\nSTATUS=serving on {settings.socket_path}\nMAINPID={os.getpid()}")

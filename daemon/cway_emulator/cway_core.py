@@ -173,7 +173,7 @@ class CwayCore:
             _directory_user, claims = self.idp.user_for_api_token(token, self.api_client_id)
         except TokenInvalid as exc:
             raise Unauthorized(f"identity-provider token: {exc}") from exc
-        username = str(claims.get("preferred_username") or claims.get("email") or "")
+        username = str(claims.get("preferred_username") or claims.get("upn") or claims.get("email") or "")
         user = self.usable_user(username)
         if user is None:
             raise Unauthorized("identity-provider token of a disabled or unknown Cway user")

@@ -71,6 +71,21 @@ def issue_tokens(
             "uti": uti,
             "ver": "2.0",
         }
+        api = core.clients.get(audience)
+        if core.knobs.idp_api_token_version == 1 and api is not None:
+            # accessTokenAcceptedVersion null/1: a v1 token, whatever endpoint issued it (as in Entra).
+            access_claims.update(
+                {
+                    "iss": f"https://sts.windows.net/{tid}/",
+                    "aud": api.app_id_uri or f"api://{api.client_id}",
+                    "appid": client.client_id,
+                    "upn": user["upn"],
+                    "unique_name": user["upn"],
+                    "ver": "1.0",
+                }
+            )
+            for v2_only in ("azp", "azpacr", "preferred_username"):
+                access_claims.pop(v2_only, None)
         with core.store.lock:
             core.api_tokens[uti] = (upn, core.store.generation(upn))
     key = idp_signing_key()
@@ -133,9 +148,15 @@ def user_for_api_token(core: IdpCore, token: str, audience: str) -> tuple[Record
     instance and the user's grants were not revoked since. Raises ``TokenInvalid``.
     """
     claims = verify(token, idp_signing_key(), "RS256")
-    if claims.get("iss") != core.issuer_for(str(claims.get("tid"))) or claims.get("tid") not in core.tenants:
+    tid = str(claims.get("tid"))
+    api = core.clients.get(audience)
+    if claims.get("ver") == "1.0":  # a v1 token: sts.windows.net issuer, the App ID URI as audience
+        issuer, audiences = f"https://sts.windows.net/{tid}/", {api.app_id_uri if api else None, f"api://{audience}"}
+    else:
+        issuer, audiences = core.issuer_for(tid), {audience}
+    if claims.get("iss") != issuer or tid not in core.tenants:
         raise TokenInvalid("Invalid issuer.")
-    if claims.get("aud") != audience:
+    if claims.get("aud") not in audiences:
         raise TokenInvalid(f"Invalid audience {claims.get('aud')!r}.")
     now = epoch(core.clock.now())
     if not isinstance(claims.get("exp"), int) or claims["exp"] <= now:
@@ -144,7 +165,8 @@ def user_for_api_token(core: IdpCore, token: str, audience: str) -> tuple[Record
         raise TokenInvalid("Lifetime validation failed, the token is not yet valid.")
     with core.store.lock:
         issued = core.api_tokens.get(str(claims.get("uti")))
-    if issued is None or issued[0].lower() != str(claims.get("preferred_username", "")).lower():
+    who = claims.get("preferred_username") or claims.get("upn") or ""
+    if issued is None or issued[0].lower() != str(who).lower():
         raise TokenInvalid("Unknown token.")
     if core.store.generation(issued[0]) != issued[1]:
         raise TokenInvalid("The grant was revoked.")

@@ -114,6 +114,9 @@ class Knobs:
     #: The desktop app registration is multi-tenant; off: single-tenant, so ``organizations``/``common``
     #: authorities are refused with AADSTS50194 (the registration our docs recommend).
     idp_app_multi_tenant: bool = False
+    #: Access tokens for an API (the Cway API, ``AUTH_FLOW=direct``): 2 (``accessTokenAcceptedVersion`` 2:
+    #: ``iss`` the v2 issuer, ``aud`` the client id) or 1 (null/1: ``iss`` sts.windows.net, ``aud`` the App ID URI).
+    idp_api_token_version: int = 2
     #: How Cway's GraphQL answers an unusable bearer: ``401`` (HTTP 401), ``graphql_error`` (HTTP 200 with an
     #: error whose ``extensions.code`` is UNAUTHENTICATED) or ``null_login_info`` (HTTP 200, ``loginInfo`` null).
     cway_unauthenticated: str = "401"

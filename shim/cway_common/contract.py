@@ -260,6 +260,10 @@ class HealthResponse(_Model):
         description="True for the moment after start-up while the stored accounts are still being read; "
         "the counts are those read so far.",
     )
+    store_problems: list[str] = Field(
+        default_factory=list,
+        description="Token files the daemon could not use (set aside, or not decryptable with the key), one line each.",
+    )
     authority: str | None = Field(default=None, description="The effective Entra authority (issuer URL).")
     exchange_token: str | None = Field(default=None, description="CWAY_EXCHANGE_TOKEN: code, access_token or id_token.")
     silent_reexchange: bool = False

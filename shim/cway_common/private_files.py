@@ -9,7 +9,8 @@ so both follow the same rules:
   they may be shared ones (``/tmp``, ``~``) that are not ours to change.
 * :func:`open_private_append` opens a log file for appending with ``O_NOFOLLOW`` (a planted
   symlink is refused, not followed) and checks with ``fstat`` on the opened descriptor that it is
-  a regular file owned by us *before* anything is written or its mode is changed.
+  a regular file owned by us, with no other hard link, *before* anything is written or its mode
+  is changed.
 * :class:`PrivateRotatingFileHandler` is a size-rotated log handler whose files are opened that way.
 """
 
@@ -63,6 +64,8 @@ def open_private_append(path: Path) -> int:
             raise UnsafeLogFile(f"{path} is not a regular file")
         if st.st_uid != os.geteuid():
             raise UnsafeLogFile(f"{path} belongs to uid {st.st_uid}, not to you; move it away")
+        if st.st_nlink > 1:  # a hard link planted there would make us append to (and chmod) another file
+            raise UnsafeLogFile(f"{path} has {st.st_nlink} hard links; move it away")
         os.set_blocking(fd, True)  # O_NONBLOCK was only there so that opening a planted FIFO cannot hang
         if stat.S_IMODE(st.st_mode) != PRIVATE_FILE_MODE:
             os.fchmod(fd, PRIVATE_FILE_MODE)

@@ -120,7 +120,14 @@ class DaemonAccess:
             raise ToolError(f"The cway-auth daemon did not answer this request: {exc}")
         if await self._follow_recorded_daemon():
             return
-        await self.launcher.ensure_running(exc)
+        try:
+            await self.launcher.ensure_running(exc)
+        except ToolError:
+            # The daemon we started may have lost the state-dir lock to one that started meanwhile
+            # (and recorded its socket): use that one rather than report a failure.
+            if await self._follow_recorded_daemon():
+                return
+            raise
 
     async def _follow_recorded_daemon(self) -> bool:
         """Switch to the daemon that holds the state-dir lock when it listens elsewhere (see discovery)."""

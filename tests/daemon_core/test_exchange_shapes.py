@@ -20,7 +20,7 @@ from cway_common.contract import ErrorCode
 from cway_emulator import EmulatorServer
 
 from .conftest import ALICE, CoreFactory, sign_in
-from .test_sign_in_e2e import cway_whoami
+from .test_sign_in_e2e import cway_whoami, direct_scopes, idp_claims
 
 PEER = PeerCredentials(pid=4242, uid=1000, gid=1000)
 SHAPES = ("code", "access_token", "id_token")
@@ -158,3 +158,22 @@ async def test_the_entra_refresh_token_never_crosses_the_socket(open_core: CoreF
         repr(await core.store.load(ALICE)),
     ]
     assert not any(held in text for text in shown)
+
+
+async def test_direct_flow_copes_with_v1_access_tokens(
+    open_core: CoreFactory, emu: EmulatorServer, clock: ManualClock
+) -> None:
+    # An API registration with accessTokenAcceptedVersion null: Entra issues v1 tokens for it
+    # (iss https://sts.windows.net/{tid}/, aud the App ID URI) even from the v2 endpoint.
+    emu.knobs.idp_api_token_version = 1
+    core = await open_core(AUTH_FLOW="direct", AZURE_SCOPES=direct_scopes(emu))
+    assert (await sign_in(core, emu, ALICE)).outcome.ok
+    record = await core.store.load(ALICE)
+    assert record is not None
+    claims = await idp_claims(emu, record.access_token)
+    assert claims["ver"] == "1.0" and claims["iss"] == f"https://sts.windows.net/{emu.tenant}/"
+    assert claims["aud"] == "api://cway" and claims["upn"] == ALICE
+    assert await cway_whoami(emu, record.access_token) == ALICE
+    clock.advance(3600 - 200)
+    refreshed = await core.bearer(ALICE, PEER)
+    assert refreshed.access_token != record.access_token and await cway_whoami(emu, refreshed.access_token) == ALICE

@@ -58,7 +58,9 @@ def seed_fleet(emu: EmulatorServer, env: Mapping[str, str], count: int) -> list[
                 access_token=grant["access_token"],
                 refresh_token=grant["refresh_token"],
                 access_expires_at=now + timedelta(seconds=int(grant["expires_in"])),
-                refresh_expires_at=now + timedelta(seconds=int(grant["refresh_expires_in"])),
+                refresh_expires_at=(
+                    now + timedelta(seconds=int(grant["refresh_expires_in"])) if "refresh_expires_in" in grant else None
+                ),
                 created_at=now,
                 email=name,
             )

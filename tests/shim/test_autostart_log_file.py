@@ -50,3 +50,13 @@ async def test_someone_elses_daemon_log_is_refused_before_any_write(launcher: Da
     assert "belongs to uid 65534" in message
     assert launcher.log_path.read_text() == "theirs\n"
     assert stat.S_IMODE(launcher.log_path.stat().st_mode) == 0o644
+
+
+async def test_a_hard_link_planted_as_daemon_log_is_refused(launcher: DaemonLauncher, tmp_path: Path) -> None:
+    other = tmp_path / "other.txt"
+    other.write_text("keep\n")
+    os.chmod(other, 0o644)
+    launcher.log_path.parent.mkdir(mode=0o700, parents=True)
+    os.link(other, launcher.log_path)
+    assert "hard links" in await _start(launcher)
+    assert other.read_text() == "keep\n" and stat.S_IMODE(other.stat().st_mode) == 0o644

@@ -183,7 +183,6 @@ def _other_account(path: Path, km: KeyMaterial) -> None:
         (_garbage, "decrypt_failed"),
         (_truncated, "decrypt_failed"),
         (_empty, "decrypt_failed"),
-        (_wrong_key, "decrypt_failed"),
         (_future_schema, "unknown_schema_version"),
         (_other_account, "username_mismatch"),
     ],
@@ -290,37 +289,50 @@ def test_foreign_owned_dir_is_refused(state_dir: Path, key_material: KeyMaterial
     assert "a directory of your own" in message and "chown" not in message
 
 
-async def test_group_readable_token_file_is_refused(store: FileTokenStore) -> None:
-    record = make_record()
+async def test_a_record_under_another_key_is_left_in_place(store: FileTokenStore, key_material: KeyMaterial) -> None:
+    alice, bob = make_record("alice@x"), make_record("bob@x")
+    await store.save(alice)
+    await store.save(bob)
+    _wrong_key(store.directory / alice.file_name, key_material)
+    assert await store.list() == [bob]
+    assert _names(store.directory) == {alice.file_name, bob.file_name}  # never renamed: the right key brings it back
+    assert any("do not decrypt with the configured store key" in p for p in store.problems)
+
+
+def _aside(store: FileTokenStore, name: str) -> list[str]:
+    return [n for n in _names(store.directory) if n.startswith(name + ".corrupt-")]
+
+
+async def test_group_readable_token_file_is_set_aside(store: FileTokenStore) -> None:
+    record, other = make_record(), make_record("bob@x")
     await store.save(record)
+    await store.save(other)
     path = store.directory / record.file_name
     path.chmod(0o640)
-    with pytest.raises(StorePermissionError) as info:
-        await store.load(record.username)
-    assert str(path) in str(info.value) and "0640" in str(info.value) and "chmod 600" in str(info.value)
-    with pytest.raises(StorePermissionError):
-        await store.list()
-    assert path.exists()  # a permission problem is not "corrupt": nothing is moved
+    assert await store.list() == [other]  # the others load
+    assert not path.exists() and len(_aside(store, record.file_name)) == 1
+    assert any("wrong_permissions" in p for p in store.problems)
 
 
-async def test_foreign_owned_token_file_is_refused(store: FileTokenStore) -> None:
+async def test_foreign_owned_token_file_is_set_aside(store: FileTokenStore) -> None:
     if os.geteuid() != 0:
         pytest.skip("chown to another uid needs root (CI runs as root)")
     record = make_record()
     await store.save(record)
     os.chown(store.directory / record.file_name, 65534, 65534)
-    with pytest.raises(StorePermissionError, match="uid 65534"):
-        await store.load(record.username)
+    assert await store.load(record.username) is None
+    assert len(_aside(store, record.file_name)) == 1
 
 
-async def test_symlinked_token_file_is_refused(store: FileTokenStore, tmp_path: Path) -> None:
+async def test_symlinked_token_file_is_set_aside(store: FileTokenStore, tmp_path: Path) -> None:
     record = make_record()
     await store.save(record)
     elsewhere = tmp_path / "elsewhere"
     (store.directory / record.file_name).rename(elsewhere)
     (store.directory / record.file_name).symlink_to(elsewhere)
-    with pytest.raises(StorePermissionError, match="symbolic link"):
-        await store.load(record.username)
+    assert await store.load(record.username) is None
+    [aside] = _aside(store, record.file_name)
+    assert (store.directory / aside).is_symlink() and elsewhere.exists()  # the link moved, its target untouched
 
 
 # -- per-account locks ---------------------------------------------------------------------

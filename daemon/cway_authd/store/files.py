@@ -12,9 +12,12 @@ file cannot move aside a good record that a concurrent save has just put in its 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import builtins
 import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +29,7 @@ from cryptography.fernet import InvalidToken
 from cway_common.clock import Clock
 
 from .atomic import atomic_write, commit_temp, discard_temp, fsync_dir, is_temp_name, read_private_file, write_temp
+from .errors import KeyConfigError, StoreError
 from .keys import MultiFernetProvider
 from .permissions import ensure_private_dir
 from .records import (
@@ -56,6 +60,7 @@ class ReencryptResult:
 class _ReadOutcome:
     records: list[TokenRecord] = field(default_factory=list)
     set_aside: list[tuple[str, str, str]] = field(default_factory=list)  # (file, reason, moved_to)
+    undecryptable: list[str] = field(default_factory=list)  # left in place: the right key brings them back
 
 
 class FileTokenStore:
@@ -74,6 +79,8 @@ class FileTokenStore:
         self._on_event = on_event
         self._locks: dict[str, asyncio.Lock] = {}
         self._io_lock = threading.Lock()
+        #: What the last listing found wrong, one line each, for ``status`` (never tokens, only file names).
+        self.problems: builtins.list[str] = []
         self.remove_stale_temp_files()
 
     def __repr__(self) -> str:
@@ -193,19 +200,66 @@ class FileTokenStore:
             one = self._read_record(name)
             outcome.records.extend(one.records)
             outcome.set_aside.extend(one.set_aside)
+            outcome.undecryptable.extend(one.undecryptable)
+        problems = [f"token file {name} set aside ({reason}): now {moved}" for name, reason, moved in outcome.set_aside]
+        if outcome.undecryptable:
+            problems.append(
+                f"{len(outcome.undecryptable)} token file(s) do not decrypt with the configured store key; "
+                "left in place (those accounts come back with the key they were saved with)"
+            )
+        self.problems = problems
         return outcome
 
+    def check_key(self, key_source: str) -> None:
+        """Refuse a store key that opens none of the stored records (cheap: stops at the first that opens).
+
+        A wrong ``CWAY_MCP_STORE_KEY`` or a replaced key file must not look like "everyone signed
+        out": nothing is renamed or deleted, and the daemon does not start."""
+        failed = 0
+        for name in self._record_names():
+            try:
+                raw = read_private_file(self.directory / name, MAX_RECORD_BYTES)
+            except (StoreError, OSError):
+                continue  # not a readable file: set aside (with its reason) when the store is listed
+            if raw is None or len(raw) > MAX_RECORD_BYTES:
+                continue
+            try:
+                self._keys.multifernet.decrypt(raw)
+                return
+            except InvalidToken:
+                failed += _is_fernet_shaped(raw)  # garbage is corruption (set aside later), not a key question
+        if failed:
+            raise KeyConfigError(
+                f"none of the {failed} stored sign-in(s) in {self.directory} decrypt with the configured store key "
+                f"({key_source}); nothing was changed: start with the key they were saved with, or move that "
+                "folder away to start afresh"
+            )
+
     def _read_record(self, name: str) -> _ReadOutcome:
-        """Read and decode one file; a corrupt file is set aside (a retry covers a racing save)."""
+        """Read and decode one file. A corrupt file is set aside (a retry covers a racing save); so is a
+        file that is not a private regular file (a symlink, a directory, wrong mode or owner). A file
+        that does not decrypt is left in place: that is what a wrong key looks like."""
         outcome = _ReadOutcome()
         for _attempt in range(2):
             path = self.directory / name
-            raw = read_private_file(path, MAX_RECORD_BYTES)
+            try:
+                raw = read_private_file(path, MAX_RECORD_BYTES)
+            except (StoreError, OSError) as exc:
+                reason = _unusable_reason(path)
+                log.warning("token store: %s is not usable (%s)", name, exc)
+                moved_to = self._set_aside(name, reason)
+                if moved_to is not None:
+                    outcome.set_aside.append((name, reason, moved_to))
+                return outcome
             if raw is None:
                 return outcome
             try:
                 record = self._decode(name, raw)
             except RecordFormatError as exc:
+                if exc.reason == "wrong_key":
+                    log.warning("token store: %s does not decrypt with the configured key; left in place", name)
+                    outcome.undecryptable.append(name)
+                    return outcome
                 moved_to = self._set_aside_if_unchanged(name, raw, exc.reason)
                 if moved_to is None:
                     continue  # file changed under us: read the new one
@@ -215,13 +269,37 @@ class FileTokenStore:
             return outcome
         return outcome
 
+    def _set_aside(self, name: str, reason: str) -> str | None:
+        """Move an unusable entry (symlink, directory, wrong mode) out of the way, as it is."""
+        with self._io_lock:
+            target = self._aside_name(name)
+            try:
+                os.rename(self.directory / name, target)
+            except OSError as exc:
+                log.error("token store: could not set %s aside: %s", name, exc.strerror)
+                return None
+            fsync_dir(self.directory)
+        log.warning("token store: set %s aside as %s (%s); that account must sign in again", name, target.name, reason)
+        return target.name
+
+    def _aside_name(self, name: str) -> Path:
+        stamp = self._clock.now().strftime("%Y%m%dT%H%M%SZ")
+        target = self.directory / f"{name}.corrupt-{stamp}"
+        n = 1
+        while os.path.lexists(target):
+            target = self.directory / f"{name}.corrupt-{stamp}-{n}"
+            n += 1
+        return target
+
     def _decode(self, name: str, raw: bytes) -> TokenRecord:
         if len(raw) > MAX_RECORD_BYTES:
             raise RecordFormatError("too_large", "file is larger than any record")
         try:
             plaintext = self._keys.multifernet.decrypt(raw)
         except InvalidToken:
-            raise RecordFormatError("decrypt_failed", "wrong key, truncated or damaged") from None
+            if _is_fernet_shaped(raw):  # sealed under another key (or a bit flipped): it cannot be told apart
+                raise RecordFormatError("wrong_key", "does not decrypt with the configured key") from None
+            raise RecordFormatError("decrypt_failed", "truncated or damaged") from None
         record = TokenRecord.from_json_bytes(plaintext)
         if record.file_name != name:
             # A file copied/renamed onto another account's name must not sign that account in.
@@ -235,12 +313,7 @@ class FileTokenStore:
             current = read_private_file(path, MAX_RECORD_BYTES)
             if current != raw:
                 return None
-            stamp = self._clock.now().strftime("%Y%m%dT%H%M%SZ")
-            target = self.directory / f"{name}.corrupt-{stamp}"
-            n = 1
-            while target.exists():
-                target = self.directory / f"{name}.corrupt-{stamp}-{n}"
-                n += 1
+            target = self._aside_name(name)
             os.rename(path, target)
             fsync_dir(self.directory)
         log.warning(
@@ -283,3 +356,28 @@ class FileTokenStore:
                 self._on_event(EVENT_FILE_SET_ASIDE, {"file": name, "reason": reason, "moved_to": moved_to})
             except Exception:
                 log.exception("token store: on_event callback failed for %s", EVENT_FILE_SET_ASIDE)
+
+
+def _unusable_reason(path: Path) -> str:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return "unreadable"
+    if stat.S_ISLNK(st.st_mode):
+        return "symlink"
+    if stat.S_ISDIR(st.st_mode):
+        return "directory"
+    if not stat.S_ISREG(st.st_mode):
+        return "not_a_regular_file"
+    if st.st_uid != os.geteuid():
+        return "wrong_owner"
+    return "wrong_permissions"
+
+
+def _is_fernet_shaped(raw: bytes) -> bool:
+    """A whole Fernet token (version, timestamp, IV, AES blocks, HMAC), whatever key sealed it."""
+    try:
+        data = base64.urlsafe_b64decode(raw.strip())
+    except (ValueError, binascii.Error):
+        return False
+    return len(data) >= 73 and data[0] == 0x80 and (len(data) - 57) % 16 == 0

@@ -180,6 +180,13 @@ def _key_file_material(state_dir: Path, why: str | None) -> KeyMaterial:
     raw = read_private_file(path, _MAX_KEY_FILE_BYTES)
     storage = _KeyFileStorage(path)
     if raw is None:
+        if _has_records(state_dir):
+            # A new key would make every stored sign-in unreadable: everyone signed out, silently.
+            raise KeyConfigError(
+                f"the store key file {path} is missing but sign-ins are stored in {Path(state_dir) / TOKENS_DIR_NAME}; "
+                "restore the key file (or set CWAY_MCP_STORE_KEY to that key), or move the tokens folder away "
+                "to start afresh"
+            )
         keys = [Fernet.generate_key()]
         storage.write(keys)
         log.info("created a new token store key file at %s", path)
