@@ -1,4 +1,4 @@
-"""One line of ``cway-auth doctor``: what was checked, whether it passed, the detail and the fix."""
+"""One line of ``cway-auth doctor``'s report, shared by the modules that run the checks."""
 
 from __future__ import annotations
 

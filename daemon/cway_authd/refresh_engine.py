@@ -26,7 +26,6 @@ Rules this module enforces:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import logging
 import secrets
@@ -43,6 +42,7 @@ from .audit import AuditLog
 from .durability import describe_save_error
 from .errors import BackendError, BackendFatal, BackendMisconfigured, BackendTransient, CoreError
 from .grants import TokenGrant
+from .refresh_background import BackgroundRefreshes
 from .refresh_schedule import RefreshScheduler
 from .store import TokenRecord, TokenStore
 from .store.journal import RefreshJournal
@@ -53,7 +53,6 @@ log = logging.getLogger(__name__)
 Refresher = Callable[[TokenRecord], Awaitable[TokenGrant]]
 Sleep = Callable[[float], Awaitable[None]]
 
-MAX_JITTER_SECONDS = 30.0
 DEFAULT_CONCURRENCY = 8
 #: A bearer caller whose token is still valid waits at most this long for a refresh (it then gets the
 #: current token and the refresh carries on in the background): a hung token endpoint cannot stall tools.
@@ -83,7 +82,9 @@ class RetryPolicy:
         return timedelta(seconds=max(seconds, retry_after or 0.0))
 
 
-class RefreshEngine:
+class RefreshEngine(BackgroundRefreshes):
+    """The token API (``current``), one refresh, sign-in/logout hooks; the schedule is :class:`BackgroundRefreshes`."""
+
     def __init__(
         self,
         *,
@@ -345,127 +346,6 @@ class RefreshEngine:
         for record in records:
             self._book.put_record(record)
         return records
-
-    def planned_at(self, record: TokenRecord) -> datetime:
-        """When the background refresh of ``record`` happens: its due time minus a jitter that spreads
-        accounts apart, and early enough that the refresh token cannot run out first. The jitter is a
-        function of the token (not a fresh random number per look), so the worker that wakes up agrees
-        with the arming that woke it: jitter only ever moves a refresh earlier, never skips one."""
-        due = self.due_at(record)
-        window = record.access_expires_at - due
-        spread = min(timedelta(seconds=MAX_JITTER_SECONDS), window / 2)
-        digest = int.from_bytes(hashlib.sha256(record.access_token.encode()).digest()[:4], "big")
-        planned = due - spread * (digest / 2**32)
-        if record.refresh_expires_at is not None:
-            issued = record.last_refreshed_at or record.created_at
-            rt_life = max(record.refresh_expires_at - issued, timedelta(0))
-            planned = min(planned, record.refresh_expires_at - min(self._threshold, rt_life / 2))
-        return planned
-
-    def start_scheduler(self) -> None:
-        """Arm every account (one bulk heapify) and start the tick job and the worker pool."""
-        if self._schedule.running:
-            return
-        self._schedule.index.arm_many(
-            (key, self._arm_time(entry)) for key, entry in self._book.items() if entry.record is not None
-        )
-        self._schedule.start()
-
-    def _arm_time(self, entry: AccountEntry) -> datetime:
-        assert entry.record is not None
-        if entry.unsaved:
-            return self._clock.now()
-        planned = self.planned_at(entry.record)
-        return max(planned, entry.retry_not_before) if entry.retry_not_before is not None else planned
-
-    def schedule(self, record: TokenRecord, *, at: datetime | None = None) -> None:
-        """(Re)arm the background refresh of ``record``'s account (at ``at``, or when planned)."""
-        self._schedule.index.arm(record.normalised_username, at if at is not None else self.planned_at(record))
-
-    def unschedule(self, key: str) -> None:
-        self._schedule.index.cancel(key)
-
-    def scheduled_keys(self) -> list[str]:
-        return self._schedule.index.keys()
-
-    def next_refresh_at(self, key: str) -> datetime | None:
-        """When the background worker looks at this account next (None: nothing scheduled)."""
-        return self._schedule.next_run(key)
-
-    @property
-    def concurrency(self) -> int:
-        return self._schedule.concurrency
-
-    @property
-    def peak_concurrency(self) -> int:
-        return self._schedule.peak
-
-    async def tick(self) -> int:
-        """What the scheduler's job does each second (tests with a ManualClock call it directly)."""
-        return await self._schedule.tick()
-
-    async def drain(self) -> None:
-        await self._schedule.drain()
-
-    async def run_due(self) -> int:
-        """The start-up pass: hand every account that is due now to the worker pool, and wait.
-
-        Bounded by the pool's concurrency; the socket is already answering meanwhile (this runs
-        in a task). Returns how many accounts were due."""
-        due = [
-            key
-            for key, entry in self._book.items()
-            if entry.record is not None and (entry.unsaved or self._clock.now() >= self.planned_at(entry.record))
-        ]
-        if self._schedule.running:
-            now = self._clock.now()
-            for key in due:
-                self._schedule.index.cancel(key)
-                self._schedule.dispatch(key, now)
-            await self._schedule.drain()
-        else:
-            semaphore = asyncio.Semaphore(self._schedule.concurrency)
-
-            async def one(key: str) -> None:
-                async with semaphore:
-                    await self.refresh_scheduled(key)
-
-            await asyncio.gather(*(one(key) for key in due))
-        return len(due)
-
-    async def refresh_scheduled(self, key: str) -> None:
-        """What a background worker does for one account; never raises (the error is on the account)."""
-        if self._book.get(key) is None:
-            return
-        task = asyncio.create_task(self._scheduled_under_lock(key))
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        try:
-            await asyncio.shield(task)
-        except CoreError as exc:
-            log.info("scheduled refresh of %s: %s", key, exc.message)
-        except Exception as exc:  # the type is enough (no secret-bearing text)
-            log.error("scheduled refresh of %s failed unexpectedly: %s", key, type(exc).__name__)
-        entry = self._book.get(key)
-        if entry is not None and entry.record is not None and self.next_refresh_at(key) is None:
-            self._schedule.index.arm(key, self._arm_time(entry))  # never leave a live account unarmed
-
-    async def _scheduled_under_lock(self, key: str) -> TokenRecord | None:
-        async with self._store.lock(key):
-            entry = self._book.get(key)
-            if entry is None or entry.record is None:
-                return None
-            record = entry.record
-            now = self._clock.now()
-            if entry.unsaved and not await self._persist(entry, record) and now < self.planned_at(record):
-                return record  # the disk still refuses; _persist armed the next try
-            if now < self.planned_at(record):
-                self.schedule(record)  # woken early, or refreshed meanwhile by a bearer call
-                return record
-            if entry.retry_not_before is not None and now < entry.retry_not_before:
-                self.schedule(record, at=entry.retry_not_before)
-                return record
-            return await self._refresh_locked(entry, record)
 
     async def idle(self) -> None:
         """Wait until no refresh is in flight (tests; a caller that was served early may leave one running)."""

@@ -1,6 +1,7 @@
-"""No import cycles in cway-mcp's packages, counting every import in a module (at the top, inside
-a function, or under ``TYPE_CHECKING``), so an import moved into a function to dodge a cycle is
-still found. Each module is also imported alone in a fresh interpreter: order-dependent imports fail."""
+"""No import cycles in cway-mcp's packages, counting every import a module runs, at the top or
+inside a function, so an import moved into a function to dodge a cycle is still found. Imports
+under ``if TYPE_CHECKING:`` are left out: they never run, and naming a type is not depending on
+a module at run time. Each module is also imported first, alone: order-dependent imports fail."""
 
 from __future__ import annotations
 
@@ -37,11 +38,31 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node, except the bodies of ``if TYPE_CHECKING:`` blocks (their ``else`` still runs)."""
+    found: list[ast.AST] = []
+    pending: list[ast.AST] = [tree]
+    while pending:
+        node = pending.pop()
+        found.append(node)
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            pending.extend(node.orelse)
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def _imports(name: str, path: Path) -> set[str]:
     """The project modules ``name`` imports (resolving relative imports and ``from pkg import module``)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     targets: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in _runtime_nodes(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             targets.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

@@ -18,7 +18,7 @@ from cway_common.daemon_client import DaemonClient, DaemonUnavailable
 from tests.shim.harness import kill_daemon_pid, shim_session, text_of
 
 ALICE = "alice@contoso.example"
-FORBIDDEN_IN_SHIM = ("fastapi", "uvicorn", "apscheduler", "ariadne", "cway_authd", "cway_emulator")
+FORBIDDEN_IN_SHIM = ("fastapi", "uvicorn", "apscheduler", "cway_authd", "cway_emulator")
 #: Loaded on first use only: graphql-core validates graphql_query documents, not every start;
 #: websockets carries the AI tools' subscriptions.
 LAZY_IN_SHIM = ("graphql", "websockets")

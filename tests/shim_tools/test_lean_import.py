@@ -13,7 +13,7 @@ from mcp.server.mcpserver import MCPServer
 from cway_mcp_shim import schema
 from cway_mcp_shim.cway_tools import register_cway_tools
 register_cway_tools(MCPServer("probe"), None)
-heavy = [m for m in ("fastapi", "apscheduler", "ariadne", "cway_emulator", "cway_authd") if m in sys.modules]
+heavy = [m for m in ("fastapi", "apscheduler", "cway_emulator", "cway_authd") if m in sys.modules]
 print(json.dumps({"heavy": heavy, "schema_built": schema._schema is not None}))
 """
 

@@ -1,0 +1,162 @@
+"""The background half of the refresh engine: plan, arm, and refresh due accounts with bounded workers.
+
+A mixin of :class:`~cway_authd.refresh_engine.RefreshEngine` (kept apart so each file stays small):
+it owns the "when" (``planned_at``, the due-time index in :mod:`refresh_schedule`) and what a
+worker does with a due account; the "how" of one refresh (locks, retries, persisting) stays in the
+engine, which it calls under the account's lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from cway_common.clock import Clock
+
+from .accounts import AccountBook, AccountEntry
+from .errors import CoreError
+from .refresh_schedule import RefreshScheduler
+from .store import TokenRecord, TokenStore
+
+log = logging.getLogger(__name__)
+
+MAX_JITTER_SECONDS = 30.0
+
+
+class BackgroundRefreshes:
+    if TYPE_CHECKING:  # provided by RefreshEngine
+        _clock: Clock
+        _store: TokenStore
+        _book: AccountBook
+        _threshold: timedelta
+        _schedule: RefreshScheduler
+        _tasks: set[asyncio.Task[TokenRecord | None]]
+
+        def due_at(self, record: TokenRecord) -> datetime: ...
+        def _task_done(self, task: asyncio.Task[TokenRecord | None]) -> None: ...
+        async def _refresh_locked(self, entry: AccountEntry, record: TokenRecord) -> TokenRecord: ...
+        async def _persist(self, entry: AccountEntry, record: TokenRecord) -> bool: ...
+
+    def planned_at(self, record: TokenRecord) -> datetime:
+        """When the background refresh of ``record`` happens: its due time minus a jitter that spreads
+        accounts apart, and early enough that the refresh token cannot run out first. The jitter is a
+        function of the token (not a fresh random number per look), so the worker that wakes up agrees
+        with the arming that woke it: jitter only ever moves a refresh earlier, never skips one."""
+        due = self.due_at(record)
+        window = record.access_expires_at - due
+        spread = min(timedelta(seconds=MAX_JITTER_SECONDS), window / 2)
+        digest = int.from_bytes(hashlib.sha256(record.access_token.encode()).digest()[:4], "big")
+        planned = due - spread * (digest / 2**32)
+        if record.refresh_expires_at is not None:
+            issued = record.last_refreshed_at or record.created_at
+            rt_life = max(record.refresh_expires_at - issued, timedelta(0))
+            planned = min(planned, record.refresh_expires_at - min(self._threshold, rt_life / 2))
+        return planned
+
+    def start_scheduler(self) -> None:
+        """Arm every account (one bulk heapify) and start the tick job and the worker pool."""
+        if self._schedule.running:
+            return
+        self._schedule.index.arm_many(
+            (key, self._arm_time(entry)) for key, entry in self._book.items() if entry.record is not None
+        )
+        self._schedule.start()
+
+    def _arm_time(self, entry: AccountEntry) -> datetime:
+        assert entry.record is not None
+        if entry.unsaved:
+            return self._clock.now()
+        planned = self.planned_at(entry.record)
+        return max(planned, entry.retry_not_before) if entry.retry_not_before is not None else planned
+
+    def schedule(self, record: TokenRecord, *, at: datetime | None = None) -> None:
+        """(Re)arm the background refresh of ``record``'s account (at ``at``, or when planned)."""
+        self._schedule.index.arm(record.normalised_username, at if at is not None else self.planned_at(record))
+
+    def unschedule(self, key: str) -> None:
+        self._schedule.index.cancel(key)
+
+    def scheduled_keys(self) -> list[str]:
+        return self._schedule.index.keys()
+
+    def next_refresh_at(self, key: str) -> datetime | None:
+        """When the background worker looks at this account next (None: nothing scheduled)."""
+        return self._schedule.next_run(key)
+
+    @property
+    def concurrency(self) -> int:
+        return self._schedule.concurrency
+
+    @property
+    def peak_concurrency(self) -> int:
+        return self._schedule.peak
+
+    async def tick(self) -> int:
+        """What the scheduler's job does each second (tests with a ManualClock call it directly)."""
+        return await self._schedule.tick()
+
+    async def drain(self) -> None:
+        await self._schedule.drain()
+
+    async def run_due(self) -> int:
+        """The start-up pass: hand every account that is due now to the worker pool, and wait.
+
+        Bounded by the pool's concurrency; the socket is already answering meanwhile (this runs
+        in a task). Returns how many accounts were due."""
+        due = [
+            key
+            for key, entry in self._book.items()
+            if entry.record is not None and (entry.unsaved or self._clock.now() >= self.planned_at(entry.record))
+        ]
+        if self._schedule.running:
+            now = self._clock.now()
+            for key in due:
+                self._schedule.index.cancel(key)
+                self._schedule.dispatch(key, now)
+            await self._schedule.drain()
+        else:
+            semaphore = asyncio.Semaphore(self._schedule.concurrency)
+
+            async def one(key: str) -> None:
+                async with semaphore:
+                    await self.refresh_scheduled(key)
+
+            await asyncio.gather(*(one(key) for key in due))
+        return len(due)
+
+    async def refresh_scheduled(self, key: str) -> None:
+        """What a background worker does for one account; never raises (the error is on the account)."""
+        if self._book.get(key) is None:
+            return
+        task = asyncio.create_task(self._scheduled_under_lock(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        try:
+            await asyncio.shield(task)
+        except CoreError as exc:
+            log.info("scheduled refresh of %s: %s", key, exc.message)
+        except Exception as exc:  # the type is enough (no secret-bearing text)
+            log.error("scheduled refresh of %s failed unexpectedly: %s", key, type(exc).__name__)
+        entry = self._book.get(key)
+        if entry is not None and entry.record is not None and self.next_refresh_at(key) is None:
+            self._schedule.index.arm(key, self._arm_time(entry))  # never leave a live account unarmed
+
+    async def _scheduled_under_lock(self, key: str) -> TokenRecord | None:
+        async with self._store.lock(key):
+            entry = self._book.get(key)
+            if entry is None or entry.record is None:
+                return None
+            record = entry.record
+            now = self._clock.now()
+            if entry.unsaved and not await self._persist(entry, record) and now < self.planned_at(record):
+                return record  # the disk still refuses; _persist armed the next try
+            if now < self.planned_at(record):
+                self.schedule(record)  # woken early, or refreshed meanwhile by a bearer call
+                return record
+            if entry.retry_not_before is not None and now < entry.retry_not_before:
+                self.schedule(record, at=entry.retry_not_before)
+                return record
+            return await self._refresh_locked(entry, record)
