@@ -68,6 +68,8 @@ class AccountSummary(BaseModel):
     access_seconds_remaining: int | None = None
     refresh_expires_at: datetime | None = None
     refresh_seconds_remaining: int | None = None
+    #: With a silent re-exchange: until when the session renews without a browser (Entra's limit if unused).
+    renewable_until: datetime | None = None
     last_error: str | None = None
 
 
@@ -96,6 +98,7 @@ def summarize(info: AccountInfo, clock: Clock = SYSTEM_CLOCK) -> AccountSummary:
         access_seconds_remaining=seconds_until(info.access_expires_at, clock),
         refresh_expires_at=info.refresh_expires_at,
         refresh_seconds_remaining=seconds_until(info.refresh_expires_at, clock),
+        renewable_until=info.renewable_until if info.silent_reexchange else None,
         last_error=info.last_error,
     )
 
@@ -104,10 +107,13 @@ def summary_line(s: AccountSummary) -> str:
     if s.state == "needs_sign_in":
         return f"{s.username}: needs to sign in again" + (f" ({s.last_error})" if s.last_error else "")
     org = f" ({s.organisation_name})" if s.organisation_name else ""
-    return (
-        f"{s.username}{org}: {s.state}; access token valid for {format_left(s.access_seconds_remaining)}, "
-        f"sign-in valid for {format_left(s.refresh_seconds_remaining)}"
-    )
+    if s.renewable_until is not None:
+        sign_in = f"renewable without a browser until {_when(s.renewable_until)}"
+    elif s.refresh_expires_at is not None:
+        sign_in = f"sign-in valid for {format_left(s.refresh_seconds_remaining)}"
+    else:
+        sign_in = "sign-in renewed while Cway accepts it"
+    return f"{s.username}{org}: {s.state}; access token valid for {format_left(s.access_seconds_remaining)}, {sign_in}"
 
 
 def open_browser(url: str) -> bool:
@@ -261,12 +267,7 @@ class AuthTools:
                 f"Organisation: {model.organisation_name or 'unknown'}"
                 + (f" [{model.organisation_id}]" if model.organisation_id else ""),
                 f"Access token: expires {_when(model.access_expires_at)} ({format_left(model.access_seconds_remaining)} left)",
-                (
-                    f"Sign-in: valid until {_when(model.refresh_expires_at)} "
-                    f"({format_left(model.refresh_seconds_remaining)} left)"
-                    if model.refresh_expires_at
-                    else "Sign-in: renewed silently for as long as Cway accepts it (Cway does not say until when)"
-                ),
+                _sign_in_line(model),
             ]
         )
         return tool_result(model, text)
@@ -280,6 +281,17 @@ class AuthTools:
         lines = [f"{len(summaries)} Cway account(s) signed in on this machine:"]
         lines += [f"- {summary_line(s)}" for s in summaries]
         return tool_result(model, "\n".join(lines))
+
+
+def _sign_in_line(model: AccountSummary) -> str:
+    if model.renewable_until is not None:
+        return (
+            f"Sign-in: renewed without a browser until {_when(model.renewable_until)} at the latest "
+            "(Entra's limit if unused; your organisation's policy may ask sooner)"
+        )
+    if model.refresh_expires_at is not None:
+        return f"Sign-in: valid until {_when(model.refresh_expires_at)} ({format_left(model.refresh_seconds_remaining)} left)"
+    return "Sign-in: renewed silently for as long as Cway accepts it (Cway does not say until when)"
 
 
 def _when(when: datetime | None) -> str:

@@ -39,3 +39,16 @@ def test_rejection(status: int, body: Any, why: str | None) -> None:
 def test_a_body_that_is_not_json_is_no_rejection() -> None:
     response = httpx.Response(200, content=b"<html>", request=httpx.Request("POST", "https://cway.example/graphql"))
     assert rejection(response) is None
+
+
+def test_whoami_says_how_long_a_re_exchangeable_session_renews() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cway_common.contract import AccountInfo
+    from cway_mcp_shim.auth_tools import summarize, summary_line
+
+    until = datetime.now(UTC) + timedelta(days=90)
+    held = AccountInfo(username="a@x", state="ok", silent_reexchange=True, renewable_until=until)
+    assert "renewable without a browser until" in summary_line(summarize(held))
+    plain = AccountInfo(username="a@x", state="ok")
+    assert "sign-in renewed while Cway accepts it" in summary_line(summarize(plain))
