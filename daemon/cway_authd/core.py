@@ -246,6 +246,7 @@ class DaemonCore:
             accounts=ok,
             accounts_needing_sign_in=needing,
             pending_sign_ins=self.sign_in.flows.pending_count(),
+            loading_accounts=self.loader.loading,
             store_problems=list(getattr(self.store, "problems", [])),
             authority=self.settings.azure_authority,
             exchange_token=self.settings.cway_exchange_token if self.settings.auth_flow == "cway" else None,

@@ -255,6 +255,11 @@ class HealthResponse(_Model):
     accounts: int
     accounts_needing_sign_in: int
     pending_sign_ins: int
+    loading_accounts: bool = Field(
+        default=False,
+        description="True for the moment after start-up while the stored accounts are still being read; "
+        "the counts are those read so far.",
+    )
     store_problems: list[str] = Field(
         default_factory=list,
         description="Token files the daemon could not use (set aside, or not decryptable with the key), one line each.",

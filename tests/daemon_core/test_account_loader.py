@@ -62,8 +62,11 @@ async def test_a_bearer_is_served_while_the_rest_still_loads(gated_core: tuple[D
         answer = await core.bearer(USERS[3], PEER)  # read from disk on its own, not after the whole store
         assert answer.access_token == f"at-{USERS[3]}"
         assert core.loader.loading and core.book.counts() == (1, 0)
+        health = await core.health("/x.sock")
+        assert health.loading_accounts and health.accounts == 1  # says the count is partial
         gate.set()
         await core.wait_started()
+        assert not (await core.health("/x.sock")).loading_accounts
         assert [a.username for a in await core.list_accounts()] == sorted(USERS)
     finally:
         gate.set()
