@@ -190,7 +190,7 @@ def create_callback_app(core: DaemonCore, settings: Settings) -> ASGIApp:
     app = Starlette(
         routes=[
             Route(redirect.path, callback, methods=["GET"]),
-            sign_in_link_route(core, page_response),
+            sign_in_link_route(core.sign_in.flows.get, page_response),
             *accounts_page.routes(),
         ],
         exception_handlers={HTTPException: not_found},

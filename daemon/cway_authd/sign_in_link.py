@@ -15,7 +15,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -24,8 +23,7 @@ from starlette.routing import Route
 
 from cway_common.config import RedirectTarget
 
-if TYPE_CHECKING:
-    from .core import DaemonCore
+from .sign_in import SignInFlow
 
 LINK_PREFIX = "/sign-in/"
 _FLOW_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -39,12 +37,14 @@ def sign_in_link(redirect: RedirectTarget, flow_id: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{LINK_PREFIX}{flow_id}"
 
 
-def sign_in_link_route(core: DaemonCore, page: PageFactory) -> Route:
-    """``GET /sign-in/{flow_id}``: a 303 to the IdP while the flow is pending, a plain page otherwise."""
+def sign_in_link_route(find_flow: Callable[[str], SignInFlow | None], page: PageFactory) -> Route:
+    """``GET /sign-in/{flow_id}``: a 303 to the IdP while the flow is pending, a plain page otherwise.
+
+    ``find_flow`` is the daemon's flow registry lookup (``core.sign_in.flows.get``)."""
 
     async def follow(request: Request) -> Response:
         flow_id = request.path_params["flow_id"]
-        flow = core.sign_in.flows.get(flow_id) if _FLOW_ID.match(flow_id) else None
+        flow = find_flow(flow_id) if _FLOW_ID.match(flow_id) else None
         if flow is None or flow.status != "pending" or flow.consumed or not flow.authorization_url:
             text = (
                 "<p>This sign-in link is no longer valid: it was used, it expired after 10 minutes, or the "

@@ -253,4 +253,4 @@ def test_doctor_does_not_pass_a_missing_tenant(env: dict[str, str]) -> None:
     assert tenant and tenant[0]["ok"] is False and "AZURE_TENANT_ID" in tenant[0]["fix"]
     given = cli({**no_authority, "AZURE_TENANT_ID": "contoso"}, "doctor", "--json")
     tenant = [c for c in json.loads(given.stdout)["checks"] if c["what"] == "tenant"]
-    assert tenant[0]["ok"] is True and tenant[0]["detail"] == "contoso (environment)"
+    assert tenant[0]["ok"] is True and tenant[0]["detail"].startswith("contoso (environment); authority https://")
