@@ -2,7 +2,9 @@
 
 It owns the process-wide pieces (httpx client, clock, token store, audit log, scheduler) and
 composes the parts: :mod:`sign_in_service` (flows and code redemption), :mod:`refresh_engine`
-(bearer, single-flight refresh, schedule, backoff), :mod:`accounts` (in-memory view).
+(bearer, single-flight refresh, schedule, backoff), :mod:`accounts` (in-memory view),
+:mod:`account_resolution` (which account a request means) and :mod:`store_lifecycle` (opening the
+store; crash and full-disk recovery at start-up, the save at shutdown).
 Everything it raises is a :class:`~cway_authd.errors.CoreError`; only access tokens leave it.
 """
 
@@ -32,15 +34,14 @@ from cway_common.contract import (
     SignInCompleteRequest,
     SignInStatus,
 )
-from cway_common.default_account import read_default
 from cway_common.redact import fingerprint
 
 from .account_loader import AccountLoader
+from .account_resolution import AccountResolver
 from .accounts import AccountBook
 from .audit import AuditLog
 from .cway_session import CwaySession
 from .cway_tokens import CwayTokenClient
-from .durability import flush_unsaved, open_rescue_store, recover_rescued, replay_refresh_journal, rescue_dir
 from .entra_errors import AdminProblems
 from .errors import CoreError
 from .http import build_http_client
@@ -57,18 +58,16 @@ from .store import (
     TokenStore,
     ensure_private_dir,
     normalise_username,
-    resolve_store_key,
 )
-from .store.journal import RefreshJournal, replay_journal
+from .store.journal import RefreshJournal
 from .store.keys import ENV_KEY_NOT_ROTATABLE
-from .store.records import TOKENS_DIR_NAME
 from .store.rotation import KeyRotator, ReencryptableStore, rotation_message
+from .store_lifecycle import StoreLifecycle, open_file_store
 
 __all__ = ["CallbackOutcome", "CoreError", "DaemonCore", "RetryPolicy"]
 
 log = logging.getLogger(__name__)
 
-MAX_ACCOUNTS_SHOWN = 20  # in an "unknown account" error: enough to choose from, never the whole book
 ROTATION_STOP_GRACE_SECONDS = 30.0
 
 
@@ -125,6 +124,7 @@ class DaemonCore:
             ),
         )
         self.loader = AccountLoader(store, self.book, on_loaded=self.engine.schedule)
+        self.resolver = AccountResolver(self.book, self.loader, settings.state_dir)
         self.sign_in = SignInService(
             settings=settings,
             clock=clock,
@@ -133,6 +133,9 @@ class DaemonCore:
             session=self.session,
             engine=self.engine,
             audit=self._audit,
+        )
+        self._lifecycle = StoreLifecycle(
+            settings=settings, clock=clock, store=store, book=self.book, engine=self.engine, key_material=key_material
         )
         self._store_lock: StoreLock | None = None
         self._startup: asyncio.Task[int] | None = None
@@ -172,18 +175,7 @@ class DaemonCore:
         ``load_when``, set once its listeners accept connections: the bulk read would otherwise compete
         with the servers' own start for the interpreter.
         """
-        journal = self.engine.journal
-        if journal is not None:  # refreshes a crash cut short of their save: before anything reads the store
-            journalled = await asyncio.to_thread(
-                replay_journal, journal.path.parent, cast(KeyMaterial, self._key_material)
-            )
-            for record in await replay_refresh_journal(self.book, self.store, journalled):
-                self.engine.schedule(record)
-            journal.clear()
-        rescue = self._rescue_store(create=False)
-        if rescue is not None:  # put aside by a full disk at the last shutdown: before anything reads the store
-            for record in await recover_rescued(self.book, self.store, rescue):
-                self.engine.schedule(record)
+        await self._lifecycle.recover()  # before anything reads the store
         self.engine.start_scheduler()
         self._startup = asyncio.create_task(self._load_then_refresh_due(load_when))
 
@@ -204,11 +196,7 @@ class DaemonCore:
             self._startup.cancel()
             await asyncio.gather(self._startup, return_exceptions=True)
         await self.engine.stop()
-        self.lost_at_shutdown = await flush_unsaved(self.book, self.store, self._rescue_store(create=True))
-        if self.engine.journal is not None:
-            if not self.lost_at_shutdown:
-                self.engine.journal.clear()  # every refresh is in its record file (or the rescue store)
-            self.engine.journal.close()
+        self.lost_at_shutdown = await self._lifecycle.save_at_shutdown()
         if self._owns_http:
             await self.http.aclose()
         self.sign_in.close()
@@ -216,14 +204,6 @@ class DaemonCore:
         if self._store_lock is not None:
             self._store_lock.release()
             self._store_lock = None
-
-    def _rescue_store(self, *, create: bool) -> TokenStore | None:
-        if self._key_material is None or not isinstance(self.store, FileTokenStore):
-            return None
-        if create and not any(entry.unsaved for entry in self.book.entries()):
-            return None
-        directory = rescue_dir(self.settings.socket_path)
-        return open_rescue_store(directory, self._key_material, self.clock, create=create)
 
     # ---- read-only views -----------------------------------------------------------------------
 
@@ -264,10 +244,10 @@ class DaemonCore:
         ]
 
     async def account(self, username: str) -> AccountInfo:
-        entry = self.book.get(await self._known_key(username))
+        entry = self.book.get(await self.resolver.known_key(username))
         if entry is None:
             raise CoreError(ErrorCode.NOT_SIGNED_IN, f"{username} is not signed in", status=404, username=username)
-        return entry.info(self.clock.now(), self.engine.next_refresh_at(self._key(username)))
+        return entry.info(self.clock.now(), self.engine.next_refresh_at(self.resolver.key(username)))
 
     # ---- tokens ----------------------------------------------------------------------------------
 
@@ -284,7 +264,10 @@ class DaemonCore:
     async def _bearer(
         self, username: str | None, peer: PeerCredentials, *, force: bool, rejected: str | None = None
     ) -> BearerResponse:
-        key = await self._resolve(username)
+        try:
+            key = await self.resolver.resolve(username)
+        except CoreError as exc:
+            raise await self._with_sign_in_hint(exc) from None
         if self.book.get(key) is None:
             async with self.store.lock(key):  # a logout holds it too: it cannot be undone by this read
                 record = None if self.book.get(key) is not None else await self.store.load(key)
@@ -292,7 +275,7 @@ class DaemonCore:
                     self.book.put_record(record)
                     self.engine.schedule(record)
             if self.book.get(key) is None and username is not None:
-                key = await self._known_key(username)  # an e-mail alias is known once every record is loaded
+                key = await self.resolver.known_key(username)  # an e-mail alias is known once every record is loaded
             if self.book.get(key) is None:
                 shown = username or key
                 raise await self._with_sign_in_hint(
@@ -315,47 +298,6 @@ class DaemonCore:
             access_token=record.access_token,
             token_type=record.token_type,
             expires_at=record.access_expires_at,
-        )
-
-    def _key(self, username: str) -> str:
-        """Normalised key; a known account's e-mail address also finds it (an index look-up, never a walk)."""
-        try:
-            key = normalise_username(username)
-        except ValueError:
-            raise CoreError(ErrorCode.BAD_REQUEST, "username is empty", status=400) from None
-        if self.book.get(key) is None:
-            return self.book.key_for_email(key) or key
-        return key
-
-    async def _known_key(self, username: str) -> str:
-        """:meth:`_key`, waiting for the start-up loading when the book does not know the name yet."""
-        key = self._key(username)
-        if self.book.get(key) is None and self.loader.loading:
-            await self.loader.wait()
-            key = self._key(username)
-        return key
-
-    async def _resolve(self, username: str | None) -> str:
-        if username is not None:
-            return self._key(username)
-        await self.loader.wait()  # "the only account" needs every account loaded
-        count = len(self.book)
-        if count == 1:
-            return self.book.first_keys(1)[0]
-        if not count:
-            raise await self._with_sign_in_hint(
-                CoreError(ErrorCode.NOT_SIGNED_IN, "no account is signed in to the daemon", status=401)
-            )
-        default = read_default(self.settings.state_dir)  # `cway-auth switch`; a one-line local file
-        if default is not None and self.book.get(normalise_username(default)) is not None:
-            return normalise_username(default)
-        shown = sorted(self.book.username_of(k) for k in self.book.first_keys(MAX_ACCOUNTS_SHOWN))
-        more = f" ({MAX_ACCOUNTS_SHOWN} of them listed)" if count > MAX_ACCOUNTS_SHOWN else ""
-        raise CoreError(
-            ErrorCode.UNKNOWN_ACCOUNT,
-            f"{count} accounts are signed in; say which one (CWAY_USERNAME){more}",
-            status=409,
-            accounts=shown,
         )
 
     async def _with_sign_in_hint(self, exc: CoreError) -> CoreError:
@@ -404,7 +346,7 @@ class DaemonCore:
     # ---- logout ----------------------------------------------------------------------------------
 
     async def logout(self, username: str) -> LogoutResponse:
-        key = await self._known_key(username)
+        key = await self.resolver.known_key(username)
         self.loader.forget(key)  # a record the start-up loading already read must not come back
         cancelled = self.sign_in.flows.cancel_for(key)
         removed, record = await self.engine.remove(key)
@@ -470,14 +412,6 @@ class DaemonCore:
         )
 
 
-def open_file_store(settings: Settings, clock: Clock, audit: AuditLog) -> tuple[FileTokenStore, KeyMaterial]:
-    """The default store: ``<state>/tokens`` encrypted under the resolved store key (blocking: key file/keyring)."""
-    material = resolve_store_key(settings.state_dir, _secret(settings))
-    store = FileTokenStore(settings.state_dir / TOKENS_DIR_NAME, material, clock, on_event=audit.store_event)
-    store.check_key(material.source)  # a wrong key refuses to start; it never renames anything
-    return store, material
-
-
 def _config_problem(problems: AdminProblems) -> ConfigProblem | None:
     latest = problems.latest
     if latest is None:
@@ -489,7 +423,3 @@ def _config_problem(problems: AdminProblems) -> ConfigProblem | None:
         last_seen=latest.last_seen,
         count=latest.count,
     )
-
-
-def _secret(settings: Settings) -> str | None:
-    return settings.store_key.get_secret_value() if settings.store_key is not None else None
