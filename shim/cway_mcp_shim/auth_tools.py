@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from cway_common.browser import can_open_browser
 from cway_common.clock import SYSTEM_CLOCK, Clock
@@ -28,14 +28,14 @@ from cway_common.humanize import format_left
 from cway_mcp_shim.daemon_access import SIGN_IN_CODES, DaemonAccess
 from cway_mcp_shim.documents import LOGIN_INFO
 from cway_mcp_shim.gateway import CwayHttpGateway
-from cway_mcp_shim.tool_support import tool_result
+from cway_mcp_shim.tool_support import Out, tool_result
 
 AUTH_TOOL_NAMES = ("login", "complete_login", "logout", "whoami", "list_authenticated_users")
 
 USERNAME_HELP = "Cway username (e-mail). Omit to use CWAY_USERNAME, or the only signed-in account."
 
 
-class LoginResult(BaseModel):
+class LoginResult(Out):
     sign_in_url: str
     flow_id: str
     username: str | None = Field(None, description="The account asked for, if any (sent to the IdP as a hint).")
@@ -44,21 +44,21 @@ class LoginResult(BaseModel):
     next_step: str
 
 
-class CompleteLoginResult(BaseModel):
+class CompleteLoginResult(Out):
     username: str | None = None
     state: str
     identity_mismatch: bool
     message: str
 
 
-class LogoutResult(BaseModel):
+class LogoutResult(Out):
     username: str
     removed: bool
     revoked: bool | None = None
     message: str
 
 
-class AccountSummary(BaseModel):
+class AccountSummary(Out):
     username: str
     state: str
     display_name: str | None = None
@@ -78,7 +78,7 @@ class WhoAmIResult(AccountSummary):
     organisation_id: str | None = None
 
 
-class AuthenticatedUsers(BaseModel):
+class AuthenticatedUsers(Out):
     count: int
     accounts: list[AccountSummary]
 

@@ -121,15 +121,20 @@ def optional_text(value: str | None) -> str | None:
 
 
 class Out(BaseModel):
-    """Base of every output model: ignore extra keys, keep the published schema strict."""
+    """Base of every output model: ignore extra keys, keep the published schema strict.
 
-    model_config = ConfigDict(extra="ignore")
+    ``defer_build``: pydantic builds a model's validator and serializer when it is first used, not
+    when the class is defined; the tools' models are only needed by a tool's first call
+    (``lazy_tools.py``), so importing the tool modules stays cheap at the shim's start.
+    """
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class In(BaseModel):
     """Base of every structured *input* (an object inside a tool's arguments): unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Paged(Out):
