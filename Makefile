@@ -27,7 +27,7 @@ EMULATOR_PATH := PYTHONPATH="$(CURDIR)/daemon$${PYTHONPATH:+:$$PYTHONPATH}"
 BROWSER_STAMP := .tools/.chromium
 SYSTEMD_STAMP := .tools/.systemd-analyze
 
-.PHONY: demo demo-remote test lint bench emulator daemon conformance clean kill-storm
+.PHONY: demo demo-remote test lint bench emulator daemon conformance clean kill-storm tool-schemas
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -102,6 +102,10 @@ test: lint $(INSPECTOR_STAMP) $(PG_STAMP) $(BROWSER_STAMP) $(SYSTEMD_STAMP)
 
 bench: $(STAMP)
 	$(EMULATOR_PATH) $(PY) -m tests.bench
+
+# after changing a tool's arguments or output model (tests/shim_tools/test_tool_schema_cache.py says when)
+tool-schemas: $(STAMP)
+	$(PY) -m cway_mcp_shim.tool_schema_cache
 
 emulator: $(STAMP)
 	$(EMULATOR_PATH) $(PY) -m cway_emulator

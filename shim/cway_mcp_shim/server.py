@@ -20,6 +20,7 @@ from cway_mcp_shim.auth_tools import AuthTools, register_auth_tools
 from cway_mcp_shim.cway_tools import register_cway_tools
 from cway_mcp_shim.daemon_access import DaemonAccess
 from cway_mcp_shim.gateway import CwayHttpGateway
+from cway_mcp_shim.lazy_tools import LazyServer
 from cway_mcp_shim.middleware import install as install_middleware
 
 SERVER_NAME = "cway"
@@ -79,13 +80,13 @@ def build_server(settings: Settings, runtime: ShimRuntime | None = None) -> MCPS
         finally:
             await runtime.aclose()
 
-    server: MCPServer = MCPServer(
+    server: MCPServer = LazyServer(  # tools/list from the committed schema cache: lazy_tools.py
         name=SERVER_NAME,
         title="Cway",
         version=__version__,
         instructions=INSTRUCTIONS + (STATIC_NOTE if settings.auth_method == "static" else ""),
         lifespan=lifespan,
-        log_level=settings.log_level,  # type: ignore[arg-type]
+        log_level=settings.log_level,
     )
     register_auth_tools(server, AuthTools(runtime.daemon, runtime.gateway))
     register_cway_tools(server, runtime.gateway)

@@ -22,13 +22,23 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from pydantic import ValidationError
 
+from cway_mcp_shim.lazy_tools import LazyToolManager
+
 MAX_SHOWN_ERRORS = 3
 MAX_VALUE_CHARS = 60
 
 
 def close_input_schemas(server: MCPServer) -> None:
-    """Set ``additionalProperties: false`` on every tool's input schema and on each nested object type."""
-    for tool in server._tool_manager.list_tools():
+    """Set ``additionalProperties: false`` on every tool's input schema and on each nested object type.
+
+    On a :class:`~cway_mcp_shim.lazy_tools.LazyServer` this becomes a hook applied to each tool as it
+    is built or listed, so closing the schemas does not build every tool's models at start.
+    """
+    manager = server._tool_manager
+    if isinstance(manager, LazyToolManager):
+        manager.add_input_schema_hook(_close)
+        return
+    for tool in manager.list_tools():
         _close(tool.parameters)
 
 

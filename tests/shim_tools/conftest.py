@@ -12,6 +12,7 @@ from mcp.server.mcpserver import MCPServer
 
 from cway_emulator import EmulatorServer
 from cway_mcp_shim.cway_tools import register_cway_tools
+from cway_mcp_shim.lazy_tools import LazyServer
 from cway_mcp_shim.middleware import install as install_middleware
 from tests.shim_tools.static_gateway import StaticTokenGateway
 
@@ -73,7 +74,7 @@ _servers: dict[int, tuple[StaticTokenGateway, MCPServer]] = {}
 def build_server(gateway: StaticTokenGateway) -> MCPServer:
     """One MCPServer per gateway: registering the tools builds ~30 pydantic models, so reuse it."""
     if id(gateway) not in _servers:
-        server: MCPServer = MCPServer(name="cway-tools-test")
+        server: MCPServer = LazyServer(name="cway-tools-test")  # as the shim does: built on first use
         register_cway_tools(server, gateway)
         install_middleware(server)
         _servers[id(gateway)] = (gateway, server)
