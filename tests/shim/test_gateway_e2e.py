@@ -11,6 +11,7 @@ import pytest
 
 from cway_emulator.server import EmulatorServer
 from tests.helpers.daemon import RunningDaemon
+from tests.helpers.emulator_gate import EndpointGate
 from tests.shim.harness import secrets_in, shim_session, sign_in, text_of
 
 pytestmark = pytest.mark.slow
@@ -64,7 +65,7 @@ async def test_a_401_forces_exactly_one_refresh_and_one_retry(
 
 
 async def test_two_shims_refused_at_once_cause_one_refresh(
-    emu: EmulatorServer, env: dict[str, str], daemon: RunningDaemon
+    emu: EmulatorServer, env: dict[str, str], daemon: RunningDaemon, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Both shims name the refused token's fingerprint, so the daemon refreshes once for both.
     async with (
@@ -73,8 +74,16 @@ async def test_two_shims_refused_at_once_cause_one_refresh(
     ):
         await sign_in(first, emu, ALICE)
         before = emu.counters
+        # Both first requests must meet the refused token: hold Cway's token endpoint until both
+        # 401s have happened, so neither shim can retry (and eat the other's 401) before that.
+        graphql = EndpointGate(monkeypatch, "graphql", hold=False)
+        refresh = EndpointGate(monkeypatch)
         emu.knobs.fail("graphql", "401", count=2)
-        results = await asyncio.gather(first.ok("list_projects"), second.ok("list_projects"))
+        calls = asyncio.gather(first.ok("list_projects"), second.ok("list_projects"))
+        await graphql.arrived(2)
+        await refresh.arrived(1)
+        refresh.release()
+        results = await calls
         after = emu.counters
     assert all("Packaging Redesign" in text_of(r) for r in results)
     assert delta(before, after, "cway_token_refresh") == 1
