@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="Chr
 
 def rendered_page(url: str) -> str:
     assert CHROMIUM is not None
-    with tempfile.TemporaryDirectory(prefix="cw-chromium-") as profile:
+    with tempfile.TemporaryDirectory(prefix="cw-chromium-", ignore_cleanup_errors=True) as profile:
         done = subprocess.run(
             [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
             capture_output=True,

@@ -111,7 +111,7 @@ class Page:
 def chromium_page() -> Iterator[Page]:
     """A fresh headless Chromium (its own profile) and its one tab, closed afterwards."""
     assert CHROMIUM is not None
-    with tempfile.TemporaryDirectory(prefix="cw-cdp-") as profile:
+    with tempfile.TemporaryDirectory(prefix="cw-cdp-", ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
             [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
             stdout=subprocess.DEVNULL,
