@@ -130,19 +130,14 @@ async def recover_rescued(book: AccountBook, store: TokenStore, rescue: TokenSto
         if current is not None and _age_key(current) >= _age_key(record):
             await rescue.delete(record.username)  # stale: the store caught up before that shutdown
             continue
-        try:
-            await store.save(record)
-        except Exception as exc:
-            entry = book.put_record(record)
-            entry.unsaved = True
-            entry.last_error = f"could not save the refreshed tokens: {describe_save_error(exc)}; kept in memory"
+        error = await _save_or_hold(book, store, record)
+        if error is not None:
             log.error(
                 "restored %s from the rescue location, but saving it failed: %s",
                 record.username,
-                describe_save_error(exc),
+                describe_save_error(error),
             )
         else:
-            book.put_record(record)
             await rescue.delete(record.username)
             log.warning("restored the tokens of %s from the rescue location", record.username)
         recovered.append(record)
@@ -159,14 +154,21 @@ async def replay_refresh_journal(
         current = await store.load(record.username)
         if current is None or _age_key(current) >= _age_key(record):
             continue
-        try:
-            await store.save(record)
-        except Exception as exc:
-            entry = book.put_record(record)
-            entry.unsaved = True
-            entry.last_error = f"could not save the refreshed tokens: {describe_save_error(exc)}; kept in memory"
-        else:
-            book.put_record(record)
+        await _save_or_hold(book, store, record)
         log.warning("recovered the last refresh of %s from the refresh journal", record.username)
         restored.append(record)
     return restored
+
+
+async def _save_or_hold(book: AccountBook, store: TokenStore, record: TokenRecord) -> Exception | None:
+    """Save a recovered record and put it in ``book``; when the save fails, hold it there as unsaved
+    (the engine retries, shutdown rescues it) and return the error."""
+    try:
+        await store.save(record)
+    except Exception as exc:
+        entry = book.put_record(record)
+        entry.unsaved = True
+        entry.last_error = f"could not save the refreshed tokens: {describe_save_error(exc)}; kept in memory"
+        return exc
+    book.put_record(record)
+    return None

@@ -15,12 +15,16 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 import httpx
 
 from .entra_errors import ErrorClass, aadsts_code, admin_hint, classify
 from .errors import BackendFatal, BackendMisconfigured, BackendRejected, BackendTransient
 from .http import json_object
+
+if TYPE_CHECKING:
+    from .store import TokenRecord
 
 # Used only when a response states no lifetime and the token is not a JWT with "exp".
 FALLBACK_ACCESS_LIFETIME = timedelta(hours=1)
@@ -51,6 +55,19 @@ class TokenGrant:
         if self.idp_refresh_token is None:
             return {}
         return {"idp_refresh_token": self.idp_refresh_token, "idp_refreshed_at": self.idp_refreshed_at}
+
+    def applied_to(self, record: TokenRecord, now: datetime) -> TokenRecord:
+        """``record`` after this refresh: a grant without a refresh token keeps the old one (and its expiry);
+        a silent re-exchange also renews the Entra refresh token. One rule for the daemon and the remote server."""
+        return record.replace(
+            access_token=self.access_token,
+            refresh_token=self.refresh_token or record.refresh_token,
+            token_type=self.token_type,
+            access_expires_at=self.access_expires_at,
+            refresh_expires_at=self.refresh_expires_at if self.refresh_token else record.refresh_expires_at,
+            last_refreshed_at=now,
+            **self.carried(),
+        )
 
     def __repr__(self) -> str:
         return (

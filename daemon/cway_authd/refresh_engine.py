@@ -217,15 +217,7 @@ class RefreshEngine(BackgroundRefreshes):
         finally:
             entry.refreshing = False
 
-        new = record.replace(
-            access_token=grant.access_token,
-            refresh_token=grant.refresh_token or record.refresh_token,
-            token_type=grant.token_type,
-            access_expires_at=grant.access_expires_at,
-            refresh_expires_at=grant.refresh_expires_at if grant.refresh_token else record.refresh_expires_at,
-            last_refreshed_at=now,
-            **grant.carried(),
-        )
+        new = grant.applied_to(record, now)
         self._journal(new)  # crash-safe first, before anything else is done with the answer
         try:
             if await self._persist(entry, new):

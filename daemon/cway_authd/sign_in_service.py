@@ -179,28 +179,7 @@ class SignInService:
         return CallbackOutcome(False, status, "Sign-in failed", message)
 
     async def _redeem(self, flow: SignInFlow, code: str) -> TokenRecord:
-        now = self._clock.now()
-        result = await self._session.sign_in(flow, code)
-        grant = result.cway
-        if not grant.refresh_token:
-            raise BackendRejected("no refresh token was issued, so the session could not be kept alive")
-        identity = await fetch_identity(self._http, self._settings.cway_api_url, grant.access_token)
-        return TokenRecord(
-            username=identity.username,
-            access_token=grant.access_token,
-            refresh_token=grant.refresh_token,
-            token_type=grant.token_type,
-            access_expires_at=grant.access_expires_at,
-            refresh_expires_at=grant.refresh_expires_at,
-            tenant=result.tenant,
-            display_name=identity.display_name,
-            email=identity.email,
-            organisation_id=identity.organisation_id,
-            organisation_name=identity.organisation_name,
-            created_at=now,
-            idp_refresh_token=result.idp_refresh_token,
-            idp_refreshed_at=result.idp_refreshed_at,
-        )
+        return await redeem_code(self._session, self._http, self._settings, self._clock, flow, code)
 
     def close(self) -> None:
         """Write what the rate limit on unauthenticated events has left out (call before the audit log closes)."""
@@ -210,3 +189,32 @@ class SignInService:
     def _event(self, event: str, **fields: object) -> None:
         if self._audit is not None:
             self._audit.event(event, **fields)
+
+
+async def redeem_code(
+    session: CwaySession, http: httpx.AsyncClient, settings: Settings, clock: Clock, flow: SignInFlow, code: str
+) -> TokenRecord:
+    """Code → Cway tokens (every ``CWAY_EXCHANGE_TOKEN`` shape, or ``direct``) → identity confirmed by
+    Cway's ``loginInfo`` → the record to store. The daemon's sign-ins and the remote server's both use it."""
+    now = clock.now()
+    result = await session.sign_in(flow, code)
+    grant = result.cway
+    if not grant.refresh_token:
+        raise BackendRejected("no refresh token was issued, so the session could not be kept alive")
+    identity = await fetch_identity(http, settings.cway_api_url, grant.access_token)
+    return TokenRecord(
+        username=identity.username,
+        access_token=grant.access_token,
+        refresh_token=grant.refresh_token,
+        token_type=grant.token_type,
+        access_expires_at=grant.access_expires_at,
+        refresh_expires_at=grant.refresh_expires_at,
+        tenant=result.tenant,
+        display_name=identity.display_name,
+        email=identity.email,
+        organisation_id=identity.organisation_id,
+        organisation_name=identity.organisation_name,
+        created_at=now,
+        idp_refresh_token=result.idp_refresh_token,
+        idp_refreshed_at=result.idp_refreshed_at,
+    )

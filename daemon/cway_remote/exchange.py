@@ -15,11 +15,10 @@ import httpx
 from cway_authd.cway_session import CwaySession
 from cway_authd.cway_tokens import CwayTokenClient
 from cway_authd.entra_errors import AdminProblems
-from cway_authd.errors import BackendRejected
 from cway_authd.grants import TokenGrant
-from cway_authd.identity import fetch_identity
 from cway_authd.oidc import OidcClient
 from cway_authd.sign_in import FlowRegistry, SignInFlow
+from cway_authd.sign_in_service import redeem_code
 from cway_authd.store import TokenRecord
 from cway_common.clock import Clock
 from cway_common.config import Settings
@@ -55,28 +54,7 @@ class CwayExchange:
     async def sign_in(self, flow: SignInFlow, code: str) -> TokenRecord:
         """Code → Cway tokens (the daemon's :class:`CwaySession`: every ``CWAY_EXCHANGE_TOKEN`` shape)
         → identity confirmed by Cway → the record to store, as ``SignInService`` builds it."""
-        now = self._clock.now()
-        result = await self.session.sign_in(flow, code)
-        grant = result.cway
-        if not grant.refresh_token:
-            raise BackendRejected("no refresh token was issued, so the session could not be kept alive")
-        identity = await fetch_identity(self._http, self._settings.cway_api_url, grant.access_token)
-        return TokenRecord(
-            username=identity.username,
-            access_token=grant.access_token,
-            refresh_token=grant.refresh_token,
-            token_type=grant.token_type,
-            access_expires_at=grant.access_expires_at,
-            refresh_expires_at=grant.refresh_expires_at,
-            tenant=result.tenant,
-            display_name=identity.display_name,
-            email=identity.email,
-            organisation_id=identity.organisation_id,
-            organisation_name=identity.organisation_name,
-            created_at=now,
-            idp_refresh_token=result.idp_refresh_token,
-            idp_refreshed_at=result.idp_refreshed_at,
-        )
+        return await redeem_code(self.session, self._http, self._settings, self._clock, flow, code)
 
     async def refresh(self, record: TokenRecord) -> TokenGrant:
         """The daemon's refresher: Cway's refresh token, or the silent re-exchange through Entra."""

@@ -156,15 +156,7 @@ class RemoteRefresher:
                 return record  # the old token still works: serve it
             raise CwayUnavailable(f"Cway could not refresh the session just now ({exc}); try again shortly") from None
         self.refreshes += 1
-        new = record.replace(
-            access_token=grant.access_token,
-            refresh_token=grant.refresh_token or record.refresh_token,
-            token_type=grant.token_type,
-            access_expires_at=grant.access_expires_at,
-            refresh_expires_at=grant.refresh_expires_at if grant.refresh_token else record.refresh_expires_at,
-            last_refreshed_at=now,
-            **grant.carried(),  # a silent re-exchange renews the Entra refresh token too
-        )
+        new = grant.applied_to(record, now)  # a silent re-exchange renews the Entra refresh token too
         await row.save(new)
         self._event(
             "refreshed",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -115,6 +115,17 @@ def optional_text(value: str | None) -> str | None:
     """Blank strings from clients mean "not given"."""
     text = (value or "").strip()
     return text or None
+
+
+def optional_date(value: str | None, what: str) -> str | None:
+    """An optional ``YYYY-MM-DD`` argument, normalised; a ToolError that shows the expected form otherwise."""
+    text = optional_text(value)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ToolError(f"{what} must be a date like 2026-05-31; got {value!r}.") from None
 
 
 # --- output ----------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ with the user where the client can show a form, and every tool reads the result 
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
@@ -30,6 +29,7 @@ from cway_mcp_shim.tool_support import (
     Out,
     ProjectId,
     Username,
+    optional_date,
     optional_text,
     require_text,
     require_uuid,
@@ -108,14 +108,15 @@ def _artwork_people(a: dict[str, Any]) -> ArtworkPeople:
     )
 
 
-def _date(value: str | None, what: str) -> str | None:
-    text = optional_text(value)
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise ToolError(f"{what} must be a date like 2026-05-31; got {value!r}.") from None
+def _project_notes(pid: str, project: dict[str, Any], **flags: bool) -> ProjectNotes:
+    """The notes tools' answer, from the project as read back from Cway."""
+    return ProjectNotes(
+        project_id=pid,
+        name=project.get("name"),
+        notes=project.get("notes"),
+        project_manager=person(project.get("projectManager")),
+        **flags,
+    )
 
 
 def register(server: MCPServer, gateway: CwayGateway) -> None:
@@ -208,7 +209,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         """
         pid = require_uuid(project_id, "project_id")
         title = require_text(name, "name", max_chars=200)
-        start, end = _date(start_date, "start_date"), _date(end_date, "end_date")
+        start, end = optional_date(start_date, "start_date"), optional_date(end_date, "end_date")
         if start and end and end < start:
             raise ToolError(f"end_date {end} is before start_date {start}.")
         org = (await gateway.execute(D.ARTWORK_CATEGORIES, username=username)).get("organisation") or {}
@@ -310,15 +311,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
             )
         await gateway.execute(D.UPDATE_PROJECT_NOTES, {"projectId": pid, "notes": new}, username=username)
         after = await _notes(pid, username)
-        return tool_result(
-            ProjectNotes(
-                project_id=pid,
-                name=after.get("name"),
-                notes=after.get("notes"),
-                project_manager=person(after.get("projectManager")),
-                confirmed_by_user=asked,
-            )
-        )
+        return tool_result(_project_notes(pid, after, confirmed_by_user=asked))
 
     @server.tool(title="Set the project manager", annotations=writes(destructive=True, idempotent=True))
     async def set_project_manager(
@@ -338,15 +331,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         current = await _notes(pid, username)
         manager = current.get("projectManager") or {}
         if str(manager.get("username") or "").lower() == who.lower():
-            return tool_result(
-                ProjectNotes(
-                    project_id=pid,
-                    name=current.get("name"),
-                    notes=current.get("notes"),
-                    project_manager=person(manager),
-                    unchanged=True,
-                )
-            )
+            return tool_result(_project_notes(pid, current, unchanged=True))
         uid = await _user_id(who, username)
         asked = False
         if manager.get("username"):
@@ -355,12 +340,4 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
             )
         await gateway.execute(D.SET_PROJECT_MANAGER, {"projectId": pid, "projectManagerId": uid}, username=username)
         after = await _notes(pid, username)
-        return tool_result(
-            ProjectNotes(
-                project_id=pid,
-                name=after.get("name"),
-                notes=after.get("notes"),
-                project_manager=person(after.get("projectManager")),
-                confirmed_by_user=asked,
-            )
-        )
+        return tool_result(_project_notes(pid, after, confirmed_by_user=asked))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
@@ -40,6 +39,7 @@ from cway_mcp_shim.tool_support import (
     ProjectId,
     Username,
     dicts,
+    optional_date,
     optional_text,
     page_slice,
     paging,
@@ -120,16 +120,6 @@ class ProjectCreated(Out):
     project_id: str
     created: bool
     project: ProjectRow | None = None
-
-
-def _parse_date(value: str | None, what: str) -> str | None:
-    text = optional_text(value)
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise ToolError(f"{what} must be a date like 2026-05-31; got {value!r}.") from None
 
 
 def register(server: MCPServer, gateway: CwayGateway) -> None:
@@ -316,8 +306,8 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         Returns the new project's id and, when Cway lets this account read it back, its summary row.
         """
         title = require_text(name, "name", max_chars=200)
-        start = _parse_date(start_date, "start_date")
-        end = _parse_date(end_date, "end_date")
+        start = optional_date(start_date, "start_date")
+        end = optional_date(end_date, "end_date")
         if start and end and end < start:
             raise ToolError(f"end_date {end} is before start_date {start}.")
         if who := optional_text(orderer_username):

@@ -8,25 +8,16 @@ and the page it ends on is the one a person would read. Skipped where Chromium i
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tempfile
 
 import pytest
 
 from cway_emulator.server import EmulatorServer
+from tests.helpers.cdp import BASE_FLAGS, CHROMIUM
 from tests.helpers.daemon import RunningDaemon
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-)
+FLAGS = BASE_FLAGS  # scripts enabled: the pages run as a person's browser runs them
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")]
 

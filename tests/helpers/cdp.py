@@ -23,7 +23,8 @@ from typing import Any
 from websockets.sync.client import ClientConnection, connect
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = (
+#: Headless, quiet, no first-run screens: every test that starts Chromium uses these.
+BASE_FLAGS = (
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -31,9 +32,8 @@ FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--blink-settings=scriptEnabled=false",
-    "--window-size=1100,800",
 )
+FLAGS = (*BASE_FLAGS, "--blink-settings=scriptEnabled=false", "--window-size=1100,800")
 
 
 class Page:
