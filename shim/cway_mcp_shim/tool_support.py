@@ -11,11 +11,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from cway_mcp_shim.document_registry import Document
+    from cway_mcp_shim.gateway_protocol import CwayGateway
 
 T = TypeVar("T")
 
@@ -200,3 +204,17 @@ def as_list(value: Any) -> list[Any]:
 def dicts(value: Any) -> Iterable[dict[str, Any]]:
     """The dict entries of a possibly-null GraphQL list."""
     return (v for v in as_list(value) if isinstance(v, dict))
+
+
+async def visible_object(
+    gateway: CwayGateway, document: Document, field: str, object_id: str, what: str, username: str | None
+) -> dict[str, Any]:
+    """Read one object by id, or say plainly that it is missing or hidden from this account.
+
+    Cway answers null both for an id that does not exist and for one the caller may not see, so
+    the message names both rather than guessing.
+    """
+    found = (await gateway.execute(document, {"id": object_id}, username=username)).get(field)
+    if not isinstance(found, dict):
+        raise ToolError(f"{what} {object_id} was not found, or this account cannot see it.")
+    return found

@@ -32,6 +32,7 @@ from cway_mcp_shim.tool_support import (
     require_uuid,
     require_uuids,
     tool_result,
+    visible_object,
     writes,
 )
 
@@ -72,10 +73,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
     """Register the reminder, revocation and correction tools on ``server``."""
 
     async def _artwork(aid: str, username: str | None) -> dict[str, Any]:
-        a = (await gateway.execute(D.ARTWORK_PEOPLE, {"id": aid}, username=username)).get("artwork")
-        if not isinstance(a, dict):
-            raise ToolError(f"Artwork {aid} was not found, or this account cannot see it.")
-        return a
+        return await visible_object(gateway, D.ARTWORK_PEOPLE, "artwork", aid, "Artwork", username)
 
     def _names(people: Any) -> list[str]:
         return [p["username"] for p in people or [] if isinstance(p, dict) and p.get("username")]

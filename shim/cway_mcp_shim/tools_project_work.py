@@ -35,6 +35,7 @@ from cway_mcp_shim.tool_support import (
     require_uuid,
     require_uuids,
     tool_result,
+    visible_object,
     writes,
 )
 
@@ -123,16 +124,10 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
     """Register the project-work tools on ``server``."""
 
     async def _project(pid: str, username: str | None) -> dict[str, Any]:
-        p = (await gateway.execute(D.PROJECT_ARTWORK_PEOPLE, {"id": pid}, username=username)).get("project")
-        if not isinstance(p, dict):
-            raise ToolError(f"Project {pid} was not found, or this account cannot see it.")
-        return p
+        return await visible_object(gateway, D.PROJECT_ARTWORK_PEOPLE, "project", pid, "Project", username)
 
     async def _notes(pid: str, username: str | None) -> dict[str, Any]:
-        p = (await gateway.execute(D.PROJECT_NOTES, {"id": pid}, username=username)).get("project")
-        if not isinstance(p, dict):
-            raise ToolError(f"Project {pid} was not found, or this account cannot see it.")
-        return p
+        return await visible_object(gateway, D.PROJECT_NOTES, "project", pid, "Project", username)
 
     async def _user_id(name: str, username: str | None) -> str:
         user = (await gateway.execute(D.GET_USER, {"username": name}, username=username)).get("getUser")
