@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote
@@ -120,8 +121,9 @@ class DaemonClient:
     async def account(self, username: str) -> AccountInfo:
         return await self._call("GET", _account_path(username), AccountInfo)
 
-    async def bearer(self, username: str | None) -> BearerResponse:
-        return await self._call("POST", Route.TOKEN, BearerResponse, TokenRequest(username=username))
+    async def bearer(self, username: str | None, *, on_sent: Callable[[], None] | None = None) -> BearerResponse:
+        """``on_sent``: called once the request is on its way (the shim's early request waits for that only)."""
+        return await self._call("POST", Route.TOKEN, BearerResponse, TokenRequest(username=username), on_sent)
 
     async def force_refresh(self, username: str | None, *, rejected: str | None = None) -> BearerResponse:
         """After a 401: ``rejected`` is the fingerprint of the refused token, so N callers cause one refresh."""
@@ -144,10 +146,17 @@ class DaemonClient:
         """Re-encrypt the daemon's token store under a new key; the answer holds counts, never a key."""
         return await self._call("POST", Route.STORE_ROTATE_KEY, KeyRotationResponse)
 
-    async def _call(self, method: str, path: str, model: type[M], body: BaseModel | None = None) -> M:
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        model: type[M],
+        body: BaseModel | None = None,
+        on_sent: Callable[[], None] | None = None,
+    ) -> M:
         payload = body.model_dump_json(exclude_none=True).encode() if body is not None else None
         try:
-            response = await self._http.request(method, path, payload)
+            response = await self._http.request(method, path, payload, on_sent=on_sent)
         except SocketHttpTimeout:
             raise DaemonUnavailable(f"the daemon at {self.socket_path} did not answer in time") from None
         except SocketHttpError as exc:

@@ -72,9 +72,13 @@ class _Connection:
         with contextlib.suppress(Exception):
             self.writer.close()
 
-    async def exchange(self, request: bytes, *, reused: bool) -> tuple[Answer, bool]:
+    async def exchange(
+        self, request: bytes, *, reused: bool, on_sent: Callable[[], None] | None = None
+    ) -> tuple[Answer, bool]:
         """Send ``request``; return the answer and whether the connection may be reused."""
         self.writer.write(request)
+        if on_sent is not None:
+            on_sent()
         try:
             head = await self.reader.readuntil(b"\r\n\r\n")
         except asyncio.IncompleteReadError as exc:
@@ -138,7 +142,10 @@ class UnixHttpClient:
         self._idle: list[_Connection] = []
         self._closed = False
 
-    async def request(self, method: str, target: str, body: bytes | None = None) -> Answer:
+    async def request(
+        self, method: str, target: str, body: bytes | None = None, *, on_sent: Callable[[], None] | None = None
+    ) -> Answer:
+        """``on_sent`` is called once the request is handed to the socket (each time it is, after a stale connection)."""
         message = self._message(method, target, body)
         try:
             async with asyncio.timeout(self.timeout):
@@ -147,7 +154,7 @@ class UnixHttpClient:
                     if conn is None:
                         conn, reused = await self._connect(), False
                     try:
-                        answer, keep = await conn.exchange(message, reused=reused)
+                        answer, keep = await conn.exchange(message, reused=reused, on_sent=on_sent)
                     except _StaleConnection:
                         conn.close()
                         continue  # the daemon closed it while idle: the request was never read

@@ -25,6 +25,7 @@ import httpx
 from pydantic import SecretStr
 
 from cway_common.redact import fingerprint
+from cway_mcp_shim import bearer_prefetch
 from cway_mcp_shim.daemon_access import DaemonAccess
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ class DaemonBearer(Bearer):
         self.username = username
 
     async def _current(self) -> str:
-        served = await self._daemon.bearer(self.username)
+        served = await self._daemon.bearer(self.username, prefetched=bearer_prefetch.take(self.username))
         self.account = served.username
         return served.access_token
 

@@ -62,8 +62,20 @@ class DaemonAccess:
 
     # -- the calls the shim makes ---------------------------------------------------------------
 
-    async def bearer(self, username: str | None) -> BearerResponse:
-        return await self.call(lambda c: c.bearer(username), username=username)
+    async def bearer(
+        self, username: str | None, *, prefetched: Awaitable[BearerResponse] | None = None
+    ) -> BearerResponse:
+        """``prefetched``: the same request sent earlier (:mod:`bearer_prefetch`), used as the first attempt."""
+        early = prefetched
+
+        async def ask(client: DaemonClient) -> BearerResponse:
+            nonlocal early
+            if early is not None:
+                answer, early = early, None
+                return await answer
+            return await client.bearer(username)
+
+        return await self.call(ask, username=username)
 
     async def force_refresh(self, username: str | None, *, rejected: str | None = None) -> BearerResponse:
         return await self.call(lambda c: c.force_refresh(username, rejected=rejected), username=username)

@@ -4,6 +4,8 @@
   can see the client's revision and capabilities, report progress and send log notifications.
 * For ``tools/call`` it checks the arguments first (:mod:`strict_args`): an unknown or invalid
   argument is answered with one plain sentence before the tool runs.
+* For a Cway tool in ``oauth2`` mode it then sends the bearer request to the daemon before the
+  tool starts (:mod:`bearer_prefetch`), so the daemon answers while the tool does its own work.
 * A tool that needs the user's input on a 2026-07-28 session (a sign-in, a confirmation) raises
   :class:`~cway_mcp_shim.request_scope.AskClient`, possibly deep inside the gateway; this turns
   it into the input-required result. The SDK's ``RequestStateBoundary`` runs outside this middleware, so
@@ -19,14 +21,16 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, SetLevelRequestParams, TextContent
 
 from cway_mcp_shim import request_scope, strict_args
+from cway_mcp_shim.bearer_prefetch import BearerPrefetch
 from cway_mcp_shim.request_scope import AskClient
 
 
 class ShimMiddleware:
     """See the module docstring; ``server`` is where the tools' argument models are looked up."""
 
-    def __init__(self, server: MCPServer | None = None) -> None:
+    def __init__(self, server: MCPServer | None = None, prefetch: BearerPrefetch | None = None) -> None:
         self.server = server
+        self.prefetch = prefetch
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         token = request_scope._current.set(ctx)
@@ -39,21 +43,28 @@ class ShimMiddleware:
                 )
                 if problem:
                     return CallToolResult(content=[TextContent(type="text", text=problem)], is_error=True)
-            try:
-                return await call_next(ctx)
-            except AskClient as asked:
-                return asked.result
+                if self.prefetch is not None and isinstance(arguments, dict):
+                    async with self.prefetch.started(name, arguments):
+                        return await self._call(ctx, call_next)
+            return await self._call(ctx, call_next)
         finally:
             request_scope._current.reset(token)
 
+    @staticmethod
+    async def _call(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        try:
+            return await call_next(ctx)
+        except AskClient as asked:
+            return asked.result
 
-def install(server: MCPServer) -> None:
+
+def install(server: MCPServer, prefetch: BearerPrefetch | None = None) -> None:
     """Put the middleware on ``server``, close its tools' input schemas and declare logging.
 
     Call after every tool is registered. Declaring logging means answering ``logging/setLevel``
     (2025-11-25 clients); 2026-07-28 clients opt in to log messages per request instead.
     """
-    server.middleware.append(ShimMiddleware(server))
+    server.middleware.append(ShimMiddleware(server, prefetch))
     strict_args.close_input_schemas(server)
 
     async def set_level(_: ServerRequestContext[Any, Any], params: SetLevelRequestParams) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from cway_common import __version__
 from cway_common.config import Settings
 from cway_mcp_shim import pending
 from cway_mcp_shim.auth_tools import AuthTools, register_auth_tools
+from cway_mcp_shim.bearer_prefetch import BearerPrefetch
 from cway_mcp_shim.cway_tools import register_cway_tools
 from cway_mcp_shim.daemon_access import DaemonAccess
 from cway_mcp_shim.gateway import CwayHttpGateway
@@ -80,7 +81,7 @@ def build_server(settings: Settings, runtime: ShimRuntime | None = None) -> MCPS
         finally:
             await runtime.aclose()
 
-    server: MCPServer = LazyServer(  # tools/list from the committed schema cache: lazy_tools.py
+    server = LazyServer(  # tools/list from the committed schema cache: lazy_tools.py
         name=SERVER_NAME,
         title="Cway",
         version=__version__,
@@ -89,6 +90,11 @@ def build_server(settings: Settings, runtime: ShimRuntime | None = None) -> MCPS
         log_level=settings.log_level,
     )
     register_auth_tools(server, AuthTools(runtime.daemon, runtime.gateway))
+    before = set(server.lazy_tools.registrations)
     register_cway_tools(server, runtime.gateway)
-    install_middleware(server)  # after every tool: it closes their input schemas
+    prefetch = None
+    if runtime.daemon is not None:  # oauth2: the tools that send GraphQL as the caller ask the daemon early
+        cway_tools = frozenset(server.lazy_tools.registrations).difference(before) | {"whoami"}
+        prefetch = BearerPrefetch(runtime.daemon, cway_tools, settings.cway_username)
+    install_middleware(server, prefetch)  # after every tool: it closes their input schemas
     return server

@@ -7,6 +7,7 @@ The daemon here is a stand-in that records what it was asked; the HTTP road thro
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 
 import httpx
@@ -29,7 +30,11 @@ class RecordingDaemon:
         token = f"token-{len(self.calls)}"
         return BearerResponse(username="alice@x", access_token=token, expires_at=datetime(2030, 1, 1, tzinfo=UTC))
 
-    async def bearer(self, username: str | None) -> BearerResponse:
+    async def bearer(
+        self, username: str | None, *, prefetched: Awaitable[BearerResponse] | None = None
+    ) -> BearerResponse:
+        if prefetched is not None:  # the answer the request middleware asked for early (bearer_prefetch)
+            return await prefetched
         self.calls.append(("bearer", username, None))
         return self._next()
 
