@@ -77,7 +77,7 @@ def bench_remote() -> list[Row]:
             replica = start_replica(renv, port)
             try:
                 with running_daemon(denv, mode="process") as daemon:
-                    sign_in(daemon.socket_path, emu)
+                    sign_in(daemon.socket_path)
                     shim_env = {**denv, "CWAY_USERNAME": ALICE, "CWAY_MCP_AUTOSTART": "0"}
                     remote, stdio, rps, failed = asyncio.run(_measure(public + "/mcp", shim_env))
             finally:
