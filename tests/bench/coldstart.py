@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Any
 
 from tests.bench.common import Row, cpu_seconds
 from tests.helpers.daemon import daemon_env, process_env
@@ -68,12 +69,12 @@ def cold_start(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]
             process.wait()
 
 
-def _read_answer(process: subprocess.Popen[bytes], ident: int) -> dict[str, object]:
+def _read_answer(process: subprocess.Popen[bytes], ident: int) -> dict[str, Any]:
     assert process.stdout is not None
     while line := process.stdout.readline():
-        message = json.loads(line)
+        message: dict[str, Any] = json.loads(line)
         if message.get("id") == ident:
-            return message  # type: ignore[no-any-return]
+            return message
     raise RuntimeError("the server closed stdout before answering")
 
 

@@ -60,13 +60,15 @@ def bench_tool_call() -> list[Row]:
                     for _ in range(WARM):
                         await one_call(oauth)
                         await one_call(static)
-                    with_daemon, with_static = [], []
+                    with_daemon: list[float] = []
+                    with_static: list[float] = []
                     for _ in range(ROUNDS):
                         with_daemon.append(await one_call(oauth))
                         with_static.append(await one_call(static))
                 async with DaemonClient(daemon.socket_path) as client:
                     jwt = (await client.bearer(ALICE)).access_token
-                jwt_calls, static_calls = [], []
+                jwt_calls: list[float] = []
+                static_calls: list[float] = []
                 async with httpx.AsyncClient(timeout=30) as http:
                     for i in range(WARM + ROUNDS):
                         for token, bucket in ((jwt, jwt_calls), (STATIC_TOKEN, static_calls)):
