@@ -16,6 +16,7 @@ from tests.helpers.daemon import daemon_env, running_daemon, short_tmpdir
 
 CALLS = 2000
 WARM = 200
+BLOCK = 500
 
 
 def bench_bearer() -> list[Row]:
@@ -29,17 +30,21 @@ def bench_bearer() -> list[Row]:
                 start = time.perf_counter()
                 client = DaemonClient(daemon.socket_path)
                 created = time.perf_counter() - start
-                try:
-                    await timed(WARM, lambda: client.bearer(ALICE))
-                    samples = await timed(CALLS, lambda: client.bearer(ALICE))
-                finally:
-                    await client.aclose()
                 body = json.dumps({"username": ALICE}).encode()
                 mini = await MiniHttp.open(daemon.socket_path)
+                samples: list[float] = []
+                minimal: list[float] = []
                 try:
+                    await timed(WARM, lambda: client.bearer(ALICE))
                     await timed(WARM, lambda: mini.request("POST", "/v1/token", body))
-                    minimal = await timed(CALLS, lambda: mini.request("POST", "/v1/token", body))
+                    # In blocks, taking turns: the daemon's own background work (the refresh tick,
+                    # its garbage collection) and the machine's drift fall on both clients alike,
+                    # and each block is still one caller asking again and again.
+                    for _ in range(CALLS // BLOCK):
+                        samples += await timed(BLOCK, lambda: client.bearer(ALICE))
+                        minimal += await timed(BLOCK, lambda: mini.request("POST", "/v1/token", body))
                 finally:
+                    await client.aclose()
                     await mini.aclose()
                 return samples, created, minimal
 
