@@ -17,7 +17,12 @@ resolvers, and because authentication and the failure knobs have to work exactly
 * knobs: ``latency["graphql_ws"]`` delays the ack, ``fail("graphql_ws", mode)`` closes the
   connection at ``connection_init`` (``401``/``invalid_grant`` → 4401, ``hang`` → no ack, then
   4408, ``429``/``503`` → 1013, others → 1011). Counters: ``graphql_ws`` (connections),
-  ``graphql_ws_unauthorized``, ``graphql_invalid``.
+  ``graphql_ws_unauthorized``, ``graphql_invalid``;
+* ``cway_unauthenticated`` other than ``401`` (Cway refuses a bearer *inside* GraphQL): the socket
+  is acknowledged whatever the bearer, and a ``subscribe`` with an unusable one (or after an
+  injected ``401``) is answered with an ``error`` message whose ``extensions.code`` is
+  ``UNAUTHENTICATED``, as servers that authenticate per operation do. Which one real Cway does is
+  not documented, so a client has to handle both.
 
 Protocol reference: https://github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md
 """
@@ -59,8 +64,13 @@ class GraphQLWSSession:
         self.emu, self.ws = emu, ws
         self.token: str | None = None
         self.init_seen = False
+        self.acked = False
         self.operations: dict[str, asyncio.Task[None]] = {}
         self._send_lock = asyncio.Lock()
+        #: Refuse the bearer per operation (an ``error`` message), not per connection (close 4401).
+        self.per_operation = emu.knobs.cway_unauthenticated != "401"
+        #: An injected ``401`` on a per-operation connection: the next ``subscribe`` is refused.
+        self.refuse_next = False
 
     async def run(self) -> None:
         try:
@@ -114,8 +124,10 @@ class GraphQLWSSession:
         auth = (payload.get("Authorization") or payload.get("authorization")) if isinstance(payload, dict) else None
         header = self.ws.headers.get("authorization")
         self.token = _bearer(auth if isinstance(auth, str) and auth.strip() else header)
-        self._user()  # refuse a bad token now, not at the first subscribe
+        if not self.per_operation and self._user() is None:  # refuse a bad token now, not at the first subscribe
+            raise _Close(UNAUTHORIZED, "Unauthorized")
         await self._send({"type": "connection_ack"})
+        self.acked = True
 
     async def _gate(self) -> None:
         knobs = self.emu.knobs
@@ -127,6 +139,9 @@ class GraphQLWSSession:
             return
         self.emu.counters.incr("injected_failures")
         if rule.mode in ("401", "invalid_grant"):
+            if self.per_operation:
+                self.refuse_next = True
+                return
             self.emu.counters.incr("graphql_ws_unauthorized")
             raise _Close(UNAUTHORIZED, "Unauthorized")
         if rule.mode == "hang":
@@ -147,19 +162,22 @@ class GraphQLWSSession:
                 raise WebSocketDisconnect(int(message.get("code", 1000)))
         raise _Close(INIT_TIMEOUT, "Connection initialisation timeout")
 
-    def _user(self) -> Record:
+    def _user(self) -> Record | None:
         """The Cway user behind the connection's token, checked now (it may have been revoked)."""
         try:
             if not self.token:
                 raise Unauthorized("missing bearer")
+            if self.refuse_next:
+                self.refuse_next = False
+                raise Unauthorized("injected 401")
             return self.emu.cway.authenticate(self.token)
         except Unauthorized as exc:
             self.emu.counters.incr("graphql_ws_unauthorized")
             log.info("graphql ws unauthorized: %s", exc)
-            raise _Close(UNAUTHORIZED, "Unauthorized") from None
+            return None
 
     def _subscribe(self, message: dict[str, Any]) -> None:
-        if self.token is None:
+        if not self.acked:  # the protocol: subscribing before the acknowledgement is unauthorised
             raise _Close(UNAUTHORIZED, "Unauthorized")
         op_id, payload = message.get("id"), message.get("payload")
         if not isinstance(op_id, str) or not op_id or not isinstance(payload, dict):
@@ -167,6 +185,11 @@ class GraphQLWSSession:
         if op_id in self.operations:
             raise _Close(DUPLICATE_ID, f"Subscriber for {op_id} already exists")
         user = self._user()
+        if user is None and not self.per_operation:
+            raise _Close(UNAUTHORIZED, "Unauthorized")
+        if user is None:
+            self.operations[op_id] = asyncio.create_task(self._send_unauthenticated(op_id))
+            return
         emu = self.emu
         ctx = Ctx(user=user, store=emu.store, clock=emu.clock, base_url=emu.cway_base_url, knobs=emu.knobs)
         self.operations[op_id] = asyncio.create_task(self._operate(op_id, payload, ctx))
@@ -192,6 +215,16 @@ class GraphQLWSSession:
             await self._send({"id": op_id, "type": "complete"})
         except (WebSocketDisconnect, RuntimeError):
             pass  # the client went away mid-stream
+        finally:
+            if self.operations.get(op_id) is asyncio.current_task():
+                del self.operations[op_id]
+
+    async def _send_unauthenticated(self, op_id: str) -> None:
+        error = {"message": "Not authenticated", "extensions": {"code": "UNAUTHENTICATED"}}
+        try:
+            await self._send({"id": op_id, "type": "error", "payload": [error]})
+        except (WebSocketDisconnect, RuntimeError):
+            pass
         finally:
             if self.operations.get(op_id) is asyncio.current_task():
                 del self.operations[op_id]

@@ -6,7 +6,8 @@ Both roads to Cway use it, so an account behaves the same on each:
   generator flow httpx documents for custom auth): set the header, send, and if
   :func:`is_rejection` says Cway refused the token, ask for a new one and send once more;
 * WebSocket (``subscriptions.py``) asks the same :class:`Bearer` for the first token and, when the
-  upgrade or the socket is refused (HTTP 401/403, close 4401/4403), for the retry token.
+  upgrade or the socket is refused (HTTP 401/403, close 4401/4403, or an ``UNAUTHENTICATED``
+  GraphQL error before any event), for the retry token.
 
 A :class:`Bearer` hands out at most two tokens: the current one and, after a rejection, one forced
 refresh (``rejected`` carries the refused token's fingerprint, so the daemon refreshes once for many
@@ -53,14 +54,28 @@ def rejection(response: httpx.Response) -> str | None:
         return None
     if not isinstance(payload, dict):
         return None
-    for error in payload.get("errors") or ():
+    refused = graphql_refusal(payload.get("errors"))
+    if refused is not None:
+        return refused
+    data = payload.get("data")
+    if isinstance(data, dict) and "loginInfo" in data and data["loginInfo"] is None:
+        return "GraphQL loginInfo null"
+    return None
+
+
+def graphql_refusal(errors: object) -> str | None:
+    """``"GraphQL UNAUTHENTICATED"`` (or the like) when GraphQL ``errors`` say "who are you?", else None.
+
+    The same test on both roads: an HTTP answer's ``errors`` (:func:`rejection`) and a
+    subscription's ``error`` or ``next`` message (``subscriptions.py``).
+    """
+    if not isinstance(errors, list):
+        return None
+    for error in errors:
         extensions = error.get("extensions") if isinstance(error, dict) else None
         code = extensions.get("code") if isinstance(extensions, dict) else None
         if isinstance(code, str) and code.upper() in UNAUTHENTICATED_CODES:
             return f"GraphQL {code.upper()}"
-    data = payload.get("data")
-    if isinstance(data, dict) and "loginInfo" in data and data["loginInfo"] is None:
-        return "GraphQL loginInfo null"
     return None
 
 

@@ -5,8 +5,10 @@ Why the shim needs this at all: Cway's AI queries (``artworkAIAnalysis``,
 subscription. The rules mirror the HTTP gateway's, so an account behaves the same on both roads:
 
 * the bearer follows the one rule of :mod:`cway_mcp_shim.bearer` (the same :class:`Bearer` the
-  HTTP road uses): an auth refusal (HTTP 401/403 on the upgrade, or close code 4401/4403) gets
-  one forced refresh and one more connection; a second refusal is reported, never looped on;
+  HTTP road uses): an auth refusal (HTTP 401/403 on the upgrade, close code 4401/4403, or a
+  GraphQL error whose ``extensions.code`` says UNAUTHENTICATED, as servers that authenticate per
+  operation answer) gets one forced refresh and one more connection; a second refusal is
+  reported, never looped on;
 * the token is sent both on the upgrade request's ``Authorization`` header and in the
   ``connection_init`` payload (``{"Authorization": "Bearer ..."}``), since Cway does not document
   which one its subscription endpoint reads;
@@ -23,12 +25,12 @@ import json
 import logging
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from cway_mcp_shim.bearer import Bearer
+from cway_mcp_shim.bearer import Bearer, graphql_refusal
 from cway_mcp_shim.error_text import graphql_errors_text, scrub
 
 log = logging.getLogger(__name__)
@@ -80,7 +82,7 @@ async def subscribe(
             return
         except _AuthRefused as refused:
             if delivered:  # mid-stream: a retry would replay what the caller already has
-                raise ToolError(f"Cway closed the subscription: the access token was refused ({refused}).") from None
+                raise ToolError(f"Cway stopped the subscription: the access token was refused ({refused}).") from None
             retry = await bearer.after_rejection(str(refused))
             if retry is None:
                 raise ToolError(bearer.refused_message("Cway's subscription endpoint", str(refused))) from None
@@ -175,13 +177,20 @@ async def _messages(ws: Any, token: str) -> AsyncGenerator[dict[str, Any], None]
         elif kind == "next":
             payload = message.get("payload") or {}
             if payload.get("errors"):
-                raise ToolError(scrub(graphql_errors_text(payload["errors"]), [token]))
+                _raise_for_errors(payload["errors"], token)
             if isinstance(payload.get("data"), dict):
                 yield payload["data"]
         elif kind == "error":
-            raise ToolError(scrub(graphql_errors_text(message.get("payload") or "unknown error"), [token]))
+            _raise_for_errors(message.get("payload") or "unknown error", token)
         elif kind == "complete":
             return
+
+
+def _raise_for_errors(errors: Any, token: str) -> NoReturn:
+    refused = graphql_refusal(errors)
+    if refused is not None:
+        raise _AuthRefused(refused)
+    raise ToolError(scrub(graphql_errors_text(errors), [token]))
 
 
 def _decode(raw: str | bytes) -> dict[str, Any]:

@@ -183,3 +183,28 @@ async def test_failure_knob(emu: EmulatorServer, mode: str, code: int) -> None:
     async with session(emu, ALICE_TOKEN) as ws:  # one shot only
         assert await recv(ws) == {"type": "connection_ack"}
     assert emu.counters["injected_failures"] == 1
+
+
+@pytest.mark.parametrize("token", [None, "not-a-token"])
+async def test_a_per_operation_cway_acknowledges_and_refuses_each_subscribe(
+    emu: EmulatorServer, flow: Flow, token: str | None
+) -> None:
+    # cway_unauthenticated=graphql_error: the refusal is a GraphQL error, on the socket as on POST.
+    emu.knobs.update({"cway_unauthenticated": "graphql_error"})
+    async with session(emu, token) as ws:
+        assert await recv(ws) == {"type": "connection_ack"}
+        await subscribe(ws, "thread_emu_whatever")
+        refused = await recv(ws)
+        await ws.send(json.dumps({"type": "ping"}))
+        assert await recv(ws) == {"type": "pong"}  # the socket stays open
+    assert refused["type"] == "error" and refused["id"] == "1"
+    assert refused["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    emu.knobs.fail("graphql_ws", "401")  # a refusal of a valid token: its next subscribe, not the connection
+    thread = start(flow, ALICE_TOKEN, START_SUMMARY, {"p": PROJECT_IDS[1]})
+    async with session(emu, ALICE_TOKEN) as ws:
+        assert await recv(ws) == {"type": "connection_ack"}
+        await subscribe(ws, thread, op_id="a")
+        assert (await recv(ws))["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        await subscribe(ws, thread, op_id="b")
+        assert (await recv(ws))["type"] == "next"
+    assert emu.counters["graphql_ws_unauthorized"] == 2

@@ -52,3 +52,24 @@ async def test_ai_analysis_in_static_mode(emu: EmulatorServer, env: dict[str, st
     assert answer.structured_content is not None and answer.structured_content["status"] == "COMPLETED"
     assert "refused CWAY_API_TOKEN (WebSocket close 4401)" in refused
     assert not any(token in t for t in transcript)
+
+
+async def test_an_unauthenticated_graphql_error_on_the_websocket_is_a_refusal_too(
+    emu: EmulatorServer, env: dict[str, str], daemon: RunningDaemon
+) -> None:
+    # A Cway that acknowledges every socket and refuses the bearer per operation, as a GraphQL error.
+    emu.knobs.update({"cway_unauthenticated": "graphql_error"})
+    async with shim_session({**env, "CWAY_USERNAME": ALICE}) as shim:
+        await sign_in(shim, emu, ALICE)
+        before = emu.counters
+        emu.knobs.fail("graphql_ws", "401")
+        answer = await shim.ok("analyze_artwork", {"artwork_id": POSTER})
+        after = emu.counters
+        emu.knobs.fail("graphql_ws", "401", count=2)
+        refused = await shim.error("analyze_artwork", {"artwork_id": POSTER})
+        transcript = shim.transcript
+    assert answer.structured_content is not None and answer.structured_content["status"] == "COMPLETED"
+    assert after["cway_token_refresh"] - before["cway_token_refresh"] == 1
+    assert after["graphql_ws"] - before["graphql_ws"] == 2  # the refused operation's socket and the retry
+    assert "even after refreshing it (GraphQL UNAUTHENTICATED)" in refused
+    assert not any("eyJ" in t for t in transcript)
