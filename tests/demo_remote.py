@@ -13,6 +13,7 @@ import asyncio
 import shutil
 import sys
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 import httpx
@@ -81,8 +82,8 @@ async def call(http: httpx.AsyncClient, url: str, token: str) -> bool:
 
 
 async def story(
-    emu: EmulatorServer, public: str, database_url: str, key: str, balancer: Balancer, replicas: list
-) -> None:  # type: ignore[type-arg]
+    emu: EmulatorServer, public: str, database_url: str, key: str, balancer: Balancer, replicas: list[Any]
+) -> None:
     url = public + "/mcp"
     say("\n2. Two people sign in with the mcp SDK's OAuth client (discovery, registration, PKCE):")
     alice = await sign_in_and_work(url, ALICE)

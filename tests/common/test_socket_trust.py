@@ -48,7 +48,7 @@ def forged_daemon(path: Path, *, as_uid: int | None) -> Iterator[list[int]]:
     ready_r, ready_w = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
-        received = 0
+        got = 0
         try:
             if as_uid is not None:
                 os.setgroups([])
@@ -65,12 +65,12 @@ def forged_daemon(path: Path, *, as_uid: int | None) -> Iterator[list[int]]:
                 if not chunk:
                     break
                 data += chunk
-            received = len(data)
+            got = len(data)
             if data:
                 conn.sendall(_FORGED_ANSWER)
             conn.close()
         finally:
-            os.write(report_w, str(received).encode())
+            os.write(report_w, str(got).encode())
             os._exit(0)
     listener.close()
     os.close(report_w)

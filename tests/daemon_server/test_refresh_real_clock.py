@@ -81,8 +81,8 @@ def test_a_thousand_accounts_due_in_the_same_minute_are_all_refreshed_before_exp
             n
             for n in names
             if after[n].access_token != before[n].access_token
-            and after[n].last_refreshed_at is not None
-            and after[n].last_refreshed_at < expiry
+            and (refreshed_at := after[n].last_refreshed_at) is not None
+            and refreshed_at < expiry
         ]
         print(f"storm: {len(refreshed)}/{count} refreshed before expiry, peak {emu.counters['cway_token_peak']}")
         assert len(refreshed) == count

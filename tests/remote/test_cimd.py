@@ -4,8 +4,6 @@ through ``SSL_CERT_FILE``), checks it, and the whole sign-in and a tool call wor
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 import threading
 import time
@@ -14,10 +12,6 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from mcp.client.auth import OAuthClientProvider
 from mcp.shared.auth import OAuthClientMetadata
 from starlette.applications import Starlette
@@ -27,32 +21,9 @@ from starlette.routing import Route
 from cway_emulator.fixtures import ALICE
 from tests.helpers.daemon import free_port
 from tests.helpers.remote import REDIRECT_URI, McpSession, MemoryTokenStorage, OAuthBrowser, start_replica
+from tests.helpers.tls import self_signed
 
 pytestmark = pytest.mark.slow
-
-
-def self_signed(base: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = base / "cimd-cert.pem", base / "cimd-key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
 
 
 @pytest.fixture

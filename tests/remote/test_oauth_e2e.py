@@ -53,6 +53,7 @@ async def test_two_users_sign_in_with_the_sdk_client_and_act_as_themselves(
 
         # Acting as someone else by naming them is refused.
         storage = sessions[ALICE][0]
+        assert storage.tokens is not None
         async with McpSession(url, headers={"Authorization": f"Bearer {storage.tokens.access_token}"}) as session:
             refused = await session.call_tool("list_projects", {"username": BOB})
             assert refused.is_error
@@ -61,6 +62,7 @@ async def test_two_users_sign_in_with_the_sdk_client_and_act_as_themselves(
         # Refresh tokens rotate; a used one presented again revokes the whole family (theft detection).
         assert storage.tokens is not None and storage.client_info is not None
         old = storage.tokens.refresh_token
+        assert old is not None
         form = {"grant_type": "refresh_token", "refresh_token": old, "client_id": storage.client_info.client_id}
         rotated = httpx.post(replica.url + "/token", data=form)
         assert rotated.status_code == 200, rotated.text

@@ -39,7 +39,9 @@ async def pools(database_url: str) -> AsyncIterator[list[asyncpg.Pool]]:
 
 def due_record(emu: EmulatorServer, username: str) -> TokenRecord:
     """Real Cway tokens from the emulator, whose access token expires within the refresh threshold."""
-    issued = emu.emulator.cway.issue(emu.emulator.store.cway_user(username))
+    user = emu.emulator.store.cway_user(username)
+    assert user is not None
+    issued = emu.emulator.cway.issue(user)
     now = SYSTEM_CLOCK.now()
     return TokenRecord(
         username=username,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from mcp.server.mcpserver.exceptions import ToolError
@@ -44,10 +44,9 @@ async def raise_for(daemon: DaemonAccess, body: ErrorBody) -> str:
 @pytest.mark.parametrize(("level", "expected"), [("info", ["refresh_failed"]), ("error", [])])
 async def test_a_failed_refresh_is_a_warning_notification(tmp_path: Path, level: str, expected: list[str]) -> None:
     session = Session()
-    token = request_scope._current.set(
-        SimpleNamespace(protocol_version="2025-11-25", session=session, request_id=1, params={})
-    )  # type: ignore[arg-type]
-    request_scope.set_legacy_level(level)  # type: ignore[arg-type]
+    request = SimpleNamespace(protocol_version="2025-11-25", session=session, request_id=1, params={})
+    token = request_scope._current.set(cast(Any, request))
+    request_scope.set_legacy_level(cast(Any, level))
     try:
         text = await raise_for(
             access(tmp_path), ErrorBody(error=ErrorCode.BACKEND_UNAVAILABLE, message="Entra answered HTTP 503")

@@ -11,7 +11,7 @@ the real shim, the real daemon and the emulator.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import httpx
 import pytest
 from mcp import Client
 from mcp.client.context import ClientRequestContext
+from mcp.client.session import ElicitationFnT
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
     ElicitRequestParams,
@@ -37,7 +38,6 @@ from tests.shim.harness import CALL_TIMEOUT_SECONDS, secrets_in, shim_params
 pytestmark = pytest.mark.slow
 
 ALICE = "alice@contoso.example"
-Elicit = Callable[[ClientRequestContext, ElicitRequestParams], Awaitable[ElicitResult]]
 
 
 class Recorder:
@@ -62,7 +62,7 @@ class Recorder:
 
 
 @asynccontextmanager
-async def client(env: dict[str, str], mode: str, elicit: Elicit | None, rec: Recorder) -> AsyncIterator[Client]:
+async def client(env: dict[str, str], mode: str, elicit: ElicitationFnT | None, rec: Recorder) -> AsyncIterator[Client]:
     log_path = Path(env["CWAY_TEST_BASE"]) / "shim.log"
     async with Client(
         shim_params({**env, "CWAY_USERNAME": ALICE}),
@@ -93,12 +93,12 @@ async def test_2026_input_required_sign_in_then_the_tool_runs(
     rec = Recorder()
     signed_in: list[asyncio.Task[None]] = []
 
-    async def elicit(_: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+    async def elicit(context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
         rec.elicitations.append(params)
         return ElicitResult(action="accept")
 
-    async def progress(done: float, total: float | None, message: str | None) -> None:
-        rec.notifications.append(("progress", done, total, message))
+    async def progress(progress: float, total: float | None, message: str | None) -> None:
+        rec.notifications.append(("progress", progress, total, message))
         if not signed_in:  # the shim is waiting for the sign-in: now the person signs in
             (asked,) = rec.elicitations
             assert isinstance(asked, ElicitRequestURLParams)
@@ -127,7 +127,7 @@ async def test_2026_declined_sign_in_is_a_text_answer_and_not_asked_again(
 ) -> None:
     rec = Recorder()
 
-    async def decline(_: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+    async def decline(context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
         rec.elicitations.append(params)
         return ElicitResult(action="decline")
 
@@ -154,7 +154,7 @@ async def test_2025_url_error_then_elicitation_complete(
 ) -> None:
     rec = Recorder()
 
-    async def never(_: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+    async def never(context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
         raise AssertionError("a 2025-11-25 client is told with -32042, not asked")
 
     async with client(env, "legacy", never, rec) as c:

@@ -25,7 +25,7 @@ class Person:
         self.action, self.confirm = action, confirm
         self.questions: list[str] = []
 
-    async def __call__(self, _: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+    async def __call__(self, context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
         assert isinstance(params, ElicitRequestFormParams)
         assert params.requested_schema["required"] == ["confirm"]
         self.questions.append(params.message)

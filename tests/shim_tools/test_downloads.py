@@ -18,7 +18,7 @@ LOGOS = [{"file_id": file_id(1), "name": "logo.svg"}, {"file_id": file_id(2), "n
 async def test_a_zip_comes_back_as_a_url(gateway: StaticTokenGateway, emulator: EmulatorServer) -> None:
     seen: list[str | None] = []
 
-    async def progress(done: float, total: float | None, message: str | None) -> None:
+    async def progress(progress: float, total: float | None, message: str | None) -> None:
         seen.append(message)
 
     async with Client(build_server(gateway)) as client:

@@ -24,8 +24,8 @@ async def test_progress_while_waiting_for_the_ai(
     emulator.knobs.update({"ai_seconds": 0.6})
     seen: list[tuple[float, float | None, str | None]] = []
 
-    async def progress(done: float, total: float | None, message: str | None) -> None:
-        seen.append((done, total, message))
+    async def progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total, message))
 
     async with Client(build_server(gateway), mode=mode) as client:
         result = await client.call_tool("analyze_artwork", {"artwork_id": artwork_id(1)}, progress_callback=progress)
