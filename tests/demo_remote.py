@@ -2,7 +2,7 @@
 
 A temporary PostgreSQL cluster, the Entra + Cway emulator, two replicas of ``cway-mcp serve``
 behind a round-robin balancer (the public URL), and the mcp SDK's OAuth client signing two people
-in: discovery, registration, consent, Entra, the Cway exchange, then tools as each person. Then a
+in: discovery, registration, Entra, the Cway exchange, consent, then tools as each person. Then a
 due token refreshed once for many concurrent calls across both replicas, and one replica killed
 while the other carries on.
 """
@@ -40,7 +40,7 @@ async def sign_in_and_work(url: str, user: str) -> str:
         assert me.structured_content is not None and projects.structured_content is not None
         total = projects.structured_content.get("total", len(projects.structured_content.get("projects", [])))
         say(
-            f"  {user}: consent page approved, signed in at Entra; whoami = {me.structured_content['username']} "
+            f"  {user}: signed in at Entra, consent page approved; whoami = {me.structured_content['username']} "
             f"({me.structured_content['organisation']}); list_projects sees {total} project(s)"
         )
     assert storage.tokens is not None

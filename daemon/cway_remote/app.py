@@ -41,6 +41,7 @@ from cway_mcp_shim.middleware import install as install_middleware
 from . import db
 from .audit import JsonAudit
 from .consent import ConsentRoutes
+from .consents import ConsentDb
 from .exchange import CwayExchange
 from .gateway import RemoteGateway, register_whoami
 from .oauth_db import OAuthDb
@@ -173,6 +174,7 @@ def build_server(runtime: RemoteRuntime) -> MCPServer:
     consent = ConsentRoutes(
         settings=settings,
         db=runtime.oauth,
+        consents=ConsentDb(runtime.pool),
         store=runtime.store,
         provider=runtime.provider,
         exchange=runtime.exchange,

@@ -1,13 +1,26 @@
-"""The browser side of the OAuth proxy: the consent page, and the callback from Entra.
+"""The browser side of the OAuth proxy: Entra sign-in first, then the consent page (unless remembered).
 
-``GET /consent`` shows who is asking (the client's name, id and where it will send the answer)
-and binds the request to this browser with a cookie; ``POST /consent`` needs that cookie and the
-form's CSRF value, so another site cannot approve for the user (a cross-site POST carries no
-``SameSite=Lax`` cookie). Only an approval goes on to Entra, with PKCE and a fresh state.
-``GET /oauth/callback`` consumes the pending request by that state (once, on any replica), runs
-the daemon's exchange (code → Cway tokens → identity), stores the Cway tokens and sends the
-browser back to the MCP client with this server's own one-time code.
+The order matters: a remembered consent belongs to a *user*, and the server only knows who the
+user is once Entra (and Cway's ``loginInfo``) said so. So:
 
+1. ``GET /consent?request=…`` (where ``/authorize`` sends the browser) binds the request to this
+   browser with a ``SameSite=Lax``, ``HttpOnly`` cookie and sends it to Entra (PKCE, fresh state).
+2. ``GET /oauth/callback`` consumes the pending request by that state (once, on any replica), and
+   refuses it unless it comes back to the browser that started it (the cookie: a Lax cookie rides
+   on Entra's top-level redirect, not on anything another site could make a browser send). It
+   runs the daemon's exchange (code → Cway tokens → identity). If this user has an unexpired
+   remembered consent for exactly this client, redirect URI and scopes (:mod:`consents`), the
+   Cway tokens are stored and the client gets its code at once. Otherwise the Cway tokens are
+   kept only inside the (encrypted, 10-minute) pending request and the browser is sent to the
+   consent page.
+3. The consent page names the signed-in user, the client, its id and where the answer goes.
+   ``POST /consent`` needs the same cookie and the form's CSRF value, so another site cannot
+   approve for the user. Only an approval stores the Cway tokens, remembers the consent
+   (``CWAY_MCP_CONSENT_DAYS``; 0 = never) and sends this server's one-time code to the client; a
+   denial stores nothing.
+
+No code reaches a client the user has not approved (now, or within the remembered period): the
+confused-deputy protection of an OAuth proxy with one static Entra app for every MCP client.
 Pages never show a code, a token, a state or a verifier; errors are worded for a person.
 """
 
@@ -17,6 +30,7 @@ import hmac
 import html
 import logging
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from mcp.server.auth.provider import construct_redirect_uri
@@ -25,13 +39,15 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from cway_authd.errors import BackendError
 from cway_authd.grants import clean_text
+from cway_authd.store import TokenRecord
 from cway_common.clock import Clock
 
 from .audit import AuditSink
+from .consents import ConsentDb
 from .exchange import CwayExchange
 from .oauth_db import OAuthDb, digest, new_secret
 from .pg_store import PgTokenStore, account_key
-from .provider import CODE_LIFETIME, CwayOAuthProvider
+from .provider import CODE_LIFETIME, PENDING_LIFETIME, CwayOAuthProvider
 from .settings import RemoteSettings
 
 log = logging.getLogger(__name__)
@@ -44,6 +60,8 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 _STYLE = "body{font-family:system-ui,sans-serif;max-width:34em;margin:3em auto;padding:0 1em}button{margin-right:1em}"
+_EXPIRED = "This authorization request is unknown or expired. Start again from your assistant."
+_OTHER_BROWSER = "This sign-in was not started in this browser. Start again from your assistant."
 
 
 def page(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -58,12 +76,18 @@ def _text(message: str) -> str:
     return f"<p>{html.escape(message)}</p>"
 
 
+def _same_browser(request: Request, pending: dict[str, Any]) -> bool:
+    cookie = request.cookies.get(COOKIE, "")
+    return bool(cookie and pending.get("browser")) and hmac.compare_digest(digest(cookie), pending["browser"])
+
+
 class ConsentRoutes:
     def __init__(
         self,
         *,
         settings: RemoteSettings,
         db: OAuthDb,
+        consents: ConsentDb,
         store: PgTokenStore,
         provider: CwayOAuthProvider,
         exchange: CwayExchange,
@@ -72,6 +96,7 @@ class ConsentRoutes:
     ) -> None:
         self._settings = settings
         self._db = db
+        self._consents = consents
         self._store = store
         self._provider = provider
         self._exchange = exchange
@@ -84,58 +109,35 @@ class ConsentRoutes:
         handle = request.query_params.get("request", "")
         pending = await self._db.pending(handle, self._clock.now()) if handle else None
         if pending is None:
-            return page("Request expired", _text("This authorization request is unknown or expired. Start again."), 400)
-        client = await self._provider.get_client(pending["client_id"])
-        if client is None:
-            return page("Unknown application", _text("The application that sent you here is not registered."), 400)
-        browser = secrets.token_urlsafe(24)
-        pending["browser"] = digest(browser)
-        await self._db.update_pending(handle, pending)
-        name = client.client_name or "An application without a name"
-        target = pending["redirect_uri"]
-        body = (
-            f"<p><strong>{html.escape(name)}</strong> wants to use Cway as you, through this server.</p>"
-            f"<p>Application id: <code>{html.escape(str(client.client_id))}</code><br>"
-            f"It will receive the answer at: <code>{html.escape(target)}</code></p>"
-            "<p>Only approve if you started this from an assistant you trust. You will then sign in "
-            "with your organisation's account.</p>"
-            "<form method='post' action='consent'>"
-            f"<input type='hidden' name='request' value='{html.escape(handle)}'>"
-            f"<input type='hidden' name='csrf' value='{html.escape(pending['csrf'])}'>"
-            "<button type='submit' name='decision' value='approve'>Approve</button>"
-            "<button type='submit' name='decision' value='deny'>Deny</button></form>"
-        )
-        response = page("Allow access to Cway?", body)
-        response.set_cookie(
-            COOKIE, browser, max_age=600, httponly=True, samesite="lax", secure=self._settings.secure_cookies, path="/"
-        )
-        return response
+            return page("Request expired", _text(_EXPIRED), 400)
+        if "subject" in pending:  # signed in, no remembered consent: the page itself (also on reload)
+            if not _same_browser(request, pending):
+                return page("Not allowed", _text(_OTHER_BROWSER), 403)
+            return await self._consent_page(handle, pending)
+        return await self._to_entra(request, handle, pending)
 
-    async def _decide(self, request: Request) -> Response:
-        form = await request.form()
-        handle, csrf, decision = (str(form.get(k, "")) for k in ("request", "csrf", "decision"))
-        pending = await self._db.pending(handle, self._clock.now()) if handle else None
-        if pending is None:
-            return page("Request expired", _text("This authorization request is unknown or expired. Start again."), 400)
-        cookie = request.cookies.get(COOKIE, "")
-        same_browser = bool(pending.get("browser")) and hmac.compare_digest(digest(cookie), pending["browser"])
-        if not same_browser or not hmac.compare_digest(csrf.encode(), pending["csrf"].encode()):
-            return page("Not allowed", _text("This approval did not come from the consent page. Start again."), 403)
-        if decision != "approve":
-            await self._db.delete_pending(handle)
-            self._audit.event("consent", client_id=pending["client_id"], decision="denied")
-            return self._back_to_client(pending, error="access_denied", description="the user denied access")
+    async def _to_entra(self, request: Request, handle: str, pending: dict[str, Any]) -> Response:
+        """Bind the request to this browser, then sign in at Entra (the user must be known before a
+        remembered consent can apply)."""
+        if await self._provider.get_client(pending["client_id"]) is None:
+            return page("Unknown application", _text("The application that sent you here is not registered."), 400)
+        browser = request.cookies.get(COOKIE, "")
+        if len(browser) < 32:  # reuse this browser's value: two sign-ins at once both stay bound to it
+            browser = secrets.token_urlsafe(24)
         flow = self._exchange.new_flow()
-        pending.update(entra_state=flow.state, nonce=flow.nonce, code_verifier=flow.code_verifier)
+        pending.update(
+            browser=digest(browser), entra_state=flow.state, nonce=flow.nonce, code_verifier=flow.code_verifier
+        )
         if not await self._db.update_pending(handle, pending, entra_state=flow.state):
             return page("Request expired", _text("This authorization request was already used. Start again."), 400)
         try:
             url = await self._exchange.authorization_url(flow)
         except BackendError as exc:
             return page("Sign-in unavailable", _text(f"The identity provider cannot be reached: {exc}."), 503)
-        self._audit.event("consent", client_id=pending["client_id"], decision="approved")
         response = RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
-        response.delete_cookie(COOKIE, path="/")
+        response.set_cookie(
+            COOKIE, browser, max_age=900, httponly=True, samesite="lax", secure=self._settings.secure_cookies, path="/"
+        )
         return response
 
     async def callback(self, request: Request) -> Response:
@@ -148,6 +150,9 @@ class ConsentRoutes:
                 _text("This sign-in is unknown, expired or already used. Start again from your assistant."),
                 400,
             )
+        if not _same_browser(request, pending):
+            self._audit.event("sign_in_failed", client_id=pending["client_id"], reason="other_browser")
+            return page("Not allowed", _text(_OTHER_BROWSER), 403)
         error = params.get("error")
         if error:
             self._audit.event("sign_in_failed", client_id=pending["client_id"], reason="idp_error")
@@ -161,16 +166,96 @@ class ConsentRoutes:
         )
         try:
             record = await self._exchange.sign_in(flow, code)
-            await self._store.save(record)
         except BackendError as exc:
             self._audit.event("sign_in_failed", client_id=pending["client_id"], reason="backend", error=str(exc))
             return self._back_to_client(pending, error="server_error", description=f"sign-in failed: {exc}")
         subject = account_key(record.username)
+        for name in ("entra_state", "nonce", "code_verifier"):
+            pending.pop(name, None)
+        remembered = self._settings.consent_days > 0 and await self._consents.remembered(
+            subject=subject,
+            client_id=pending["client_id"],
+            redirect_uri=pending["redirect_uri"],
+            scopes=pending["scopes"],
+            now=self._clock.now(),
+        )
+        if remembered and await self._provider.get_client(pending["client_id"]) is not None:
+            self._audit.event("consent", client_id=pending["client_id"], account=record.username, decision="remembered")
+            return await self._grant(pending, record)
+        handle = secrets.token_urlsafe(32)
+        pending.update(
+            subject=subject,
+            username=record.username,
+            record=record.to_json_bytes().decode(),
+            csrf=secrets.token_urlsafe(24),
+        )
+        await self._db.add_pending(handle, pending, self._clock.now() + PENDING_LIFETIME)
+        return RedirectResponse(
+            f"{self._settings.public_url}/consent?request={handle}",
+            status_code=303,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def _consent_page(self, handle: str, pending: dict[str, Any]) -> Response:
+        client = await self._provider.get_client(pending["client_id"])
+        if client is None:
+            return page("Unknown application", _text("The application that sent you here is not registered."), 400)
+        name = client.client_name or "An application without a name"
+        days = self._settings.consent_days
+        remember = (
+            f"Your approval is remembered for {days} days for this application and this address; "
+            "you are asked again if either changes."
+            if days > 0
+            else "You are asked every time."
+        )
+        body = (
+            f"<p>Signed in as <strong>{html.escape(pending['username'])}</strong>.</p>"
+            f"<p><strong>{html.escape(name)}</strong> wants to use Cway as you, through this server.</p>"
+            f"<p>Application id: <code>{html.escape(str(client.client_id))}</code><br>"
+            f"It will receive the answer at: <code>{html.escape(pending['redirect_uri'])}</code></p>"
+            f"<p>Only approve if you started this from an assistant you trust. {html.escape(remember)}</p>"
+            "<form method='post' action='consent'>"
+            f"<input type='hidden' name='request' value='{html.escape(handle)}'>"
+            f"<input type='hidden' name='csrf' value='{html.escape(pending['csrf'])}'>"
+            "<button type='submit' name='decision' value='approve'>Approve</button>"
+            "<button type='submit' name='decision' value='deny'>Deny</button></form>"
+        )
+        return page("Allow access to Cway?", body)
+
+    async def _decide(self, request: Request) -> Response:
+        form = await request.form()
+        handle, csrf, decision = (str(form.get(k, "")) for k in ("request", "csrf", "decision"))
+        pending = await self._db.pending(handle, self._clock.now()) if handle else None
+        if pending is None or "subject" not in pending:
+            return page("Request expired", _text(_EXPIRED), 400)
+        if not _same_browser(request, pending) or not hmac.compare_digest(csrf.encode(), pending["csrf"].encode()):
+            return page("Not allowed", _text("This approval did not come from the consent page. Start again."), 403)
+        pending = await self._db.take_pending(handle, self._clock.now())  # single use, on every replica
+        if pending is None:
+            return page("Request expired", _text("This authorization request was already answered."), 400)
+        if decision != "approve":
+            self._audit.event("consent", client_id=pending["client_id"], account=pending["username"], decision="denied")
+            return self._back_to_client(pending, error="access_denied", description="the user denied access")
+        if self._settings.consent_days > 0:
+            await self._consents.remember(
+                subject=pending["subject"],
+                client_id=pending["client_id"],
+                redirect_uri=pending["redirect_uri"],
+                scopes=pending["scopes"],
+                now=self._clock.now(),
+                lifetime=timedelta(days=self._settings.consent_days),
+            )
+        self._audit.event("consent", client_id=pending["client_id"], account=pending["username"], decision="approved")
+        return await self._grant(pending, TokenRecord.from_json_bytes(pending["record"].encode()))
+
+    async def _grant(self, pending: dict[str, Any], record: TokenRecord) -> Response:
+        """Store the user's Cway tokens and send the client this server's one-time code."""
+        await self._store.save(record)
         ours = new_secret("cwm_ac_")
         await self._db.add_code(
             ours,
             pending["client_id"],
-            subject,
+            account_key(record.username),
             {k: pending[k] for k in ("scopes", "code_challenge", "redirect_uri", "redirect_uri_provided_explicitly")}
             | {"resource": pending["resource"]},
             self._clock.now() + CODE_LIFETIME,

@@ -67,7 +67,3 @@ class ConsentDb:
                 now,
             )
         return found is not None
-
-    async def purge_expired(self, now: datetime) -> None:
-        async with self._pool.acquire() as conn:
-            await conn.execute("DELETE FROM oauth_consents WHERE expires_at < $1", now)

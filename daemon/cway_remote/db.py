@@ -12,7 +12,8 @@ What is stored where (nothing secret in clear; usernames only as hashes):
   time in clear so replicas can share out scheduled refreshes.
 * ``oauth_clients``: registered MCP clients (the record is Fernet-encrypted: it may hold a secret).
 * ``oauth_pending``: authorization requests between ``/authorize`` and the Entra callback
-  (encrypted: they hold the Entra PKCE verifier), keyed by hashes of their handles.
+  (encrypted: they hold the Entra PKCE verifier and, between the sign-in and the consent page's
+  answer, the user's new Cway tokens), keyed by hashes of their handles.
 * ``oauth_codes`` / ``oauth_tokens``: the server's own codes and tokens, stored as SHA-256 hashes;
   ``granted_at`` (the sign-in that started the token family) and ``issued_at`` for the admin listing.
 * ``oauth_consents``: remembered approvals per (user, client, redirect URI, scopes), with an expiry

@@ -114,6 +114,17 @@ class OAuthDb:
         async with self._pool.acquire() as conn:
             await conn.execute("DELETE FROM oauth_pending WHERE id_hash = $1", digest(handle))
 
+    async def take_pending(self, handle: str, now: datetime) -> dict[str, Any] | None:
+        """A pending authorization consumed by its handle (the consent page's answer: single use)."""
+        async with self._pool.acquire() as conn:
+            raw = await conn.fetchval(
+                "DELETE FROM oauth_pending WHERE id_hash = $1 AND expires_at > $2 AND state_hash IS NULL "
+                "RETURNING payload",
+                digest(handle),
+                now,
+            )
+        return self._open(raw) if raw is not None else None
+
     async def take_pending_by_state(self, entra_state: str, now: datetime) -> dict[str, Any] | None:
         """The authorization an Entra callback belongs to, consumed (single use on every replica)."""
         async with self._pool.acquire() as conn:
@@ -259,8 +270,9 @@ class OAuthDb:
         return int(status.split()[-1])
 
     async def purge_expired(self, now: datetime) -> None:
-        """Housekeeping any replica may run: expired tokens, codes and pending authorizations."""
+        """Housekeeping any replica may run: expired tokens, codes, pending authorizations, consents."""
         async with self._pool.acquire() as conn:
             await conn.execute("DELETE FROM oauth_tokens WHERE expires_at < $1", now)
             await conn.execute("DELETE FROM oauth_codes WHERE expires_at < $1", now)
             await conn.execute("DELETE FROM oauth_pending WHERE expires_at < $1", now)
+            await conn.execute("DELETE FROM oauth_consents WHERE expires_at < $1", now)

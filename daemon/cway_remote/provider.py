@@ -4,10 +4,11 @@ Implements the mcp SDK's ``OAuthAuthorizationServerProvider``; the SDK's routes 
 (metadata, ``/register``, ``/authorize``, ``/token``, ``/revoke``) and its bearer middleware
 guards ``/mcp``. What this class decides:
 
-* ``/authorize`` never goes straight to Entra: it parks the request (client, redirect URI, PKCE
-  challenge, state, resource) in the database and sends the browser to the consent page
-  (:mod:`cway_remote.consent`), so a client registered by someone else cannot ride on a
-  remembered Entra sign-in (the confused-deputy problem of proxies with a static upstream client).
+* ``/authorize`` parks the request (client, redirect URI, PKCE challenge, state, resource) in the
+  database and sends the browser to :mod:`cway_remote.consent`: Entra sign-in, then the consent
+  page unless the user approved exactly this before, so a client registered by someone else cannot
+  ride on a remembered Entra sign-in (the confused-deputy problem of proxies with a static
+  upstream client).
 * The ``resource`` a client asks for must be this server's MCP URL (RFC 8707); tokens carry it
   as their audience and the middleware refuses tokens for any other (``validate_token_resource``).
 * Tokens are opaque, random and stored hashed; the subject is the account key (a hash of the

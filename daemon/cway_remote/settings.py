@@ -20,6 +20,7 @@ from cway_common.config import ConfigError, RedirectTarget, Settings, is_loopbac
 MCP_PATH = "/mcp"
 CALLBACK_PATH = "/oauth/callback"
 DEFAULT_ACCESS_TOKEN_SECONDS = 900
+DEFAULT_CONSENT_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class RemoteSettings:
     public_url: str
     database_url: str
     access_token_seconds: int
+    consent_days: int = DEFAULT_CONSENT_DAYS  # how long an approval is remembered; 0 = ask every time
 
     @property
     def resource_url(self) -> str:
@@ -80,6 +82,14 @@ def load_remote_settings(env: Mapping[str, str] | None = None, *, cwd: Path | No
     if not 60 <= seconds <= 86400:
         raise ConfigError("CWAY_MCP_ACCESS_TOKEN_SECONDS", seconds_raw, "must be between 60 and 86400")
 
+    consent_raw = values.get("CWAY_MCP_CONSENT_DAYS", str(DEFAULT_CONSENT_DAYS))
+    try:
+        consent_days = int(consent_raw)
+    except ValueError:
+        raise ConfigError("CWAY_MCP_CONSENT_DAYS", consent_raw, "must be a whole number of days") from None
+    if not 0 <= consent_days <= 365:
+        raise ConfigError("CWAY_MCP_CONSENT_DAYS", consent_raw, "must be between 0 (always ask) and 365")
+
     base = load_settings(env, component="daemon", cwd=cwd)
     callback = public + CALLBACK_PATH
     cb = urlsplit(callback)
@@ -88,4 +98,6 @@ def load_remote_settings(env: Mapping[str, str] | None = None, *, cwd: Path | No
     base = dataclasses.replace(
         base, redirect=RedirectTarget(uri=callback, host=cb.hostname or "", port=port, path=CALLBACK_PATH)
     )
-    return RemoteSettings(base=base, public_url=public, database_url=database, access_token_seconds=seconds)
+    return RemoteSettings(
+        base=base, public_url=public, database_url=database, access_token_seconds=seconds, consent_days=consent_days
+    )

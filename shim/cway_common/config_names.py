@@ -60,6 +60,7 @@ KNOWN_SETTINGS = frozenset(
         "CWAY_MCP_PUBLIC_URL",
         "CWAY_MCP_DATABASE_URL",
         "CWAY_MCP_ACCESS_TOKEN_SECONDS",
+        "CWAY_MCP_CONSENT_DAYS",
     }
 )
 

@@ -3,8 +3,9 @@
 :func:`start_replica` spawns ``python -m cway_mcp_shim serve`` (the real entry point) on a free
 loopback port and waits for ``/healthz``; :meth:`Replica.stop` sends SIGTERM, :meth:`Replica.kill`
 SIGKILL. :class:`OAuthBrowser` plays the user's browser through the whole authorization: our
-``/authorize`` → the consent page (approve) → the emulated Entra sign-in form → our callback →
-the client's redirect URI, whose code the SDK's ``callback_handler`` receives.
+``/authorize`` → the emulated Entra sign-in form → our callback → the consent page (approve, unless
+the consent is remembered) → the client's redirect URI, whose code the SDK's ``callback_handler``
+receives.
 """
 
 from __future__ import annotations
@@ -158,25 +159,32 @@ class OAuthBrowser:
         return await self._result
 
     async def sign_in(self, authorization_url: str) -> AuthorizationCodeResult:
+        """/authorize → /consent (binds this browser) → Entra → our callback → the consent page
+        (approve or deny; skipped when the user's consent is remembered) → the client's redirect."""
         async with httpx.AsyncClient(follow_redirects=False, timeout=15) as http:
             consent_url = await self._expect_redirect(http, authorization_url)
-            page = await http.get(consent_url)
-            self.visited.append(str(page.url.copy_with(query=None)))
-            if page.status_code != 200:
-                raise AssertionError(f"consent page answered {page.status_code}: {page.text[:300]}")
-            fields = dict(re.findall(r"name='(request|csrf)' value='([^']*)'", page.text))
-            decision = "approve" if self.approve else "deny"
-            answer = await http.post(urljoin(consent_url, "consent"), data={**fields, "decision": decision})
-            if not answer.is_redirect:
-                raise AssertionError(f"consent answered {answer.status_code}: {answer.text[:300]}")
-            location = answer.headers["location"]
-            if self.approve:
-                callback = await browser_sign_in_async(location, self.username)
-                location = await self._expect_redirect(http, callback)
+            entra = await self._expect_redirect(http, consent_url)
+            callback = await browser_sign_in_async(entra, self.username)
+            location = await self._expect_redirect(http, callback)
+            if urlsplit(location).path == "/consent":
+                page = await http.get(location)
+                self.visited.append(str(page.url.copy_with(query=None)))
+                if page.status_code != 200:
+                    raise AssertionError(f"consent page answered {page.status_code}: {page.text[:300]}")
+                fields = dict(re.findall(r"name='(request|csrf)' value='([^']*)'", page.text))
+                decision = "approve" if self.approve else "deny"
+                answer = await http.post(urljoin(location, "consent"), data={**fields, "decision": decision})
+                if not answer.is_redirect:
+                    raise AssertionError(f"consent answered {answer.status_code}: {answer.text[:300]}")
+                location = answer.headers["location"]
         query = parse_qs(urlsplit(location).query)
         if "error" in query:
             raise AssertionError(f"authorization failed: {query}")
         return AuthorizationCodeResult(code=query["code"][0], state=query.get("state", [None])[0])
+
+    @property
+    def consent_shown(self) -> bool:
+        return any(urlsplit(url).path == "/consent" for url in self.visited)
 
     async def _expect_redirect(self, http: httpx.AsyncClient, url: str) -> str:
         response = await http.get(url)

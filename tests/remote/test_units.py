@@ -48,6 +48,8 @@ def test_settings_derive_the_resource_and_the_web_redirect_uri(tmp_path: Path) -
     assert settings.resource_url == "https://mcp.example.com/mcp"
     assert settings.base.redirect.uri == "https://mcp.example.com/oauth/callback"
     assert "s3cret" not in repr(settings)
+    assert settings.consent_days == 90  # remembered consent, by default
+    assert load_remote_settings(_env(tmp_path, CWAY_MCP_CONSENT_DAYS="0"), cwd=tmp_path).consent_days == 0
 
 
 @pytest.mark.parametrize(
@@ -57,6 +59,8 @@ def test_settings_derive_the_resource_and_the_web_redirect_uri(tmp_path: Path) -
         ("CWAY_MCP_PUBLIC_URL", "https://mcp.example.com/base", "origin only"),
         ("CWAY_MCP_DATABASE_URL", "mysql://x@y/z", "postgresql"),
         ("CWAY_MCP_STORE_KEY", "", "same on every replica"),
+        ("CWAY_MCP_CONSENT_DAYS", "-1", "0 (always ask)"),
+        ("CWAY_MCP_CONSENT_DAYS", "ninety", "whole number of days"),
     ],
 )
 def test_settings_refuse_what_cannot_work(tmp_path: Path, name: str, value: str, words: str) -> None:
