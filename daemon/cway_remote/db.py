@@ -13,7 +13,10 @@ What is stored where (nothing secret in clear; usernames only as hashes):
 * ``oauth_clients``: registered MCP clients (the record is Fernet-encrypted: it may hold a secret).
 * ``oauth_pending``: authorization requests between ``/authorize`` and the Entra callback
   (encrypted: they hold the Entra PKCE verifier), keyed by hashes of their handles.
-* ``oauth_codes`` / ``oauth_tokens``: the server's own codes and tokens, stored as SHA-256 hashes.
+* ``oauth_codes`` / ``oauth_tokens``: the server's own codes and tokens, stored as SHA-256 hashes;
+  ``granted_at`` (the sign-in that started the token family) and ``issued_at`` for the admin listing.
+* ``oauth_consents``: remembered approvals per (user, client, redirect URI, scopes), with an expiry
+  (:mod:`cway_remote.consents`).
 """
 
 from __future__ import annotations
@@ -77,6 +80,27 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         CREATE INDEX oauth_tokens_family ON oauth_tokens (family);
         CREATE INDEX oauth_tokens_subject ON oauth_tokens (subject);
         CREATE INDEX oauth_tokens_expiry ON oauth_tokens (expires_at);
+        """,
+    ),
+    (
+        2,
+        "grant times on tokens (admin listing); remembered consents",
+        """
+        ALTER TABLE oauth_tokens ADD COLUMN granted_at timestamptz;
+        ALTER TABLE oauth_tokens ADD COLUMN issued_at timestamptz;
+        CREATE INDEX oauth_tokens_client ON oauth_tokens (client_id);
+
+        CREATE TABLE oauth_consents (
+            subject       text NOT NULL,
+            client_id     text NOT NULL,
+            request_hash  text NOT NULL,
+            redirect_uri  text NOT NULL,
+            scopes        text[] NOT NULL,
+            granted_at    timestamptz NOT NULL,
+            expires_at    timestamptz NOT NULL,
+            PRIMARY KEY (subject, client_id, request_hash)
+        );
+        CREATE INDEX oauth_consents_client ON oauth_consents (client_id);
         """,
     ),
 )

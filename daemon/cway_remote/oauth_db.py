@@ -20,6 +20,8 @@ import asyncpg
 
 from cway_authd.store import MultiFernetProvider
 
+from .grant_locks import grant_still_valid, lock_grant_shared
+
 
 def digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
@@ -175,22 +177,28 @@ class OAuthDb:
         rotating: str | None = None,
     ) -> IssuedPair | None:
         """A new access + refresh token pair; with ``rotating``, only if that refresh token was unused
-        (consumed in the same transaction). None when it had been used already."""
+        (consumed in the same transaction). None when it had been used already, or when the user's
+        Cway record or the client's registration is gone (revoked: see :mod:`grant_locks`)."""
         pair = IssuedPair(new_secret("cwm_at_"), new_secret("cwm_rt_"), now + access_lifetime)
         insert = (
-            "INSERT INTO oauth_tokens (token_hash, kind, client_id, subject, scopes, resource, family, expires_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            "INSERT INTO oauth_tokens (token_hash, kind, client_id, subject, scopes, resource, family, expires_at, "
+            "granted_at, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         )
         async with self._pool.acquire() as conn, conn.transaction():
+            await lock_grant_shared(conn, subject, client_id)
+            if not await grant_still_valid(conn, subject, client_id):
+                return None
+            granted_at = now
             if rotating is not None:
-                status = await conn.execute(
+                row = await conn.fetchrow(
                     "UPDATE oauth_tokens SET used_at = $2 WHERE token_hash = $1 AND kind = 'refresh' "
-                    "AND used_at IS NULL",
+                    "AND used_at IS NULL RETURNING granted_at",
                     digest(rotating),
                     now,
                 )
-                if not status.endswith(" 1"):
+                if row is None:
                     return None
+                granted_at = row["granted_at"] or now
                 # the access tokens issued from the used refresh token stay valid until they expire
             await conn.execute(
                 insert,
@@ -202,6 +210,8 @@ class OAuthDb:
                 resource,
                 family,
                 now + access_lifetime,
+                granted_at,
+                now,
             )
             await conn.execute(
                 insert,
@@ -213,6 +223,8 @@ class OAuthDb:
                 resource,
                 family,
                 now + refresh_lifetime,
+                granted_at,
+                now,
             )
         return pair
 

@@ -223,7 +223,7 @@ class CwayOAuthProvider:
             rotating=rotating,
         )
         if pair is None:
-            raise TokenError("invalid_grant", "refresh token already used")
+            raise TokenError("invalid_grant", "the grant was used already or revoked; sign in again")
         self._audit.event(
             "token_issued", client_id=client_id, account_key=subject[:12], grant="refresh" if rotating else "code"
         )

@@ -116,10 +116,13 @@ async def test_scheduled_refreshes_skip_a_row_another_replica_holds(pool: asyncp
 async def test_server_tokens_are_stored_hashed_and_expired_ones_purged(pool: asyncpg.Pool) -> None:
     from cway_remote.oauth_db import OAuthDb, digest
 
-    oauth = OAuthDb(pool, KeyMaterial([Fernet.generate_key()], "test", None))
+    keys = KeyMaterial([Fernet.generate_key()], "test", None)
+    oauth = OAuthDb(pool, keys)
+    await make_store(pool, keys).save(record("s@example.com"))  # a grant needs the user's record and the client
+    await oauth.save_client("c", {"client_id": "c"}, NOW)
     pair = await oauth.issue(
         client_id="c",
-        subject="s",
+        subject=account_key("s@example.com"),
         scopes=["cway"],
         resource="https://mcp.example.com/mcp",
         family="f",

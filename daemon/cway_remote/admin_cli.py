@@ -1,0 +1,169 @@
+"""``cway-mcp serve admin``: list grants and cut off a user or a client, from any machine with the settings.
+
+Run it with the replicas' settings (``CWAY_MCP_DATABASE_URL``, ``CWAY_MCP_STORE_KEY``, …); it
+changes the shared database only, so the revocation holds on every replica at once. Output is for
+pipes: one tab-separated line per grant (``user client_id client_name created last_used expires``),
+one line per revocation, or ``--json``. Nothing printed or logged is a token, a code or a hash of
+one. Exit status: 0 done, 1 nothing matched (no such grant, user or client), 2 usage or
+configuration error, 3 the database cannot be used (or its schema is not this release's).
+Every revocation is an audit event (``admin_revoked``) on stderr, like the server's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+from typing import Any
+
+from .admin_db import AdminDb, Grant, Removed
+
+EXIT_OK, EXIT_NOTHING, EXIT_CONFIG, EXIT_DATABASE = 0, 1, 2, 3
+_ACCOUNT = re.compile(r"^account:([0-9a-f]{64})$")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="cway-mcp serve admin", description="List and revoke grants of the remote server (shared database)."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    grants = commands.add_parser("grants", help="list live grants, one tab-separated line each")
+    grants.add_argument("--user", help="only this user's grants (username, or account:<key> as listed)")
+    grants.add_argument("--client", help="only this client's grants (client id)")
+    grants.add_argument("--json", action="store_true", help="one JSON document instead of lines")
+    revoke = commands.add_parser("revoke", help="revoke every grant of one user or one client")
+    target = revoke.add_mutually_exclusive_group(required=True)
+    target.add_argument("--user", help="the user: their server tokens, remembered consents and stored Cway tokens")
+    target.add_argument("--client", help="the client: its tokens, remembered consents and its registration")
+    revoke.add_argument("--json", action="store_true", help="one JSON document instead of a line")
+    return parser.parse_args(argv)
+
+
+def subject_of(user: str) -> str:
+    from .pg_store import account_key
+
+    found = _ACCOUNT.match(user.strip())
+    return found.group(1) if found else account_key(user)
+
+
+def main(argv: list[str]) -> int:
+    try:
+        args = parse_args(argv)
+    except SystemExit as exc:  # argparse: --help is 0, a usage error 2
+        return int(exc.code or 0)
+    from cway_common.config import ConfigError
+
+    from .audit import configure_json_logging
+    from .settings import load_remote_settings
+
+    try:
+        settings = load_remote_settings()
+    except ConfigError as exc:
+        print(f"cway-mcp serve admin: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_json_logging(settings.base.log_level)
+    return asyncio.run(_run(settings, args))
+
+
+async def _run(settings: Any, args: argparse.Namespace) -> int:
+    import os
+    import socket
+
+    from cway_authd.store import resolve_store_key
+    from cway_common.clock import SYSTEM_CLOCK
+
+    from . import db
+    from .audit import JsonAudit
+    from .oauth_db import OAuthDb
+    from .pg_store import PgTokenStore
+
+    base = settings.base
+    keys = resolve_store_key(base.state_dir, base.store_key.get_secret_value() if base.store_key else None)
+    try:
+        pool = await db.create_pool(settings.database_url, max_size=2)
+    except Exception as exc:  # asyncpg's errors are not all OSError; their text may hold the URL
+        print(f"cway-mcp serve admin: cannot reach the database ({type(exc).__name__})", file=sys.stderr)
+        return EXIT_DATABASE
+    try:
+        async with pool.acquire() as conn:
+            version = await db.schema_version(conn)
+        if version != db.CURRENT_VERSION:
+            print(
+                f"cway-mcp serve admin: the database schema is at version {version}, this release uses "
+                f"{db.CURRENT_VERSION}; start a replica of this release first (it migrates)",
+                file=sys.stderr,
+            )
+            return EXIT_DATABASE
+        store = PgTokenStore(pool, keys, SYSTEM_CLOCK, due_at=lambda r: r.access_expires_at)
+        admin = AdminDb(pool, OAuthDb(pool, keys), store)
+        audit = JsonAudit(SYSTEM_CLOCK, f"admin@{socket.gethostname()}:{os.getpid()}")
+        if args.command == "grants":
+            subject = subject_of(args.user) if args.user else None
+            found = await admin.grants(SYSTEM_CLOCK.now(), subject=subject, client_id=args.client)
+            _print_grants(found, as_json=args.json)
+            return EXIT_OK if found or not (args.user or args.client) else EXIT_NOTHING
+        if args.user:
+            subject = subject_of(args.user)
+            label = await admin.username(subject)
+            removed = await admin.revoke_user(subject)
+            audit.event(
+                "admin_revoked", target="user", account=label, account_key=subject[:12], removed=_counts(removed)
+            )
+            _print_removed("user", label, removed, as_json=args.json)
+        else:
+            name = await admin.client_name(args.client)
+            removed = await admin.revoke_client(args.client)
+            audit.event("admin_revoked", target="client", client_id=args.client, removed=_counts(removed))
+            _print_removed("client", args.client, removed, as_json=args.json, name=name)
+        return EXIT_OK if removed.anything else EXIT_NOTHING
+    except Exception as exc:
+        print(f"cway-mcp serve admin: database error ({type(exc).__name__})", file=sys.stderr)
+        return EXIT_DATABASE
+    finally:
+        await pool.close()
+
+
+def _counts(removed: Removed) -> dict[str, Any]:
+    return {
+        "grants": removed.grants,
+        "tokens": removed.tokens,
+        "codes": removed.codes,
+        "consents": removed.consents,
+        "cway_record": removed.cway_record,
+        "registration": removed.registration,
+    }
+
+
+def _field(value: object) -> str:
+    if value is None:
+        return "-"
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return text.replace("\t", " ").replace("\n", " ") or "-"
+
+
+def _print_grants(grants: list[Grant], *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"grants": [g.as_json() for g in grants]}, indent=2))
+        return
+    for g in grants:
+        print("\t".join(_field(v) for v in (g.user, g.client_id, g.client_name, g.created, g.last_used, g.expires)))
+
+
+def _print_removed(kind: str, target: str, removed: Removed, *, as_json: bool, name: str | None = None) -> None:
+    if as_json:
+        print(json.dumps({"revoked": kind, kind: target, "client_name": name, "removed": _counts(removed)}, indent=2))
+        return
+    parts = [
+        f"{removed.grants} grant(s) ({removed.tokens} token(s))",
+        f"{removed.codes} unredeemed code(s)",
+        f"{removed.consents} remembered consent(s)",
+    ]
+    if kind == "user":
+        parts.append("stored Cway tokens deleted" if removed.cway_record else "no stored Cway tokens")
+    else:
+        parts.append("registration deleted" if removed.registration else "no registration")
+    label = f"{target} ({_field(name)})" if kind == "client" else target
+    verb = "revoked" if removed.anything else "nothing to revoke for"
+    print(f"{verb} {kind} {label}: " + ", ".join(parts))
