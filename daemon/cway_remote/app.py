@@ -47,6 +47,7 @@ from .gateway import RemoteGateway, register_whoami
 from .oauth_db import OAuthDb
 from .pg_store import PgTokenStore
 from .provider import SCOPE, CwayOAuthProvider
+from .ratelimit_middleware import RateLimiter, RateLimitMiddleware
 from .refresh import RemoteRefresher, refresh_due_at
 from .settings import CALLBACK_PATH, MCP_PATH, RemoteSettings
 
@@ -213,6 +214,10 @@ def build_app(runtime: RemoteRuntime) -> Starlette:
     # The SDK's metadata does not advertise Client ID Metadata Documents; this server accepts them
     # (cimd.py), so its route is served first with the flag set.
     app.router.routes.insert(0, metadata_route(server))
+    # Outermost, so a refused request costs nothing (see ratelimit_middleware.py).
+    app.add_middleware(
+        RateLimitMiddleware, limiter=RateLimiter(runtime.settings.rate_limits, runtime.clock, runtime.audit)
+    )
     return app
 
 

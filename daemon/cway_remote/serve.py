@@ -110,6 +110,7 @@ async def _serve(settings: object, args: argparse.Namespace) -> int:
             log_config=None,
             access_log=False,
             proxy_headers=True,
+            forwarded_allow_ips=settings.trusted_proxies,  # None: uvicorn's default, loopback only
             timeout_graceful_shutdown=10,
         )
         server = _Server(config)

@@ -4,18 +4,21 @@
 endpoint is ``<public>/mcp``, the Entra redirect URI ``<public>/oauth/callback``.
 ``CWAY_MCP_DATABASE_URL`` is a ``postgresql://`` URL (never echoed: it may hold a password).
 ``CWAY_MCP_STORE_KEY`` is required: every replica must decrypt every row, so no replica may make
-up a key of its own.
+up a key of its own. The rate limits (``CWAY_MCP_RATE_*``) and the trusted proxies
+(``CWAY_MCP_TRUSTED_PROXIES``) are parsed in :mod:`cway_remote.ratelimit`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from cway_common.config import ConfigError, RedirectTarget, Settings, is_loopback_host, load_settings, load_values
+
+from .ratelimit import RateLimits, load_rate_limits, load_trusted_proxies
 
 MCP_PATH = "/mcp"
 CALLBACK_PATH = "/oauth/callback"
@@ -30,6 +33,9 @@ class RemoteSettings:
     database_url: str
     access_token_seconds: int
     consent_days: int = DEFAULT_CONSENT_DAYS  # how long an approval is remembered; 0 = ask every time
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    #: uvicorn's ``forwarded_allow_ips``: peers whose ``X-Forwarded-For`` names the client (None: loopback only)
+    trusted_proxies: str | None = None
 
     @property
     def resource_url(self) -> str:
@@ -99,5 +105,11 @@ def load_remote_settings(env: Mapping[str, str] | None = None, *, cwd: Path | No
         base, redirect=RedirectTarget(uri=callback, host=cb.hostname or "", port=port, path=CALLBACK_PATH)
     )
     return RemoteSettings(
-        base=base, public_url=public, database_url=database, access_token_seconds=seconds, consent_days=consent_days
+        base=base,
+        public_url=public,
+        database_url=database,
+        access_token_seconds=seconds,
+        consent_days=consent_days,
+        rate_limits=load_rate_limits(values),
+        trusted_proxies=load_trusted_proxies(values),
     )
