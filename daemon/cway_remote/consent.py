@@ -53,6 +53,8 @@ from .settings import RemoteSettings
 log = logging.getLogger(__name__)
 
 COOKIE = "cway_mcp_consent"
+#: On https the cookie is a ``__Host-`` cookie: no sibling subdomain can set (toss) it for this host.
+SECURE_COOKIE = "__Host-cway_mcp_consent"
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
@@ -76,8 +78,8 @@ def _text(message: str) -> str:
     return f"<p>{html.escape(message)}</p>"
 
 
-def _same_browser(request: Request, pending: dict[str, Any]) -> bool:
-    cookie = request.cookies.get(COOKIE, "")
+def _same_browser(request: Request, pending: dict[str, Any], name: str) -> bool:
+    cookie = request.cookies.get(name, "")
     return bool(cookie and pending.get("browser")) and hmac.compare_digest(digest(cookie), pending["browser"])
 
 
@@ -102,6 +104,7 @@ class ConsentRoutes:
         self._exchange = exchange
         self._clock = clock
         self._audit = audit
+        self._cookie = SECURE_COOKIE if settings.secure_cookies else COOKIE
 
     async def consent(self, request: Request) -> Response:
         if request.method == "POST":
@@ -111,7 +114,7 @@ class ConsentRoutes:
         if pending is None:
             return page("Request expired", _text(_EXPIRED), 400)
         if "subject" in pending:  # signed in, no remembered consent: the page itself (also on reload)
-            if not _same_browser(request, pending):
+            if not _same_browser(request, pending, self._cookie):
                 return page("Not allowed", _text(_OTHER_BROWSER), 403)
             return await self._consent_page(handle, pending)
         return await self._to_entra(request, handle, pending)
@@ -121,7 +124,7 @@ class ConsentRoutes:
         remembered consent can apply)."""
         if await self._provider.get_client(pending["client_id"]) is None:
             return page("Unknown application", _text("The application that sent you here is not registered."), 400)
-        browser = request.cookies.get(COOKIE, "")
+        browser = request.cookies.get(self._cookie, "")
         if len(browser) < 32:  # reuse this browser's value: two sign-ins at once both stay bound to it
             browser = secrets.token_urlsafe(24)
         flow = self._exchange.new_flow()
@@ -136,7 +139,13 @@ class ConsentRoutes:
             return page("Sign-in unavailable", _text(f"The identity provider cannot be reached: {exc}."), 503)
         response = RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
         response.set_cookie(
-            COOKIE, browser, max_age=900, httponly=True, samesite="lax", secure=self._settings.secure_cookies, path="/"
+            self._cookie,
+            browser,
+            max_age=900,
+            httponly=True,
+            samesite="lax",
+            secure=self._settings.secure_cookies,
+            path="/",
         )
         return response
 
@@ -150,7 +159,7 @@ class ConsentRoutes:
                 _text("This sign-in is unknown, expired or already used. Start again from your assistant."),
                 400,
             )
-        if not _same_browser(request, pending):
+        if not _same_browser(request, pending, self._cookie):
             self._audit.event("sign_in_failed", client_id=pending["client_id"], reason="other_browser")
             return page("Not allowed", _text(_OTHER_BROWSER), 403)
         error = params.get("error")
@@ -228,7 +237,9 @@ class ConsentRoutes:
         pending = await self._db.pending(handle, self._clock.now()) if handle else None
         if pending is None or "subject" not in pending:
             return page("Request expired", _text(_EXPIRED), 400)
-        if not _same_browser(request, pending) or not hmac.compare_digest(csrf.encode(), pending["csrf"].encode()):
+        if not _same_browser(request, pending, self._cookie) or not hmac.compare_digest(
+            csrf.encode(), pending["csrf"].encode()
+        ):
             return page("Not allowed", _text("This approval did not come from the consent page. Start again."), 403)
         pending = await self._db.take_pending(handle, self._clock.now())  # single use, on every replica
         if pending is None:

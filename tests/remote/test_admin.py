@@ -152,6 +152,7 @@ async def test_revoking_a_client_removes_its_tokens_and_registration(
         b.stop()
 
 
+@pytest.mark.slow
 def test_admin_usage_and_configuration_errors_exit_2(serve_env: dict[str, str]) -> None:
     assert admin(serve_env, "revoke").returncode == 2  # --user or --client is required
     broken = dict(serve_env, CWAY_MCP_DATABASE_URL="mysql://u:hunter2@h/d")

@@ -40,9 +40,13 @@ R1, R2 = "http://127.0.0.1:1/cb-one", "http://127.0.0.1:1/cb-two"
 
 @dataclass
 class Served:
-    url: str
+    url: str  # where the test connects (plain http on loopback)
     runtime: RemoteRuntime
     clock: ManualClock
+
+    @property
+    def resource(self) -> str:
+        return self.runtime.settings.resource_url  # <public URL>/mcp, https when the test asks for it
 
     @property
     def admin(self) -> AdminDb:
@@ -72,7 +76,7 @@ class Served:
             "code_challenge": challenge,
             "code_challenge_method": "S256",
             "state": "st",
-            "resource": self.url + "/mcp",
+            "resource": self.resource,
         }
         return f"{self.url}/authorize?{urlencode(query)}"
 
@@ -85,7 +89,7 @@ class Served:
         return browser.consent_shown, result.code, verifier
 
 
-@pytest.fixture(params=[90])
+@pytest.fixture(params=[{}])
 async def served(
     request: pytest.FixtureRequest, base_dir: Path, database_url: str, store_key: str
 ) -> AsyncIterator[Served]:
@@ -94,15 +98,16 @@ async def served(
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         sock.listen(64)  # connections wait in the backlog until uvicorn accepts: no start-up polling
-        public = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        port = sock.getsockname()[1]
+        public = f"{'https' if request.param.get('https') else 'http'}://127.0.0.1:{port}"
         emu.register_redirect_uri(public + "/oauth/callback")
         env = remote_env(base_dir, emu.env(), public_url=public, database_url=database_url, key=store_key)
-        env["CWAY_MCP_CONSENT_DAYS"] = str(request.param)
+        env["CWAY_MCP_CONSENT_DAYS"] = str(request.param.get("days", 90))
         runtime = await RemoteRuntime.create(load_remote_settings(env, cwd=base_dir), clock=clock, pool_size=4)
         server = uvicorn.Server(uvicorn.Config(build_app(runtime), log_config=None, access_log=False))
         task = asyncio.create_task(server.serve(sockets=[sock]))
         try:
-            yield Served(public, runtime, clock)
+            yield Served(f"http://127.0.0.1:{port}", runtime, clock)
         finally:
             server.should_exit = True
             await task
@@ -167,7 +172,7 @@ async def test_an_admin_revocation_asks_again(served: Served) -> None:
     assert (await served.authorize(again, R1, ALICE))[0]
 
 
-@pytest.mark.parametrize("served", [0], indirect=True)
+@pytest.mark.parametrize("served", [{"days": 0}], indirect=True)
 async def test_consent_days_0_asks_every_time(served: Served) -> None:
     client = await served.register(R1)
     assert (await served.authorize(client, R1, ALICE))[0]
@@ -188,3 +193,16 @@ async def test_a_denial_stores_nothing_and_the_callback_belongs_to_the_browser_t
         refused = await victim.get(callback)  # without the cookie of the browser that started it
         assert refused.status_code == 403
         assert await served.runtime.store.load(ALICE) is None
+
+
+@pytest.mark.parametrize("served", [{"https": True}], indirect=True)
+async def test_on_https_the_browser_binding_is_a_host_only_secure_cookie(served: Served) -> None:
+    """``__Host-``: Secure, Path=/, no Domain, so a sibling subdomain cannot plant this browser's value."""
+    client = await served.register(R1)
+    async with httpx.AsyncClient() as http:
+        consent = (await http.get(served.authorize_url(client, R1, "c" * 43))).headers["location"]
+        answer = await http.get(consent.replace("https://", "http://"))  # TLS is the load balancer's
+    assert answer.status_code == 303
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith("__Host-cway_mcp_consent=")
+    assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie and "Domain" not in cookie
