@@ -22,8 +22,15 @@ CLIENT_LOCK = 0x0C3A8
 
 
 async def lock_grant_shared(conn: Any, subject: str, client_id: str) -> None:
-    await conn.execute("SELECT pg_advisory_xact_lock_shared($1, hashtext($2))", SUBJECT_LOCK, subject)
-    await conn.execute("SELECT pg_advisory_xact_lock_shared($1, hashtext($2))", CLIENT_LOCK, client_id)
+    """Both shared locks in one round trip (the existence check must be a later statement: its
+    snapshot has to be taken after the locks are held)."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock_shared($1, hashtext($2)), pg_advisory_xact_lock_shared($3, hashtext($4))",
+        SUBJECT_LOCK,
+        subject,
+        CLIENT_LOCK,
+        client_id,
+    )
 
 
 async def lock_subject(conn: Any, subject: str) -> None:
