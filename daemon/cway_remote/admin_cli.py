@@ -80,7 +80,11 @@ async def _run(settings: Any, args: argparse.Namespace) -> int:
     from .pg_store import PgTokenStore
 
     base = settings.base
-    keys = resolve_store_key(base.state_dir, base.store_key.get_secret_value() if base.store_key else None)
+    try:
+        keys = resolve_store_key(base.state_dir, base.store_key.get_secret_value() if base.store_key else None)
+    except Exception as exc:  # a malformed key: say which setting, never its value
+        print(f"cway-mcp serve admin: CWAY_MCP_STORE_KEY cannot be used ({type(exc).__name__})", file=sys.stderr)
+        return EXIT_CONFIG
     try:
         pool = await db.create_pool(settings.database_url, max_size=2)
     except Exception as exc:  # asyncpg's errors are not all OSError; their text may hold the URL

@@ -158,6 +158,9 @@ def test_admin_usage_and_configuration_errors_exit_2(serve_env: dict[str, str]) 
     broken = dict(serve_env, CWAY_MCP_DATABASE_URL="mysql://u:hunter2@h/d")
     answer = admin(broken, "grants")
     assert answer.returncode == 2 and "hunter2" not in answer.stderr + answer.stdout
+    bad_key = admin(dict(serve_env, CWAY_MCP_STORE_KEY="not-a-fernet-key-hunter2"), "grants")
+    assert bad_key.returncode == 2, bad_key.stderr
+    assert "CWAY_MCP_STORE_KEY" in bad_key.stderr and "hunter2" not in bad_key.stderr + bad_key.stdout
 
 
 @pytest.fixture
