@@ -34,7 +34,7 @@ class RateLimits:
 
     register: int = 10
     authorize: int = 30
-    consent: int = 30
+    consent: int = 90  # a sign-in takes up to three steps here: GET /consent, the callback, POST /consent
     token_per_client: int = 60
     token_per_ip: int = 300
 

@@ -8,8 +8,8 @@ the ASGI ``client`` of the request: the socket peer, or the address uvicorn took
 
 The error codes are the registered ones closest to "too many requests": ``slow_down`` (RFC 8628,
 a token endpoint error: "increase the interval") at ``/token`` and ``/revoke``;
-``temporarily_unavailable`` (RFC 6749 §4.1.2.1) at ``/authorize``, the consent page and
-``/register`` (RFC 7591 defines none of its own). Every 429 carries ``Retry-After``. The first
+``temporarily_unavailable`` (RFC 6749 §4.1.2.1) at ``/authorize``, the consent page, the Entra
+callback and ``/register`` (RFC 7591 defines none of its own). Every 429 carries ``Retry-After``. The first
 refusal of a caller (until it is allowed again) is audited as ``rate_limited``: endpoint, the
 caller's address key, the presented client id, never a body, a secret or a token.
 """
@@ -29,6 +29,7 @@ from cway_common.clock import Clock
 
 from .audit import AuditSink
 from .ratelimit import RateLimits, TokenBuckets, Verdict, caller_address
+from .settings import CALLBACK_PATH
 
 #: A form larger than this is not searched for ``client_id`` (the SDK refuses huge bodies itself).
 MAX_FORM_BYTES = 64 * 1024
@@ -63,7 +64,9 @@ class RateLimiter:
             ("POST", "/register"): register,
             ("GET", "/authorize"): authorize,
             ("POST", "/authorize"): authorize,
+            ("GET", "/consent"): consent,
             ("POST", "/consent"): consent,
+            ("GET", CALLBACK_PATH): consent,  # an unknown state costs a database lookup: limited like the page
             ("POST", "/token"): token,
             ("POST", "/revoke"): token,
         }

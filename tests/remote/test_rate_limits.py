@@ -145,7 +145,10 @@ async def test_the_token_limit_answers_alike_for_a_registered_and_an_unknown_cli
     assert secrets_seen == []
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/authorize"), ("POST", "/consent")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/authorize"), ("POST", "/consent"), ("GET", "/consent"), ("GET", "/oauth/callback")],
+)
 async def test_the_browser_endpoints_are_limited_per_address(
     client_from: Client, clock: ManualClock, method: str, path: str
 ) -> None:
@@ -183,7 +186,7 @@ async def test_a_trusted_proxys_forwarded_address_is_the_one_limited(serve_env: 
 
 def test_rate_settings_have_defaults_and_refuse_what_is_not_a_count() -> None:
     assert load_rate_limits({}) == RateLimits(
-        register=10, authorize=30, consent=30, token_per_client=60, token_per_ip=300
+        register=10, authorize=30, consent=90, token_per_client=60, token_per_ip=300
     )
     assert load_rate_limits({"CWAY_MCP_RATE_REGISTER": "0"}).register == 0
     for bad in ("-1", "ten", "1.5"):
