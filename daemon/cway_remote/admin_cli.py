@@ -1,4 +1,4 @@
-"""``cway-mcp serve admin``: list grants and cut off a user or a client, from any machine with the settings.
+"""``cway-mcp serve admin``: list grants, cut off a user or a client, deny a client for good.
 
 Run it with the replicas' settings (``CWAY_MCP_DATABASE_URL``, ``CWAY_MCP_STORE_KEY``, …); it
 changes the shared database only, so the revocation holds on every replica at once. Output is for
@@ -6,7 +6,8 @@ pipes: one tab-separated line per grant (``user client_id client_name created la
 one line per revocation, or ``--json``. Nothing printed or logged is a token, a code or a hash of
 one. Exit status: 0 done, 1 nothing matched (no such grant, user or client), 2 usage or
 configuration error, 3 the database cannot be used (or its schema is not this release's).
-Every revocation is an audit event (``admin_revoked``) on stderr, like the server's.
+Every revocation is an audit event (``admin_revoked``) on stderr, like the server's. The deny list
+(``deny``, ``allow``, ``denied``) is in :mod:`admin_deny`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ _ACCOUNT = re.compile(r"^account:([0-9a-f]{64})$")
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="cway-mcp serve admin", description="List and revoke grants of the remote server (shared database)."
+        prog="cway-mcp serve admin",
+        description="List and revoke grants of the remote server, deny or allow clients (shared database).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     grants = commands.add_parser("grants", help="list live grants, one tab-separated line each")
@@ -38,6 +40,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     target.add_argument("--user", help="the user: their server tokens, remembered consents and stored Cway tokens")
     target.add_argument("--client", help="the client: its tokens, remembered consents and its registration")
     revoke.add_argument("--json", action="store_true", help="one JSON document instead of a line")
+    deny = commands.add_parser("deny", help="block a client for good (deny list) and revoke everything it holds")
+    deny.add_argument("--client", required=True, help="the client id exactly as listed (a registered id or a URL)")
+    deny.add_argument("--reason", help="why, for the listing and the audit log (one line, at most 200 characters)")
+    deny.add_argument("--json", action="store_true", help="one JSON document instead of a line")
+    allow = commands.add_parser("allow", help="lift a client's denial (it must authorize again)")
+    allow.add_argument("--client", required=True, help="the client id exactly as denied")
+    allow.add_argument("--json", action="store_true", help="one JSON document instead of a line")
+    denied = commands.add_parser("denied", help="list denied clients, one tab-separated line each")
+    denied.add_argument("--client", help="only this client id")
+    denied.add_argument("--json", action="store_true", help="one JSON document instead of lines")
     return parser.parse_args(argv)
 
 
@@ -55,9 +67,14 @@ def main(argv: list[str]) -> int:
         return int(exc.code or 0)
     from cway_common.config import ConfigError
 
+    from .admin_deny import usage_error
     from .audit import configure_json_logging
     from .settings import load_remote_settings
 
+    problem = usage_error(args)
+    if problem:
+        print(f"cway-mcp serve admin: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     try:
         settings = load_remote_settings()
     except ConfigError as exc:
@@ -103,6 +120,10 @@ async def _run(settings: Any, args: argparse.Namespace) -> int:
         store = PgTokenStore(pool, keys, SYSTEM_CLOCK, due_at=lambda r: r.access_expires_at)
         admin = AdminDb(pool, OAuthDb(pool, keys), store)
         audit = JsonAudit(SYSTEM_CLOCK, f"admin@{socket.gethostname()}:{os.getpid()}")
+        if args.command in ("deny", "allow", "denied"):
+            from .admin_deny import run_deny_command
+
+            return await run_deny_command(args, pool, admin, audit)
         if args.command == "grants":
             subject = subject_of(args.user) if args.user else None
             found = await admin.grants(SYSTEM_CLOCK.now(), subject=subject, client_id=args.client)
@@ -155,7 +176,9 @@ def _print_grants(grants: list[Grant], *, as_json: bool) -> None:
         print("\t".join(_field(v) for v in (g.user, g.client_id, g.client_name, g.created, g.last_used, g.expires)))
 
 
-def _print_removed(kind: str, target: str, removed: Removed, *, as_json: bool, name: str | None = None) -> None:
+def _print_removed(
+    kind: str, target: str, removed: Removed, *, as_json: bool, name: str | None = None, verb: str | None = None
+) -> None:
     if as_json:
         print(json.dumps({"revoked": kind, kind: target, "client_name": name, "removed": _counts(removed)}, indent=2))
         return
@@ -169,5 +192,5 @@ def _print_removed(kind: str, target: str, removed: Removed, *, as_json: bool, n
     else:
         parts.append("registration deleted" if removed.registration else "no registration")
     label = f"{target} ({_field(name)})" if kind == "client" else target
-    verb = "revoked" if removed.anything else "nothing to revoke for"
+    verb = verb or ("revoked" if removed.anything else "nothing to revoke for")
     print(f"{verb} {kind} {label}: " + ", ".join(parts))

@@ -126,11 +126,15 @@ class AdminDb:
     async def revoke_client(self, client_id: str) -> Removed:
         async with self._pool.acquire() as conn, conn.transaction():
             await lock_client(conn, client_id)
-            registration = _count(await conn.execute("DELETE FROM oauth_clients WHERE client_id = $1", client_id))
-            grants = await conn.fetchval(
-                "SELECT count(DISTINCT family) FROM oauth_tokens WHERE client_id = $1", client_id
-            )
-            tokens = _count(await conn.execute("DELETE FROM oauth_tokens WHERE client_id = $1", client_id))
-            codes = _count(await conn.execute("DELETE FROM oauth_codes WHERE client_id = $1", client_id))
-            consents = _count(await conn.execute("DELETE FROM oauth_consents WHERE client_id = $1", client_id))
-        return Removed(grants=grants, tokens=tokens, codes=codes, consents=consents, registration=registration > 0)
+            return await revoke_client_locked(conn, client_id)
+
+
+async def revoke_client_locked(conn: Any, client_id: str) -> Removed:
+    """Everything of one client, inside the caller's transaction that holds its exclusive client lock
+    (``admin revoke --client``, and ``admin deny`` after it recorded the denial)."""
+    registration = _count(await conn.execute("DELETE FROM oauth_clients WHERE client_id = $1", client_id))
+    grants = await conn.fetchval("SELECT count(DISTINCT family) FROM oauth_tokens WHERE client_id = $1", client_id)
+    tokens = _count(await conn.execute("DELETE FROM oauth_tokens WHERE client_id = $1", client_id))
+    codes = _count(await conn.execute("DELETE FROM oauth_codes WHERE client_id = $1", client_id))
+    consents = _count(await conn.execute("DELETE FROM oauth_consents WHERE client_id = $1", client_id))
+    return Removed(grants=grants, tokens=tokens, codes=codes, consents=consents, registration=registration > 0)

@@ -18,6 +18,8 @@ What is stored where (nothing secret in clear; usernames only as hashes):
   ``granted_at`` (the sign-in that started the token family) and ``issued_at`` for the admin listing.
 * ``oauth_consents``: remembered approvals per (user, client, redirect URI, scopes), with an expiry
   (:mod:`cway_remote.consents`).
+* ``oauth_denied_clients``: client ids an operator blocked (``cway-mcp serve admin deny``), with who,
+  when and why; checked before any client lookup or metadata fetch (:mod:`cway_remote.deny_list`).
 """
 
 from __future__ import annotations
@@ -102,6 +104,18 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             PRIMARY KEY (subject, client_id, request_hash)
         );
         CREATE INDEX oauth_consents_client ON oauth_consents (client_id);
+        """,
+    ),
+    (
+        3,
+        "client deny list (admin deny/allow)",
+        """
+        CREATE TABLE oauth_denied_clients (
+            client_id  text PRIMARY KEY,
+            reason     text,
+            denied_by  text NOT NULL,
+            denied_at  timestamptz NOT NULL
+        );
         """,
     ),
 )

@@ -2,7 +2,8 @@
 
 Issuing a token pair (``OAuthDb.issue``) takes the *shared* lock of its user and of its client and
 checks, inside that transaction, that the user's Cway record and the client's registration still
-exist. A revocation (:mod:`cway_remote.admin_db`) takes the *exclusive* lock first, so it waits for
+exist (and that the client is not denied). A revocation (:mod:`cway_remote.admin_db`; a denial,
+:mod:`cway_remote.deny_list`, is one) takes the *exclusive* lock first, so it waits for
 every issue in flight to commit and then deletes what they wrote, and every issue after it finds
 the record or the registration gone and issues nothing. Without the lock an authorization code
 redeemed while the revocation runs could leave a fresh grant behind (``READ COMMITTED`` lets a
@@ -42,11 +43,13 @@ async def lock_client(conn: Any, client_id: str) -> None:
 
 
 async def grant_still_valid(conn: Any, subject: str, client_id: str) -> bool:
-    """The user's Cway record and the client's registration both exist (neither was revoked)."""
+    """The user's Cway record and the client's registration both exist (neither was revoked) and the
+    client is not on the deny list (``admin deny`` holds the exclusive client lock too)."""
     return bool(
         await conn.fetchval(
             "SELECT EXISTS (SELECT 1 FROM cway_accounts WHERE account_key = $1) "
-            "AND EXISTS (SELECT 1 FROM oauth_clients WHERE client_id = $2)",
+            "AND EXISTS (SELECT 1 FROM oauth_clients WHERE client_id = $2) "
+            "AND NOT EXISTS (SELECT 1 FROM oauth_denied_clients WHERE client_id = $2)",
             subject,
             client_id,
         )

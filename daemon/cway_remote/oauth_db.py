@@ -65,20 +65,37 @@ class OAuthDb:
 
     # -- clients -------------------------------------------------------------------------------
 
-    async def save_client(self, client_id: str, info: dict[str, Any], now: datetime) -> None:
+    async def save_client(self, client_id: str, info: dict[str, Any], now: datetime) -> bool:
+        """Store (or replace) a client record, unless the id is on the deny list (then False): a
+        metadata document fetched while an operator denied its URL cannot come back as a cache entry."""
         async with self._pool.acquire() as conn:
-            await conn.execute(
-                "INSERT INTO oauth_clients (client_id, info, created_at) VALUES ($1, $2, $3) "
+            status = await conn.execute(
+                "INSERT INTO oauth_clients (client_id, info, created_at) SELECT $1, $2, $3 "
+                "WHERE NOT EXISTS (SELECT 1 FROM oauth_denied_clients WHERE client_id = $1) "
                 "ON CONFLICT (client_id) DO UPDATE SET info = EXCLUDED.info",
                 client_id,
                 self._seal(info),
                 now,
             )
+        return not status.endswith(" 0")
 
     async def client(self, client_id: str) -> dict[str, Any] | None:
+        info, _ = await self.client_state(client_id)
+        return info
+
+    async def client_state(self, client_id: str) -> tuple[dict[str, Any] | None, bool]:
+        """The stored record (registration or cached metadata document) and whether the id is denied,
+        in one round trip; a denied id's record is never returned (never opened)."""
         async with self._pool.acquire() as conn:
-            raw = await conn.fetchval("SELECT info FROM oauth_clients WHERE client_id = $1", client_id)
-        return self._open(raw) if raw is not None else None
+            row = await conn.fetchrow(
+                "SELECT EXISTS (SELECT 1 FROM oauth_denied_clients WHERE client_id = $1) AS denied, "
+                "(SELECT info FROM oauth_clients WHERE client_id = $1) AS info",
+                client_id,
+            )
+        if row["denied"]:
+            return None, True
+        raw = row["info"]
+        return (self._open(raw) if raw is not None else None), False
 
     # -- pending authorizations (between /authorize and the Entra callback) ---------------------
 

@@ -31,6 +31,7 @@ from mcp.server.auth.provider import (
     AuthorizeError,
     IdentityAssertionParams,
     RefreshToken,
+    RegistrationError,
     TokenError,
 )
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
@@ -75,15 +76,21 @@ class CwayOAuthProvider:
     # -- clients ---------------------------------------------------------------------------------
 
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        """The client, or None when unknown or denied: the SDK's handlers then answer as for an unknown
+        client (``invalid_client`` at ``/token`` and ``/revoke``, ``400`` without redirect at
+        ``/authorize``). The deny list is read first, in the same query as the stored record, so a
+        denied metadata-document URL is neither fetched nor served from the cache."""
+        info, denied = await self._db.client_state(client_id)
+        if denied:
+            self._audit.event("client_denied", client_id=client_id[:300])
+            return None
         if is_metadata_url(client_id):
-            return await self._metadata_client(client_id)
-        info = await self._db.client(client_id)
+            return await self._metadata_client(client_id, info)
         return OAuthClientInformationFull.model_validate(info) if info is not None else None
 
-    async def _metadata_client(self, url: str) -> OAuthClientInformationFull | None:
+    async def _metadata_client(self, url: str, cached: dict[str, Any] | None) -> OAuthClientInformationFull | None:
         """A client identified by its metadata document (CIMD): cached, else fetched (see :mod:`cimd`)."""
         now = self._clock.now()
-        cached = await self._db.client(url)
         if cached is not None and (info := from_cache(cached, now)) is not None:
             return info
         if self._http is None:
@@ -94,13 +101,19 @@ class CwayOAuthProvider:
             log.info("client metadata document refused: %s", exc)
             self._audit.event("client_metadata_refused", client_id=url, reason=str(exc))
             return None
-        await self._db.save_client(url, cache_entry(info, now), now)
+        if not await self._db.save_client(url, cache_entry(info, now), now):  # denied while it was fetched
+            self._audit.event("client_denied", client_id=url[:300])
+            return None
         self._audit.event("client_metadata_fetched", client_id=url, client_name=info.client_name)
         return info
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
         assert client_info.client_id is not None
-        await self._db.save_client(client_info.client_id, client_info.model_dump(mode="json"), self._clock.now())
+        if not await self._db.save_client(
+            client_info.client_id, client_info.model_dump(mode="json"), self._clock.now()
+        ):  # the SDK mints a random id, so only a denied id that was chosen could get here
+            self._audit.event("client_denied", client_id=client_info.client_id[:300])
+            raise RegistrationError("invalid_client_metadata", "this client id is blocked by the administrator")
         self._audit.event(
             "client_registered",
             client_id=client_info.client_id,
