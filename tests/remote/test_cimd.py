@@ -5,59 +5,22 @@ through ``SSL_CERT_FILE``), checks it, and the whole sign-in and a tool call wor
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
 from mcp.client.auth import OAuthClientProvider
 from mcp.shared.auth import OAuthClientMetadata
-from starlette.applications import Starlette
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from cway_emulator.fixtures import ALICE
-from tests.helpers.daemon import free_port
 from tests.helpers.remote import REDIRECT_URI, McpSession, MemoryTokenStorage, OAuthBrowser, start_replica
-from tests.helpers.tls import self_signed
+from tests.remote.conftest import MetadataHost
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def metadata_host(base_dir: Path) -> Iterator[tuple[str, Path]]:
-    """An https server on loopback serving one client's metadata document at /client.json."""
-    cert, key = self_signed(base_dir)
-    port = free_port()
-    url = f"https://127.0.0.1:{port}/client.json"
-    document = {
-        "client_id": url,
-        "client_name": "Metadata-document client",
-        "redirect_uris": [REDIRECT_URI],
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "token_endpoint_auth_method": "none",
-    }
-    app = Starlette(routes=[Route("/client.json", lambda _: JSONResponse(document))])
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, ssl_certfile=str(cert), ssl_keyfile=str(key), log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield url, cert
-    server.should_exit = True
-    thread.join(10)
-
-
 async def test_a_client_identified_by_its_metadata_document_signs_in_without_registering(
-    serve_env: dict[str, str], public_port: int, metadata_host: tuple[str, Path]
+    serve_env: dict[str, str], public_port: int, metadata_host: MetadataHost
 ) -> None:
-    metadata_url, cert = metadata_host
+    metadata_url, cert = metadata_host.url, metadata_host.cert
     replica = start_replica({**serve_env, "SSL_CERT_FILE": str(cert)}, public_port)
     try:
         url = replica.url + "/mcp"
