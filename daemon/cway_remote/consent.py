@@ -19,6 +19,10 @@ user is once Entra (and Cway's ``loginInfo``) said so. So:
    (``CWAY_MCP_CONSENT_DAYS``; 0 = never) and sends this server's one-time code to the client; a
    denial stores nothing.
 
+A client that is unknown or denied (``admin deny``) when the browser reaches ``/consent``, the Entra
+callback (checked before the Cway exchange) or the approval is refused there with a page, and
+nothing is sent to its redirect URI.
+
 No code reaches a client the user has not approved (now, or within the remembered period): the
 confused-deputy protection of an OAuth proxy with one static Entra app for every MCP client.
 Pages never show a code, a token, a state or a verifier; errors are worded for a person.
@@ -64,6 +68,7 @@ PAGE_HEADERS = {
 _STYLE = "body{font-family:system-ui,sans-serif;max-width:34em;margin:3em auto;padding:0 1em}button{margin-right:1em}"
 _EXPIRED = "This authorization request is unknown or expired. Start again from your assistant."
 _OTHER_BROWSER = "This sign-in was not started in this browser. Start again from your assistant."
+_UNKNOWN_CLIENT = "The application that sent you here is not registered, or an administrator blocked it."
 
 
 def page(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -123,7 +128,7 @@ class ConsentRoutes:
         """Bind the request to this browser, then sign in at Entra (the user must be known before a
         remembered consent can apply)."""
         if await self._provider.get_client(pending["client_id"]) is None:
-            return page("Unknown application", _text("The application that sent you here is not registered."), 400)
+            return page("Unknown application", _text(_UNKNOWN_CLIENT), 400)
         browser = request.cookies.get(self._cookie, "")
         if len(browser) < 32:  # reuse this browser's value: two sign-ins at once both stay bound to it
             browser = secrets.token_urlsafe(24)
@@ -162,6 +167,8 @@ class ConsentRoutes:
         if not _same_browser(request, pending, self._cookie):
             self._audit.event("sign_in_failed", client_id=pending["client_id"], reason="other_browser")
             return page("Not allowed", _text(_OTHER_BROWSER), 403)
+        if await self._provider.get_client(pending["client_id"]) is None:  # denied since /consent: nothing more
+            return page("Unknown application", _text(_UNKNOWN_CLIENT), 400)
         error = params.get("error")
         if error:
             self._audit.event("sign_in_failed", client_id=pending["client_id"], reason="idp_error")
@@ -188,7 +195,7 @@ class ConsentRoutes:
             scopes=pending["scopes"],
             now=self._clock.now(),
         )
-        if remembered and await self._provider.get_client(pending["client_id"]) is not None:
+        if remembered:
             self._audit.event("consent", client_id=pending["client_id"], account=record.username, decision="remembered")
             return await self._grant(pending, record)
         handle = secrets.token_urlsafe(32)
@@ -208,7 +215,7 @@ class ConsentRoutes:
     async def _consent_page(self, handle: str, pending: dict[str, Any]) -> Response:
         client = await self._provider.get_client(pending["client_id"])
         if client is None:
-            return page("Unknown application", _text("The application that sent you here is not registered."), 400)
+            return page("Unknown application", _text(_UNKNOWN_CLIENT), 400)
         name = client.client_name or "An application without a name"
         days = self._settings.consent_days
         remember = (
@@ -244,6 +251,8 @@ class ConsentRoutes:
         pending = await self._db.take_pending(handle, self._clock.now())  # single use, on every replica
         if pending is None:
             return page("Request expired", _text("This authorization request was already answered."), 400)
+        if await self._provider.get_client(pending["client_id"]) is None:  # denied while the page was shown
+            return page("Unknown application", _text(_UNKNOWN_CLIENT), 400)
         if decision != "approve":
             self._audit.event("consent", client_id=pending["client_id"], account=pending["username"], decision="denied")
             return self._back_to_client(pending, error="access_denied", description="the user denied access")

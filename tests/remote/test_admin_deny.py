@@ -5,7 +5,8 @@ Document served over TLS on loopback.
 A denied metadata-document client is refused at ``/authorize`` and ``/token`` (code and refresh
 grants) on the *other* replica at once, its document server sees no further fetch, and its tokens
 stop working on ``/mcp``; ``allow`` lets it sign in again from scratch (the document is fetched
-afresh). A registered client can be denied too, and another client carries on.
+afresh). A registered client can be denied too, even while a user is signing in through it (the
+Entra callback then stops before the Cway sign-in), and another client carries on.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 from mcp.client.auth import OAuthClientProvider
 from mcp.shared.auth import OAuthClientMetadata
 
+from cway_emulator.browser import browser_sign_in_async
 from cway_emulator.fixtures import ALICE, BOB
 from tests.helpers.daemon import process_env
 from tests.helpers.remote import REDIRECT_URI, McpSession, MemoryTokenStorage, OAuthBrowser, Replica, start_replica
@@ -114,7 +116,11 @@ async def test_a_denied_client_is_refused_everywhere_without_a_fetch_until_it_is
 
         assert mcp_status(b, bob) == 200  # another client carries on
         assert refresh(b, bob).status_code == 200
-        bob_denied = admin(env, "deny", "--client", registered, "--json")
+        async with httpx.AsyncClient(timeout=15) as browser:  # Bob starts signing in again through it
+            consent = (await browser.get(authorize(a, registered).headers["location"])).headers["location"]
+            bob_denied = admin(env, "deny", "--client", registered, "--json")  # while he is at Entra
+            callback = await browser.get(await browser_sign_in_async(consent, BOB))
+        assert callback.status_code == 400 and "administrator blocked it" in callback.text  # no Cway sign-in
         assert bob_denied.returncode == 0, bob_denied.stderr
         assert json.loads(bob_denied.stdout)["removed"]["registration"] is True
         assert mcp_status(a, bob) == 401
