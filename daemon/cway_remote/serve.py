@@ -4,7 +4,7 @@ Settings as for the daemon (Entra, Cway) plus ``CWAY_MCP_PUBLIC_URL``, ``CWAY_MC
 and ``CWAY_MCP_STORE_KEY`` (see docs/deploy.md). Logs are JSON lines on stderr. SIGTERM stops
 taking requests, finishes those in flight (a refresh in flight commits or rolls back; either way
 nothing committed is lost) and exits 0; a configuration error exits 2, a database that cannot be
-reached or migrated exits 3. ``cway-mcp serve admin …`` lists and revokes grants (:mod:`admin_cli`).
+reached or migrated exits 3. ``cway-mcp serve admin …`` lists and revokes grants and keeps the client deny list (:mod:`admin_cli`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         prog="cway-mcp serve",
         description="Run the Cway MCP server over Streamable HTTP with OAuth (one replica; run several behind "
         "a load balancer, all on one PostgreSQL database).",
-        epilog="`cway-mcp serve admin grants|revoke --help`: list grants, revoke a user's or a client's.",
+        epilog="`cway-mcp serve admin grants|revoke|deny|allow|denied --help`: list grants, revoke a user's or a "
+        "client's, deny a client for good.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
@@ -45,7 +46,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["admin"]:  # `cway-mcp serve admin …`: grants and revocation (admin_cli.py)
+    if argv[:1] == ["admin"]:  # `cway-mcp serve admin …`: grants, revocation, deny list (admin_cli.py)
         from .admin_cli import main as admin_main
 
         return admin_main(argv[1:])
