@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import re
 import sys
 from typing import Any
 
-from .admin_db import AdminDb, Grant, Removed
+from .admin_db import AdminDb
+from .admin_output import counts, print_grants, print_removed
 
 EXIT_OK, EXIT_NOTHING, EXIT_CONFIG, EXIT_DATABASE = 0, 1, 2, 3
 _ACCOUNT = re.compile(r"^account:([0-9a-f]{64})$")
@@ -127,70 +127,24 @@ async def _run(settings: Any, args: argparse.Namespace) -> int:
         if args.command == "grants":
             subject = subject_of(args.user) if args.user else None
             found = await admin.grants(SYSTEM_CLOCK.now(), subject=subject, client_id=args.client)
-            _print_grants(found, as_json=args.json)
+            print_grants(found, as_json=args.json)
             return EXIT_OK if found or not (args.user or args.client) else EXIT_NOTHING
         if args.user:
             subject = subject_of(args.user)
             label = await admin.username(subject)
             removed = await admin.revoke_user(subject)
             audit.event(
-                "admin_revoked", target="user", account=label, account_key=subject[:12], removed=_counts(removed)
+                "admin_revoked", target="user", account=label, account_key=subject[:12], removed=counts(removed)
             )
-            _print_removed("user", label, removed, as_json=args.json)
+            print_removed("user", label, removed, as_json=args.json)
         else:
             name = await admin.client_name(args.client)
             removed = await admin.revoke_client(args.client)
-            audit.event("admin_revoked", target="client", client_id=args.client, removed=_counts(removed))
-            _print_removed("client", args.client, removed, as_json=args.json, name=name)
+            audit.event("admin_revoked", target="client", client_id=args.client, removed=counts(removed))
+            print_removed("client", args.client, removed, as_json=args.json, name=name)
         return EXIT_OK if removed.anything else EXIT_NOTHING
     except Exception as exc:
         print(f"cway-mcp serve admin: database error ({type(exc).__name__})", file=sys.stderr)
         return EXIT_DATABASE
     finally:
         await pool.close()
-
-
-def _counts(removed: Removed) -> dict[str, Any]:
-    return {
-        "grants": removed.grants,
-        "tokens": removed.tokens,
-        "codes": removed.codes,
-        "consents": removed.consents,
-        "cway_record": removed.cway_record,
-        "registration": removed.registration,
-    }
-
-
-def _field(value: object) -> str:
-    if value is None:
-        return "-"
-    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return text.replace("\t", " ").replace("\n", " ") or "-"
-
-
-def _print_grants(grants: list[Grant], *, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps({"grants": [g.as_json() for g in grants]}, indent=2))
-        return
-    for g in grants:
-        print("\t".join(_field(v) for v in (g.user, g.client_id, g.client_name, g.created, g.last_used, g.expires)))
-
-
-def _print_removed(
-    kind: str, target: str, removed: Removed, *, as_json: bool, name: str | None = None, verb: str | None = None
-) -> None:
-    if as_json:
-        print(json.dumps({"revoked": kind, kind: target, "client_name": name, "removed": _counts(removed)}, indent=2))
-        return
-    parts = [
-        f"{removed.grants} grant(s) ({removed.tokens} token(s))",
-        f"{removed.codes} unredeemed code(s)",
-        f"{removed.consents} remembered consent(s)",
-    ]
-    if kind == "user":
-        parts.append("stored Cway tokens deleted" if removed.cway_record else "no stored Cway tokens")
-    else:
-        parts.append("registration deleted" if removed.registration else "no registration")
-    label = f"{target} ({_field(name)})" if kind == "client" else target
-    verb = verb or ("revoked" if removed.anything else "nothing to revoke for")
-    print(f"{verb} {kind} {label}: " + ", ".join(parts))

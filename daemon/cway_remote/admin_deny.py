@@ -22,6 +22,7 @@ from cway_authd.grants import clean_text
 from cway_common.clock import SYSTEM_CLOCK
 
 from .admin_db import AdminDb
+from .admin_output import counts, field, print_removed
 from .audit import AuditSink
 from .deny_list import MAX_CLIENT_ID, MAX_REASON, DeniedClient, DenyList
 
@@ -55,8 +56,6 @@ def operator() -> str:
 
 
 async def run_deny_command(args: argparse.Namespace, pool: asyncpg.Pool, admin: AdminDb, audit: AuditSink) -> int:
-    from .admin_cli import _counts, _print_removed
-
     deny_list = DenyList(pool)
     if args.command == "denied":
         entries = await deny_list.listing(args.client)
@@ -74,27 +73,25 @@ async def run_deny_command(args: argparse.Namespace, pool: asyncpg.Pool, admin: 
     reason = clean_text(args.reason, MAX_REASON) if args.reason else None
     name = await admin.client_name(args.client)  # before the denial: a denied client's record is not read
     new, removed = await deny_list.deny(args.client, reason=reason, by=operator(), now=SYSTEM_CLOCK.now())
-    audit.event("admin_denied", client_id=args.client, reason=reason, new=new, removed=_counts(removed))
+    audit.event("admin_denied", client_id=args.client, reason=reason, new=new, removed=counts(removed))
     if args.json:
         document: dict[str, Any] = {
             "denied": args.client,
             "client_name": name,
             "new": new,
             "reason": reason,
-            "removed": _counts(removed),
+            "removed": counts(removed),
         }
         print(json.dumps(document, indent=2))
     else:
         verb = "denied" if new else "already denied"
-        _print_removed("client", args.client, removed, as_json=False, name=name, verb=verb)
+        print_removed("client", args.client, removed, as_json=False, name=name, verb=verb)
     return EXIT_OK
 
 
 def _print_denied(entries: list[DeniedClient], *, as_json: bool) -> None:
-    from .admin_cli import _field
-
     if as_json:
         print(json.dumps({"denied": [e.as_json() for e in entries]}, indent=2))
         return
     for e in entries:
-        print("\t".join(_field(v) for v in (e.client_id, e.denied_at, e.denied_by, e.reason)))
+        print("\t".join(field(v) for v in (e.client_id, e.denied_at, e.denied_by, e.reason)))
