@@ -1,5 +1,5 @@
 """What ``cway-mcp serve admin`` prints: tab-separated lines for pipes (one record a line, ``-`` for
-nothing, tabs and newlines in values flattened), or one JSON document with ``--json``. Counts and
+nothing, control characters in values flattened to spaces), or one JSON document with ``--json``. Counts and
 names only: never a token, a code or a hash of one."""
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ def counts(removed: Removed) -> dict[str, Any]:
 
 
 def field(value: object) -> str:
+    """One column: a client's name comes from its own metadata document, so every control character
+    (a tab or newline that would shift columns, a terminal escape sequence) becomes a space."""
     if value is None:
         return "-"
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return text.replace("\t", " ").replace("\n", " ") or "-"
+    return "".join(c if c.isprintable() else " " for c in text) or "-"
 
 
 def print_grants(grants: list[Grant], *, as_json: bool) -> None:

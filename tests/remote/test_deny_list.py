@@ -22,6 +22,7 @@ from cway_authd.store import KeyMaterial
 from cway_common.clock import ManualClock
 from cway_emulator.fixtures import ALICE
 from cway_remote import db
+from cway_remote.admin_output import field
 from cway_remote.cimd import cache_entry
 from cway_remote.deny_list import DenyList
 from cway_remote.oauth_db import OAuthDb
@@ -172,3 +173,10 @@ async def test_a_denied_registered_client_is_unknown_gets_no_tokens_and_cannot_b
     assert await fx.provider.get_client("c-2") is not None  # another client is unaffected
     assert await fx.oauth.issue(client_id="c-2", family="f2", **issue) is not None
     assert not fx.fetches
+
+
+def test_printed_columns_hold_no_control_characters() -> None:
+    """A client names itself in its metadata document: nothing in it may shift a column or drive
+    the operator's terminal."""
+    assert field("Evil\x1b]0;owned\x07\tapp\nname") == "Evil ]0;owned  app name"
+    assert field(None) == "-" and field(NOW) == NOW.isoformat()
