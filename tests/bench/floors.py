@@ -4,7 +4,9 @@
   (no pool, no TLS context, no models): what any client must at least spend against a server;
 * :func:`bare_starlette` — a Starlette app with one fixed route, served by uvicorn (h11, as
   the daemon) over its own Unix socket in a child process: what any ASGI server must spend;
-* :func:`echo_server` — raw asyncio echo over a Unix socket: what the socket and loop cost.
+* :func:`echo_server` — raw asyncio echo over a Unix socket in a child process: what the socket,
+  the loop and waking another process cost (the hop the design requires, with no work in it; on
+  a shared VM its p99 alone can be near a millisecond).
 """
 
 from __future__ import annotations
@@ -67,12 +69,19 @@ class MiniHttp:
 @contextlib.contextmanager
 def bare_starlette(path: Path) -> Iterator[Path]:
     """A bare Starlette app on ``path`` in a child process, for the ``with`` block."""
-    process = subprocess.Popen([sys.executable, "-c", BARE_APP, str(path)], stdin=subprocess.DEVNULL)
+    with _child(BARE_APP, path, "the bare Starlette app") as ready:
+        yield ready
+
+
+@contextlib.contextmanager
+def _child(program: str, path: Path, what: str) -> Iterator[Path]:
+    """``python -c program path`` until the ``with`` block ends; yields once it listens on ``path``."""
+    process = subprocess.Popen([sys.executable, "-c", program, str(path)], stdin=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 20
         while not path.exists():
             if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the bare Starlette app did not start")
+                raise RuntimeError(f"{what} did not start")
             time.sleep(0.02)
         yield path
     finally:
@@ -80,23 +89,25 @@ def bare_starlette(path: Path) -> Iterator[Path]:
         process.wait(10)
 
 
+ECHO_APP = """
+import asyncio, sys
+async def handle(reader, writer):
+    while data := await reader.read(65536):
+        writer.write(data)
+    writer.close()
+async def main():
+    server = await asyncio.start_unix_server(handle, sys.argv[1])
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())
+"""
+
+
 @contextlib.asynccontextmanager
 async def echo_server(path: Path) -> AsyncIterator[Path]:
-    """Raw asyncio echo on ``path``: every chunk read is written back."""
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-        finally:
-            writer.close()
-
-    server = await asyncio.start_unix_server(handle, str(path))
-    try:
-        yield path
-    finally:
-        server.close()
-        await server.wait_closed()
+    """Raw asyncio echo on ``path`` in a child process: every chunk read is written back."""
+    with _child(ECHO_APP, path, "the echo server") as ready:
+        yield ready
 
 
 async def echo_round_trips(path: Path, n: int, size: int) -> list[float]:
