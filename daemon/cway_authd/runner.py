@@ -102,13 +102,13 @@ class _Server(uvicorn.Server):
 def build_server(app: Any, *, peer_checked: bool, log_level: str = "info") -> uvicorn.Server:
     """A server for pre-bound sockets. ``peer_checked`` selects the SO_PEERCRED-checking protocol."""
     from .callback_guard import guarded_protocol
-    from .control_api import PeerCheckedH11Protocol
+    from .control_api import PeerCheckedHttpToolsProtocol
     from .fd_budget import callback_connection_cap
 
     config = uvicorn.Config(
         app,
         # The loopback port is open to every local user: a capped, timed-out protocol (callback_guard).
-        http=PeerCheckedH11Protocol if peer_checked else guarded_protocol(callback_connection_cap()),
+        http=PeerCheckedHttpToolsProtocol if peer_checked else guarded_protocol(callback_connection_cap()),
         # uvicorn hands this to asyncio as the number of connections accepted per wake-up, too.
         backlog=2048 if peer_checked else CALLBACK_BACKLOG,
         ws="none",

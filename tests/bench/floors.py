@@ -2,8 +2,8 @@
 
 * :class:`MiniHttp` — a minimal HTTP/1.1 client over one kept-alive Unix-socket connection
   (no pool, no TLS context, no models): what any client must at least spend against a server;
-* :func:`bare_starlette` — a Starlette app with one fixed route, served by uvicorn (h11, as
-  the daemon) over its own Unix socket in a child process: what any ASGI server must spend;
+* :func:`bare_starlette` — a Starlette app with one fixed route, served by uvicorn (httptools, as
+  the daemon's socket) over its own Unix socket in a child process: what any ASGI server must spend;
 * :func:`echo_server` — raw asyncio echo over a Unix socket in a child process: what the socket,
   the loop and waking another process cost (the hop the design requires, with no work in it; on
   a shared VM its p99 alone can be near a millisecond).
@@ -33,7 +33,7 @@ app = Starlette(routes=[Route("/v1/token", token, methods=["POST"])])
 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 sock.bind(sys.argv[1])
 sock.listen(128)
-config = uvicorn.Config(app, http="h11", ws="none", lifespan="off", log_config=None, access_log=False)
+config = uvicorn.Config(app, http="httptools", ws="none", lifespan="off", log_config=None, access_log=False)
 asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
 """
 
