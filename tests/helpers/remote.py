@@ -210,6 +210,26 @@ def oauth_client(server_url: str, browser: OAuthBrowser, storage: MemoryTokenSto
     )
 
 
+async def sign_in_by_document(replica: Replica, username: str, metadata_url: str) -> MemoryTokenStorage:
+    """Sign ``username`` in with the SDK's OAuth client identified by a Client ID Metadata Document
+    (no registration), check ``whoami`` answers as them, and return the tokens it holds."""
+    url = replica.url + "/mcp"
+    browser, storage = OAuthBrowser(username), MemoryTokenStorage()
+    provider = OAuthClientProvider(
+        url,
+        OAuthClientMetadata(redirect_uris=[REDIRECT_URI], token_endpoint_auth_method="none"),  # type: ignore[list-item]
+        storage,
+        redirect_handler=browser.redirect_handler,
+        callback_handler=browser.callback_handler,
+        client_metadata_url=metadata_url,
+    )
+    async with McpSession(url, provider) as session:
+        me = await session.call_tool("whoami", {})
+        assert me.structured_content is not None and me.structured_content["username"] == username
+    assert storage.client_info is not None and storage.client_info.client_id == metadata_url
+    return storage
+
+
 class McpSession:
     """An MCP ``ClientSession`` over Streamable HTTP with an ``httpx2.Auth`` (OAuth or a fixed bearer)."""
 

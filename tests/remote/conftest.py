@@ -4,14 +4,11 @@ server on loopback serving one client's metadata document (Client ID Metadata Do
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import uvicorn
 from cryptography.fernet import Fernet
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,7 +19,7 @@ from cway_emulator.server import EmulatorServer
 from tests.helpers.daemon import free_port, short_tmpdir
 from tests.helpers.postgres import PgCluster, temporary_cluster
 from tests.helpers.remote import REDIRECT_URI, remote_env
-from tests.helpers.tls import self_signed
+from tests.helpers.tls import self_signed, serving_tls
 
 
 @pytest.fixture(scope="session")
@@ -102,16 +99,5 @@ def metadata_host(base_dir: Path) -> Iterator[MetadataHost]:
         host.fetches.append(request.url.path)
         return JSONResponse(document)
 
-    app = Starlette(routes=[Route("/client.json", serve)])
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, ssl_certfile=str(cert), ssl_keyfile=str(key), log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the metadata host did not start"
-        time.sleep(0.02)
-    yield host
-    server.should_exit = True
-    thread.join(10)
+    with serving_tls(Starlette(routes=[Route("/client.json", serve)]), port, cert, key):
+        yield host

@@ -17,35 +17,20 @@ import sys
 
 import httpx
 import pytest
-from mcp.client.auth import OAuthClientProvider
-from mcp.shared.auth import OAuthClientMetadata
 
 from cway_emulator.browser import browser_sign_in_async
 from cway_emulator.fixtures import ALICE, BOB
 from tests.helpers.daemon import process_env
-from tests.helpers.remote import REDIRECT_URI, McpSession, MemoryTokenStorage, OAuthBrowser, Replica, start_replica
+from tests.helpers.remote import (
+    REDIRECT_URI,
+    Replica,
+    sign_in_by_document,
+    start_replica,
+)
 from tests.remote.conftest import MetadataHost
 from tests.remote.test_admin import admin, mcp_status, refresh, secrets_of, sign_in
 
 pytestmark = pytest.mark.slow
-
-
-async def sign_in_by_document(replica: Replica, username: str, metadata_url: str) -> MemoryTokenStorage:
-    url = replica.url + "/mcp"
-    browser, storage = OAuthBrowser(username), MemoryTokenStorage()
-    provider = OAuthClientProvider(
-        url,
-        OAuthClientMetadata(redirect_uris=[REDIRECT_URI], token_endpoint_auth_method="none"),  # type: ignore[list-item]
-        storage,
-        redirect_handler=browser.redirect_handler,
-        callback_handler=browser.callback_handler,
-        client_metadata_url=metadata_url,
-    )
-    async with McpSession(url, provider) as session:
-        me = await session.call_tool("whoami", {})
-        assert me.structured_content is not None and me.structured_content["username"] == username
-    assert storage.client_info is not None and storage.client_info.client_id == metadata_url
-    return storage
 
 
 def authorize(replica: Replica, client_id: str) -> httpx.Response:

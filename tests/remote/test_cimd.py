@@ -7,11 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from mcp.client.auth import OAuthClientProvider
-from mcp.shared.auth import OAuthClientMetadata
 
 from cway_emulator.fixtures import ALICE
-from tests.helpers.remote import REDIRECT_URI, McpSession, MemoryTokenStorage, OAuthBrowser, start_replica
+from tests.helpers.remote import sign_in_by_document, start_replica
 from tests.remote.conftest import MetadataHost
 
 pytestmark = pytest.mark.slow
@@ -23,20 +21,7 @@ async def test_a_client_identified_by_its_metadata_document_signs_in_without_reg
     metadata_url, cert = metadata_host.url, metadata_host.cert
     replica = start_replica({**serve_env, "SSL_CERT_FILE": str(cert)}, public_port)
     try:
-        url = replica.url + "/mcp"
-        browser, storage = OAuthBrowser(ALICE), MemoryTokenStorage()
-        provider = OAuthClientProvider(
-            url,
-            OAuthClientMetadata(redirect_uris=[REDIRECT_URI], token_endpoint_auth_method="none"),  # type: ignore[list-item]
-            storage,
-            redirect_handler=browser.redirect_handler,
-            callback_handler=browser.callback_handler,
-            client_metadata_url=metadata_url,
-        )
-        async with McpSession(url, provider) as session:
-            me = await session.call_tool("whoami", {})
-            assert me.structured_content is not None and me.structured_content["username"] == ALICE
-        assert storage.client_info is not None and storage.client_info.client_id == metadata_url
+        await sign_in_by_document(replica, ALICE, metadata_url)
     finally:
         replica.stop()
     events = [json.loads(line) for line in replica.log_text().splitlines() if '"audit"' in line]

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -25,7 +22,7 @@ from starlette.routing import Route
 from cway_remote import cimd
 from cway_remote.cimd import CimdError, fetch_client
 from tests.helpers.daemon import free_port
-from tests.helpers.tls import self_signed
+from tests.helpers.tls import self_signed, serving_tls
 
 NAME = "client.cimd.test"
 
@@ -53,19 +50,8 @@ def tls_host(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """An https server on 127.0.0.1 whose certificate covers ``client.cimd.test`` and 127.0.0.1."""
     cert, key = self_signed(tmp_path, dns_names=[NAME], ips=["127.0.0.1"])
     port = free_port()
-    app = Starlette(routes=[Route("/client.json", document_for)])
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, ssl_certfile=str(cert), ssl_keyfile=str(key), log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the TLS server did not start"
-        time.sleep(0.02)
-    yield port, cert
-    server.should_exit = True
-    thread.join(10)
+    with serving_tls(Starlette(routes=[Route("/client.json", document_for)]), port, cert, key):
+        yield port, cert
 
 
 def trusting(cert: Path) -> httpx.AsyncClient:
