@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -21,6 +22,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 HOP_HEADERS = {"content-length", "connection", "transfer-encoding", "keep-alive"}
 
@@ -61,9 +63,18 @@ class Balancer:
 
 
 @contextlib.contextmanager
-def serving(app: Starlette, port: int) -> Iterator[None]:
-    """Run ``app`` with uvicorn on 127.0.0.1:``port`` in a thread until the block ends."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+def serving(app: ASGIApp, port: int, *, cert: Path | None = None, key: Path | None = None) -> Iterator[None]:
+    """Run ``app`` with uvicorn on 127.0.0.1:``port`` in a thread until the block ends (https with ``cert``)."""
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        ssl_certfile=str(cert) if cert else None,
+        ssl_keyfile=str(key) if key else None,
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import ipaddress
-import threading
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from starlette.types import ASGIApp
 
 
 def self_signed(
@@ -45,22 +40,3 @@ def self_signed(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert_path, key_path
-
-
-@contextlib.contextmanager
-def serving_tls(app: ASGIApp, port: int, cert: Path, key: Path) -> Iterator[None]:
-    """``app`` over https on 127.0.0.1:``port`` (uvicorn in a thread) for the ``with`` block."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, ssl_certfile=str(cert), ssl_keyfile=str(key), log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the https server did not start"
-        time.sleep(0.02)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(10)

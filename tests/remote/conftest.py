@@ -16,10 +16,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from cway_emulator.server import EmulatorServer
+from tests.helpers.balancer import serving
 from tests.helpers.daemon import free_port, short_tmpdir
 from tests.helpers.postgres import PgCluster, temporary_cluster
 from tests.helpers.remote import REDIRECT_URI, remote_env
-from tests.helpers.tls import self_signed, serving_tls
+from tests.helpers.tls import self_signed
 
 
 @pytest.fixture(scope="session")
@@ -99,5 +100,5 @@ def metadata_host(base_dir: Path) -> Iterator[MetadataHost]:
         host.fetches.append(request.url.path)
         return JSONResponse(document)
 
-    with serving_tls(Starlette(routes=[Route("/client.json", serve)]), port, cert, key):
+    with serving(Starlette(routes=[Route("/client.json", serve)]), port, cert=cert, key=key):
         yield host

@@ -21,8 +21,9 @@ from starlette.routing import Route
 
 from cway_remote import cimd
 from cway_remote.cimd import CimdError, fetch_client
+from tests.helpers.balancer import serving
 from tests.helpers.daemon import free_port
-from tests.helpers.tls import self_signed, serving_tls
+from tests.helpers.tls import self_signed
 
 NAME = "client.cimd.test"
 
@@ -50,7 +51,7 @@ def tls_host(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """An https server on 127.0.0.1 whose certificate covers ``client.cimd.test`` and 127.0.0.1."""
     cert, key = self_signed(tmp_path, dns_names=[NAME], ips=["127.0.0.1"])
     port = free_port()
-    with serving_tls(Starlette(routes=[Route("/client.json", document_for)]), port, cert, key):
+    with serving(Starlette(routes=[Route("/client.json", document_for)]), port, cert=cert, key=key):
         yield port, cert
 
 
