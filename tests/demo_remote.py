@@ -24,7 +24,15 @@ from cway_emulator.server import EmulatorServer
 from tests.helpers.balancer import Balancer, serving
 from tests.helpers.daemon import free_port, short_tmpdir
 from tests.helpers.postgres import SKIP_REASON, find_pg_bin, temporary_cluster
-from tests.helpers.remote import McpSession, MemoryTokenStorage, OAuthBrowser, oauth_client, remote_env, start_replica
+from tests.helpers.remote import (
+    McpSession,
+    MemoryTokenStorage,
+    OAuthBrowser,
+    oauth_client,
+    post_tool_call,
+    remote_env,
+    start_replica,
+)
 
 
 def say(text: str) -> None:
@@ -68,16 +76,7 @@ async def make_due(database_url: str, key: str, username: str) -> None:
 
 
 async def call(http: httpx.AsyncClient, url: str, token: str) -> bool:
-    response = await http.post(
-        url,
-        json={
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "tools/call",
-            "params": {"name": "list_organisations", "arguments": {}},
-        },
-        headers={"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"},
-    )
+    response = await post_tool_call(http, url, token, "list_organisations", {})
     return response.status_code == 200 and not response.json()["result"].get("isError")
 
 

@@ -52,6 +52,14 @@ def _require_open(project: Record) -> None:
         raise GraphQLError(f"Project {project['id']} is closed; reopen it first")
 
 
+def _open_project_they_manage(ctx: Ctx, ident: str) -> Record:
+    """The project a change is about: visible, managed by the caller, and not closed."""
+    project = _project(ctx, ident)
+    _require_manages(ctx, project)
+    _require_open(project)
+    return project
+
+
 def _in_project(ctx: Ctx, project: Record, artwork_ids: list[str]) -> list[Record]:
     if not artwork_ids:
         raise GraphQLError("artworkIds must not be empty")
@@ -130,9 +138,7 @@ def m_add_correction(_: Any, info: GraphQLResolveInfo, input: Record) -> bool:
 
 def m_create_artwork(_: Any, info: GraphQLResolveInfo, input: Record) -> bool:
     ctx = ctx_of(info)
-    project = _project(ctx, input["projectId"])
-    _require_manages(ctx, project)
-    _require_open(project)
+    project = _open_project_they_manage(ctx, input["projectId"])
     org = ctx.store.orgs[project["_org"]]
     category = next((c for c in org["artworkCategories"] if c["id"] == str(input["categoryId"]).lower()), None)
     if category is None:
@@ -167,9 +173,7 @@ def m_create_artwork(_: Any, info: GraphQLResolveInfo, input: Record) -> bool:
 
 def m_assign(_: Any, info: GraphQLResolveInfo, input: Record) -> bool:
     ctx = ctx_of(info)
-    project = _project(ctx, input["projectId"])
-    _require_manages(ctx, project)
-    _require_open(project)
+    project = _open_project_they_manage(ctx, input["projectId"])
     arts = _in_project(ctx, project, input["artworkIds"])
     plan = [(_member(ctx, user_id=a["userId"])["username"], a) for a in input["assignments"]]
     with ctx.store.lock:
@@ -199,9 +203,7 @@ def m_update_notes(_: Any, info: GraphQLResolveInfo, projectId: str, notes: str)
 
 def m_set_manager(_: Any, info: GraphQLResolveInfo, projectId: str, projectManagerId: str) -> bool:
     ctx = ctx_of(info)
-    project = _project(ctx, projectId)
-    _require_manages(ctx, project)
-    _require_open(project)
+    project = _open_project_they_manage(ctx, projectId)
     user = _member(ctx, user_id=projectManagerId)
     if not user["_permissions"].get("canUseProjectManager"):
         raise forbidden(f"{user['username']} may not be a project manager")

@@ -23,7 +23,15 @@ from tests.bench.common import ALICE, Row, ms, sign_in
 from tests.bench.toolcall import QUERY, one_call, shim
 from tests.helpers.daemon import daemon_env, free_port, running_daemon, short_tmpdir
 from tests.helpers.postgres import find_pg_bin, temporary_cluster
-from tests.helpers.remote import McpSession, MemoryTokenStorage, OAuthBrowser, oauth_client, remote_env, start_replica
+from tests.helpers.remote import (
+    McpSession,
+    MemoryTokenStorage,
+    OAuthBrowser,
+    oauth_client,
+    post_tool_call,
+    remote_env,
+    start_replica,
+)
 
 ROUNDS = 150
 WARM = 20
@@ -40,16 +48,7 @@ async def _token(url: str) -> str:
 
 
 async def _post_call(http: httpx.AsyncClient, url: str, token: str) -> bool:
-    response = await http.post(
-        url,
-        json={
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "tools/call",
-            "params": {"name": "graphql_query", "arguments": {"query": QUERY}},
-        },
-        headers={"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"},
-    )
+    response = await post_tool_call(http, url, token, "graphql_query", {"query": QUERY})
     if response.status_code != 200:
         raise RuntimeError(f"remote graphql_query failed: {response.text[:300]}")
     # A tool error here is the emulator dropping a kept-alive connection under load; counted, not fatal.

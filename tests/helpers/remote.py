@@ -230,6 +230,17 @@ async def sign_in_by_document(replica: Replica, username: str, metadata_url: str
     return storage
 
 
+async def post_tool_call(
+    http: httpx.AsyncClient, url: str, token: str, name: str, arguments: Mapping[str, object]
+) -> httpx.Response:
+    """One ``tools/call`` as a bare stateless JSON-RPC POST (no session), with a bearer."""
+    return await http.post(
+        url,
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}},
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"},
+    )
+
+
 class McpSession:
     """An MCP ``ClientSession`` over Streamable HTTP with an ``httpx2.Auth`` (OAuth or a fixed bearer)."""
 
