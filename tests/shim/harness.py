@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.context import ClientRequestContext
+from mcp.client.stdio import get_default_environment
 from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, ElicitRequestParams, ElicitResult, TextContent
 
@@ -67,11 +68,13 @@ def text_of(result: CallToolResult) -> str:
     return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
 
 
-def shim_params(env: Mapping[str, str]) -> StdioServerParameters:
+def shim_params(env: Mapping[str, str], *, trimmed: bool = False) -> StdioServerParameters:
+    """``trimmed``: only what a desktop MCP client passes (the SDK's default environment: HOME, LOGNAME,
+    PATH, SHELL, TERM, USER) plus ``env`` as the client's ``env`` block; else this process's environment too."""
     return StdioServerParameters(
         command=sys.executable,
         args=["-m", "cway_mcp_shim"],
-        env=process_env(env),
+        env={**get_default_environment(), **env} if trimmed else process_env(env),
         cwd=env["CWAY_TEST_BASE"],
     )
 
@@ -81,7 +84,9 @@ async def _accept_url_elicitation(context: ClientRequestContext, params: ElicitR
 
 
 @contextlib.asynccontextmanager
-async def shim_session(env: Mapping[str, str], *, url_elicitation: bool = False) -> AsyncIterator[Shim]:
+async def shim_session(
+    env: Mapping[str, str], *, url_elicitation: bool = False, trimmed: bool = False
+) -> AsyncIterator[Shim]:
     """A shim process with an initialized client session; its stderr goes to ``<base>/shim.log``.
 
     ``url_elicitation`` makes the client declare the elicitation capability (form and URL), as a
@@ -89,7 +94,7 @@ async def shim_session(env: Mapping[str, str], *, url_elicitation: bool = False)
     """
     log_path = Path(env["CWAY_TEST_BASE"]) / "shim.log"
     with log_path.open("a") as errlog:
-        async with stdio_client(shim_params(env), errlog=errlog) as (read, write):
+        async with stdio_client(shim_params(env, trimmed=trimmed), errlog=errlog) as (read, write):
             callback = _accept_url_elicitation if url_elicitation else None
             async with ClientSession(read, write, elicitation_callback=callback) as session:
                 await asyncio.wait_for(session.initialize(), CALL_TIMEOUT_SECONDS)

@@ -126,7 +126,8 @@ async def test_each_tool_call_through_the_shim_costs_one_bearer_request(
 ) -> None:
     await asyncio.to_thread(browser_sign_in, daemon, emu, ALICE)
     await asyncio.to_thread(browser_sign_in, daemon, emu, BOB)
-    async with shim_session({**env, "CWAY_USERNAME": ALICE, "CWAY_MCP_AUTOSTART": "0"}) as shim:
+    # Spawned the way a desktop client spawns it: the SDK's default environment plus the env block.
+    async with shim_session({**env, "CWAY_USERNAME": ALICE, "CWAY_MCP_AUTOSTART": "0"}, trimmed=True) as shim:
         for _ in range(3):
             await shim.ok("graphql_query", {"query": QUERY})
         await shim.ok("graphql_query", {"query": QUERY, "username": BOB})
