@@ -50,6 +50,7 @@ from cway_emulator import (
     resolvers_artworks,
     resolvers_downloads,
     resolvers_identity,
+    resolvers_lifecycle,
     resolvers_media,
     resolvers_projects,
     resolvers_workflows,
@@ -78,6 +79,7 @@ RESOLVERS: dict[str, dict[str, Resolver]] = merge(
     resolvers_ai.RESOLVERS,
     resolvers_workflows.RESOLVERS,
     resolvers_downloads.RESOLVERS,
+    resolvers_lifecycle.RESOLVERS,
 )
 
 

@@ -12,11 +12,14 @@ from mcp.server.mcpserver import MCPServer
 from cway_mcp_shim import (
     tools_ai,
     tools_approvals,
+    tools_artwork_lifecycle,
     tools_artworks,
     tools_downloads,
+    tools_generic_mutation,
     tools_media,
     tools_org,
     tools_pending,
+    tools_project_admin,
     tools_project_work,
     tools_projects,
     tools_query,
@@ -34,6 +37,9 @@ TOOL_MODULES = (
     tools_media,
     tools_downloads,
     tools_query,
+    tools_artwork_lifecycle,
+    tools_project_admin,
+    tools_generic_mutation,
 )
 
 

@@ -94,7 +94,11 @@ def test_tools_use_only_registered_documents() -> None:
     used: dict[str, set[str]] = {}
     for module in cway_tools.TOOL_MODULES:
         used[module.__name__] = _document_names_used(Path(str(module.__file__))) - {"Document"}
-    no_documents = {"cway_mcp_shim.tools_query", "cway_mcp_shim.tools_pending"}  # free text; jobs of other tools
+    no_documents = {
+        "cway_mcp_shim.tools_query",
+        "cway_mcp_shim.tools_pending",
+        "cway_mcp_shim.tools_generic_mutation",
+    }  # free text; jobs of other tools
     assert all(names for module, names in used.items() if module not in no_documents), used
     sent: set[str] = set()
     for module_name, names in used.items():
@@ -111,7 +115,7 @@ def test_no_graphql_text_outside_the_registry() -> None:
     """No shim module (ours or the runtime's) carries its own GraphQL string literal."""
     offenders: list[str] = []
     for path in sorted(SHIM_DIR.glob("*.py")):
-        if path.name in ("documents.py", "documents_workflows.py"):  # the registry itself
+        if path.name in ("documents.py", "documents_workflows.py", "documents_lifecycle.py"):  # the registry itself
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and LOOKS_LIKE_GRAPHQL.match(node.value):

@@ -28,6 +28,24 @@ EXPECTED_TOOLS = {
     "get_file_download_url", "create_download_job",
     # long tail
     "graphql_query",
+    # artwork lifecycle (toolset artworks)
+    "start_artworks", "cancel_artworks", "deliver_artworks", "revoke_artwork_delivery", "reject_delivered_artworks",
+    "delete_artworks", "rename_artwork", "set_artwork_dates", "change_artwork_category", "assign_artwork_role",
+    "remove_artwork_approver", "checkout_artwork", "checkin_artwork", "list_artwork_corrections",
+    "set_correction_validity",
+    # project administration (toolset projects)
+    "launch_projects", "deliver_project", "set_project_dates", "edit_project", "change_project_orderer",
+    "add_files_to_project", "remove_files_from_project", "delete_projects", "export_project",
+    # anything else, confirmed by the user (toolset admin)
+    "run_graphql_mutation",
+}  # fmt: skip
+#: Every lifecycle/admin tool changes Cway except the corrections listing.
+LIFECYCLE_WRITES = {
+    "start_artworks", "cancel_artworks", "deliver_artworks", "revoke_artwork_delivery", "reject_delivered_artworks",
+    "delete_artworks", "rename_artwork", "set_artwork_dates", "change_artwork_category", "assign_artwork_role",
+    "remove_artwork_approver", "checkout_artwork", "checkin_artwork", "set_correction_validity",
+    "launch_projects", "deliver_project", "set_project_dates", "edit_project", "change_project_orderer",
+    "add_files_to_project", "remove_files_from_project", "delete_projects", "export_project", "run_graphql_mutation",
 }  # fmt: skip
 
 READ_ONLY = EXPECTED_TOOLS - {
@@ -35,6 +53,7 @@ READ_ONLY = EXPECTED_TOOLS - {
     "approve_artworks", "reject_artworks", "create_download_job",
     "create_artwork", "assign_users_to_artworks", "update_project_notes", "set_project_manager",
     "remind_approver", "revoke_artwork_decisions", "add_correction", "switch_organisation",
+    *LIFECYCLE_WRITES,
 }  # fmt: skip
 PAGED = {
     "list_projects", "get_project_history", "list_planner_projects", "list_artworks_to_approve",
@@ -43,6 +62,10 @@ PAGED = {
 DESTRUCTIVE = {
     "close_projects", "approve_artwork", "reject_artwork", "approve_artworks", "reject_artworks",
     "revoke_artwork_decisions", "assign_users_to_artworks", "update_project_notes", "set_project_manager",
+    # lifecycle: hard to take back, or notifies people outside the conversation
+    "cancel_artworks", "deliver_artworks", "revoke_artwork_delivery", "reject_delivered_artworks", "delete_artworks",
+    "remove_artwork_approver", "deliver_project", "edit_project", "change_project_orderer",
+    "remove_files_from_project", "delete_projects", "run_graphql_mutation",
 }  # fmt: skip
 #: Tools about this server's configuration rather than an account's data (static tokens).
 NO_ACCOUNT = {"switch_organisation"}
