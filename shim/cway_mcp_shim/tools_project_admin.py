@@ -101,7 +101,10 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         return await visible_object(gateway, D.PROJECT_ADMIN, "project", pid, "Project", username)
 
     async def _gone_or_row(pid: str, username: str | None) -> ProjectAdmin:
-        found = (await gateway.execute(D.PROJECT_ADMIN, {"id": pid}, username=username)).get("project")
+        try:  # Cway answers a deleted id with null or with a "not found" error
+            found = (await gateway.execute(D.PROJECT_ADMIN, {"id": pid}, username=username)).get("project")
+        except ToolError:
+            found = None
         return _admin_row(found) if isinstance(found, dict) else ProjectAdmin(id=pid, state="DELETED")
 
     @server.tool(title="Launch projects", annotations=writes(destructive=False, idempotent=True))
