@@ -7,11 +7,22 @@ the tool imports it only when it runs (the shim's start stays free of it).
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse, validate
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    ListTypeNode,
+    NonNullTypeNode,
+    OperationDefinitionNode,
+    OperationType,
+    TypeNode,
+    parse,
+    validate,
+)
 from graphql.execution.values import get_variable_values
 
 from cway_mcp_shim.exclusions import excluded_reason
@@ -68,5 +79,28 @@ def check_mutation(
     coerced = get_variable_values(get_schema(), operation.variable_definitions or (), dict(variables or {}), 10)
     if isinstance(coerced, list):
         raise QueryRejected("Bad variables: " + "; ".join(_format(e) for e in coerced))
+    for definition in operation.variable_definitions or ():
+        key = definition.variable.name.value
+        if _is_uuid_type(definition.type) and not _all_uuids((variables or {}).get(key)):
+            raise QueryRejected(f"Bad variables: ${key} must be UUIDs such as 0000000d-0000-4000-8000-000000000001.")
     name = operation.name.value if operation.name else None
     return CheckedMutation(text=text, operation_name=operation_name or name, operations=roots)
+
+
+def _is_uuid_type(node: TypeNode) -> bool:
+    """Cway's ``UUID`` scalar (possibly in lists): the schema alone accepts any string for it."""
+    while isinstance(node, NonNullTypeNode | ListTypeNode):
+        node = node.type
+    return getattr(getattr(node, "name", None), "value", None) == "UUID"
+
+
+def _all_uuids(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, list):
+        return all(_all_uuids(v) for v in value)
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
