@@ -50,6 +50,15 @@ EXCLUDED: dict[str, str] = {
 }
 
 
+#: Fields (at any depth, on any type) that expose what the groups above keep out: webhook secrets
+#: (``Webhook.bearerToken``/``signingSecret``), API keys, invoices. Refused by both GraphQL tools.
+EXCLUDED_FIELDS: dict[str, str] = {
+    "webhooks": REASONS["webhooks"],
+    "apiKeys": REASONS["api_keys"],
+    "invoices": REASONS["billing"],
+}
+
+
 def excluded_reason(operation: str) -> str | None:
     """The reason ``operation`` is out, or None when the assistant may send it."""
     group = EXCLUDED.get(operation)

@@ -37,6 +37,7 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from cway_mcp_shim.exclusions import EXCLUDED_FIELDS, excluded_reason
 from cway_mcp_shim.query_limits import (
     MAX_ALIASES,
     MAX_DEPTH,
@@ -186,6 +187,9 @@ class _Walker:
             self.aliases += 1
         if root and field.name.value in SIDE_EFFECT_QUERY_FIELDS:
             raise QueryRejected(f"{field.name.value} has side effects and is not available through graphql_query.")
+        reason = excluded_reason(field.name.value) if root else EXCLUDED_FIELDS.get(field.name.value)
+        if reason:
+            raise QueryRejected(f"{field.name.value} is not available through this assistant: {reason}")
         if self.fields > MAX_FIELDS:
             raise QueryRejected(f"The query selects more than {MAX_FIELDS} fields; select fewer.")
         if self.aliases > MAX_ALIASES:

@@ -188,7 +188,9 @@ async def test_project_administration(gateway: StaticTokenGateway) -> None:
         )  # fmt: skip
         taken_no = await error(client, "edit_project", project_id=p2, order_number="CO-1001", username=DAVE)
         orderer = await ok(client, "change_project_orderer", project_id=p2, user=ALICE, username=DAVE)
-        files = await ok(client, "add_files_to_project", project_id=p2, file_ids=[file_id(1), file_id(2)], username=DAVE)
+        files = await ok(
+            client, "add_files_to_project", project_id=p2, file_ids=[file_id(1), file_id(2)], username=DAVE
+        )
         gateway.calls.clear()
         same = await ok(client, "add_files_to_project", project_id=p2, file_ids=[file_id(1)], username=DAVE)
         assert "AttachFilesToProject" not in sent(gateway)
