@@ -336,7 +336,10 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
             raise ToolError("Give start_date, end_date or both.")
         if start and end and end < start:
             raise ToolError(f"end_date {end} is before start_date {start}.")
-        await _in_project(pid, ids, username)
+        _, arts = await _in_project(pid, ids, username)
+        if all(start in (None, a.get("startDate")) and end in (None, a.get("endDate")) for a in arts):
+            rows = [_people_row(await _artwork(a, username), unchanged=True) for a in ids]
+            return tool_result(ArtworksData(project_id=pid, artworks=rows))
         variables = {"projectId": pid, "artworkIds": ids, "startDate": start, "endDate": end}
         await gateway.execute(D.SET_ARTWORK_DATES, variables, username=username)
         return tool_result(
@@ -360,7 +363,10 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         if not match:
             known = ", ".join(str(c.get("name")) for c in cats) or "none"
             raise ToolError(f"No artwork category {wanted!r} in this organisation; its categories are: {known}.")
-        await _in_project(pid, ids, username)
+        _, arts = await _in_project(pid, ids, username)
+        if all((a.get("category") or {}).get("id") == match[0]["id"] for a in arts):
+            rows = [_people_row(await _artwork(a, username), unchanged=True) for a in ids]
+            return tool_result(ArtworksData(project_id=pid, artworks=rows))
         variables = {"projectId": pid, "artworkIds": ids, "categoryId": match[0]["id"]}
         await gateway.execute(D.CHANGE_ARTWORK_CATEGORY, variables, username=username)
         return tool_result(

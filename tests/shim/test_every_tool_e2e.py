@@ -32,7 +32,13 @@ MUTATIONS = (
     "assign_users_to_artworks",
     "update_project_notes",
     "set_project_manager",
-)
+    # issue 19: artwork lifecycle and project administration
+    "start_artworks", "cancel_artworks", "deliver_artworks", "revoke_artwork_delivery", "reject_delivered_artworks",
+    "delete_artworks", "rename_artwork", "set_artwork_dates", "change_artwork_category", "assign_artwork_role",
+    "remove_artwork_approver", "checkout_artwork", "launch_projects", "deliver_project", "set_project_dates",
+    "edit_project", "change_project_orderer", "add_files_to_project", "remove_files_from_project", "delete_projects",
+    "export_project",
+)  # fmt: skip
 
 
 async def test_every_tool_through_a_spawned_shim_and_the_daemon(

@@ -29,7 +29,9 @@ ERIN = "erin@contoso.example"  # a member of Fabrikam too
 SECRET_LAUNCH = "0000000c-0000-4000-8000-000000000006"
 POSTER = "0000000d-0000-4000-8000-000000000001"
 SPRING = "0000000c-0000-4000-8000-000000000001"
-RENAME = "mutation Rename($p: UUID!, $a: UUID!, $n: String!) { changeArtworkName(projectId: $p, artworkId: $a, name: $n) }"
+RENAME = (
+    "mutation Rename($p: UUID!, $a: UUID!, $n: String!) { changeArtworkName(projectId: $p, artworkId: $a, name: $n) }"
+)
 
 
 async def test_a_project_manager_launches_a_project_sets_dates_and_assigns_an_approver(
@@ -51,7 +53,11 @@ async def test_a_project_manager_launches_a_project_sets_dates_and_assigns_an_ap
     project = store.projects[SECRET_LAUNCH]
     assert (project["state"], project["startDate"], project["endDate"]) == ("IN_PROGRESS", "2026-03-02", "2026-10-15")
     assert store.artworks[artwork]["_approvers"] == [ERIN]
-    assert [e["name"] for e in store.events[SECRET_LAUNCH]][-3:] == ["PROJECT_LAUNCHED", "DATES_CHANGED", "ARTWORK_CREATED"]
+    assert [e["name"] for e in store.events[SECRET_LAUNCH]][-3:] == [
+        "PROJECT_LAUNCHED",
+        "DATES_CHANGED",
+        "ARTWORK_CREATED",
+    ]
 
 
 class Answers:

@@ -135,6 +135,84 @@ ERRORS: dict[str, tuple[dict[str, Any], str, bool]] = {
 #: Tools whose happy path needs an earlier call's state; their own tests cover it (test_long_jobs.py).
 STATEFUL = {"get_pending_result", "switch_organisation"}  # switch: test_organisations.py (static mode)
 
+# --- issue 19: artwork lifecycle, project administration, generic mutation (one case each) -----
+_ERIN = "erin@contoso.example"
+_ALICE = "alice@contoso.example"
+_P1, _P2, _P3 = project_id(1), project_id(2), project_id(3)
+HAPPY.update({
+    "start_artworks": ({"project_id": _P1, "artwork_ids": [artwork_id(3)], "username": DAVE}, '"state":"FOR_REVIEW"'),
+    "cancel_artworks": ({"project_id": _P1, "artwork_ids": [artwork_id(3)], "username": DAVE}, '"state":"CANCELED"'),
+    "deliver_artworks": ({"project_id": _P3, "artwork_ids": [artwork_id(6)]}, '"unchanged":true'),  # already delivered
+    "revoke_artwork_delivery": ({"project_id": _P3, "artwork_ids": [artwork_id(6)]}, '"state":"BUNDLED"'),
+    "reject_delivered_artworks": ({"project_id": _P3, "artwork_ids": [artwork_id(6)]}, '"state":"REJECTED"'),
+    "delete_artworks": ({"project_id": _P1, "artwork_ids": [artwork_id(3)], "username": DAVE}, '"state":"DELETED"'),
+    "rename_artwork": ({"artwork_id": artwork_id(1), "name": "Poster A2 v2", "username": DAVE}, "Poster A2 v2"),
+    "set_artwork_dates": (
+        {"project_id": _P1, "artwork_ids": [artwork_id(1)], "end_date": "2026-04-01", "username": DAVE}, "2026-04-01",
+    ),
+    "change_artwork_category": (
+        {"project_id": _P1, "artwork_ids": [artwork_id(1)], "category": "print", "username": DAVE}, '"category":"Print"',
+    ),
+    "assign_artwork_role": ({"artwork_id": artwork_id(1), "user": _ERIN, "role": "receiver", "username": DAVE}, _ERIN),
+    "remove_artwork_approver": (
+        {"artwork_id": artwork_id(4), "user": _ALICE, "username": DAVE}, '"approvers":[{"username":"dave@',
+    ),
+    "checkout_artwork": ({"artwork_id": artwork_id(5)}, '"checked_out":true'),
+    "list_artwork_corrections": ({"artwork_id": artwork_id(1)}, '"corrections":[]'),
+    "launch_projects": ({"project_ids": [project_id(6)], "username": BOB}, '"state":"IN_PROGRESS"'),
+    "deliver_project": ({"project_id": _P3}, '"unchanged":true'),  # the annual report is delivered already
+    "set_project_dates": ({"project_id": _P1, "end_date": "2026-05-31", "username": DAVE}, '"end_date":"2026-05-31"'),
+    "edit_project": ({"project_id": _P2, "name": "Packaging 2026", "username": DAVE}, '"name":"Packaging 2026"'),
+    "change_project_orderer": ({"project_id": _P2, "user": _ALICE, "username": DAVE}, '"orderer":{"username":"alice@'),
+    "add_files_to_project": ({"project_id": _P2, "file_ids": [file_id(1)], "username": DAVE}, "contoso-logo.svg"),
+    "remove_files_from_project": ({"project_id": _P2, "file_ids": [file_id(1)], "username": DAVE}, '"unchanged":true'),
+    "delete_projects": ({"project_ids": [project_id(4)], "username": DAVE}, '"state":"DELETED"'),
+    "export_project": ({"project_id": _P1}, '"file_id":'),
+})  # fmt: skip
+ERRORS.update({
+    "start_artworks": ({"project_id": _P1, "artwork_ids": []}, "at least 1", False),
+    "cancel_artworks": ({"project_id": "x", "artwork_ids": [artwork_id(3)]}, "project_id must be a UUID", False),
+    "deliver_artworks": ({"project_id": _P1, "artwork_ids": [artwork_id(4)]}, "is not in project", True),
+    "revoke_artwork_delivery": ({"project_id": _P1, "artwork_ids": [artwork_id(1)]}, "applies to DELIVERED", True),
+    "reject_delivered_artworks": ({"project_id": project_id(5), "artwork_ids": [artwork_id(7)]}, "not found", True),
+    "delete_artworks": (
+        {"project_id": _P1, "artwork_ids": [artwork_id(1)], "username": DAVE}, "only UNSTARTED or CANCELED", True,
+    ),
+    "rename_artwork": ({"artwork_id": artwork_id(1), "name": "  "}, "name must not be empty", False),
+    "set_artwork_dates": ({"project_id": _P1, "artwork_ids": [artwork_id(1)]}, "Give start_date, end_date", False),
+    "change_artwork_category": (
+        {"project_id": _P1, "artwork_ids": [artwork_id(1)], "category": "Video"}, "categories are: Print", True,
+    ),
+    "assign_artwork_role": (
+        {"artwork_id": artwork_id(1), "user": "nobody@nowhere.example", "role": "approver", "username": DAVE},
+        "User nobody@nowhere.example not found", True,
+    ),
+    "remove_artwork_approver": ({"artwork_id": "x", "user": _ALICE}, "artwork_id must be a UUID", False),
+    "checkout_artwork": ({"artwork_id": artwork_id(1), "username": DAVE}, "no new revision can be made now", True),
+    "checkin_artwork": ({"artwork_id": artwork_id(5)}, "Give at least one file", False),
+    "list_artwork_corrections": ({"artwork_id": "x"}, "artwork_id must be a UUID", False),
+    "set_correction_validity": (
+        {"artwork_id": artwork_id(1), "correction_id": "c", "valid": False}, "correction_id must be a UUID", False,
+    ),
+    "launch_projects": ({"project_ids": [project_id(4)], "username": DAVE}, "is CLOSED; nothing was launched", True),
+    "deliver_project": ({"project_id": _P1, "username": DAVE}, "still has artworks to deliver", True),
+    "set_project_dates": ({"project_id": _P1}, "Give start_date, end_date or both", False),
+    "edit_project": ({"project_id": _P2}, "Give at least one of", False),
+    "change_project_orderer": (
+        {"project_id": _P2, "user": "nobody@nowhere.example", "username": DAVE}, "No Cway user", True,
+    ),
+    "add_files_to_project": ({"project_id": _P2, "file_ids": ["f"]}, "file_ids must be a UUID", False),
+    "remove_files_from_project": ({"project_id": _P2, "file_ids": []}, "at least 1", False),
+    "delete_projects": ({"project_ids": [_P2], "username": DAVE}, "close it first or pass force", True),
+    "export_project": ({"project_id": project_id(5)}, "not found", True),
+    "run_graphql_mutation": (
+        {"mutation": "mutation { launchProjects(projectIds: []) }"}, "needs a client that can ask the user", False,
+    ),
+})  # fmt: skip
+#: Need an earlier call's state (a checkout, a correction) or a client that asks (test_generic_mutation.py);
+#: test_lifecycle_tools.py covers their happy paths.
+STATEFUL |= {"checkin_artwork", "set_correction_validity", "run_graphql_mutation"}
+
 
 def test_every_tool_has_cases() -> None:
     assert set(HAPPY) == EXPECTED_TOOLS - STATEFUL
