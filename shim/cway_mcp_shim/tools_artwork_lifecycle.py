@@ -126,7 +126,9 @@ class Transition:
     confirm: str | None  # the verb shown to the user; None = no question
 
 
-START = Transition(D.START_ARTWORKS, "startArtworks", frozenset({"UNSTARTED"}), frozenset(), None)
+#: Started = anything past UNSTARTED except canceled.
+STARTED = frozenset({"FOR_REVIEW", "COMMENTED", "REJECTED", "APPROVED", "BUNDLED", "SHIPPED", "DELIVERED"})
+START = Transition(D.START_ARTWORKS, "startArtworks", frozenset({"UNSTARTED"}), STARTED, None)
 CANCEL = Transition(
     D.CANCEL_ARTWORKS, "cancelArtworks",
     frozenset({"UNSTARTED", "FOR_REVIEW", "COMMENTED", "REJECTED", "APPROVED"}), frozenset({"CANCELED"}), "Cancel",
@@ -143,8 +145,6 @@ REJECT_DELIVERED = Transition(
     D.REJECT_DELIVERED, "rejectAndChangeDeliveredArtworks", frozenset({"DELIVERED"}), frozenset({"REJECTED"}),
     "Reject (after delivery)",
 )  # fmt: skip
-#: Started = anything past UNSTARTED except canceled.
-STARTED = frozenset({"FOR_REVIEW", "COMMENTED", "REJECTED", "APPROVED", "BUNDLED", "SHIPPED", "DELIVERED"})
 
 
 def _people_row(a: dict[str, Any], **flags: Any) -> ArtworkPeople:
@@ -236,8 +236,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
     ) -> Annotated[CallToolResult, ArtworksChanged]:
         """Start UNSTARTED artworks (work begins; they go to review). Each needs an approver and a supplier.
         Already started ones are left as they are. Project orderer/manager only."""
-        started = Transition(START.document, START.field, START.applies_to, STARTED, None)
-        return await _transition(started, project_id, artwork_ids, username)
+        return await _transition(START, project_id, artwork_ids, username)
 
     @server.tool(title="Cancel artworks", annotations=writes(destructive=True, idempotent=True))
     async def cancel_artworks(
