@@ -14,6 +14,7 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -39,11 +40,13 @@ from cway_mcp_shim.cway_tools import register_cway_tools
 from cway_mcp_shim.middleware import install as install_middleware
 
 from . import db
-from .audit import JsonAudit
+from .audit import AuditSink, JsonAudit
+from .availability import AvailabilityMiddleware
 from .consent import ConsentRoutes
 from .consents import ConsentDb
 from .exchange import CwayExchange
 from .gateway import RemoteGateway, register_whoami
+from .metrics import HttpMetricsMiddleware, RemoteMetrics
 from .oauth_db import OAuthDb
 from .pg_store import PgTokenStore
 from .provider import SCOPE, CwayOAuthProvider
@@ -79,9 +82,12 @@ class RemoteRuntime:
     exchange: CwayExchange
     refresher: RemoteRefresher
     provider: CwayOAuthProvider
-    audit: JsonAudit
+    audit: AuditSink
     replica: str
+    metrics: RemoteMetrics
     closing: list[RemoteGateway] = field(default_factory=list)
+    #: set at SIGTERM: /readyz answers 503 so the balancer stops sending, while requests are still served
+    draining: bool = False
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -98,13 +104,15 @@ class RemoteRuntime:
             await pool.close()
             raise
         replica = f"{socket.gethostname()}:{os.getpid()}"
-        audit = JsonAudit(clock, replica)
+        metrics = RemoteMetrics()
+        audit = metrics.audit(JsonAudit(clock, replica))
         threshold = base.refresh_threshold_seconds
         store = PgTokenStore(
             pool, keys, clock, due_at=lambda r: refresh_due_at(r, timedelta(seconds=threshold)), on_event=None
         )
         oauth = OAuthDb(pool, keys)
         http = build_http_client(base)
+        metrics.observe_client(http, upstream_namer(base.cway_api_url, base.cway_token_url))
         exchange = CwayExchange(base, http, clock)
         provider = CwayOAuthProvider(settings=settings, db=oauth, store=store, clock=clock, audit=audit, http=http)
         refresher = RemoteRefresher(
@@ -115,7 +123,15 @@ class RemoteRuntime:
             audit=audit,
             on_dropped=provider.revoke_account,
         )
-        return cls(settings, clock, pool, http, keys, store, oauth, exchange, refresher, provider, audit, replica)
+        runtime = cls(
+            settings, clock, pool, http, keys, store, oauth, exchange, refresher, provider, audit, replica, metrics
+        )
+        metrics.watch_pool(pool, lambda: runtime.draining)
+        return runtime
+
+    async def schema_version(self) -> int | None:
+        async with self.pool.acquire() as conn:
+            return await db.schema_version(conn)
 
     def start_background(self, schedule_interval: float) -> None:
         self._tasks.append(asyncio.create_task(self.refresher.run_schedule(self._stop, schedule_interval)))
@@ -167,11 +183,13 @@ def build_server(runtime: RemoteRuntime) -> MCPServer:
         auth=auth,
         log_level=settings.base.log_level,  # type: ignore[arg-type]
     )
-    gateway = RemoteGateway(settings.base, runtime.refresher)
+    gateway = RemoteGateway(settings.base, runtime.refresher, http=cway_client(settings, runtime.metrics))
     runtime.closing.append(gateway)
     register_cway_tools(server, gateway)
     register_whoami(server, runtime.store)
     install_middleware(server)  # the shim's strict arguments and logging/setLevel; after every tool
+    runtime.metrics.tool_names_from(server.list_tools)
+    server.middleware.insert(0, runtime.metrics.tool_middleware)
     consent = ConsentRoutes(
         settings=settings,
         db=runtime.oauth,
@@ -189,6 +207,8 @@ def build_server(runtime: RemoteRuntime) -> MCPServer:
         return JSONResponse({"status": "ok", "version": __version__, "replica": runtime.replica})
 
     async def readyz(_: Request) -> Response:
+        if runtime.draining:
+            return JSONResponse({"status": "draining"}, status_code=503)
         try:
             async with runtime.pool.acquire() as conn:
                 version = await asyncio.wait_for(db.schema_version(conn), timeout=5)
@@ -200,7 +220,32 @@ def build_server(runtime: RemoteRuntime) -> MCPServer:
 
     server.custom_route("/healthz", methods=["GET"])(healthz)
     server.custom_route("/readyz", methods=["GET"])(readyz)
+    server.custom_route("/metrics", methods=["GET"])(runtime.metrics.endpoint)
     return server
+
+
+def upstream_namer(api_url: str, token_url: str) -> Callable[[httpx.URL], str]:
+    """``cway`` for Cway's GraphQL and token endpoints, ``idp`` for anything else (Entra): a label, never a URL."""
+    cway_hosts = {urlsplit(api_url).netloc, urlsplit(token_url).netloc}
+
+    def name(url: httpx.URL) -> str:
+        return "cway" if url.netloc.decode("ascii", "replace") in cway_hosts else "idp"
+
+    return name
+
+
+def cway_client(settings: RemoteSettings, metrics: RemoteMetrics) -> httpx.AsyncClient:
+    """The tools' client for Cway's GraphQL: what the shim's gateway builds, plus the metrics hook, and a
+    keep-alive pool sized for many concurrent users (each tool call is one POST to the same host)."""
+    base = settings.base
+    client = httpx.AsyncClient(
+        timeout=httpx.Timeout(base.http_timeout_seconds),
+        headers={"User-Agent": f"cway-mcp/{__version__}", "Accept": "application/json"},
+        follow_redirects=False,  # a redirect would carry the bearer somewhere we did not choose
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=64),
+    )
+    metrics.observe_client(client, lambda _url: "cway")
+    return client
 
 
 def build_app(runtime: RemoteRuntime) -> Starlette:
@@ -214,10 +259,14 @@ def build_app(runtime: RemoteRuntime) -> Starlette:
     # The SDK's metadata does not advertise Client ID Metadata Documents; this server accepts them
     # (cimd.py), so its route is served first with the flag set.
     app.router.routes.insert(0, metadata_route(server))
-    # Outermost, so a refused request costs nothing (see ratelimit_middleware.py).
+    # So a refused request costs nothing (see ratelimit_middleware.py).
     app.add_middleware(
         RateLimitMiddleware, limiter=RateLimiter(runtime.settings.rate_limits, runtime.clock, runtime.audit)
     )
+    app.add_middleware(
+        AvailabilityMiddleware, draining=lambda: runtime.draining, on_unavailable=runtime.metrics.unavailable.inc
+    )
+    app.add_middleware(HttpMetricsMiddleware, metrics=runtime.metrics)  # outermost: counts refusals too
     return app
 
 
