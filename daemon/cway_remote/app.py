@@ -51,6 +51,7 @@ from .oauth_db import OAuthDb
 from .pg_store import PgTokenStore
 from .provider import SCOPE, CwayOAuthProvider
 from .ratelimit_middleware import RateLimiter, RateLimitMiddleware
+from .read_cache import ChangeListener, ReadCache
 from .refresh import RemoteRefresher, refresh_due_at
 from .settings import CALLBACK_PATH, MCP_PATH, RemoteSettings
 
@@ -85,6 +86,7 @@ class RemoteRuntime:
     audit: AuditSink
     replica: str
     metrics: RemoteMetrics
+    listener: ChangeListener
     closing: list[RemoteGateway] = field(default_factory=list)
     #: set at SIGTERM: /readyz answers 503 so the balancer stops sending, while requests are still served
     draining: bool = False
@@ -107,14 +109,24 @@ class RemoteRuntime:
         metrics = RemoteMetrics()
         audit = metrics.audit(JsonAudit(clock, replica))
         threshold = base.refresh_threshold_seconds
+        token_cache: ReadCache[object] = ReadCache()
+        account_cache: ReadCache[object] = ReadCache()
+        listener = ChangeListener(settings.database_url, tokens=token_cache, accounts=account_cache)
         store = PgTokenStore(
-            pool, keys, clock, due_at=lambda r: refresh_due_at(r, timedelta(seconds=threshold)), on_event=None
+            pool,
+            keys,
+            clock,
+            due_at=lambda r: refresh_due_at(r, timedelta(seconds=threshold)),
+            on_event=None,
+            cache=account_cache,
         )
         oauth = OAuthDb(pool, keys)
         http = build_http_client(base)
         metrics.observe_client(http, upstream_namer(base.cway_api_url, base.cway_token_url))
         exchange = CwayExchange(base, http, clock)
-        provider = CwayOAuthProvider(settings=settings, db=oauth, store=store, clock=clock, audit=audit, http=http)
+        provider = CwayOAuthProvider(
+            settings=settings, db=oauth, store=store, clock=clock, audit=audit, http=http, cache=token_cache
+        )
         refresher = RemoteRefresher(
             store=store,
             exchange=exchange,
@@ -124,9 +136,23 @@ class RemoteRuntime:
             on_dropped=provider.revoke_account,
         )
         runtime = cls(
-            settings, clock, pool, http, keys, store, oauth, exchange, refresher, provider, audit, replica, metrics
+            settings,
+            clock,
+            pool,
+            http,
+            keys,
+            store,
+            oauth,
+            exchange,
+            refresher,
+            provider,
+            audit,
+            replica,
+            metrics,
+            listener,
         )
         metrics.watch_pool(pool, lambda: runtime.draining)
+        metrics.watch_caches({"tokens": token_cache, "accounts": account_cache})
         return runtime
 
     async def schema_version(self) -> int | None:
@@ -134,6 +160,7 @@ class RemoteRuntime:
             return await db.schema_version(conn)
 
     def start_background(self, schedule_interval: float) -> None:
+        self._tasks.append(asyncio.create_task(self.listener.run(self._stop)))
         self._tasks.append(asyncio.create_task(self.refresher.run_schedule(self._stop, schedule_interval)))
         self._tasks.append(asyncio.create_task(self._housekeeping()))
 
@@ -158,6 +185,7 @@ class RemoteRuntime:
                 task.cancel()
         for gateway in self.closing:
             await gateway.aclose()
+        await self.listener.aclose()
         await self.http.aclose()
         await self.pool.close()
 

@@ -21,13 +21,14 @@ import httpx
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.types import CallToolResult
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .audit import AuditSink
+from .read_cache import ReadCache
 from .settings import CALLBACK_PATH, MCP_PATH
 
 ROUTES = frozenset(
@@ -139,6 +140,9 @@ class RemoteMetrics:
     def watch_pool(self, pool: asyncpg.Pool, draining: Callable[[], bool]) -> None:
         self.registry.register(_PoolCollector(pool, draining))
 
+    def watch_caches(self, caches: dict[str, ReadCache[object]]) -> None:
+        self.registry.register(_CacheCollector(caches))
+
     # --- feeding ------------------------------------------------------------------------------
 
     def tool_names_from(self, list_tools: Callable[[], Awaitable[Sequence[Any]]]) -> None:
@@ -227,6 +231,29 @@ class _PoolCollector(Collector):
         yield GaugeMetricFamily("cway_mcp_db_pool_max", "The pool's maximum size.", value=self._pool.get_max_size())
         yield GaugeMetricFamily("cway_mcp_draining", "1 while this replica drains after SIGTERM.",
                                 value=1 if self._draining() else 0)  # fmt: skip
+
+
+class _CacheCollector(Collector):
+    """The per-replica read caches (read_cache.py): hits, misses, entries, and whether they are on."""
+
+    def __init__(self, caches: dict[str, ReadCache[object]]) -> None:
+        self._caches = caches
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        hits = CounterMetricFamily("cway_mcp_read_cache_hits", "Reads answered from the cache.", labels=["cache"])
+        misses = CounterMetricFamily("cway_mcp_read_cache_misses", "Reads that went to PostgreSQL.", labels=["cache"])
+        size = GaugeMetricFamily("cway_mcp_read_cache_entries", "Entries held.", labels=["cache"])
+        for name, cache in self._caches.items():
+            hits.add_metric([name], cache.hits)
+            misses.add_metric([name], cache.misses)
+            size.add_metric([name], len(cache))
+        yield hits
+        yield misses
+        yield size
+        live = all(cache.live for cache in self._caches.values())
+        yield GaugeMetricFamily(
+            "cway_mcp_read_cache_live", "1 while the change listener runs (caches on).", value=1 if live else 0
+        )
 
 
 class HttpMetricsMiddleware:

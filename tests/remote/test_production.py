@@ -290,3 +290,77 @@ async def test_postgres_restart_under_load_answers_503_then_recovers_without_rep
             assert _ok(await _call(http, replica.url, storage.tokens.access_token))
     finally:
         replica.stop()
+
+
+async def _revoke_via_endpoint(http: httpx.AsyncClient, url: str, storage: MemoryTokenStorage) -> None:
+    """RFC 7009 at ``url`` (one replica): the client revokes its own access token."""
+    assert storage.tokens is not None and storage.client_info is not None
+    response = await http.post(
+        url + "/revoke",
+        data={
+            "token": storage.tokens.access_token,
+            "client_id": storage.client_info.client_id,
+            "client_secret": storage.client_info.client_secret or "",  # the SDK's form wants the field
+        },
+    )
+    assert response.status_code == 200, response.text
+
+
+async def test_a_revocation_on_one_replica_refuses_the_token_on_another_within_a_second(
+    serve_env: dict[str, str], public_port: int
+) -> None:
+    a = start_replica(serve_env, public_port)
+    b = start_replica(serve_env)
+    try:
+        storage = await _sign_in(a.url, ALICE)
+        assert storage.tokens is not None
+        token = storage.tokens.access_token
+        async with httpx.AsyncClient(timeout=30) as http:
+            for _ in range(5):  # B has the token (and Alice's Cway record) in its read caches now
+                assert _ok(await _call(http, b.url, token))
+            hits = _metric((await http.get(b.url + "/metrics")).text, "cway_mcp_read_cache_hits_total", cache="tokens")
+            assert hits >= 4, "the warm-up calls were not served from B's cache: this test would prove nothing"
+            await _revoke_via_endpoint(http, a.url, storage)
+            revoked_at = time.monotonic()
+            while True:
+                status = (await _call(http, b.url, token)).status_code
+                elapsed = time.monotonic() - revoked_at
+                if status == 401:
+                    break
+                assert elapsed < 1.0, f"B still accepted the revoked token after {elapsed:.2f} s"
+                await asyncio.sleep(0.01)
+    finally:
+        a.stop()
+        b.stop()
+
+
+async def test_a_lost_change_listener_turns_the_caches_off_until_it_is_back(
+    serve_env: dict[str, str], public_port: int, database_url: str
+) -> None:
+    replica = start_replica(serve_env, public_port)
+    try:
+        storage = await _sign_in(replica.url, ALICE)
+        assert storage.tokens is not None
+        token = storage.tokens.access_token
+        async with httpx.AsyncClient(timeout=30) as http:
+            assert _ok(await _call(http, replica.url, token))
+            admin = await asyncpg.connect(database_url)
+            try:
+                # Cut the replica's LISTEN connection, then revoke with the triggers disabled: a change
+                # the replica cannot hear about. It must not trust its cache from the cut on.
+                await admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()"
+                )
+                async with admin.transaction():
+                    await admin.execute("SET LOCAL session_replication_role = replica")  # triggers off
+                    await admin.execute("DELETE FROM oauth_tokens WHERE kind = 'access'")
+            finally:
+                await admin.close()
+            assert (await _call(http, replica.url, token)).status_code == 401
+            deadline = time.monotonic() + 10  # and the listener comes back by itself
+            while _metric((await http.get(replica.url + "/metrics")).text, "cway_mcp_read_cache_live") != 1:
+                assert time.monotonic() < deadline, "the change listener did not reconnect"
+                await asyncio.sleep(0.1)
+    finally:
+        replica.stop()
