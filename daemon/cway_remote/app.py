@@ -54,6 +54,7 @@ from .ratelimit_middleware import RateLimiter, RateLimitMiddleware
 from .read_cache import ChangeListener, ReadCache
 from .refresh import RemoteRefresher, refresh_due_at
 from .settings import CALLBACK_PATH, MCP_PATH, RemoteSettings
+from .tracing import Tracing, start_tracing
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class RemoteRuntime:
     closing: list[RemoteGateway] = field(default_factory=list)
     #: set at SIGTERM: /readyz answers 503 so the balancer stops sending, while requests are still served
     draining: bool = False
+    tracing: Tracing | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -99,13 +101,14 @@ class RemoteRuntime:
     ) -> RemoteRuntime:
         base = settings.base
         keys = resolve_store_key(base.state_dir, base.store_key.get_secret_value() if base.store_key else None)
+        replica = f"{socket.gethostname()}:{os.getpid()}"
+        tracing = start_tracing(replica)  # before the pool: asyncpg's connections are traced from the first
         pool = await db.create_pool(settings.database_url, max_size=pool_size)
         try:
             await db.migrate(pool)
         except BaseException:
             await pool.close()
             raise
-        replica = f"{socket.gethostname()}:{os.getpid()}"
         metrics = RemoteMetrics()
         audit = metrics.audit(JsonAudit(clock, replica))
         threshold = base.refresh_threshold_seconds
@@ -123,6 +126,8 @@ class RemoteRuntime:
         oauth = OAuthDb(pool, keys)
         http = build_http_client(base)
         metrics.observe_client(http, upstream_namer(base.cway_api_url, base.cway_token_url))
+        if tracing is not None:
+            tracing.instrument_client(http)
         exchange = CwayExchange(base, http, clock)
         provider = CwayOAuthProvider(
             settings=settings, db=oauth, store=store, clock=clock, audit=audit, http=http, cache=token_cache
@@ -151,6 +156,7 @@ class RemoteRuntime:
             metrics,
             listener,
         )
+        runtime.tracing = tracing
         metrics.watch_pool(pool, lambda: runtime.draining)
         metrics.watch_caches({"tokens": token_cache, "accounts": account_cache})
         return runtime
@@ -188,6 +194,8 @@ class RemoteRuntime:
         await self.listener.aclose()
         await self.http.aclose()
         await self.pool.close()
+        if self.tracing is not None:
+            self.tracing.shutdown()
 
 
 def build_server(runtime: RemoteRuntime) -> MCPServer:
@@ -211,7 +219,10 @@ def build_server(runtime: RemoteRuntime) -> MCPServer:
         auth=auth,
         log_level=settings.base.log_level,  # type: ignore[arg-type]
     )
-    gateway = RemoteGateway(settings.base, runtime.refresher, http=cway_client(settings, runtime.metrics))
+    client = cway_client(settings, runtime.metrics)
+    if runtime.tracing is not None:
+        runtime.tracing.instrument_client(client)
+    gateway = RemoteGateway(settings.base, runtime.refresher, http=client)
     runtime.closing.append(gateway)
     register_cway_tools(server, gateway)
     register_whoami(server, runtime.store)
@@ -294,6 +305,8 @@ def build_app(runtime: RemoteRuntime) -> Starlette:
     app.add_middleware(
         AvailabilityMiddleware, draining=lambda: runtime.draining, on_unavailable=runtime.metrics.unavailable.inc
     )
+    if runtime.tracing is not None:
+        app.add_middleware(runtime.tracing.middleware)
     app.add_middleware(HttpMetricsMiddleware, metrics=runtime.metrics)  # outermost: counts refusals too
     return app
 

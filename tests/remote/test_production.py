@@ -15,6 +15,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import asyncpg
 import httpx
@@ -364,3 +365,76 @@ async def test_a_lost_change_listener_turns_the_caches_off_until_it_is_back(
                 await asyncio.sleep(0.1)
     finally:
         replica.stop()
+
+
+class _Collector:
+    """An OTLP/HTTP trace receiver on loopback: what an OpenTelemetry collector would be sent."""
+
+    def __init__(self) -> None:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        self.spans: list[dict[str, Any]] = []
+
+        async def traces(request: Request) -> Response:
+            from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+            export = ExportTraceServiceRequest()
+            export.ParseFromString(await request.body())
+            for resource_spans in export.resource_spans:
+                for scope_spans in resource_spans.scope_spans:
+                    for span in scope_spans.spans:
+                        self.spans.append(
+                            {
+                                "name": span.name,
+                                "trace": span.trace_id.hex(),
+                                "attributes": {a.key: str(a.value).strip() for a in span.attributes},
+                            }
+                        )
+            return Response(b"", media_type="application/x-protobuf")
+
+        self.app = Starlette(routes=[Route("/v1/traces", traces, methods=["POST"])])
+
+
+async def test_traces_follow_a_tool_call_across_server_postgres_and_cway_and_hold_no_secret(
+    serve_env: dict[str, str], public_port: int, database_url: str, store_key: str
+) -> None:
+    collector = _Collector()
+    port = free_port()
+    env = {
+        **serve_env,
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"http://127.0.0.1:{port}/v1/traces",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+    }
+    with serving(collector.app, port):
+        replica = start_replica(env, public_port)
+        try:
+            storage = await _sign_in(replica.url, ALICE)
+            assert storage.tokens is not None
+            async with httpx.AsyncClient(timeout=30) as http:
+                assert _ok(await _call(http, replica.url, storage.tokens.access_token))
+            tool_spans: list[dict[str, Any]] = []
+            deadline = time.monotonic() + 10
+            while not tool_spans:
+                assert time.monotonic() < deadline, [s["name"] for s in collector.spans]
+                await asyncio.sleep(0.1)
+                tool_spans = [s for s in collector.spans if s["name"] == "tools/call list_organisations"]
+            await asyncio.sleep(0.5)
+        finally:
+            replica.stop()
+    trace = [s for s in collector.spans if s["trace"] == tool_spans[0]["trace"]]
+    names = [s["name"] for s in trace]
+    assert "POST /mcp" in names, names  # the server span the tool call sits in
+    assert any("postgresql" in s["attributes"].get("db.system", "") for s in trace), names  # the bearer check
+    assert any("POST" in s["name"] and "127.0.0.1" in str(s["attributes"]) for s in trace if s["name"] != "POST /mcp")
+    everything = repr(collector.spans)
+    secrets = [
+        storage.tokens.access_token,
+        storage.tokens.refresh_token or "",
+        *await _stored_cway_tokens(database_url, store_key),
+    ]
+    for secret in filter(None, secrets):
+        assert secret not in everything
+    assert ALICE not in everything
