@@ -14,6 +14,7 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -39,17 +40,21 @@ from cway_mcp_shim.cway_tools import register_cway_tools
 from cway_mcp_shim.middleware import install as install_middleware
 
 from . import db
-from .audit import JsonAudit
+from .audit import AuditSink, JsonAudit
+from .availability import AvailabilityMiddleware
 from .consent import ConsentRoutes
 from .consents import ConsentDb
 from .exchange import CwayExchange
 from .gateway import RemoteGateway, register_whoami
+from .metrics import HttpMetricsMiddleware, RemoteMetrics
 from .oauth_db import OAuthDb
 from .pg_store import PgTokenStore
 from .provider import SCOPE, CwayOAuthProvider
 from .ratelimit_middleware import RateLimiter, RateLimitMiddleware
+from .read_cache import ChangeListener, ReadCache
 from .refresh import RemoteRefresher, refresh_due_at
 from .settings import CALLBACK_PATH, MCP_PATH, RemoteSettings
+from .tracing import Tracing, start_tracing
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +84,14 @@ class RemoteRuntime:
     exchange: CwayExchange
     refresher: RemoteRefresher
     provider: CwayOAuthProvider
-    audit: JsonAudit
+    audit: AuditSink
     replica: str
+    metrics: RemoteMetrics
+    listener: ChangeListener
     closing: list[RemoteGateway] = field(default_factory=list)
+    #: set at SIGTERM: /readyz answers 503 so the balancer stops sending, while requests are still served
+    draining: bool = False
+    tracing: Tracing | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -91,22 +101,37 @@ class RemoteRuntime:
     ) -> RemoteRuntime:
         base = settings.base
         keys = resolve_store_key(base.state_dir, base.store_key.get_secret_value() if base.store_key else None)
+        replica = f"{socket.gethostname()}:{os.getpid()}"
+        tracing = start_tracing(replica)  # before the pool: asyncpg's connections are traced from the first
         pool = await db.create_pool(settings.database_url, max_size=pool_size)
         try:
             await db.migrate(pool)
         except BaseException:
             await pool.close()
             raise
-        replica = f"{socket.gethostname()}:{os.getpid()}"
-        audit = JsonAudit(clock, replica)
+        metrics = RemoteMetrics()
+        audit = metrics.audit(JsonAudit(clock, replica))
         threshold = base.refresh_threshold_seconds
+        token_cache: ReadCache[object] = ReadCache()
+        account_cache: ReadCache[object] = ReadCache()
+        listener = ChangeListener(settings.database_url, tokens=token_cache, accounts=account_cache)
         store = PgTokenStore(
-            pool, keys, clock, due_at=lambda r: refresh_due_at(r, timedelta(seconds=threshold)), on_event=None
+            pool,
+            keys,
+            clock,
+            due_at=lambda r: refresh_due_at(r, timedelta(seconds=threshold)),
+            on_event=None,
+            cache=account_cache,
         )
         oauth = OAuthDb(pool, keys)
         http = build_http_client(base)
+        metrics.observe_client(http, upstream_namer(base.cway_api_url, base.cway_token_url))
+        if tracing is not None:
+            tracing.instrument_client(http)
         exchange = CwayExchange(base, http, clock)
-        provider = CwayOAuthProvider(settings=settings, db=oauth, store=store, clock=clock, audit=audit, http=http)
+        provider = CwayOAuthProvider(
+            settings=settings, db=oauth, store=store, clock=clock, audit=audit, http=http, cache=token_cache
+        )
         refresher = RemoteRefresher(
             store=store,
             exchange=exchange,
@@ -115,9 +140,33 @@ class RemoteRuntime:
             audit=audit,
             on_dropped=provider.revoke_account,
         )
-        return cls(settings, clock, pool, http, keys, store, oauth, exchange, refresher, provider, audit, replica)
+        runtime = cls(
+            settings,
+            clock,
+            pool,
+            http,
+            keys,
+            store,
+            oauth,
+            exchange,
+            refresher,
+            provider,
+            audit,
+            replica,
+            metrics,
+            listener,
+        )
+        runtime.tracing = tracing
+        metrics.watch_pool(pool, lambda: runtime.draining)
+        metrics.watch_caches({"tokens": token_cache, "accounts": account_cache})
+        return runtime
+
+    async def schema_version(self) -> int | None:
+        async with self.pool.acquire() as conn:
+            return await db.schema_version(conn)
 
     def start_background(self, schedule_interval: float) -> None:
+        self._tasks.append(asyncio.create_task(self.listener.run(self._stop)))
         self._tasks.append(asyncio.create_task(self.refresher.run_schedule(self._stop, schedule_interval)))
         self._tasks.append(asyncio.create_task(self._housekeeping()))
 
@@ -142,8 +191,11 @@ class RemoteRuntime:
                 task.cancel()
         for gateway in self.closing:
             await gateway.aclose()
+        await self.listener.aclose()
         await self.http.aclose()
         await self.pool.close()
+        if self.tracing is not None:
+            self.tracing.shutdown()
 
 
 def build_server(runtime: RemoteRuntime) -> MCPServer:
@@ -167,11 +219,16 @@ def build_server(runtime: RemoteRuntime) -> MCPServer:
         auth=auth,
         log_level=settings.base.log_level,  # type: ignore[arg-type]
     )
-    gateway = RemoteGateway(settings.base, runtime.refresher)
+    client = cway_client(settings, runtime.metrics)
+    if runtime.tracing is not None:
+        runtime.tracing.instrument_client(client)
+    gateway = RemoteGateway(settings.base, runtime.refresher, http=client)
     runtime.closing.append(gateway)
     register_cway_tools(server, gateway)
     register_whoami(server, runtime.store)
     install_middleware(server)  # the shim's strict arguments and logging/setLevel; after every tool
+    runtime.metrics.tool_names_from(server.list_tools)
+    server.middleware.insert(0, runtime.metrics.tool_middleware)
     consent = ConsentRoutes(
         settings=settings,
         db=runtime.oauth,
@@ -189,6 +246,8 @@ def build_server(runtime: RemoteRuntime) -> MCPServer:
         return JSONResponse({"status": "ok", "version": __version__, "replica": runtime.replica})
 
     async def readyz(_: Request) -> Response:
+        if runtime.draining:
+            return JSONResponse({"status": "draining"}, status_code=503)
         try:
             async with runtime.pool.acquire() as conn:
                 version = await asyncio.wait_for(db.schema_version(conn), timeout=5)
@@ -200,7 +259,32 @@ def build_server(runtime: RemoteRuntime) -> MCPServer:
 
     server.custom_route("/healthz", methods=["GET"])(healthz)
     server.custom_route("/readyz", methods=["GET"])(readyz)
+    server.custom_route("/metrics", methods=["GET"])(runtime.metrics.endpoint)
     return server
+
+
+def upstream_namer(api_url: str, token_url: str) -> Callable[[httpx.URL], str]:
+    """``cway`` for Cway's GraphQL and token endpoints, ``idp`` for anything else (Entra): a label, never a URL."""
+    cway_hosts = {urlsplit(api_url).netloc, urlsplit(token_url).netloc}
+
+    def name(url: httpx.URL) -> str:
+        return "cway" if url.netloc.decode("ascii", "replace") in cway_hosts else "idp"
+
+    return name
+
+
+def cway_client(settings: RemoteSettings, metrics: RemoteMetrics) -> httpx.AsyncClient:
+    """The tools' client for Cway's GraphQL: what the shim's gateway builds, plus the metrics hook, and a
+    keep-alive pool sized for many concurrent users (each tool call is one POST to the same host)."""
+    base = settings.base
+    client = httpx.AsyncClient(
+        timeout=httpx.Timeout(base.http_timeout_seconds),
+        headers={"User-Agent": f"cway-mcp/{__version__}", "Accept": "application/json"},
+        follow_redirects=False,  # a redirect would carry the bearer somewhere we did not choose
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=64),
+    )
+    metrics.observe_client(client, lambda _url: "cway")
+    return client
 
 
 def build_app(runtime: RemoteRuntime) -> Starlette:
@@ -214,10 +298,16 @@ def build_app(runtime: RemoteRuntime) -> Starlette:
     # The SDK's metadata does not advertise Client ID Metadata Documents; this server accepts them
     # (cimd.py), so its route is served first with the flag set.
     app.router.routes.insert(0, metadata_route(server))
-    # Outermost, so a refused request costs nothing (see ratelimit_middleware.py).
+    # So a refused request costs nothing (see ratelimit_middleware.py).
     app.add_middleware(
         RateLimitMiddleware, limiter=RateLimiter(runtime.settings.rate_limits, runtime.clock, runtime.audit)
     )
+    app.add_middleware(
+        AvailabilityMiddleware, draining=lambda: runtime.draining, on_unavailable=runtime.metrics.unavailable.inc
+    )
+    if runtime.tracing is not None:
+        app.add_middleware(runtime.tracing.middleware)
+    app.add_middleware(HttpMetricsMiddleware, metrics=runtime.metrics)  # outermost: counts refusals too
     return app
 
 

@@ -18,6 +18,8 @@ What is stored where (nothing secret in clear; usernames only as hashes):
   ``granted_at`` (the sign-in that started the token family) and ``issued_at`` for the admin listing.
 * ``oauth_consents``: remembered approvals per (user, client, redirect URI, scopes), with an expiry
   (:mod:`cway_remote.consents`).
+* Triggers on ``oauth_tokens`` and ``cway_accounts`` ``NOTIFY cway_mcp_changed`` on every UPDATE
+  or DELETE, so each replica's read caches drop what changed (:mod:`cway_remote.read_cache`).
 * ``oauth_denied_clients``: client ids an operator blocked (``cway-mcp serve admin deny``), with who,
   when and why; checked before any client lookup or metadata fetch (:mod:`cway_remote.deny_list`).
 """
@@ -28,6 +30,8 @@ import logging
 from typing import Any
 
 import asyncpg
+
+from .read_cache import TRIGGERS_SQL
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +122,7 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (4, "notify replicas of token and account changes (per-replica read caches)", TRIGGERS_SQL),
 )
 
 CURRENT_VERSION = MIGRATIONS[-1][0]

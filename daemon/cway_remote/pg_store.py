@@ -36,6 +36,8 @@ from cway_authd.store import MultiFernetProvider, ReencryptResult, TokenRecord, 
 from cway_authd.store.records import RecordFormatError
 from cway_common.clock import Clock
 
+from .read_cache import ReadCache
+
 log = logging.getLogger(__name__)
 
 DueAt = Callable[[TokenRecord], datetime]
@@ -65,6 +67,7 @@ class LockedAccount:
 
     async def delete(self) -> None:
         await self._conn.execute("DELETE FROM cway_accounts WHERE account_key = $1", self.key)
+        self._store._changed(self.key)
         self.record = None
 
     async def postpone(self, until: datetime) -> None:
@@ -83,7 +86,10 @@ class PgTokenStore:
         *,
         due_at: DueAt,
         on_event: EventCallback | None = None,
+        cache: ReadCache[object] | None = None,
     ) -> None:
+        #: decrypted records by ``"a:" + account key`` while the change listener runs (read_cache.py)
+        self._cache = cache
         self._pool = pool
         self._keys = keys
         self._clock = clock
@@ -110,9 +116,23 @@ class PgTokenStore:
         return await self.load_key(account_key(username))
 
     async def load_key(self, key: str) -> TokenRecord | None:
+        cache = self._cache
+        if cache is not None:
+            cached = cache.get("a:" + key)
+            if isinstance(cached, TokenRecord):
+                return cached
+            generation = cache.generation
         async with self._pool.acquire() as conn:
             raw = await conn.fetchval("SELECT record FROM cway_accounts WHERE account_key = $1", key)
-        return self._decode(key, raw) if raw is not None else None
+        record = self._decode(key, raw) if raw is not None else None
+        if cache is not None and record is not None:
+            cache.put("a:" + key, record, generation)
+        return record
+
+    def _changed(self, key: str) -> None:
+        """This replica wrote the row: forget it now (the trigger's notification follows for the others)."""
+        if self._cache is not None:
+            self._cache.invalidate("a:" + key)
 
     async def save(self, record: TokenRecord) -> None:
         async with self._pool.acquire() as conn:
@@ -121,6 +141,7 @@ class PgTokenStore:
     async def delete(self, username: str) -> bool:
         async with self._pool.acquire() as conn:
             status = await conn.execute("DELETE FROM cway_accounts WHERE account_key = $1", account_key(username))
+        self._changed(account_key(username))
         return bool(status.endswith(" 1"))
 
     async def list(self) -> builtins.list[TokenRecord]:
@@ -178,6 +199,7 @@ class PgTokenStore:
     # -- internals ---------------------------------------------------------------------------
 
     async def _upsert(self, conn: Any, record: TokenRecord) -> None:
+        self._changed(account_key(record.username))
         token = self._keys.multifernet.encrypt(record.to_json_bytes())
         await conn.execute(
             "INSERT INTO cway_accounts (account_key, record, refresh_due_at, updated_at) VALUES ($1, $2, $3, $4) "

@@ -40,8 +40,9 @@ from cway_common.clock import Clock
 
 from .audit import AuditSink
 from .cimd import CimdError, cache_entry, fetch_client, from_cache, is_metadata_url
-from .oauth_db import OAuthDb
+from .oauth_db import OAuthDb, TokenRow, digest
 from .pg_store import PgTokenStore
+from .read_cache import ReadCache
 from .settings import RemoteSettings
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,10 @@ class CwayOAuthProvider:
         clock: Clock,
         audit: AuditSink,
         http: httpx.AsyncClient | None = None,
+        cache: ReadCache[object] | None = None,
     ) -> None:
+        #: access-token rows by ``"t:" + token hash`` while the change listener runs (read_cache.py)
+        self._cache = cache
         self._http = http
         self._settings = settings
         self._db = db
@@ -258,7 +262,7 @@ class CwayOAuthProvider:
     # -- access tokens and revocation ------------------------------------------------------------------
 
     async def load_access_token(self, token: str) -> AccessToken | None:
-        row = await self._db.token(token)
+        row = await self._access_row(token)
         if row is None or row.kind != "access" or row.expires_at <= self._clock.now():
             return None
         return AccessToken(
@@ -270,6 +274,20 @@ class CwayOAuthProvider:
             subject=row.subject,
             claims={"iss": self._settings.public_url},
         )
+
+    async def _access_row(self, token: str) -> TokenRow | None:
+        cache = self._cache
+        if cache is None:
+            return await self._db.token(token)
+        key = "t:" + digest(token)
+        cached = cache.get(key)
+        if isinstance(cached, TokenRow):
+            return cached
+        generation = cache.generation
+        row = await self._db.token(token)
+        if row is not None and row.kind == "access":
+            cache.put(key, row, generation)
+        return row
 
     async def revoke_token(self, token: AccessToken | RefreshToken) -> None:
         row = await self._db.token(token.token)

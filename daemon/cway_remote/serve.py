@@ -28,6 +28,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         epilog="`cway-mcp serve admin grants|revoke|deny|allow|denied --help`: list grants, revoke a user's or a "
         "client's, deny a client for good.",
     )
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=["migrate"],
+        help="`migrate`: apply this release's database migrations and exit (a deploy's migration job); "
+        "without it, serve",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     parser.add_argument(
@@ -70,23 +77,44 @@ def main(argv: list[str]) -> int:
 
 async def _serve(settings: object, args: argparse.Namespace) -> int:
     import signal
+    import time
     from types import FrameType
 
     import uvicorn
-
-    class _Server(uvicorn.Server):
-        """uvicorn re-raises a captured SIGTERM after its graceful shutdown (the process then dies by
-        the signal); a requested stop here is a clean exit, 0, after the runtime is closed too."""
-
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            super().handle_exit(sig, frame)
-            if sig == signal.SIGTERM:
-                self._captured_signals = [s for s in self._captured_signals if s != signal.SIGTERM]
 
     from .app import RemoteRuntime, build_app
     from .settings import RemoteSettings
 
     assert isinstance(settings, RemoteSettings)
+    drain_seconds = settings.drain_seconds
+
+    class _Server(uvicorn.Server):
+        """The drain: the first SIGTERM marks the runtime draining (``/readyz`` 503, ``Connection: close``)
+        and keeps serving for ``CWAY_MCP_DRAIN_SECONDS``, so the balancer stops sending before the
+        listener closes; then uvicorn's graceful shutdown lets the calls in flight finish (bounded by
+        ``CWAY_MCP_GRACEFUL_SECONDS``). A second SIGTERM, or SIGINT, stops at once.
+
+        uvicorn re-raises a captured SIGTERM after its graceful shutdown (the process then dies by
+        the signal); a requested stop here is a clean exit, 0, after the runtime is closed too."""
+
+        drain_until: float | None = None
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if sig == signal.SIGTERM and self.drain_until is None and drain_seconds > 0:
+                runtime.draining = True
+                self.drain_until = time.monotonic() + drain_seconds
+                log.info("SIGTERM: draining for %.1f s (/readyz answers 503), then stopping", drain_seconds)
+                return
+            runtime.draining = True
+            super().handle_exit(sig, frame)
+            if sig == signal.SIGTERM:
+                self._captured_signals = [s for s in self._captured_signals if s != signal.SIGTERM]
+
+        async def on_tick(self, counter: int) -> bool:
+            if self.drain_until is not None and time.monotonic() >= self.drain_until:
+                self.should_exit = True
+            return await super().on_tick(counter)
+
     try:
         runtime = await RemoteRuntime.create(settings)
     except (OSError, RuntimeError) as exc:
@@ -95,6 +123,11 @@ async def _serve(settings: object, args: argparse.Namespace) -> int:
     except Exception as exc:  # asyncpg's errors (authentication, missing database...) are not OSError
         log.error("cannot use the database: %s", type(exc).__name__)
         return EXIT_DATABASE
+    if args.command == "migrate":
+        version = await runtime.schema_version()
+        await runtime.aclose()
+        print(f"database schema at version {version}")
+        return 0
     if args.reencrypt:
         try:
             result = await runtime.store.reencrypt_all()
@@ -112,7 +145,7 @@ async def _serve(settings: object, args: argparse.Namespace) -> int:
             access_log=False,
             proxy_headers=True,
             forwarded_allow_ips=settings.trusted_proxies,  # None: uvicorn's default, loopback only
-            timeout_graceful_shutdown=10,
+            timeout_graceful_shutdown=int(settings.graceful_seconds),
         )
         server = _Server(config)
         runtime.start_background(args.refresh_interval)

@@ -24,6 +24,11 @@ MCP_PATH = "/mcp"
 CALLBACK_PATH = "/oauth/callback"
 DEFAULT_ACCESS_TOKEN_SECONDS = 900
 DEFAULT_CONSENT_DAYS = 90
+#: After SIGTERM, how long /readyz answers 503 while requests are still served, so the balancer
+#: (Kubernetes' endpoints controller) stops sending new ones before the listener closes.
+DEFAULT_DRAIN_SECONDS = 5.0
+#: Then how long requests already in flight may take before the process exits anyway.
+DEFAULT_GRACEFUL_SECONDS = 20.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,8 @@ class RemoteSettings:
     rate_limits: RateLimits = field(default_factory=RateLimits)
     #: uvicorn's ``forwarded_allow_ips``: peers whose ``X-Forwarded-For`` names the client (None: loopback only)
     trusted_proxies: str | None = None
+    drain_seconds: float = DEFAULT_DRAIN_SECONDS
+    graceful_seconds: float = DEFAULT_GRACEFUL_SECONDS
 
     @property
     def resource_url(self) -> str:
@@ -96,6 +103,9 @@ def load_remote_settings(env: Mapping[str, str] | None = None, *, cwd: Path | No
     if not 0 <= consent_days <= 365:
         raise ConfigError("CWAY_MCP_CONSENT_DAYS", consent_raw, "must be between 0 (always ask) and 365")
 
+    drain = _seconds(values, "CWAY_MCP_DRAIN_SECONDS", DEFAULT_DRAIN_SECONDS, 0, 300)
+    graceful = _seconds(values, "CWAY_MCP_GRACEFUL_SECONDS", DEFAULT_GRACEFUL_SECONDS, 1, 600)
+
     base = load_settings(env, component="daemon", cwd=cwd)
     callback = public + CALLBACK_PATH
     cb = urlsplit(callback)
@@ -112,4 +122,19 @@ def load_remote_settings(env: Mapping[str, str] | None = None, *, cwd: Path | No
         consent_days=consent_days,
         rate_limits=load_rate_limits(values),
         trusted_proxies=load_trusted_proxies(values),
+        drain_seconds=drain,
+        graceful_seconds=graceful,
     )
+
+
+def _seconds(values: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = values.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ConfigError(name, raw, "must be a number of seconds") from None
+    if not low <= seconds <= high:
+        raise ConfigError(name, raw, f"must be between {low:g} and {high:g} seconds")
+    return seconds

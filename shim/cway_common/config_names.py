@@ -67,6 +67,8 @@ KNOWN_SETTINGS = frozenset(
         "CWAY_MCP_RATE_CONSENT",
         "CWAY_MCP_RATE_TOKEN",
         "CWAY_MCP_RATE_TOKEN_IP",
+        "CWAY_MCP_DRAIN_SECONDS",
+        "CWAY_MCP_GRACEFUL_SECONDS",
     }
 )
 

@@ -67,8 +67,8 @@ def install(server: MCPServer, prefetch: BearerPrefetch | None = None) -> None:
     server.middleware.append(ShimMiddleware(server, prefetch))
     strict_args.close_input_schemas(server)
 
-    async def set_level(_: ServerRequestContext[Any, Any], params: SetLevelRequestParams) -> dict[str, Any]:
-        request_scope.set_legacy_level(params.level)
+    async def set_level(ctx: ServerRequestContext[Any, Any], params: SetLevelRequestParams) -> dict[str, Any]:
+        request_scope.set_legacy_level(params.level, ctx.session)
         return {}
 
     lowlevel = server._lowlevel_server

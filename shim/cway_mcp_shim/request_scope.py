@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+import weakref
 from contextvars import ContextVar
 from typing import Any, Literal
 
@@ -46,9 +47,11 @@ class AskClient(MCPError):
 
 _current: ContextVar[ServerRequestContext[Any, Any] | None] = ContextVar("cway_current_request", default=None)
 
-#: The level a 2025-11-25 client asked for with ``logging/setLevel`` (one stdio session per shim process).
-#: 2026-07-28 clients opt in per request instead; the SDK filters those itself.
-_legacy_level: list[LogLevel] = ["info"]
+#: The level each 2025-11-25 session asked for with ``logging/setLevel``, by session: the stdio shim
+#: has one, but ``cway-mcp serve`` serves many clients in one process, and one client's choice must
+#: not silence or flood another's. 2026-07-28 clients opt in per request instead; the SDK filters those.
+_levels: weakref.WeakKeyDictionary[object, LogLevel] = weakref.WeakKeyDictionary()
+DEFAULT_LEVEL: LogLevel = "info"
 
 
 def current() -> ServerRequestContext[Any, Any] | None:
@@ -108,8 +111,17 @@ async def report_progress(progress: float, total: float | None = None, message: 
         log.debug("progress notification not sent: %s", exc)
 
 
-def set_legacy_level(level: LogLevel) -> None:
-    _legacy_level[0] = level
+def set_legacy_level(level: LogLevel, session: object | None = None) -> None:
+    """``level`` for ``session`` (default: the session of the request being served) and no other."""
+    if session is None:
+        ctx = _current.get()
+        session = ctx.session if ctx is not None else None
+    if session is not None:
+        _levels[session] = level
+
+
+def legacy_level(session: object) -> LogLevel:
+    return _levels.get(session, DEFAULT_LEVEL)
 
 
 async def notify_log(level: LogLevel, message: str, *, event: str, after_request: bool = False, **fields: Any) -> None:
@@ -123,7 +135,7 @@ async def notify_log(level: LogLevel, message: str, *, event: str, after_request
     ctx = _current.get()
     if ctx is None:
         return
-    if not protocol_at_least(INPUT_REQUIRED_SINCE) and LEVELS.index(level) < LEVELS.index(_legacy_level[0]):
+    if not protocol_at_least(INPUT_REQUIRED_SINCE) and LEVELS.index(level) < LEVELS.index(legacy_level(ctx.session)):
         return
     data = {"event": event, "message": message, **fields}
     try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -94,6 +95,12 @@ class CheckedQuery:
     fields: int
 
 
+#: How many distinct (document, operation name) pairs keep their verdict. A model tends to send
+#: the same few queries again and again (and a hosted server sees many users send the same ones);
+#: parsing and validating against the whole schema was a fifth of a remote tool call's CPU.
+VERDICT_CACHE_SIZE = 256
+
+
 def check_read_only(
     text: str, operation_name: str | None = None, variables: Mapping[str, Any] | None = None
 ) -> CheckedQuery:
@@ -103,11 +110,38 @@ def check_read_only(
     document cannot make the parser work hard), schema validation before the structural
     walk (validation rejects fragment cycles, which the walk relies on), and variables coerced
     against their declared types so a wrong variable fails here with graphql-core's message.
+    Everything but the variables depends on the text alone, so its verdict is cached.
     """
     if not text.strip():
         raise QueryRejected("The query is empty.")
     if len(text) > MAX_DOCUMENT_CHARS:
         raise QueryRejected(f"The query is {len(text)} characters; the limit is {MAX_DOCUMENT_CHARS}.")
+    verdict = _document_verdict(text, operation_name)
+    if isinstance(verdict, str):
+        raise QueryRejected(verdict)
+    coerced = get_variable_values(get_schema(), verdict.operation.variable_definitions or (), dict(variables or {}), 10)
+    if isinstance(coerced, list):
+        raise QueryRejected("Bad variables: " + "; ".join(_format(e) for e in coerced))
+    return verdict.checked
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    operation: OperationDefinitionNode
+    checked: CheckedQuery
+
+
+@lru_cache(maxsize=VERDICT_CACHE_SIZE)
+def _document_verdict(text: str, operation_name: str | None) -> _Accepted | str:
+    """What the text alone decides: the accepted operation, or the refusal's message (a fresh
+    exception is raised per call: a cached exception object would grow its traceback)."""
+    try:
+        return _accept_document(text, operation_name)
+    except QueryRejected as exc:
+        return str(exc)
+
+
+def _accept_document(text: str, operation_name: str | None) -> _Accepted:
     try:
         document = parse(text, max_tokens=MAX_TOKENS)
     except GraphQLError as exc:
@@ -133,11 +167,9 @@ def check_read_only(
     depth = walker.depth(operation.selection_set, level=1, root=True)
     if depth > MAX_DEPTH:
         raise QueryRejected(f"The query nests {depth} levels deep; the limit is {MAX_DEPTH}. Select fewer levels.")
-    coerced = get_variable_values(get_schema(), operation.variable_definitions or (), dict(variables or {}), 10)
-    if isinstance(coerced, list):
-        raise QueryRejected("Bad variables: " + "; ".join(_format(e) for e in coerced))
     name = operation.name.value if operation.name else None
-    return CheckedQuery(text=text, operation_name=operation_name or name, depth=depth, fields=walker.fields)
+    checked = CheckedQuery(text=text, operation_name=operation_name or name, depth=depth, fields=walker.fields)
+    return _Accepted(operation=operation, checked=checked)
 
 
 def _pick_operation(operations: list[OperationDefinitionNode], operation_name: str | None) -> OperationDefinitionNode:

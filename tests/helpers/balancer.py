@@ -8,12 +8,13 @@ buffered: the remote server answers plain JSON, not streams.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -28,13 +29,49 @@ HOP_HEADERS = {"content-length", "connection", "transfer-encoding", "keep-alive"
 
 
 class Balancer:
-    def __init__(self, backends: list[str], *, bearer: str | None = None) -> None:
+    """With ``ready_path`` (e.g. ``/readyz``) it also acts as Kubernetes' endpoints controller does: a
+    background probe every ``probe_interval`` seconds, and a backend whose probe failed gets no new
+    requests until its probe passes again (a draining replica answers 503 there)."""
+
+    def __init__(
+        self,
+        backends: list[str],
+        *,
+        bearer: str | None = None,
+        ready_path: str | None = None,
+        probe_interval: float = 0.2,
+    ) -> None:
         self.backends = backends
         self.bearer = bearer
         self.served: Counter[str] = Counter()
+        self.ready_path = ready_path
+        self.probe_interval = probe_interval
+        self.unready: set[str] = set()
         self._next = itertools.cycle(range(len(backends)))
         self._client = httpx.AsyncClient(timeout=60)
-        self.app = Starlette(routes=[Route("/{path:path}", self.forward, methods=["GET", "POST", "DELETE", "OPTIONS"])])
+        self.app = Starlette(
+            routes=[Route("/{path:path}", self.forward, methods=["GET", "POST", "DELETE", "OPTIONS"])],
+            lifespan=self._lifespan if ready_path else None,
+        )
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(self._probe_forever())
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    async def _probe_forever(self) -> None:
+        async with httpx.AsyncClient(timeout=1.0) as probe:
+            while True:
+                for backend in self.backends:
+                    try:
+                        ok = (await probe.get(backend + str(self.ready_path))).status_code == 200
+                    except httpx.HTTPError:
+                        ok = False
+                    (self.unready.discard if ok else self.unready.add)(backend)
+                await asyncio.sleep(self.probe_interval)
 
     async def forward(self, request: Request) -> Response:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
@@ -44,6 +81,8 @@ class Balancer:
         start = next(self._next)
         for offset in range(len(self.backends)):
             backend = self.backends[(start + offset) % len(self.backends)]
+            if backend in self.unready and len(self.unready) < len(self.backends):
+                continue  # taken out by its readiness probe (while another one is in)
             try:
                 upstream = await self._client.request(
                     request.method,
@@ -63,14 +102,16 @@ class Balancer:
 
 
 @contextlib.contextmanager
-def serving(app: ASGIApp, port: int, *, cert: Path | None = None, key: Path | None = None) -> Iterator[None]:
+def serving(
+    app: ASGIApp, port: int, *, cert: Path | None = None, key: Path | None = None, lifespan: bool = False
+) -> Iterator[None]:
     """Run ``app`` with uvicorn on 127.0.0.1:``port`` in a thread until the block ends (https with ``cert``)."""
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
         port=port,
         log_level="warning",
-        lifespan="off",
+        lifespan="on" if lifespan else "off",
         ssl_certfile=str(cert) if cert else None,
         ssl_keyfile=str(key) if key else None,
     )

@@ -84,14 +84,25 @@ class PgCluster:
         result = self._run("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
         if result.returncode != 0:
             raise RuntimeError(f"initdb failed: {result.stderr[-2000:]}")
+        self.start_server()
+
+    def start_server(self) -> None:
+        """Start the server of an initialised cluster (again, after :meth:`stop_server`), on the same port."""
         options = (
             f"-h 127.0.0.1 -p {self.port} -k {self.base} -c fsync=off -c full_page_writes=off "
             "-c max_connections=200 -c shared_buffers=32MB"
         )
+        data = self.base / "data"
         result = self._run("pg_ctl", "-D", str(data), "-l", str(self.base / "server.log"), "-o", options, "-w", "start")
         if result.returncode != 0:
             log = (self.base / "server.log").read_text(errors="replace")[-2000:]
             raise RuntimeError(f"pg_ctl start failed: {result.stderr[-1000:]}\n{log}")
+
+    def stop_server(self) -> None:
+        """Stop the server as an operator's restart does (``-m fast``: sessions are ended), keeping the data."""
+        result = self._run("pg_ctl", "-D", str(self.base / "data"), "-m", "fast", "-w", "stop", timeout=30)
+        if result.returncode != 0:
+            raise RuntimeError(f"pg_ctl stop failed: {result.stderr[-1000:]}")
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):

@@ -156,3 +156,27 @@ def test_small_introspection_allowed() -> None:
 def test_full_introspection_refused_by_depth() -> None:
     """The standard introspection query nests TypeRef ofType deeper than the limit."""
     assert "levels deep" in rejected(get_introspection_query())
+
+
+def test_a_cached_verdict_still_checks_each_calls_variables_and_refuses_afresh() -> None:
+    from cway_mcp_shim.query_limits import QueryRejected
+    from cway_mcp_shim.schema import check_read_only
+
+    text = "query One($id: UUID!) { project(id: $id) { id name } }"
+    good = check_read_only(text, None, {"id": "4f6e2b1a-9a51-4a4e-8c66-2a5f3cf0a001"})
+    again = check_read_only(text, None, {"id": "4f6e2b1a-9a51-4a4e-8c66-2a5f3cf0a002"})
+    assert good == again  # the same verdict for the same text
+    for bad in ({}, {"id": None}):  # missing, and null for a non-null type
+        try:
+            check_read_only(text, None, bad)
+        except QueryRejected as exc:
+            assert "Bad variables" in str(exc)
+        else:
+            raise AssertionError(f"variables {bad} were accepted")
+    errors = []
+    for _ in range(2):
+        try:
+            check_read_only("mutation { x }")
+        except QueryRejected as exc:
+            errors.append(exc)
+    assert len(errors) == 2 and errors[0] is not errors[1] and str(errors[0]) == str(errors[1])
