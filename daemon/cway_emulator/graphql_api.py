@@ -45,16 +45,14 @@ from graphql import (
 )
 from graphql.language import StringValueNode, ValueNode
 
-from cway_emulator import (
-    resolvers_ai,
-    resolvers_artworks,
-    resolvers_downloads,
-    resolvers_identity,
-    resolvers_lifecycle,
-    resolvers_media,
-    resolvers_projects,
-    resolvers_workflows,
-)
+import cway_emulator.resolvers_ai as resolvers_ai  # a module, not the package: its __init__ imports the server
+import cway_emulator.resolvers_artworks as resolvers_artworks
+import cway_emulator.resolvers_downloads as resolvers_downloads
+import cway_emulator.resolvers_identity as resolvers_identity
+import cway_emulator.resolvers_lifecycle as resolvers_lifecycle
+import cway_emulator.resolvers_media as resolvers_media
+import cway_emulator.resolvers_projects as resolvers_projects
+import cway_emulator.resolvers_workflows as resolvers_workflows
 from cway_emulator.gql_context import Ctx, Resolver, merge
 
 SCALAR_ZERO: dict[str, Any] = {

@@ -11,12 +11,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers.repo import with_emulator_path
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = {
     "cway_common": ROOT / "shim",
     "cway_mcp_shim": ROOT / "shim",
     "cway_authd": ROOT / "daemon",
     "cway_remote": ROOT / "daemon",
+    "cway_emulator": ROOT / "daemon",
 }
 
 
@@ -121,7 +124,7 @@ ALONE = """
 import importlib, json, sys, traceback
 failed = {}
 for module in sys.argv[1:]:
-    for loaded in [m for m in sys.modules if m.split(".")[0] in ("cway_common", "cway_mcp_shim", "cway_authd", "cway_remote")]:
+    for loaded in [m for m in sys.modules if m.split(".")[0] in ("cway_common", "cway_mcp_shim", "cway_authd", "cway_remote", "cway_emulator")]:
         del sys.modules[loaded]  # third-party modules stay loaded: only our own import order matters
     try:
         importlib.import_module(module)
@@ -134,6 +137,11 @@ print(json.dumps(failed))
 def test_each_module_imports_alone() -> None:
     """Each module first, with none of the project's modules loaded before it (one interpreter, for speed)."""
     done = subprocess.run(
-        [sys.executable, "-c", ALONE, *sorted(MODULES)], capture_output=True, text=True, timeout=300, check=True
+        [sys.executable, "-c", ALONE, *sorted(MODULES)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        env=with_emulator_path(),  # the emulator is not installed: it is imported from the repository
     )
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {}
