@@ -27,7 +27,7 @@ EMULATOR_PATH := PYTHONPATH="$(CURDIR)/daemon$${PYTHONPATH:+:$$PYTHONPATH}"
 BROWSER_STAMP := .tools/.chromium
 SYSTEMD_STAMP := .tools/.systemd-analyze
 
-.PHONY: demo demo-remote test lint bench emulator daemon conformance clean kill-storm tool-schemas
+.PHONY: demo demo-remote test lint bench emulator daemon conformance clean kill-storm tool-schemas docs-tables
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -104,6 +104,10 @@ bench: $(STAMP)
 	$(EMULATOR_PATH) $(PY) -m tests.bench
 
 # after changing a tool's arguments or output model (tests/shim_tools/test_tool_schema_cache.py says when)
+# after changing a socket route, an error code or an account state (tests/common/test_docs_tables.py says when)
+docs-tables: $(STAMP)
+	$(EMULATOR_PATH) $(PY) -m tests.docs_tables
+
 tool-schemas: $(STAMP)
 	$(PY) -m cway_mcp_shim.tool_schema_cache
 

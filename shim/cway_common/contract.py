@@ -98,6 +98,22 @@ class ErrorCode(StrEnum):
     INTERNAL = "internal"
 
 
+#: What each code means to a caller, and what it carries (docs/architecture.md and docs/cli.md are
+#: generated from this: ``python -m tests.docs_tables``).
+ERROR_MEANINGS: dict[ErrorCode, str] = {
+    ErrorCode.NOT_SIGNED_IN: "no record for this account: sign in",
+    ErrorCode.SIGN_IN_REQUIRED: "there was a record, but it can no longer be refreshed; carries `sign_in_url`",
+    ErrorCode.UNKNOWN_ACCOUNT: "no username given and none (or several) could be chosen; carries `accounts`",
+    ErrorCode.BACKEND_UNAVAILABLE: "the IdP or Cway is unreachable, answers 5xx or 429, and nothing usable is cached",
+    ErrorCode.CONFIGURATION_ERROR: "the app registration or the settings were refused: the administrator must fix them",
+    ErrorCode.BAD_REQUEST: "the request does not fit the contract (its values are not echoed)",
+    ErrorCode.SIGN_IN_FAILED: "the sign-in was refused, expired or could not be completed",
+    ErrorCode.NOT_FOUND: "no such route, account or sign-in flow",
+    ErrorCode.FORBIDDEN: "the caller is not the daemon's own user",
+    ErrorCode.INTERNAL: "an unexpected failure; the details are in the daemon's log only",
+}
+
+
 def _utf8_text(value: str) -> str:
     """JSON can carry a lone surrogate (``"\\ud800"``); such a string has no UTF-8 form, so it is no name."""
     try:
@@ -133,6 +149,18 @@ class ErrorBody(_Model):
 #: refresh was refused for the application's configuration (invalid_client, AADSTS7000215 …): the tokens are
 #: kept, the administrator must fix it. ``needs_sign_in``: no usable refresh token.
 AccountState = Literal["ok", "refreshing", "retrying", "expired", "unsaved", "misconfigured", "needs_sign_in"]
+
+#: Each state's meaning, as the docs show it (generated: ``python -m tests.docs_tables``).
+ACCOUNT_STATE_MEANINGS: dict[str, str] = {
+    "ok": "fresh; the last refresh succeeded",
+    "refreshing": "a refresh is running",
+    "retrying": "the last refresh failed (transient); the token still works and the daemon tries again",
+    "expired": "the access token ran out unrefreshed (the backend kept failing); the daemon keeps trying",
+    "unsaved": "refreshed, but the disk would not take the new tokens: served from memory, the save is retried",
+    "misconfigured": "the last refresh was refused for the application's configuration (invalid_client, "
+    "AADSTS7000215 …): the tokens are kept, the administrator must fix it",
+    "needs_sign_in": "no usable refresh token: the user must sign in again",
+}
 
 
 class AccountInfo(_Model):
