@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import errno
 import json
+import os
 import socket
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +22,7 @@ import httpx
 
 from cway_common import __version__
 from cway_common.config import MULTI_TENANT_AUTHORITIES, ConfigError, Settings, load_settings
+from cway_common.config_sources import default_config_file
 from cway_common.contract import HealthResponse
 from cway_common.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
 from cway_common.discovery import daemon_socket
@@ -68,7 +70,13 @@ def collect(env: Mapping[str, str] | None = None) -> tuple[list[Check], Settings
     checks: list[Check] = []
     try:
         settings = load_settings(env, component="daemon")
-        checks.append(Check(True, "configuration", "loaded from " + ", ".join(settings.sources)))
+        checks.append(
+            Check(
+                True,
+                "configuration",
+                "loaded from " + ", ".join(settings.sources) + f"; config file: {config_file_path()}",
+            )
+        )
     except ConfigError as exc:
         checks.append(Check(False, "configuration", "the daemon cannot start with it", str(exc)))
         try:
@@ -132,8 +140,13 @@ def _check_tenant(settings: Settings) -> Check:
         False,
         "tenant",
         "AZURE_TENANT_ID is not set, so sign-in goes to the multi-tenant 'organizations' authority",
-        "set AZURE_TENANT_ID (or CWAY_AZURE_TENANT_ID) to your Entra tenant id in ~/.config/cway-mcp/config.toml",
+        f"set AZURE_TENANT_ID (or CWAY_AZURE_TENANT_ID) to your Entra tenant id in {config_file_path()}",
     )
+
+
+def config_file_path() -> Path:
+    """The TOML file the loader reads here (``CWAY_MCP_CONFIG``, else the platform's config dir)."""
+    return Path(os.environ.get("CWAY_MCP_CONFIG") or default_config_file())
 
 
 def _check_private_dir(what: str, path: Path) -> Check:

@@ -158,6 +158,21 @@ def test_doctor_reports_a_missing_daemon(env: dict[str, str]) -> None:
     assert "✓ redirect port" in done.stdout
 
 
+def test_doctor_names_the_config_file_it_reads(env: dict[str, str]) -> None:
+    without = {k: v for k, v in env.items() if k != "CWAY_MCP_CONFIG"}
+    done = cli(without, "doctor")
+    where = subprocess.run(  # the platform's config dir, as the loader picks it under this HOME
+        [sys.executable, "-c", "import platformdirs; print(platformdirs.user_config_dir('cway-mcp'))"],
+        capture_output=True,
+        text=True,
+        env=without,
+        check=True,
+    ).stdout.strip()
+    assert f"config file: {Path(where) / 'config.toml'}" in done.stdout, done.stdout
+    explicit = cli(env, "doctor")
+    assert f"config file: {env['CWAY_MCP_CONFIG']}" in explicit.stdout, explicit.stdout
+
+
 def test_cli_module_does_not_import_the_daemon_machinery() -> None:
     probe = "import sys, cway_authd.cli; print(sorted(m for m in ('uvicorn', 'fastapi', 'apscheduler') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
