@@ -65,5 +65,33 @@ async def test_a_failed_refresh_is_a_warning_notification(tmp_path: Path, level:
         }
 
 
+def _request(session: Session) -> Any:
+    return SimpleNamespace(protocol_version="2025-11-25", session=session, request_id=1, params={})
+
+
 async def test_outside_a_request_nothing_is_sent() -> None:
-    await request_scope.notify_log("warning", "x", event="sign_in_needed")  # no request: a no-op, no error
+    session = Session()
+    token = request_scope._current.set(_request(session))
+    try:
+        await request_scope.notify_log("warning", "inside", event="sign_in_needed")
+    finally:
+        request_scope._current.reset(token)
+    await request_scope.notify_log("warning", "outside", event="sign_in_needed")  # no request: a no-op, no error
+    assert [data["message"] for _, data in session.sent] == ["inside"]
+
+
+async def test_set_level_applies_to_the_session_that_asked_and_no_other() -> None:
+    quiet, other = Session(), Session()  # two clients of one process, as under `cway-mcp serve`
+    token = request_scope._current.set(_request(quiet))
+    try:
+        request_scope.set_legacy_level("error")
+        await request_scope.notify_log("warning", "to quiet", event="refresh_failed")
+    finally:
+        request_scope._current.reset(token)
+    token = request_scope._current.set(_request(other))
+    try:
+        await request_scope.notify_log("warning", "to other", event="refresh_failed")
+    finally:
+        request_scope._current.reset(token)
+    assert quiet.sent == []
+    assert [data["message"] for _, data in other.sent] == ["to other"]
