@@ -1,6 +1,9 @@
 """Pending sign-in flows: created by ``start``, consumed exactly once by a callback or a paste.
 
-Flows live in memory only (a daemon restart simply means "start again"). Each holds the PKCE
+Flows live in memory only (a daemon restart simply means "start again"), and not without end: one
+pending flow per account, at most :data:`MAX_PENDING_FLOWS` in all (the oldest is dropped first, as
+``expired`` with a message saying why), and at most :data:`MAX_KEPT_FLOWS` remembered, finished
+ones included, so a client that starts sign-ins in a loop costs a bounded amount. Each holds the PKCE
 verifier, the ``state`` and the ``nonce``; none of these ever leaves the daemon except ``state``
 and ``nonce`` inside the authorization URL, which is the point of them.
 
@@ -130,7 +133,8 @@ class FlowRegistry:
         self._flows[flow.flow_id] = flow
         if len(self._flows) > MAX_KEPT_FLOWS:
             finished = sorted(
-                (f for f in self._flows.values() if f.finished_at is not None), key=lambda f: f.finished_at or f.created_at
+                (f for f in self._flows.values() if f.finished_at is not None),
+                key=lambda f: f.finished_at or f.created_at,
             )
             for gone in finished[: len(self._flows) - MAX_KEPT_FLOWS]:
                 del self._flows[gone.flow_id]
