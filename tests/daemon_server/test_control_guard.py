@@ -8,8 +8,13 @@ what a client that misbehaves at the byte level costs the daemon.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import os
+import resource
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +23,7 @@ import pytest
 
 from cway_authd import control_guard
 from cway_common.contract import ErrorCode, Route
+from cway_common.daemon_client import DaemonClient, DaemonUnavailable
 from tests.helpers.daemon import RunningDaemon, running_daemon
 
 TIMEOUT = 0.5
@@ -179,3 +185,65 @@ def test_a_60_mb_body_gets_413(daemon: RunningDaemon) -> None:
             response = client.post(route, content=b" " * 60_000_000, headers={"content-type": "application/json"})
             assert response.status_code == 413, response.text
             assert response.json()["error"] == ErrorCode.BAD_REQUEST.value
+
+
+# ---- the cap on a real daemon process with a systemd-like fd limit ----------------------------------
+
+FLOOD = 1100
+SOFT, HARD = 512, 1024
+
+
+def _systemd_like_limits() -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (SOFT, HARD))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts the daemon's descriptors in /proc")
+@pytest.mark.usefixtures("room_for_the_flood")
+def test_a_flood_of_idle_connections_by_the_owner_is_capped(env: dict[str, str]) -> None:
+    """1 100 connections that never send a byte: the daemon keeps at most its cap, and still answers."""
+    with running_daemon(env, mode="process", preexec_fn=_systemd_like_limits) as daemon:
+        flood: list[socket.socket] = []
+        try:
+            for _ in range(FLOOD):
+                conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                conn.setblocking(False)
+                with contextlib.suppress(BlockingIOError):
+                    conn.connect(str(daemon.socket_path))
+                flood.append(conn)
+            ok, failed = asyncio.run(_owner_calls(daemon.socket_path))
+            held = len(os.listdir(f"/proc/{daemon.pid}/fd"))
+        finally:
+            for conn in flood:
+                conn.close()
+        log = daemon.stderr_text()
+    assert (ok, failed) == (CALLS, 0), f"owner's calls during the flood: {ok} ok, {failed} failed"
+    cap = control_guard.control_connection_cap(HARD)  # the daemon raised its soft limit to the hard one
+    assert held <= cap + 64, f"the daemon held {held} descriptors (cap {cap})"
+    assert "control socket: dropped connections" in log and "over the connection limit" in log
+    assert "Traceback" not in log
+
+
+CALLS = 25
+
+
+async def _owner_calls(path: Path) -> tuple[int, int]:
+    ok = failed = 0
+    for _ in range(CALLS):
+        try:
+            async with DaemonClient(path, timeout=10) as client:
+                await client.health()
+            ok += 1
+        except DaemonUnavailable:
+            failed += 1
+    return ok, failed
+
+
+@pytest.fixture
+def room_for_the_flood() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = FLOOD + 256
+    if soft < needed:
+        if hard != resource.RLIM_INFINITY and hard < needed:
+            pytest.skip(f"this test process may open only {hard} files; the flood needs {needed}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
