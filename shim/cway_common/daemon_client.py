@@ -73,8 +73,8 @@ class UntrustedDaemonSocket(DaemonUnavailable):
 
 
 UNTRUSTED_SOCKET_ADVICE = (
-    "nothing was sent to it, and starting a daemon will not help: set CWAY_MCP_SOCKET to a path in a directory "
-    "only you can write to (or make the directory named above private), then restart the daemon"
+    "nothing was sent to it, and starting a daemon will not help (one may be running there): "
+    "fix the socket path or the directory named above, then restart the daemon"
 )
 
 
