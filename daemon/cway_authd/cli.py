@@ -23,7 +23,12 @@ from pathlib import Path
 
 from cway_common import __version__
 from cway_common.config import ConfigError, Settings, load_settings
-from cway_common.daemon_client import DaemonError, DaemonUnavailable
+from cway_common.daemon_client import (
+    UNTRUSTED_SOCKET_ADVICE,
+    DaemonError,
+    DaemonUnavailable,
+    UntrustedDaemonSocket,
+)
 from cway_common.path_advice import unusable_path
 
 from . import cli_accounts, cli_login
@@ -122,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args, out)
     except ConfigError as exc:
         return out.fail(CommandFailed(f"configuration error: {exc}", code="configuration", exit_code=EXIT_USAGE))
+    except UntrustedDaemonSocket as exc:  # perhaps running, but refused: starting one is not the fix
+        failure = CommandFailed(str(exc), code="daemon_untrusted", exit_code=EXIT_UNAVAILABLE)
+        return out.fail(failure, [UNTRUSTED_SOCKET_ADVICE])
     except DaemonUnavailable as exc:
         failure = CommandFailed(str(exc), code="daemon_unavailable", exit_code=EXIT_UNAVAILABLE)
         hint = "start the daemon with `cway-auth daemon` (or once for good: `cway-auth service install`)"

@@ -17,7 +17,7 @@ from pathlib import Path
 from cway_common.browser import can_open_browser
 from cway_common.config import Settings
 from cway_common.contract import SignInCompleteRequest, SignInStatus
-from cway_common.daemon_client import DaemonUnavailable
+from cway_common.daemon_client import DaemonUnavailable, UntrustedDaemonSocket
 from cway_common.path_advice import unusable_path
 from cway_common.private_files import make_private_dirs, open_private_append
 
@@ -82,6 +82,8 @@ def _last_line(path: Path) -> str | None:
 def cmd_login(settings: Settings, args: argparse.Namespace, out: Output) -> int:
     try:
         flow = call(settings, lambda c: c.start_sign_in(args.username))
+    except UntrustedDaemonSocket:
+        raise  # a socket is there but refused: another daemon would not help (cli.main words it)
     except DaemonUnavailable:
         start_daemon(settings, out)
         flow = call(settings, lambda c: c.start_sign_in(args.username))

@@ -55,8 +55,10 @@ from cway_common.contract import (
     SignInStartRequest,
     SignInStatus,
     TokenRequest,
+    Username,
 )
 
+from .body_limit import BodyLimit
 from .errors import CoreError
 from .peercred import PeerCredentials, PeerCredentialsUnavailable, peer_credentials
 from .token_route import TokenFastPath, validation_message
@@ -70,7 +72,11 @@ PEER_STATE_KEY = "cway_peer"
 """Key in ``scope["state"]`` (hence ``request.state``) under which the checked peer travels."""
 
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (400, 403, 404, 409, 500, 502, 503)
+    status: {"model": ErrorBody} for status in (400, 403, 404, 409, 413, 500, 502, 503)
+}
+# The token routes answer 401 ``not_signed_in`` for an account without tokens (the shim's cue to sign in).
+_TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "not_signed_in: the account has no tokens; the body carries sign_in_url"}
 }
 
 
@@ -201,11 +207,14 @@ def create_control_app(core: DaemonCore, socket_path: Path) -> FastAPI:
         swagger_ui_oauth2_redirect_url=None,
     )
     app.include_router(_routes(core, socket_path))
+    _answers_as_documented(app)
     app.add_exception_handler(CoreError, _core_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     # add_middleware puts the last one outermost: PeerGuard runs before anything else, and the
-    # lean token routes (token_route.py) run inside both, before FastAPI's routing.
+    # lean token routes (token_route.py) run inside both, before FastAPI's routing. BodyLimit
+    # (413 past 64 KiB) guards every other route; the token routes apply the same limit themselves.
+    app.add_middleware(BodyLimit)
     app.add_middleware(TokenFastPath, core=core, peer_key=PEER_STATE_KEY)
     app.add_middleware(InternalErrors)
     app.add_middleware(PeerGuard)
@@ -230,18 +239,18 @@ def _routes(core: DaemonCore, socket_path: Path) -> APIRouter:
         return AccountsResponse(accounts=await core.list_accounts())
 
     @router.get(Route.ACCOUNT, summary="One account (whoami)")
-    async def account(username: str) -> AccountInfo:
+    async def account(username: Username) -> AccountInfo:
         return await core.account(username)
 
     @router.delete(Route.ACCOUNT, summary="Sign out and forget the account")
-    async def logout(username: str) -> LogoutResponse:
+    async def logout(username: Username) -> LogoutResponse:
         return await core.logout(username)
 
-    @router.post(Route.TOKEN, summary="A current access token")
+    @router.post(Route.TOKEN, summary="A current access token", responses=_TOKEN_RESPONSES)
     async def token(request: Request, body: TokenRequest | None = None) -> BearerResponse:
         return await core.bearer(body.username if body else None, peer_info(request))
 
-    @router.post(Route.TOKEN_REFRESH, summary="Refresh now (after a 401)")
+    @router.post(Route.TOKEN_REFRESH, summary="Refresh now (after a 401)", responses=_TOKEN_RESPONSES)
     async def token_refresh(request: Request, body: TokenRequest | None = None) -> BearerResponse:
         if body is None:
             return await core.force_refresh(None, peer_info(request))
@@ -264,6 +273,25 @@ def _routes(core: DaemonCore, socket_path: Path) -> APIRouter:
         return await core.rotate_store_key(peer_info(request))
 
     return router
+
+
+def _answers_as_documented(app: FastAPI) -> None:
+    """Leave FastAPI's 422 out of the OpenAPI document: a request that fails validation gets 400 ``bad_request``
+    (an :class:`ErrorBody`, documented on every route), never 422 with FastAPI's own shape."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _error_response(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> JSONResponse:

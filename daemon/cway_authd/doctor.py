@@ -24,7 +24,13 @@ from cway_common import __version__
 from cway_common.config import MULTI_TENANT_AUTHORITIES, ConfigError, Settings, load_settings
 from cway_common.config_sources import default_config_file
 from cway_common.contract import HealthResponse
-from cway_common.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
+from cway_common.daemon_client import (
+    UNTRUSTED_SOCKET_ADVICE,
+    DaemonClient,
+    DaemonError,
+    DaemonUnavailable,
+    UntrustedDaemonSocket,
+)
 from cway_common.discovery import daemon_socket
 from cway_common.path_advice import unusable_path
 from cway_common.settings_view import format_rows, setting_rows
@@ -171,8 +177,14 @@ def _daemon_health(settings: Settings) -> HealthResponse | str:
 
     try:
         return asyncio.run(ask())
+    except UntrustedDaemonSocket as exc:
+        return _Refused(exc)
     except (DaemonUnavailable, DaemonError) as exc:
         return str(exc)
+
+
+class _Refused(str):
+    """Why this client refused the daemon's socket: a daemon may be running, so "start it" is no advice."""
 
 
 def _check_daemon(settings: Settings, health: HealthResponse | str) -> Check:
@@ -181,7 +193,9 @@ def _check_daemon(settings: Settings, health: HealthResponse | str) -> Check:
             False,
             "daemon",
             f"not reachable ({health})",
-            "start it with `cway-auth daemon`, or at every login with `cway-auth service install`",
+            UNTRUSTED_SOCKET_ADVICE
+            if isinstance(health, _Refused)
+            else "start it with `cway-auth daemon`, or at every login with `cway-auth service install`",
         )
     detail = (
         f"running, pid {health.pid}, version {health.version}, {health.accounts} account(s), "

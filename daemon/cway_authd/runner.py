@@ -3,7 +3,9 @@
 The order of start-up is chosen so that every failure is a clean one-line message and nothing
 is left half-claimed:
 
-1. the socket directory is created 0700 or checked (owner, no group/other bits), ssh-agent style;
+1. the socket directory is created 0700 or checked (owner, no group/other bits), ssh-agent style,
+   and the directories above it are checked as every client checks them (nobody else may replace
+   the socket); a daemon no client would trust does not start;
 2. an existing socket is probed: a live daemon answering on it is never clobbered ("already
    running, pid N");
 3. the core is opened (it takes the state-dir lock and resolves the store key); only now is a
@@ -58,6 +60,7 @@ from .sockets import (
     StartupError,
     bind_callback_sockets,
     bind_control_socket,
+    check_socket_location,
     prepare_socket_dir,
     probe_socket,
     remove_socket_if_ours,
@@ -102,13 +105,14 @@ class _Server(uvicorn.Server):
 def build_server(app: Any, *, peer_checked: bool, log_level: str = "info") -> uvicorn.Server:
     """A server for pre-bound sockets. ``peer_checked`` selects the SO_PEERCRED-checking protocol."""
     from .callback_guard import guarded_protocol
-    from .control_api import PeerCheckedHttpToolsProtocol
+    from .control_guard import control_protocol
     from .fd_budget import callback_connection_cap
 
     config = uvicorn.Config(
         app,
-        # The loopback port is open to every local user: a capped, timed-out protocol (callback_guard).
-        http=PeerCheckedHttpToolsProtocol if peer_checked else guarded_protocol(callback_connection_cap()),
+        # The loopback port is open to every local user: a capped, timed-out protocol (callback_guard);
+        # the socket's is peer-checked, capped and timed out too (control_guard): a buggy client is enough.
+        http=control_protocol() if peer_checked else guarded_protocol(callback_connection_cap()),
         # uvicorn hands this to asyncio as the number of connections accepted per wake-up, too.
         backlog=2048 if peer_checked else CALLBACK_BACKLOG,
         ws="none",
@@ -149,9 +153,15 @@ async def run_daemon(
         if passed[1] != settings.socket_path:
             log.info("using the socket the service manager passed, %s (not %s)", passed[1], settings.socket_path)
             settings = dataclasses.replace(settings, socket_path=passed[1])
+        try:
+            check_socket_location(settings.socket_path)
+        except StartupError as exc:
+            passed[0].close()
+            return _failed(settings, exc)
     else:
         try:
             prepare_socket_dir(settings.socket_path)
+            check_socket_location(settings.socket_path)
             await _refuse_live_daemon(settings.socket_path, remove_stale=False)
         except StartupError as exc:
             return _failed(settings, exc)

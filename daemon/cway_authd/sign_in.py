@@ -1,6 +1,9 @@
 """Pending sign-in flows: created by ``start``, consumed exactly once by a callback or a paste.
 
-Flows live in memory only (a daemon restart simply means "start again"). Each holds the PKCE
+Flows live in memory only (a daemon restart simply means "start again"), and not without end: one
+pending flow per account, at most :data:`MAX_PENDING_FLOWS` in all (the oldest is dropped first, as
+``expired`` with a message saying why), and at most :data:`MAX_KEPT_FLOWS` remembered, finished
+ones included, so a client that starts sign-ins in a loop costs a bounded amount. Each holds the PKCE
 verifier, the ``state`` and the ``nonce``; none of these ever leaves the daemon except ``state``
 and ``nonce`` inside the authorization URL, which is the point of them.
 
@@ -25,6 +28,11 @@ from cway_common.contract import SignInState, SignInStatus
 
 FLOW_LIFETIME = timedelta(minutes=10)
 FINISHED_RETENTION = timedelta(minutes=30)
+#: Flows waiting for a browser at once. A person signs in to a handful of accounts; a client that starts
+#: sign-ins in a loop (thousands of names) must not make the daemon hold thousands of verifiers.
+MAX_PENDING_FLOWS = 64
+#: Flows remembered in all (pending, and finished ones kept for a CLI still polling their status).
+MAX_KEPT_FLOWS = 256
 
 
 @dataclass(repr=False)
@@ -77,6 +85,13 @@ class ClaimFailure(Enum):
     EXPIRED = "This sign-in took longer than 10 minutes and has expired. Start the sign-in again."
 
 
+REPLACED_SAME_ACCOUNT = "A newer sign-in for the same account replaced this one. Use the newer link."
+REPLACED_TOO_MANY = (
+    f"Too many sign-ins were started at once (at most {MAX_PENDING_FLOWS} wait for a browser); this one, "
+    "the oldest, was dropped. Start the sign-in again."
+)
+
+
 @dataclass
 class FlowRegistry:
     """In-memory flows keyed by flow id; all time comes from the injected clock."""
@@ -99,8 +114,30 @@ class FlowRegistry:
         )
 
     def add(self, flow: SignInFlow) -> None:
+        """Register ``flow``, within the caps: one pending flow per account, :data:`MAX_PENDING_FLOWS` in all.
+
+        Over a cap the oldest pending flow (the first to expire: every flow lives as long) ends as
+        ``expired`` with a message saying why, and its verifier is dropped. A flow whose code is being
+        redeemed (claimed) is never cut short. Finished flows past :data:`MAX_KEPT_FLOWS` are forgotten,
+        oldest first.
+        """
         self.prune()
+        waiting = [f for f in self._flows.values() if f.status == "pending" and not f.consumed]
+        for other in waiting:
+            if other.requested_key == flow.requested_key:  # start() reuses it; never two for one account
+                self.finish(other, "expired", REPLACED_SAME_ACCOUNT)
+        waiting = [f for f in waiting if f.status == "pending"]
+        waiting.sort(key=lambda f: f.expires_at)
+        for oldest in waiting[: max(0, len(waiting) - MAX_PENDING_FLOWS + 1)]:
+            self.finish(oldest, "expired", REPLACED_TOO_MANY)
         self._flows[flow.flow_id] = flow
+        if len(self._flows) > MAX_KEPT_FLOWS:
+            finished = sorted(
+                (f for f in self._flows.values() if f.finished_at is not None),
+                key=lambda f: f.finished_at or f.created_at,
+            )
+            for gone in finished[: len(self._flows) - MAX_KEPT_FLOWS]:
+                del self._flows[gone.flow_id]
 
     def _refresh_expiry(self, flow: SignInFlow, now: datetime) -> None:
         if flow.status == "pending" and not flow.consumed and now >= flow.expires_at:

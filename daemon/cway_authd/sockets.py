@@ -20,6 +20,7 @@ import stat
 from pathlib import Path
 
 from cway_common.config import RedirectTarget
+from cway_common.contract import socket_location_problem
 from cway_common.path_advice import unusable_path
 
 from .daemon_exit import EXIT_ALREADY_RUNNING, EXIT_FAILED, EXIT_PERMISSIONS, EXIT_PORT_IN_USE
@@ -52,6 +53,17 @@ def prepare_socket_dir(socket_path: Path) -> None:
         raise StartupError(f"socket directory refused: {exc}", EXIT_PERMISSIONS) from None
     except OSError as exc:
         raise StartupError(f"cannot create the socket directory: {unusable_path(socket_path.parent, exc)}") from None
+
+
+def check_socket_location(socket_path: Path) -> None:
+    """Refuse to serve where every client would refuse the socket (the rule clients apply on connecting)."""
+    problem = socket_location_problem(socket_path)
+    if problem is not None:
+        raise StartupError(
+            f"no client would trust a socket at {socket_path}: {problem}; set CWAY_MCP_SOCKET to a path "
+            "in a directory only you can write to (e.g. under $XDG_RUNTIME_DIR)",
+            EXIT_PERMISSIONS,
+        )
 
 
 def probe_socket(socket_path: Path, *, remove_stale: bool = True) -> bool:

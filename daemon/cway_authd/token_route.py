@@ -20,13 +20,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cway_common.contract import BearerResponse, ErrorBody, ErrorCode, Route, TokenRequest
 
+from .body_limit import BodyTooLarge, ClientGone, declared_too_large, read_body, send_too_large
 from .errors import CoreError
 from .peercred import PeerCredentials
 
 if TYPE_CHECKING:
     from .core import DaemonCore
 
-MAX_BODY_BYTES = 64 * 1024
 _PATHS = frozenset({Route.TOKEN, Route.TOKEN_REFRESH})
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
@@ -43,9 +43,15 @@ class TokenFastPath:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in _PATHS:
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
-        if body is None:
-            await _send(send, 400, _error(ErrorCode.BAD_REQUEST, "invalid request: body too large"))
+        if declared_too_large(scope):
+            await send_too_large(send)
+            return
+        try:
+            body = await read_body(receive)
+        except BodyTooLarge:
+            await send_too_large(send)
+            return
+        except ClientGone:  # nobody to hand a token to
             return
         try:
             request = TokenRequest.model_validate_json(body) if body.strip() not in (b"", b"null") else None
@@ -84,22 +90,6 @@ def validation_message(exc: _HasErrors) -> str:
         where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
         problems.append(f"{where}: {error.get('msg', 'invalid')}")
     return "invalid request: " + ("; ".join(problems) or "malformed body")
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # http.disconnect: nobody to answer
-            return b"".join(chunks)
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _error(code: ErrorCode, message: str) -> bytes:

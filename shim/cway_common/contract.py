@@ -10,13 +10,16 @@ Only the access token ever crosses this boundary; refresh tokens stay in the dae
 from __future__ import annotations
 
 import os
+import re
 import stat
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+
+from cway_common.socket_trust import parent_chain_problem
 
 API_PREFIX = "/v1"
 APP_NAME = "cway-mcp"
@@ -69,6 +72,14 @@ def socket_path_problem(path: Path) -> str | None:
     return None
 
 
+def socket_location_problem(path: Path) -> str | None:
+    """Everything a client holds against a daemon socket at ``path``, or None: :func:`socket_path_problem`,
+    then whether anyone but us (or root) could replace it (the check every client makes on connecting,
+    :func:`cway_common.socket_trust.parent_chain_problem`). The daemon asks this before it serves, so it
+    never listens where every client would refuse it. The socket's directory must exist."""
+    return socket_path_problem(path) or parent_chain_problem(path)
+
+
 class Route:
     """Paths on the Unix socket. Versioned so an old shim meets a new daemon with a clear error."""
 
@@ -114,17 +125,38 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
 }
 
 
-def _utf8_text(value: str) -> str:
+#: A username has at least one character that is not white space. White space is what Python's
+#: ``str.isspace`` (hence the daemon's ``str.strip``) says it is, spelled out as a class so that every regex
+#: engine reading the OpenAPI document (Python's, pydantic's Rust one, ECMAScript's) reads the same rule.
+USERNAME_PATTERN = (
+    "[^\\u0009-\\u000d\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+)
+_NOT_BLANK = re.compile(USERNAME_PATTERN)
+
+
+def is_blank_username(value: str) -> bool:
+    """The one rule for "no name at all": empty or only white space. The daemon refuses such a name."""
+    return _NOT_BLANK.search(value) is None
+
+
+def _username(value: str) -> str:
     """JSON can carry a lone surrogate (``"\\ud800"``); such a string has no UTF-8 form, so it is no name."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    if is_blank_username(value):
+        raise ValueError("must not be empty or only white space")
     return value
 
 
-Username = Annotated[str, AfterValidator(_utf8_text)]
-"""An account name from a client: any text that can be stored, logged and sent on (UTF-8 encodable)."""
+Username = Annotated[
+    str,
+    AfterValidator(_username),
+    # Said in the schema (what the check above enforces), not enforced a second time with another message.
+    WithJsonSchema({"type": "string", "minLength": 1, "pattern": USERNAME_PATTERN}),
+]
+"""An account name from a client: text that can be stored, logged and sent on (UTF-8), not blank."""
 
 
 class _Model(BaseModel):

@@ -1,6 +1,8 @@
 """The client side of the Unix-socket contract, used by the shim and by ``cway-auth``.
 
-It speaks only :mod:`cway_common.contract`. Like ssh with an agent socket, it trusts only a
+It speaks only :mod:`cway_common.contract`. The request bodies are built unvalidated
+(``model_construct``): the daemon is the one judge of a request (a blank username gets its 400
+``bad_request``, worded once, there), and the bearer hop skips a validation it would repeat. Like ssh with an agent socket, it trusts only a
 socket served by our own uid: a socket planted by another user must not be able to hand us
 tokens or receive a pasted authorization code. A cheap ``lstat`` before connecting gives clear
 messages; the check that counts runs on every new connection *after* ``connect()`` and before a
@@ -61,6 +63,21 @@ class DaemonUnavailable(Exception):
     """No daemon answers on the socket (not started, crashed, or the socket is not ours)."""
 
 
+class UntrustedDaemonSocket(DaemonUnavailable):
+    """There is a socket, perhaps with a daemon behind it, but this client refuses it: nothing was sent.
+
+    Starting a daemon cannot help (one may well be running there, and a new one refuses to serve
+    where no client would trust it): the socket's path or a directory above it must change. Callers
+    that would otherwise start a daemon or advise starting one say :data:`UNTRUSTED_SOCKET_ADVICE`.
+    """
+
+
+UNTRUSTED_SOCKET_ADVICE = (
+    "nothing was sent to it, and starting a daemon will not help (one may be running there): "
+    "fix the socket path or the directory named above, then restart the daemon"
+)
+
+
 def check_socket_owner(path: Path) -> None:
     """Refuse a socket that is not a socket or is owned by someone else."""
     try:
@@ -72,7 +89,7 @@ def check_socket_owner(path: Path) -> None:
     if not stat.S_ISSOCK(st.st_mode):
         raise DaemonUnavailable(f"{path} is not a socket")
     if st.st_uid != os.geteuid():
-        raise DaemonUnavailable(f"refusing {path}: owned by uid {st.st_uid}, not by you (uid {os.geteuid()})")
+        raise UntrustedDaemonSocket(f"refusing {path}: owned by uid {st.st_uid}, not by you (uid {os.geteuid()})")
 
 
 class DaemonClient:
@@ -101,7 +118,7 @@ class DaemonClient:
         try:
             verify_daemon_socket(sock, self.socket_path)
         except UntrustedSocket as exc:
-            raise DaemonUnavailable(str(exc)) from None
+            raise UntrustedDaemonSocket(str(exc)) from None
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -123,15 +140,18 @@ class DaemonClient:
 
     async def bearer(self, username: str | None, *, on_sent: Callable[[], None] | None = None) -> BearerResponse:
         """``on_sent``: called once the request is on its way (the shim's early request waits for that only)."""
-        return await self._call("POST", Route.TOKEN, BearerResponse, TokenRequest(username=username), on_sent)
+        return await self._call(
+            "POST", Route.TOKEN, BearerResponse, TokenRequest.model_construct(username=username), on_sent
+        )
 
     async def force_refresh(self, username: str | None, *, rejected: str | None = None) -> BearerResponse:
         """After a 401: ``rejected`` is the fingerprint of the refused token, so N callers cause one refresh."""
-        request = TokenRequest(username=username, rejected=rejected)
+        request = TokenRequest.model_construct(username=username, rejected=rejected)
         return await self._call("POST", Route.TOKEN_REFRESH, BearerResponse, request)
 
     async def start_sign_in(self, username: str | None) -> SignInStatus:
-        return await self._call("POST", Route.SIGN_IN, SignInStatus, SignInStartRequest(username=username))
+        request = SignInStartRequest.model_construct(username=username)
+        return await self._call("POST", Route.SIGN_IN, SignInStatus, request)
 
     async def sign_in_status(self, flow_id: str) -> SignInStatus:
         return await self._call("GET", Route.SIGN_IN_STATUS.format(flow_id=quote(flow_id, safe="")), SignInStatus)

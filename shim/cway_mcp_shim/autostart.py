@@ -24,7 +24,7 @@ from pathlib import Path
 from mcp.server.mcpserver.exceptions import ToolError
 
 from cway_common.config import Settings
-from cway_common.daemon_client import DaemonClient, DaemonUnavailable
+from cway_common.daemon_client import UNTRUSTED_SOCKET_ADVICE, DaemonClient, DaemonUnavailable, UntrustedDaemonSocket
 from cway_common.path_advice import unusable_path
 from cway_common.private_files import make_private_dirs, open_private_append
 
@@ -83,6 +83,8 @@ class DaemonLauncher:
 
         ``unavailable`` is the failure that brought us here, quoted when nothing can be done.
         """
+        if isinstance(unavailable, UntrustedDaemonSocket):  # perhaps running, but refused: starting one cannot help
+            raise ToolError(f"The cway-auth daemon's socket was refused: {unavailable}; {UNTRUSTED_SOCKET_ADVICE}.")
         if not self._settings.autostart:
             raise ToolError(not_running_message(self._settings, str(unavailable)))
         async with self._lock:

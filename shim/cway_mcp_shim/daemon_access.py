@@ -24,7 +24,13 @@ from cway_common.contract import (
     SignInCompleteRequest,
     SignInStatus,
 )
-from cway_common.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
+from cway_common.daemon_client import (
+    UNTRUSTED_SOCKET_ADVICE,
+    DaemonClient,
+    DaemonError,
+    DaemonUnavailable,
+    UntrustedDaemonSocket,
+)
 from cway_common.discovery import daemon_socket
 from cway_mcp_shim import request_scope
 from cway_mcp_shim.autostart import DaemonLauncher
@@ -126,6 +132,8 @@ class DaemonAccess:
             await self.raise_for(again, username)
 
     async def _recover(self, exc: DaemonUnavailable) -> None:
+        if isinstance(exc, UntrustedDaemonSocket):  # a daemon may well be running there: never start another
+            raise ToolError(f"The cway-auth daemon's socket was refused: {exc}; {UNTRUSTED_SOCKET_ADVICE}.")
         # A daemon that answers health but not our call had a hiccup: retrying a call that may have
         # reached it (a pasted authorization code, a logout) is not safe, so report instead.
         if await self.launcher.answers():

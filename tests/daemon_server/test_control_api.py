@@ -168,5 +168,5 @@ def test_token_routes_answer_the_contract_shapes_on_the_lean_path(daemon: Runnin
                 _assert_error(answer, 401, ErrorCode.NOT_SIGNED_IN)  # the daemon has no account yet
             _assert_error(client.post(route, json={"username": ["x"]}), 400, ErrorCode.BAD_REQUEST)
             _assert_error(client.post(route, json={"rejected": 5}), 400, ErrorCode.BAD_REQUEST)
-            _assert_error(client.post(route, content=b"x" * 70_000), 400, ErrorCode.BAD_REQUEST)
+            _assert_error(client.post(route, content=b"x" * 70_000), 413, ErrorCode.BAD_REQUEST)
             _assert_error(client.get(route), 405, ErrorCode.BAD_REQUEST)

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from cway_common.clock import ensure_utc
+from cway_common.contract import is_blank_username
 
 SCHEMA_VERSION = 1
 RECORD_SUFFIX = ".token"
@@ -40,10 +41,9 @@ _RECORD_FILE_NAME = re.compile(r"[0-9a-f]{64}" + re.escape(RECORD_SUFFIX))
 
 def normalise_username(name: str) -> str:
     """The account key: trimmed and casefolded, so "Alice@X " and "alice@x" are one account."""
-    normalised = name.strip().casefold()
-    if not normalised:
+    if is_blank_username(name):  # the contract's rule (its OpenAPI pattern says the same)
         raise ValueError("username is empty")
-    return normalised
+    return name.strip().casefold()
 
 
 def record_file_name(username: str) -> str:
