@@ -77,8 +77,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--kills", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=None, help="the kill moments' random seed (compare runs)")
     args = parser.parse_args()
-    result = run_storm(args.accounts, args.kills)
+    result = run_storm(args.accounts, args.kills, seed=args.seed)
     print(
         f"kill -9 storm: {result.lost} of {result.accounts} accounts lost over {result.kills} kills "
         f"({result.refreshes} refreshes at Cway)"

@@ -16,7 +16,8 @@ Rules this module enforces:
   configuration error (``BackendMisconfigured``: ``invalid_client`` …) never does: the tokens are
   kept and, once the access token has expired, callers are told to ask their administrator.
 * **Scheduling.** :mod:`refresh_schedule`: a due-time index, one APScheduler tick job and a
-  bounded worker pool (``CWAY_REFRESH_CONCURRENCY``). Each account is armed at
+  worker pool that runs as few refreshes at once as the deadlines allow (``SlackRule``; at most
+  ``CWAY_REFRESH_CONCURRENCY``): each one in flight is an account a crash can cost. Each account is armed at
   :meth:`RefreshEngine.planned_at` (due minus a per-token jitter, never after the refresh token's
   own deadline); the worker re-checks against the injected clock with that same function.
 * **Never a long wait on a valid token.** A bearer caller whose token is still valid waits at most
@@ -106,7 +107,9 @@ class RefreshEngine(BackgroundRefreshes):
         self._threshold = timedelta(seconds=threshold_seconds)
         self.policy = policy or RetryPolicy()
         self.journal = journal
-        self._schedule = RefreshScheduler(clock, self.refresh_scheduled, concurrency=concurrency)
+        self._schedule = RefreshScheduler(
+            clock, self.refresh_scheduled, concurrency=concurrency, deadline_of=self.refresh_deadline
+        )
         self._tasks: set[asyncio.Task[TokenRecord | None]] = set()
 
     # ---- timing --------------------------------------------------------------------------

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from cway_common.config import DEFAULT_REFRESH_CONCURRENCY
 from tests.kill_storm import run_storm
+
+#: What the slack rule runs in this storm: every account's access token has already expired (nothing
+#: to win by hurrying), so one refresh at a time, two while the first durations are being measured.
+STORM_CONCURRENCY = 2
 
 
 @pytest.mark.slow
@@ -15,5 +18,6 @@ def test_kill_9_during_a_refresh_storm_loses_at_most_the_refreshes_in_flight() -
     result = run_storm(accounts=80, kills=kills, seed=7)
     print(f"kill -9 storm: {result.lost} of {result.accounts} lost over {kills} kills, {result.refreshes} refreshes")
     assert result.refreshes > 0
-    # Only a rotation whose answer never reached the journal can be lost: at most the refreshes in flight.
-    assert result.lost <= kills * DEFAULT_REFRESH_CONCURRENCY
+    # Only a rotation whose answer never reached the journal can be lost: at most the refreshes in flight,
+    # and the pool runs only as many as the deadlines need (not the ceiling of 8: that lost 6-7 per kill).
+    assert result.lost <= kills * STORM_CONCURRENCY
