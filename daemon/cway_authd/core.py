@@ -48,6 +48,7 @@ from .oidc import OidcClient
 from .peercred import PeerCredentials
 from .refresh_engine import RefreshEngine, RetryPolicy
 from .sign_in import ClaimFailure
+from .sign_in_needed import SignInNeededList
 from .sign_in_service import CallbackOutcome, SignInService
 from .store import (
     FileTokenStore,
@@ -113,6 +114,7 @@ class DaemonCore:
                 if isinstance(store, FileTokenStore) and key_material is not None
                 else None
             ),
+            sign_in_needed=SignInNeededList(settings.state_dir) if isinstance(store, FileTokenStore) else None,
         )
         self.loader = AccountLoader(store, self.book, on_loaded=self.engine.schedule)
         self.resolver = AccountResolver(self.book, self.loader, settings.state_dir)
@@ -167,6 +169,7 @@ class DaemonCore:
         with the servers' own start for the interpreter.
         """
         await self._lifecycle.recover()  # before anything reads the store
+        self.engine.load_sign_in_needed()  # before the loader: a tombstone is never overwritten by it
         self.engine.start_scheduler()
         self._startup = asyncio.create_task(self._load_then_refresh_due(load_when))
 

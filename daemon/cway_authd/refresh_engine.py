@@ -45,7 +45,8 @@ from .errors import BackendError, BackendFatal, BackendMisconfigured, BackendTra
 from .grants import TokenGrant
 from .refresh_background import BackgroundRefreshes
 from .refresh_schedule import RefreshScheduler
-from .store import TokenRecord, TokenStore
+from .store import TokenRecord, TokenStore, normalise_username
+from .sign_in_needed import SignInNeed, SignInNeededList
 from .store.journal import RefreshJournal
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class RefreshEngine(BackgroundRefreshes):
         policy: RetryPolicy | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         journal: RefreshJournal | None = None,
+        sign_in_needed: SignInNeededList | None = None,
     ) -> None:
         self._clock = clock
         self._store = store
@@ -107,6 +109,7 @@ class RefreshEngine(BackgroundRefreshes):
         self._threshold = timedelta(seconds=threshold_seconds)
         self.policy = policy or RetryPolicy()
         self.journal = journal
+        self.sign_in_needed = sign_in_needed
         self._schedule = RefreshScheduler(
             clock, self.refresh_scheduled, concurrency=concurrency, deadline_of=self.refresh_deadline
         )
@@ -307,8 +310,12 @@ class RefreshEngine(BackgroundRefreshes):
                 await self.policy.sleep(delay)
 
     async def _drop(self, entry: AccountEntry, reason: str) -> None:
-        """Fatal: delete the record, keep a tombstone, stop its job."""
+        """Fatal: delete the record, keep a tombstone (in memory and in the sign-in-needed list, so it
+        is still listed after a restart), stop its job."""
         key = self._book.key(entry.username)
+        last_expiry = entry.record.access_expires_at if entry.record is not None else entry.last_expiry
+        if self.sign_in_needed is not None:  # first: a crash after the delete must not forget the account
+            await self.sign_in_needed.mark(SignInNeed(entry.username, reason, self._clock.now(), last_expiry))
         try:
             await self._store.delete(entry.username)
         except Exception as exc:
@@ -324,6 +331,8 @@ class RefreshEngine(BackgroundRefreshes):
         async with self._store.lock(record.username):
             await self._store.save(record)
             self._book.put_record(record)
+            if self.sign_in_needed is not None:
+                await self.sign_in_needed.clear(record.normalised_username)
         self.schedule(record)
 
     async def remove(self, key: str) -> tuple[bool, TokenRecord | None]:
@@ -331,10 +340,24 @@ class RefreshEngine(BackgroundRefreshes):
         async with self._store.lock(key):
             entry = self._book.remove(key)
             deleted = await self._store.delete(key)
+            if self.sign_in_needed is not None:
+                await self.sign_in_needed.clear(key)
         self.unschedule(key)
         return deleted or entry is not None, entry.record if entry is not None else None
 
     # ---- start-up, schedule and the background workers --------------------------------------
+
+    def load_sign_in_needed(self) -> int:
+        """Start-up, before the records: every account that needed a sign-in when the last daemon
+        stopped is a tombstone again (with its reason and last expiry); returns how many."""
+        if self.sign_in_needed is None:
+            return 0
+        needs = self.sign_in_needed.load()
+        for need in needs:
+            self._book.tombstone(
+                normalise_username(need.username), need.username, need.reason, last_expiry=need.last_expiry
+            )
+        return len(needs)
 
     async def load_all(self) -> list[TokenRecord]:
         records = await self._store.list()
