@@ -93,7 +93,9 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--seed", type=int, default=None, help="the kill moments' random seed (compare runs)")
-    parser.add_argument("--refreshed-lifetime", type=int, default=ACCESS_LIFETIME, help="seconds a refreshed token lives")
+    parser.add_argument(
+        "--refreshed-lifetime", type=int, default=ACCESS_LIFETIME, help="seconds a refreshed token lives"
+    )
     parser.add_argument("--threshold", type=int, default=1, help="CWAY_REFRESH_THRESHOLD_SECONDS")
     args = parser.parse_args()
     result = run_storm(

@@ -129,12 +129,12 @@ class AccountBook:
                 self._emails[normalise_username(record.email)] = key
         return entry
 
-    def tombstone(
-        self, key: str, username: str, reason: str, *, last_expiry: datetime | None = None
-    ) -> AccountEntry:
+    def tombstone(self, key: str, username: str, reason: str, *, last_expiry: datetime | None = None) -> AccountEntry:
         entry = self._entries.get(key) or AccountEntry(username=username, record=None)
         self._unindex_email(key, entry.record)
-        entry.last_expiry = entry.record.access_expires_at if entry.record is not None else (last_expiry or entry.last_expiry)
+        entry.last_expiry = (
+            entry.record.access_expires_at if entry.record is not None else (last_expiry or entry.last_expiry)
+        )
         entry.record = None
         entry.unsaved = False
         entry.misconfigured = None

@@ -90,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     whoami = with_json(sub.add_parser("whoami", help="who you are signed in as, and for how long"))
     whoami.add_argument("username", nargs="?")
 
-    with_json(sub.add_parser("status", help="daemon, settings and all accounts (exit 1 if one needs a sign-in or is unsaved)"))
+    with_json(
+        sub.add_parser("status", help="daemon, settings and all accounts (exit 1 if one needs a sign-in or is unsaved)")
+    )
 
     switch = with_json(sub.add_parser("switch", help="set the default account (used when none is named)"))
     switch.add_argument("username", nargs="?", help="a signed-in account; omit to show the current default")

@@ -45,8 +45,8 @@ from .errors import BackendError, BackendFatal, BackendMisconfigured, BackendTra
 from .grants import TokenGrant
 from .refresh_background import BackgroundRefreshes
 from .refresh_schedule import RefreshScheduler
-from .store import TokenRecord, TokenStore, normalise_username
 from .sign_in_needed import SignInNeed, SignInNeededList
+from .store import TokenRecord, TokenStore, normalise_username
 from .store.journal import RefreshJournal
 
 log = logging.getLogger(__name__)
