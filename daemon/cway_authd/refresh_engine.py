@@ -340,6 +340,11 @@ class RefreshEngine(BackgroundRefreshes):
         async with self._store.lock(key):
             entry = self._book.remove(key)
             deleted = await self._store.delete(key)
+            if self.journal is not None:  # its newest refresh token may be there, not yet compacted
+                try:
+                    self.journal.forget(key)
+                except OSError as exc:
+                    log.error("could not remove %s from the refresh journal: %s", key, describe_save_error(exc))
             if self.sign_in_needed is not None:
                 await self.sign_in_needed.clear(key)
         self.unschedule(key)
