@@ -361,6 +361,10 @@ class DaemonCore:
         self.loader.forget(key)  # a record the start-up loading already read must not come back
         cancelled = self.sign_in.flows.cancel_for(key)
         removed, record = await self.engine.remove(key)
+        try:
+            await self._lifecycle.forget(key)
+        except OSError as exc:
+            log.error("could not remove %s from the rescue location: %s", key, exc.strerror or type(exc).__name__)
         revoked: bool | None = None
         if record is not None and self.settings.auth_flow == "direct":
             # Only the IdP's own refresh token goes to the IdP. In the cway flow the refresh token is

@@ -25,7 +25,7 @@ from .durability import (
     rescue_unsaved,
 )
 from .refresh_engine import RefreshEngine
-from .store import FileTokenStore, KeyMaterial, TokenRecord, TokenStore, resolve_store_key
+from .store import FileTokenStore, KeyMaterial, TokenRecord, TokenStore, normalise_username, resolve_store_key
 from .store.journal import replay_journal
 from .store.records import TOKENS_DIR_NAME
 
@@ -80,6 +80,13 @@ class StoreLifecycle:
     async def rescue_now(self, deadline: float) -> None:
         """At SIGTERM, before anything else: every unsaved account into the rescue store, one pass."""
         await rescue_unsaved(self._book, self._rescue_store(create=True), deadline=deadline, rescued=self._rescued)
+
+    async def forget(self, username: str) -> None:
+        """Logout: a copy put in the rescue store (a full disk at an earlier stop) goes too."""
+        rescue = self._rescue or self._rescue_store(create=False)
+        self._rescued.pop(normalise_username(username), None)
+        if rescue is not None:
+            await rescue.delete(username)
 
     async def save_at_shutdown(self, deadline: float | None = None) -> list[str]:
         """Save what only memory holds (the rescue store first, then the store's own retries, all before
