@@ -291,7 +291,12 @@ class RefreshScheduler:
         while True:
             await self._gate.acquire()
             try:
-                _deadline, _seq, key = await self._queue.get()
+                item = await self._queue.get()
+                if self._gate.taken > self._gate.limit:  # the limit dropped while this worker waited: hand it on
+                    self._queue.put_nowait(item)
+                    self._queue.task_done()
+                    continue
+                _deadline, _seq, key = item
                 self._queued.pop(key, None)
                 self.active += 1
                 self.peak = max(self.peak, self.active)

@@ -78,3 +78,39 @@ def test_the_pool_runs_the_nearest_deadline_first_and_no_more_at_once_than_the_r
     assert order[0] == "urgent"
     assert sorted(order) == sorted(deadlines)
     assert most == pool.peak == 1
+
+
+def test_workers_that_waited_under_a_higher_limit_do_not_exceed_a_lower_one() -> None:
+    clock = ManualClock(NOW)
+    running = 0
+    most = 0
+
+    async def worker(key: str) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.001)
+        running -= 1
+
+    deadlines = {"urgent": NOW + timedelta(seconds=0.2)} | {f"relaxed{i}": NOW + timedelta(hours=1) for i in range(30)}
+
+    async def main() -> list[int]:
+        nonlocal most
+        pool = RefreshScheduler(clock, worker, concurrency=8, deadline_of=lambda key, _now: deadlines[key])
+        pool.start()
+        try:
+            pool.dispatch("urgent", NOW)  # 0.5 s guessed per refresh, 0.1 s of half-slack: the whole pool
+            limits = [pool.limit]
+            await pool.drain()
+            await asyncio.sleep(0.01)  # every worker now waits for work, holding a slot of the old limit
+            most = 0
+            for key in list(deadlines)[1:]:
+                pool.dispatch(key, NOW, plan=False)
+            limits.append(pool.plan(NOW))
+            await pool.drain()
+        finally:
+            await pool.stop()
+        return limits
+
+    assert asyncio.run(main()) == [5, 1]  # five slots taken for the urgent one, then one
+    assert most == 1
