@@ -41,6 +41,7 @@ class StormResult:
     kills: int
     lost: int
     refreshes: int
+    peak: int  # the most refreshes Cway saw at once: what one kill can cost
 
 
 def spawn_daemon(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -83,7 +84,9 @@ def run_storm(
                 daemon.send_signal(signal.SIGKILL)
                 daemon.wait(10)
             lost = lost_accounts(emu, env, names)
-            return StormResult(accounts, kills, len(lost), emu.counters["cway_token_refresh"])
+            return StormResult(
+                accounts, kills, len(lost), emu.counters["cway_token_refresh"], emu.counters["cway_token_peak"]
+            )
         finally:
             shutil.rmtree(env["CWAY_TEST_BASE"], ignore_errors=True)
 
@@ -103,7 +106,7 @@ def main() -> None:
     )
     print(
         f"kill -9 storm: {result.lost} of {result.accounts} accounts lost over {result.kills} kills "
-        f"({result.refreshes} refreshes at Cway)"
+        f"({result.refreshes} refreshes at Cway, at most {result.peak} at once)"
     )
 
 
