@@ -119,7 +119,7 @@ def build_server(
         access_log=False,
         proxy_headers=False,  # nobody sits in front of us; never trust X-Forwarded-*
         server_header=False,
-        timeout_graceful_shutdown=graceful_seconds,
+        timeout_graceful_shutdown=max(1, int(graceful_seconds)),
     )
     return _Server(config)
 
