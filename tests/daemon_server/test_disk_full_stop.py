@@ -7,6 +7,7 @@ store: ~0.4 s an account, so past ~110 accounts systemd killed it mid-way (88 of
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import time
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from cway_authd.store import FileTokenStore, resolve_store_key
+from cway_common.clock import SYSTEM_CLOCK
 from cway_emulator.server import EmulatorServer
 from tests.daemon_server.test_cli import cli
 from tests.daemon_server.test_disk_full import fill, small_tmpfs
@@ -21,6 +24,16 @@ from tests.helpers.daemon import daemon_env, running_daemon, short_tmpdir
 from tests.helpers.fleet import lost_accounts, seed_fleet
 
 pytestmark = pytest.mark.slow
+
+
+def rescued(env: dict[str, str]) -> list[str]:
+    """The accounts whose records are in the rescue directory beside the socket (decrypted with the store key)."""
+    directory = Path(env["CWAY_MCP_SOCKET"]).parent / "rescue"
+    if not directory.is_dir():
+        return []
+    keys = resolve_store_key(Path(env["CWAY_MCP_STATE_DIR"]), env["CWAY_MCP_STORE_KEY"], use_keyring=False)
+    return [r.username for r in asyncio.run(FileTokenStore(directory, keys, SYSTEM_CLOCK).list())]
+
 
 ACCOUNTS = 200
 STOP_TIMEOUT = 45
@@ -70,10 +83,19 @@ def test_two_hundred_unsaved_accounts_survive_a_sigterm_within_the_stop_timeout(
             )
             assert code == 0, f"exit {code} after {took:.1f} s\n{log[-3000:]}"
             assert "could not save the refreshed tokens" not in log
-            filler.unlink()
+            assert sorted(rescued(env)) == sorted(names)
+
+            # Still full: the next daemon holds the rescued tokens in memory; a logout deletes the rescued copy.
+            gone, kept = names[0], names[1:]
             with running_daemon(env, mode="process", cleanup=False, timeout=60) as again:
+                assert again.call(lambda c: c.logout(gone)).removed
+                assert sorted(rescued(env)) == sorted(kept)
                 assert again.stop() == 0
-            assert lost_accounts(emu, env, names) == []
+            filler.unlink()
+            with running_daemon(env, mode="process", cleanup=False, timeout=60) as third:
+                assert gone not in {a.username for a in third.call(lambda c: c.accounts())}
+                assert third.stop() == 0
+            assert lost_accounts(emu, env, kept) == []
         finally:
             leftover = Path(disk) / "filler"
             if leftover.exists():
