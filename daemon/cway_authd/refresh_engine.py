@@ -225,12 +225,14 @@ class RefreshEngine(BackgroundRefreshes):
 
         new = grant.applied_to(record, now)
         self._journal(new)  # crash-safe first, before anything else is done with the answer
+        saved = False
         try:
-            if await self._persist(entry, new):
+            saved = await self._persist(entry, new)
+            if saved:
                 self.schedule(new)
         finally:
             if self.journal is not None:
-                self.journal.settled()
+                self.journal.settled(saved=saved)
         self._audit_event(
             "refresh_ok",
             account=new.username,

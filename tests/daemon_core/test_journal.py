@@ -101,3 +101,21 @@ def test_forget_rewrites_the_journal_without_the_account(tmp_path) -> None:  # t
     assert not any(b"alice" in p for p in plain) and all(b"bob" in p for p in plain)
     assert journal.forget("carol@x") == 0
     journal.close()
+
+
+def test_the_journal_is_not_emptied_while_it_holds_a_save_that_failed(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from cway_authd.store import journal as journal_module
+
+    monkeypatch.setattr(journal_module, "COMPACT_BYTES", 1)  # every settle would empty it
+    keys = _keys()
+    journal = RefreshJournal(tmp_path, keys)  # type: ignore[arg-type]
+    journal.append(_journal_record("alice@x", "alice-1"))
+    journal.settled(saved=False)  # the disk refused the record file: the journal is its only copy
+    journal.append(_journal_record("bob@x", "bob-1"))
+    journal.settled()
+    assert sorted(r.refresh_token for r in replay_journal(tmp_path, keys)) == ["alice-1", "bob-1"]  # type: ignore[arg-type]
+    journal.clear()  # a clean stop that kept everything
+    journal.append(_journal_record("bob@x", "bob-2"))
+    journal.settled()
+    assert replay_journal(tmp_path, keys) == []  # type: ignore[arg-type]
+    journal.close()

@@ -60,6 +60,7 @@ class RefreshJournal:
         self._fd: int | None = self._open()
         self._size = os.fstat(self._fd).st_size
         self._in_progress = 0
+        self._pinned = False  # a journalled record's save failed: its entry must stay
 
     def _open(self) -> int:
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -78,10 +79,15 @@ class RefreshJournal:
         self._size += written
         self._in_progress += 1
 
-    def settled(self) -> None:
-        """A journalled record's save finished (or failed and is held in memory, retried from there)."""
+    def settled(self, *, saved: bool = True) -> None:
+        """A journalled record's save finished, or failed (``saved=False``: held in memory and retried).
+
+        After a failed save the journal holds the only durable copy of that rotation, so it is no
+        longer emptied on the way (only by a clean stop that kept everything, or the next start)."""
         self._in_progress = max(0, self._in_progress - 1)
-        if self._in_progress == 0 and self._size > COMPACT_BYTES:
+        if not saved:
+            self._pinned = True
+        if self._in_progress == 0 and self._size > COMPACT_BYTES and not self._pinned:
             self.clear()
 
     def forget(self, key: str) -> int:
@@ -119,6 +125,7 @@ class RefreshJournal:
         return removed
 
     def clear(self) -> None:
+        self._pinned = False
         if self._fd is not None:
             os.ftruncate(self._fd, 0)
             self._size = 0
