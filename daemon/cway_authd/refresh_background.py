@@ -184,4 +184,7 @@ class BackgroundRefreshes:
             try:
                 return await self._refresh_locked(entry, record)
             finally:
-                self._schedule.rule.observe(loop.time() - started)  # what one pool slot costs, for the rule
+                # What one pool slot costs, for the rule; not a failing round (its retries and backoff
+                # would raise the concurrency against a backend that is already struggling).
+                if entry.failures == 0:
+                    self._schedule.rule.observe(loop.time() - started)
