@@ -3,7 +3,8 @@
 The store is the durable copy; this book is what the token API reads on its lock-free fast
 path. An account whose refresh token died keeps a *tombstone* here (username and the reason,
 no tokens) so ``list_accounts`` can still say "needs sign-in" after the record was deleted.
-Tombstones are memory-only: after a restart the account is simply not signed in.
+Tombstones outlive a restart through :mod:`sign_in_needed` (loaded back at start-up) and end
+only with a new sign-in or a logout.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class AccountEntry:
     unsaved: bool = False  # refreshed, but the store write failed: served from memory, save retried
     #: The AADSTS code (or OAuth error) of a configuration refusal at the last refresh: tokens kept, admin to fix.
     misconfigured: str | None = None
+    #: A tombstone's last good access-token expiry (its record is gone; status still shows when it ran out).
+    last_expiry: datetime | None = None
 
     def state(self, now: datetime) -> AccountState:
         """From the last real outcome, never from hope: an expired token is never ``ok``."""
@@ -61,7 +64,7 @@ class AccountEntry:
             tenant=rec.tenant if rec else None,
             organisation_id=rec.organisation_id if rec else None,
             organisation_name=rec.organisation_name if rec else None,
-            access_expires_at=rec.access_expires_at if rec else None,
+            access_expires_at=rec.access_expires_at if rec else self.last_expiry,
             refresh_expires_at=rec.refresh_expires_at if rec else None,
             last_refreshed_at=rec.last_refreshed_at if rec else None,
             last_error=self.last_error,
@@ -119,15 +122,19 @@ class AccountBook:
         entry.failures = 0
         entry.unsaved = False
         entry.misconfigured = None
+        entry.last_expiry = None
         self._tombstones.discard(key)
         if record.email:
             with contextlib.suppress(ValueError):
                 self._emails[normalise_username(record.email)] = key
         return entry
 
-    def tombstone(self, key: str, username: str, reason: str) -> AccountEntry:
+    def tombstone(self, key: str, username: str, reason: str, *, last_expiry: datetime | None = None) -> AccountEntry:
         entry = self._entries.get(key) or AccountEntry(username=username, record=None)
         self._unindex_email(key, entry.record)
+        entry.last_expiry = (
+            entry.record.access_expires_at if entry.record is not None else (last_expiry or entry.last_expiry)
+        )
         entry.record = None
         entry.unsaved = False
         entry.misconfigured = None

@@ -39,7 +39,7 @@ DEFAULT_LOGIN_TIMEOUT = 300.0
 
 EPILOG = """exit codes:
   0    done
-  1    failed; for status/whoami: an account needs a sign-in
+  1    failed; for status/whoami: an account needs a sign-in (status: or is unsaved)
   2    usage or configuration error
   3    the daemon is not reachable
   130  interrupted
@@ -95,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     whoami = with_json(sub.add_parser("whoami", help="who you are signed in as, and for how long"))
     whoami.add_argument("username", nargs="?")
 
-    with_json(sub.add_parser("status", help="daemon, settings and all accounts (exit 1 if one needs a sign-in)"))
+    with_json(
+        sub.add_parser("status", help="daemon, settings and all accounts (exit 1 if one needs a sign-in or is unsaved)")
+    )
 
     switch = with_json(sub.add_parser("switch", help="set the default account (used when none is named)"))
     switch.add_argument("username", nargs="?", help="a signed-in account; omit to show the current default")

@@ -1,6 +1,7 @@
 """``whoami``, ``status``, ``token``, ``logout``, ``switch``, ``rotate-key``: what the daemon holds, never a secret.
 
-Like ``gh auth status``, ``status`` exits 1 when an account needs a sign-in, and ``whoami``
+Like ``gh auth status``, ``status`` exits 1 when an account needs a sign-in (or holds refreshed tokens
+the disk would not take: ``unsaved``), and ``whoami``
 never says "Signed in as" for such an account.
 """
 
@@ -108,7 +109,8 @@ def cmd_status(settings: Settings, args: argparse.Namespace, out: Output) -> int
 
     health, accounts = call(settings, both)
     default = read_default(settings.state_dir)
-    code = EXIT_FAILED if any(a.state == "needs_sign_in" for a in accounts) else EXIT_OK
+    # Not OK while a user must act (a sign-in) or a refresh lives only in memory (the disk refused it).
+    code = EXIT_FAILED if any(a.state in ("needs_sign_in", "unsaved") for a in accounts) else EXIT_OK
     if out.as_json:
         out.document(
             {
@@ -153,6 +155,8 @@ def cmd_status(settings: Settings, args: argparse.Namespace, out: Output) -> int
     for a in accounts:
         if a.state == "needs_sign_in":
             out.line(f"→ {a.username} needs a sign-in: `cway-auth login {a.username}`")
+        elif a.state == "unsaved":
+            out.line(f"→ {a.username}: refreshed tokens are held in memory only ({a.last_error or 'the save failed'})")
     return code
 
 

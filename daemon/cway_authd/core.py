@@ -47,7 +47,9 @@ from .http import build_http_client
 from .oidc import OidcClient
 from .peercred import PeerCredentials
 from .refresh_engine import RefreshEngine, RetryPolicy
+from .shutdown_budget import ShutdownBudget, ShutdownClock
 from .sign_in import ClaimFailure
+from .sign_in_needed import SignInNeededList
 from .sign_in_service import CallbackOutcome, SignInService
 from .store import (
     FileTokenStore,
@@ -113,6 +115,7 @@ class DaemonCore:
                 if isinstance(store, FileTokenStore) and key_material is not None
                 else None
             ),
+            sign_in_needed=SignInNeededList(settings.state_dir) if isinstance(store, FileTokenStore) else None,
         )
         self.loader = AccountLoader(store, self.book, on_loaded=self.engine.schedule)
         self.resolver = AccountResolver(self.book, self.loader, settings.state_dir)
@@ -130,6 +133,8 @@ class DaemonCore:
         )
         self._store_lock: StoreLock | None = None
         self._startup: asyncio.Task[int] | None = None
+        self.shutdown_budget = ShutdownBudget.for_settings(settings)
+        self._shutdown: ShutdownClock | None = None
 
     @classmethod
     async def open(
@@ -167,6 +172,7 @@ class DaemonCore:
         with the servers' own start for the interpreter.
         """
         await self._lifecycle.recover()  # before anything reads the store
+        self.engine.load_sign_in_needed()  # before the loader: a tombstone is never overwritten by it
         self.engine.start_scheduler()
         self._startup = asyncio.create_task(self._load_then_refresh_due(load_when))
 
@@ -180,13 +186,28 @@ class DaemonCore:
         if self._startup is not None:
             await asyncio.shield(self._startup)
 
+    async def begin_shutdown(self) -> ShutdownClock:
+        """SIGTERM: start the stop's clock (``CWAY_STOP_TIMEOUT_SECONDS``) and put every unsaved account
+        into the rescue store at once, before in-flight requests are waited for."""
+        if self._shutdown is None:
+            self._shutdown = self.shutdown_budget.start()
+            await self._lifecycle.rescue_now(self._shutdown.save_until)
+        return self._shutdown
+
     async def stop(self) -> None:
+        clock = await self.begin_shutdown()
         await self.store_key.drain()
         if self._startup is not None and not self._startup.done():
             self._startup.cancel()
             await asyncio.gather(self._startup, return_exceptions=True)
-        await self.engine.stop()
-        self.lost_at_shutdown = await self._lifecycle.save_at_shutdown()
+        await self.engine.stop(grace_seconds=clock.drain_left())
+        self.lost_at_shutdown = await self._lifecycle.save_at_shutdown(clock.save_until)
+        log.info(
+            "stopped in %.1f s of the %.0f s stop timeout; %d account(s) could not be kept",
+            clock.elapsed(),
+            self.shutdown_budget.stop_timeout,
+            len(self.lost_at_shutdown),
+        )
         if self._owns_http:
             await self.http.aclose()
         self.sign_in.close()
@@ -340,6 +361,10 @@ class DaemonCore:
         self.loader.forget(key)  # a record the start-up loading already read must not come back
         cancelled = self.sign_in.flows.cancel_for(key)
         removed, record = await self.engine.remove(key)
+        try:
+            await self._lifecycle.forget(key)
+        except OSError as exc:
+            log.error("could not remove %s from the rescue location: %s", key, exc.strerror or type(exc).__name__)
         revoked: bool | None = None
         if record is not None and self.settings.auth_flow == "direct":
             # Only the IdP's own refresh token goes to the IdP. In the cway flow the refresh token is

@@ -22,11 +22,13 @@ import plistlib
 from pathlib import Path
 from typing import Any
 
+from cway_common.config_names import DEFAULT_STOP_TIMEOUT_SECONDS
+
 LAUNCHD_LABEL = "se.cway.mcp.daemon"
 SUPERVISOR_VARIABLE = "CWAY_MCP_SUPERVISOR"
 
 
-def agent(executable: Path, log_dir: Path) -> dict[str, Any]:
+def agent(executable: Path, log_dir: Path, *, stop_timeout: int = DEFAULT_STOP_TIMEOUT_SECONDS) -> dict[str, Any]:
     """The agent's property list as a dict (paths absolute: launchd expands neither ~ nor $HOME)."""
     log_file = str(log_dir / "daemon.log")
     return {
@@ -39,8 +41,8 @@ def agent(executable: Path, log_dir: Path) -> dict[str, Any]:
         "KeepAlive": {"SuccessfulExit": False},
         "ThrottleInterval": 10,
         "ProcessType": "Background",
-        # The daemon lets an in-flight refresh finish (up to 35 s) before it exits.
-        "ExitTimeOut": 40,
+        # CWAY_STOP_TIMEOUT_SECONDS: the daemon plans its own shutdown to end well inside it.
+        "ExitTimeOut": stop_timeout,
         "Umask": 0o077,  # everything it creates is private to you
         "EnvironmentVariables": {"PYTHONUNBUFFERED": "1", SUPERVISOR_VARIABLE: "launchd"},
         "StandardOutPath": log_file,
@@ -48,5 +50,5 @@ def agent(executable: Path, log_dir: Path) -> dict[str, Any]:
     }
 
 
-def render(executable: Path, log_dir: Path) -> str:
-    return plistlib.dumps(agent(executable, log_dir), sort_keys=False).decode("utf-8")
+def render(executable: Path, log_dir: Path, *, stop_timeout: int = DEFAULT_STOP_TIMEOUT_SECONDS) -> str:
+    return plistlib.dumps(agent(executable, log_dir, stop_timeout=stop_timeout), sort_keys=False).decode("utf-8")

@@ -56,6 +56,25 @@ class BackgroundRefreshes:
             planned = min(planned, record.refresh_expires_at - min(self._threshold, rt_life / 2))
         return planned
 
+    def refresh_deadline(self, key: str, now: datetime) -> datetime | None:
+        """By when the background refresh of ``key`` must be done (the pool's :class:`SlackRule` input):
+        its access token's expiry; once that has passed, only the refresh token's own deadline (None
+        when unknown: the rule's catch-up window applies). A caller never waits on the pool for an
+        expired token: it refreshes on demand."""
+        entry = self._book.get(key)
+        if entry is None or entry.record is None:
+            return None
+        record = entry.record
+        deadline = record.access_expires_at if record.access_expires_at > now else None
+        if record.refresh_expires_at is not None:
+            deadline = min(deadline, record.refresh_expires_at) if deadline is not None else record.refresh_expires_at
+        return deadline
+
+    @property
+    def concurrency_limit(self) -> int:
+        """How many background refreshes may run at once now (at most :attr:`concurrency`)."""
+        return self._schedule.limit
+
     def start_scheduler(self) -> None:
         """Arm every account (one bulk heapify) and start the tick job and the worker pool."""
         if self._schedule.running:
@@ -115,7 +134,8 @@ class BackgroundRefreshes:
             now = self._clock.now()
             for key in due:
                 self._schedule.index.cancel(key)
-                self._schedule.dispatch(key, now)
+                self._schedule.dispatch(key, now, plan=False)
+            self._schedule.plan(now)
             await self._schedule.drain()
         else:
             semaphore = asyncio.Semaphore(self._schedule.concurrency)
@@ -159,4 +179,12 @@ class BackgroundRefreshes:
             if entry.retry_not_before is not None and now < entry.retry_not_before:
                 self.schedule(record, at=entry.retry_not_before)
                 return record
-            return await self._refresh_locked(entry, record)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            try:
+                return await self._refresh_locked(entry, record)
+            finally:
+                # What one pool slot costs, for the rule; not a failing round (its retries and backoff
+                # would raise the concurrency against a backend that is already struggling).
+                if entry.failures == 0:
+                    self._schedule.rule.observe(loop.time() - started)

@@ -16,7 +16,8 @@ Rules this module enforces:
   configuration error (``BackendMisconfigured``: ``invalid_client`` …) never does: the tokens are
   kept and, once the access token has expired, callers are told to ask their administrator.
 * **Scheduling.** :mod:`refresh_schedule`: a due-time index, one APScheduler tick job and a
-  bounded worker pool (``CWAY_REFRESH_CONCURRENCY``). Each account is armed at
+  worker pool that runs as few refreshes at once as the deadlines allow (``SlackRule``; at most
+  ``CWAY_REFRESH_CONCURRENCY``): each one in flight is an account a crash can cost. Each account is armed at
   :meth:`RefreshEngine.planned_at` (due minus a per-token jitter, never after the refresh token's
   own deadline); the worker re-checks against the injected clock with that same function.
 * **Never a long wait on a valid token.** A bearer caller whose token is still valid waits at most
@@ -44,7 +45,8 @@ from .errors import BackendError, BackendFatal, BackendMisconfigured, BackendTra
 from .grants import TokenGrant
 from .refresh_background import BackgroundRefreshes
 from .refresh_schedule import RefreshScheduler
-from .store import TokenRecord, TokenStore
+from .sign_in_needed import SignInNeed, SignInNeededList
+from .store import TokenRecord, TokenStore, normalise_username
 from .store.journal import RefreshJournal
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,7 @@ class RefreshEngine(BackgroundRefreshes):
         policy: RetryPolicy | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         journal: RefreshJournal | None = None,
+        sign_in_needed: SignInNeededList | None = None,
     ) -> None:
         self._clock = clock
         self._store = store
@@ -106,7 +109,10 @@ class RefreshEngine(BackgroundRefreshes):
         self._threshold = timedelta(seconds=threshold_seconds)
         self.policy = policy or RetryPolicy()
         self.journal = journal
-        self._schedule = RefreshScheduler(clock, self.refresh_scheduled, concurrency=concurrency)
+        self.sign_in_needed = sign_in_needed
+        self._schedule = RefreshScheduler(
+            clock, self.refresh_scheduled, concurrency=concurrency, deadline_of=self.refresh_deadline
+        )
         self._tasks: set[asyncio.Task[TokenRecord | None]] = set()
 
     # ---- timing --------------------------------------------------------------------------
@@ -219,12 +225,14 @@ class RefreshEngine(BackgroundRefreshes):
 
         new = grant.applied_to(record, now)
         self._journal(new)  # crash-safe first, before anything else is done with the answer
+        saved = False
         try:
-            if await self._persist(entry, new):
+            saved = await self._persist(entry, new)
+            if saved:
                 self.schedule(new)
         finally:
             if self.journal is not None:
-                self.journal.settled()
+                self.journal.settled(saved=saved)
         self._audit_event(
             "refresh_ok",
             account=new.username,
@@ -304,8 +312,12 @@ class RefreshEngine(BackgroundRefreshes):
                 await self.policy.sleep(delay)
 
     async def _drop(self, entry: AccountEntry, reason: str) -> None:
-        """Fatal: delete the record, keep a tombstone, stop its job."""
+        """Fatal: delete the record, keep a tombstone (in memory and in the sign-in-needed list, so it
+        is still listed after a restart), stop its job."""
         key = self._book.key(entry.username)
+        last_expiry = entry.record.access_expires_at if entry.record is not None else entry.last_expiry
+        if self.sign_in_needed is not None:  # first: a crash after the delete must not forget the account
+            await self.sign_in_needed.mark(SignInNeed(entry.username, reason, self._clock.now(), last_expiry))
         try:
             await self._store.delete(entry.username)
         except Exception as exc:
@@ -321,6 +333,8 @@ class RefreshEngine(BackgroundRefreshes):
         async with self._store.lock(record.username):
             await self._store.save(record)
             self._book.put_record(record)
+            if self.sign_in_needed is not None:
+                await self.sign_in_needed.clear(record.normalised_username)
         self.schedule(record)
 
     async def remove(self, key: str) -> tuple[bool, TokenRecord | None]:
@@ -328,10 +342,29 @@ class RefreshEngine(BackgroundRefreshes):
         async with self._store.lock(key):
             entry = self._book.remove(key)
             deleted = await self._store.delete(key)
+            if self.journal is not None:  # its newest refresh token may be there, not yet compacted
+                try:
+                    self.journal.forget(key)
+                except OSError as exc:
+                    log.error("could not remove %s from the refresh journal: %s", key, describe_save_error(exc))
+            if self.sign_in_needed is not None:
+                await self.sign_in_needed.clear(key)
         self.unschedule(key)
         return deleted or entry is not None, entry.record if entry is not None else None
 
     # ---- start-up, schedule and the background workers --------------------------------------
+
+    def load_sign_in_needed(self) -> int:
+        """Start-up, before the records: every account that needed a sign-in when the last daemon
+        stopped is a tombstone again (with its reason and last expiry); returns how many."""
+        if self.sign_in_needed is None:
+            return 0
+        needs = self.sign_in_needed.load()
+        for need in needs:
+            self._book.tombstone(
+                normalise_username(need.username), need.username, need.reason, last_expiry=need.last_expiry
+            )
+        return len(needs)
 
     async def load_all(self) -> list[TokenRecord]:
         records = await self._store.list()

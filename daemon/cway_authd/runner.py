@@ -71,8 +71,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cway_authd.runner")
 
-# Long enough for a refresh that is retrying (RetryPolicy.budget, 30 s) to answer its caller;
-# systemd's default TimeoutStopSec (90 s) and launchd's exit timeout (20 s + SIGKILL) bound it.
+# The listeners' share of a stop is ShutdownBudget.drain (CWAY_STOP_TIMEOUT_SECONDS, see shutdown_budget.py).
 GRACEFUL_SHUTDOWN_SECONDS = 35
 
 
@@ -102,7 +101,9 @@ class _Server(uvicorn.Server):
         yield
 
 
-def build_server(app: Any, *, peer_checked: bool, log_level: str = "info") -> uvicorn.Server:
+def build_server(
+    app: Any, *, peer_checked: bool, log_level: str = "info", graceful_seconds: float = GRACEFUL_SHUTDOWN_SECONDS
+) -> uvicorn.Server:
     """A server for pre-bound sockets. ``peer_checked`` selects the SO_PEERCRED-checking protocol."""
     from .callback_guard import guarded_protocol
     from .control_guard import control_protocol
@@ -122,7 +123,7 @@ def build_server(app: Any, *, peer_checked: bool, log_level: str = "info") -> uv
         access_log=False,
         proxy_headers=False,  # nobody sits in front of us; never trust X-Forwarded-*
         server_header=False,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        timeout_graceful_shutdown=max(1, int(graceful_seconds)),
     )
     return _Server(config)
 
@@ -232,10 +233,16 @@ async def _serve(
                 sock.close()
             return _failed(settings, exc)
     stop = shutdown or asyncio.Event()
+    graceful = core.shutdown_budget.drain
     control = build_server(
-        create_control_app(core, settings.socket_path), peer_checked=True, log_level=settings.log_level
+        create_control_app(core, settings.socket_path),
+        peer_checked=True,
+        log_level=settings.log_level,
+        graceful_seconds=graceful,
     )
-    callback = build_server(create_callback_app(core, settings), peer_checked=False, log_level=settings.log_level)
+    callback = build_server(
+        create_callback_app(core, settings), peer_checked=False, log_level=settings.log_level, graceful_seconds=graceful
+    )
     servers = (control, callback)
     uninstall = _install_signal_handlers(stop, servers)
     unfilter = filter_accept_errors(asyncio.get_running_loop())
@@ -278,6 +285,7 @@ async def _serve(
             ok = stop.is_set()
         log.info("shutting down")
         notify("STOPPING=1")
+        await core.begin_shutdown()  # the stop's clock starts; unsaved accounts go to the rescue store now
         for server in servers:
             server.should_exit = True
         results = await asyncio.gather(*tasks, return_exceptions=True)

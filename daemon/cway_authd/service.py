@@ -31,6 +31,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal, TextIO
 
+from cway_common.config import ConfigError, load_values, stop_timeout_value
 from cway_common.private_files import make_private_dirs
 
 from . import last_error
@@ -43,7 +44,7 @@ SYSTEMD_UNIT = "cway-mcp-daemon.service"
 SYSTEMD_SOCKET = "cway-mcp-daemon.socket"
 SYSTEMD_UNITS = (SYSTEMD_SOCKET, SYSTEMD_UNIT)
 LAUNCHD_PLIST = f"{LAUNCHD_LABEL}.plist"
-HANDOVER_WAIT_SECONDS = 45.0  # the daemon's own graceful stop is bounded by 35 s
+HANDOVER_WAIT_SECONDS = 45.0  # the default CWAY_STOP_TIMEOUT_SECONDS: the daemon's stop ends inside it
 
 
 class ServiceError(Exception):
@@ -114,16 +115,32 @@ def unit_path(target: Target, home: Path | None = None) -> Path:
     return home / "Library" / "LaunchAgents" / LAUNCHD_PLIST
 
 
-def plan(target: Target, executable: Path | None = None, home: Path | None = None) -> ServicePlan:
+def configured_stop_timeout() -> int:
+    """``CWAY_STOP_TIMEOUT_SECONDS`` from the usual sources: the unit's stop timeout is the daemon's budget."""
+    try:
+        return stop_timeout_value(load_values())
+    except ConfigError as exc:
+        raise ServiceError(str(exc)) from None
+
+
+def plan(
+    target: Target, executable: Path | None = None, home: Path | None = None, *, stop_timeout: int | None = None
+) -> ServicePlan:
     """Render the service file(s) for ``target`` without touching the disk."""
     home = home or Path.home()
     exe = executable or cway_auth_executable()
+    stop = stop_timeout if stop_timeout is not None else configured_stop_timeout()
     if target == "systemd":
         socket_unit = ServiceFile(systemd_dir(home) / SYSTEMD_SOCKET, template_text(SYSTEMD_SOCKET))
-        service = template_text(SYSTEMD_UNIT).replace("@CWAY_AUTH@", systemd_quote(str(exe)))
+        service = (
+            template_text(SYSTEMD_UNIT)
+            .replace("@CWAY_AUTH@", systemd_quote(str(exe)))
+            .replace("@CWAY_STOP_TIMEOUT@", str(stop))
+        )
         return ServicePlan(target, (socket_unit, ServiceFile(unit_path(target, home), service)), None)
     log_dir = home / "Library" / "Logs" / "cway-mcp"
-    return ServicePlan(target, (ServiceFile(unit_path(target, home), render_plist(exe, log_dir)),), log_dir)
+    plist = render_plist(exe, log_dir, stop_timeout=stop)
+    return ServicePlan(target, (ServiceFile(unit_path(target, home), plist),), log_dir)
 
 
 def _run(argv: Sequence[str], out: TextIO, *, quiet: bool = False) -> bool:
@@ -223,7 +240,7 @@ def install(target: Target, *, dry_run: bool, out: TextIO, err: TextIO, state_di
             print("already installed, loaded and up to date", file=out)
             return 0
         _run(_deactivation_commands(target)[0], out, quiet=True)  # bootstrap fails if an older copy is loaded
-    hand_over(state_dir, out)
+    hand_over(state_dir, out, wait=float(configured_stop_timeout()))
     ok = all(_run(argv, out) for argv in commands)
     print("the daemon is installed and running" if ok else "installed, but activation failed (see above)", file=out)
     return 0 if ok else 1

@@ -16,9 +16,16 @@ from cway_common.config import Settings
 
 from .accounts import AccountBook
 from .audit import AuditLog
-from .durability import flush_unsaved, open_rescue_store, recover_rescued, replay_refresh_journal, rescue_dir
+from .durability import (
+    flush_unsaved,
+    open_rescue_store,
+    recover_rescued,
+    replay_refresh_journal,
+    rescue_dir,
+    rescue_unsaved,
+)
 from .refresh_engine import RefreshEngine
-from .store import FileTokenStore, KeyMaterial, TokenStore, resolve_store_key
+from .store import FileTokenStore, KeyMaterial, TokenRecord, TokenStore, normalise_username, resolve_store_key
 from .store.journal import replay_journal
 from .store.records import TOKENS_DIR_NAME
 
@@ -51,6 +58,8 @@ class StoreLifecycle:
         self._book = book
         self._engine = engine
         self._key_material = key_material
+        self._rescued: dict[str, TokenRecord] = {}  # what the rescue passes wrote: key -> record
+        self._rescue: TokenStore | None = None
 
     async def recover(self) -> None:
         """Before anything reads the store: refreshes a crash cut short of their save (the journal), then
@@ -68,10 +77,24 @@ class StoreLifecycle:
             for record in await recover_rescued(self._book, self._store, rescue):
                 self._engine.schedule(record)
 
-    async def save_at_shutdown(self) -> list[str]:
-        """Save what only memory holds (the rescue store if the store refuses); returns the accounts lost.
-        The journal is cleared only when nothing was lost: it is the last copy of those refreshes."""
-        lost = await flush_unsaved(self._book, self._store, self._rescue_store(create=True))
+    async def rescue_now(self, deadline: float) -> None:
+        """At SIGTERM, before anything else: every unsaved account into the rescue store, one pass."""
+        await rescue_unsaved(self._book, self._rescue_store(create=True), deadline=deadline, rescued=self._rescued)
+
+    async def forget(self, username: str) -> None:
+        """Logout: a copy put in the rescue store (a full disk at an earlier stop) goes too."""
+        rescue = self._rescue or self._rescue_store(create=False)
+        self._rescued.pop(normalise_username(username), None)
+        if rescue is not None:
+            await rescue.delete(username)
+
+    async def save_at_shutdown(self, deadline: float | None = None) -> list[str]:
+        """Save what only memory holds (the rescue store first, then the store's own retries, all before
+        ``deadline``); returns the accounts lost. The journal is cleared only when nothing was lost: it
+        is the last copy of those refreshes."""
+        lost = await flush_unsaved(
+            self._book, self._store, self._rescue_store(create=True), deadline=deadline, rescued=self._rescued
+        )
         journal = self._engine.journal
         if journal is not None:
             if not lost:
@@ -82,7 +105,12 @@ class StoreLifecycle:
     def _rescue_store(self, *, create: bool) -> TokenStore | None:
         if self._key_material is None or not isinstance(self._store, FileTokenStore):
             return None
+        if create and self._rescue is not None:
+            return self._rescue
         if create and not any(entry.unsaved for entry in self._book.entries()):
             return None
         directory = rescue_dir(self._settings.socket_path)
-        return open_rescue_store(directory, self._key_material, self._clock, create=create)
+        store = open_rescue_store(directory, self._key_material, self._clock, create=create)
+        if create:
+            self._rescue = store
+        return store

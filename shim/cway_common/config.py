@@ -35,6 +35,7 @@ from cway_common.config_names import (
     DEFAULT_REDIRECT_URI,
     DEFAULT_REFRESH_CONCURRENCY,
     DEFAULT_SCOPES,
+    DEFAULT_STOP_TIMEOUT_SECONDS,
     DEFAULT_THRESHOLD_SECONDS,
     EXCHANGE_TOKENS,
     GRAPH_APP_ID,
@@ -76,6 +77,7 @@ __all__ = [
     "DEFAULT_REDIRECT_URI",
     "DEFAULT_REFRESH_CONCURRENCY",
     "DEFAULT_SCOPES",
+    "DEFAULT_STOP_TIMEOUT_SECONDS",
     "DEFAULT_THRESHOLD_SECONDS",
     "EXCHANGE_TOKENS",
     "GRAPH_APP_ID",
@@ -103,6 +105,7 @@ __all__ = [
     "load_settings",
     "load_values",
     "parse_redirect_uri",
+    "stop_timeout_value",
 ]
 
 
@@ -121,6 +124,12 @@ def load_settings(
     values, origins, warnings = merge_layers(layers)
     sources = tuple(layer.path or layer.source for layer in layers)
     return _validate(values, component, sources, origins, warnings)
+
+
+def stop_timeout_value(v: Mapping[str, str]) -> int:
+    """``CWAY_STOP_TIMEOUT_SECONDS``: the one setting behind the unit's stop timeout and the daemon's
+    shutdown budget (also read alone by ``cway-auth service install``, which needs no other setting)."""
+    return int_value(dict(v), "CWAY_STOP_TIMEOUT_SECONDS", DEFAULT_STOP_TIMEOUT_SECONDS, minimum=10)
 
 
 def load_values(env: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> dict[str, str]:
@@ -188,6 +197,7 @@ def _validate(
     threshold = int_value(v, "CWAY_REFRESH_THRESHOLD_SECONDS", DEFAULT_THRESHOLD_SECONDS, minimum=1)
     timeout = float_value(v, "CWAY_MCP_HTTP_TIMEOUT", 30.0)
     concurrency = count_value(v, "CWAY_REFRESH_CONCURRENCY", DEFAULT_REFRESH_CONCURRENCY)
+    stop_timeout = stop_timeout_value(v)
 
     state_dir = path_value(v, "CWAY_MCP_STATE_DIR") or Path(platformdirs.user_state_dir(APP_NAME))
     socket = path_value(v, "CWAY_MCP_SOCKET") or default_socket_path(state_dir)
@@ -223,6 +233,7 @@ def _validate(
         cway_exchange_token=exchange,  # type: ignore[arg-type]
         silent_reexchange=silent,
         refresh_concurrency=concurrency,
+        stop_timeout_seconds=stop_timeout,
         sources=sources,
         origins=dict(origins),
         warnings=warnings,

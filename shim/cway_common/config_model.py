@@ -8,7 +8,13 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from cway_common.config_names import DEFAULT_REFRESH_CONCURRENCY, AuthFlow, AuthMethod, ExchangeToken
+from cway_common.config_names import (
+    DEFAULT_REFRESH_CONCURRENCY,
+    DEFAULT_STOP_TIMEOUT_SECONDS,
+    AuthFlow,
+    AuthMethod,
+    ExchangeToken,
+)
 from cway_common.config_sources import Origin
 
 
@@ -51,6 +57,7 @@ class Settings:
     #: ``CWAY_SILENT_REEXCHANGE``: keep the Entra refresh token and exchange again when Cway's refresh fails.
     silent_reexchange: bool = False
     refresh_concurrency: int = DEFAULT_REFRESH_CONCURRENCY
+    stop_timeout_seconds: int = DEFAULT_STOP_TIMEOUT_SECONDS
     sources: tuple[str, ...] = field(default=())
     #: Setting name -> where its effective value came from (absent names are defaults).
     origins: Mapping[str, Origin] = field(default_factory=dict, hash=False, compare=False)

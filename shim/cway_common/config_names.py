@@ -26,6 +26,10 @@ GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 DEFAULT_THRESHOLD_SECONDS = 300
 #: Background refreshes at once: enough to keep thousands of accounts fresh, few enough to be polite to Cway.
 DEFAULT_REFRESH_CONCURRENCY = 8
+#: How long a stop may take before the service manager kills the daemon: the systemd unit's
+#: ``TimeoutStopSec`` and the launchd agent's ``ExitTimeOut`` are written from it, and the daemon
+#: plans its own shutdown inside it (``shutdown_budget.py``).
+DEFAULT_STOP_TIMEOUT_SECONDS = 45
 
 # Settings whose values must never be echoed back in an error message.
 SECRET_SETTINGS = frozenset({"CWAY_API_TOKEN", "CWAY_MCP_STORE_KEY", "AZURE_CLIENT_SECRET", "CWAY_MCP_DATABASE_URL"})
@@ -49,6 +53,7 @@ KNOWN_SETTINGS = frozenset(
         "CWAY_SILENT_REEXCHANGE",
         "CWAY_REFRESH_THRESHOLD_SECONDS",
         "CWAY_REFRESH_CONCURRENCY",
+        "CWAY_STOP_TIMEOUT_SECONDS",
         "CWAY_MCP_STATE_DIR",
         "CWAY_MCP_SOCKET",
         "CWAY_MCP_STORE_KEY",

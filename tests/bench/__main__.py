@@ -13,6 +13,7 @@ from tests.bench.bearer import bench_bearer, bench_herd
 from tests.bench.coldstart import bench_cold_start
 from tests.bench.common import Row
 from tests.bench.coverage import bench_schema_coverage
+from tests.bench.journal import bench_journal
 from tests.bench.remote import bench_remote
 from tests.bench.startup import bench_startup
 from tests.bench.toolcall import bench_tool_call
@@ -25,6 +26,7 @@ ROWS: dict[str, Callable[[], list[Row]]] = {
     "herd": bench_herd,
     "remote": bench_remote,  # cway-mcp serve (h13's rows: tests/bench/remote.py)
     "coverage": bench_schema_coverage,  # issue 19: schema operations reached before/after
+    "journal": bench_journal,  # the refresh journal's fdatasync (issue 22)
 }
 
 

@@ -114,6 +114,7 @@ async def test_rotated_refresh_token_is_persisted_and_the_old_one_is_dead(
 
 async def test_invalid_grant_means_sign_in_again(core: DaemonCore, emu: EmulatorServer, clock: ManualClock) -> None:
     await signed_in(core, emu, ALICE)
+    last_good = (await core.store.load(ALICE)).access_expires_at  # type: ignore[union-attr]
     emu.knobs.fail("cway_token", "invalid_grant")
     clock.advance(3600 - 10)
     with pytest.raises(CoreError) as err:
@@ -127,7 +128,7 @@ async def test_invalid_grant_means_sign_in_again(core: DaemonCore, emu: Emulator
     assert emu.counters["cway_token_refresh"] == 1  # fatal: no retries
     [info] = await core.list_accounts()
     assert info.state == "needs_sign_in" and info.last_error and "invalid_grant" in info.last_error
-    assert info.access_expires_at is None
+    assert info.access_expires_at == last_good  # the tokens are gone; when they ran out is still shown
     assert await core.store.load(ALICE) is None and core.engine.scheduled_keys() == []
     # the hint is the one pending flow, not a new one per call
     with pytest.raises(CoreError) as again:

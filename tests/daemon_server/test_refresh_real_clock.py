@@ -86,7 +86,9 @@ def test_a_thousand_accounts_due_in_the_same_minute_are_all_refreshed_before_exp
         ]
         print(f"storm: {len(refreshed)}/{count} refreshed before expiry, peak {emu.counters['cway_token_peak']}")
         assert len(refreshed) == count
-        assert 1 < emu.counters["cway_token_peak"] <= bound  # measured at Cway, where it matters
+        # Measured at Cway, where it matters: never above the ceiling, and here the slack rule needs only one
+        # at a time (a minute of slack for ~20 s of refreshing): every one in flight is one a crash can cost.
+        assert 1 <= emu.counters["cway_token_peak"] <= bound
         assert emu.counters["cway_token_rejected"] == 0  # no refresh token spent twice
         assert [a for a in infos.values() if a.state not in ("ok", "refreshing")] == []
         assert lost_accounts(emu, env, names) == []

@@ -210,3 +210,31 @@ def test_under_launchd_a_permanent_failure_exits_0_so_keepalive_does_not_loop(en
     recorded = last_error.read(Path(env["CWAY_MCP_STATE_DIR"]))
     assert recorded is not None and recorded.exit_code == 2
     assert recorded.message.startswith("configuration error: AZURE_CLIENT_ID=unset")
+
+
+@pytest.mark.parametrize("target", ["systemd", "launchd"])
+def test_the_stop_timeout_written_is_the_daemons_own_budget_setting(env: dict[str, str], target: str) -> None:
+    # One setting: the unit's TimeoutStopSec / the agent's ExitTimeOut, and the daemon's shutdown budget.
+    extra = {**no_manager(env), "CWAY_STOP_TIMEOUT_SECONDS": "120"}
+    done = cli(env, "service", "install", "--print", "--target", target, extra=extra)
+    assert done.returncode == 0, done.stderr
+    if target == "systemd":
+        assert "TimeoutStopSec=120" in done.stdout.splitlines()
+        assert "@CWAY_STOP_TIMEOUT@" not in done.stdout
+    else:
+        assert plistlib.loads(done.stdout.encode())["ExitTimeOut"] == 120
+    default = cli(env, "service", "install", "--print", "--target", target, extra=no_manager(env))
+    assert (
+        ("TimeoutStopSec=45" in default.stdout.splitlines())
+        if target == "systemd"
+        else (plistlib.loads(default.stdout.encode())["ExitTimeOut"] == 45)
+    )
+    from cway_authd.shutdown_budget import ShutdownBudget
+    from cway_common.config import load_settings
+
+    settings = load_settings({**env, "CWAY_STOP_TIMEOUT_SECONDS": "120"}, component="daemon")
+    assert ShutdownBudget.for_settings(settings).stop_timeout == 120
+    bad = cli(
+        env, "service", "install", "--print", "--target", target, extra={**extra, "CWAY_STOP_TIMEOUT_SECONDS": "5"}
+    )
+    assert bad.returncode != 0 and "CWAY_STOP_TIMEOUT_SECONDS" in bad.stderr
