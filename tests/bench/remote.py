@@ -87,8 +87,9 @@ def bench_remote() -> list[Row]:
             denv = daemon_env(emu.env())
             emu.register_redirect_uri(denv["AZURE_REDIRECT_URI"])
             replica = start_replica(renv, port)
-            floor = _start_floor(emu.env()["CWAY_API_URL"], emu.issue_static_token(ALICE), base)
+            floor: tuple[subprocess.Popen[bytes], str] | None = None
             try:
+                floor = _start_floor(emu.env()["CWAY_API_URL"], emu.issue_static_token(ALICE), base)
                 token = asyncio.run(_token(public + "/mcp"))
                 floor_rows = asyncio.run(_against_floor(public + "/mcp", floor[1], token))
                 with running_daemon(denv, mode="process") as daemon:
@@ -96,8 +97,9 @@ def bench_remote() -> list[Row]:
                     shim_env = {**denv, "CWAY_USERNAME": ALICE, "CWAY_MCP_AUTOSTART": "0"}
                     remote, stdio, rps, failed = asyncio.run(_measure(public + "/mcp", shim_env))
             finally:
-                floor[0].terminate()
-                floor[0].wait(10)
+                if floor is not None:
+                    floor[0].terminate()
+                    floor[0].wait(10)
                 replica.stop()
     finally:
         shutil.rmtree(base, ignore_errors=True)
@@ -137,6 +139,8 @@ def _start_floor(api_url: str, token: str, base: Path) -> tuple[subprocess.Popen
             return process, url
         except httpx.HTTPError:
             if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                process.wait(10)
                 raise RuntimeError("the floor server did not start") from None
             time.sleep(0.05)
 
