@@ -48,9 +48,12 @@ from graphql.language import StringValueNode, ValueNode
 from cway_emulator import (
     resolvers_ai,
     resolvers_artworks,
+    resolvers_catalogue,
     resolvers_downloads,
+    resolvers_folders,
     resolvers_identity,
     resolvers_media,
+    resolvers_people,
     resolvers_projects,
     resolvers_workflows,
 )
@@ -78,6 +81,9 @@ RESOLVERS: dict[str, dict[str, Resolver]] = merge(
     resolvers_ai.RESOLVERS,
     resolvers_workflows.RESOLVERS,
     resolvers_downloads.RESOLVERS,
+    resolvers_people.RESOLVERS,
+    resolvers_folders.RESOLVERS,
+    resolvers_catalogue.RESOLVERS,
 )
 
 
