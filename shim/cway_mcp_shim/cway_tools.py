@@ -13,13 +13,17 @@ from cway_mcp_shim import (
     tools_ai,
     tools_approvals,
     tools_artworks,
+    tools_catalogue,
     tools_downloads,
+    tools_folders,
     tools_media,
     tools_org,
     tools_pending,
+    tools_people,
     tools_project_work,
     tools_projects,
     tools_query,
+    tools_shares,
 )
 from cway_mcp_shim.gateway_protocol import CwayGateway
 
@@ -34,6 +38,10 @@ TOOL_MODULES = (
     tools_media,
     tools_downloads,
     tools_query,
+    tools_folders,
+    tools_shares,
+    tools_people,
+    tools_catalogue,
 )
 
 
