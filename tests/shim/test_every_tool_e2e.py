@@ -13,7 +13,7 @@ from tests.helpers.daemon import RunningDaemon
 from tests.shim.harness import secrets_in, shim_session, sign_in, text_of
 from tests.shim_tools.conftest import ADMIN, ALICE, BOB, DAVE
 from tests.shim_tools.test_tools_each import ERRORS, HAPPY, NOBODY
-from tests.shim_tools.test_tools_listing import EXPECTED_TOOLS
+from tests.shim_tools.test_tools_listing import EXPECTED_TOOLS, MORE_WRITE_TOOLS
 
 #: The cases that change Cway's data.
 MUTATIONS = (
@@ -33,6 +33,8 @@ MUTATIONS = (
     "update_project_notes",
     "set_project_manager",
 )
+# Media center changes, shares, people and catalogue (issue 19): every write tool of those modules.
+MUTATIONS += tuple(sorted(MORE_WRITE_TOOLS))
 
 
 async def test_every_tool_through_a_spawned_shim_and_the_daemon(
