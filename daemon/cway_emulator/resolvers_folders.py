@@ -273,7 +273,24 @@ def m_add_user_to_folder(
     folder = visible_folder(ctx, folderId)
     require_right(ctx, folder, "manage")
     user = _member(ctx, userId)
-    _explicit_access(ctx, folder)[user["id"]] = {k: bool((permissions or READ_ONLY)[k]) for k in READ_ONLY}
+    access = _explicit_access(ctx, folder)
+    if user["id"] in access:
+        raise GraphQLError(f"{user['username']} is already a user of folder {folder['name']!r}")
+    access[user["id"]] = {k: bool((permissions or READ_ONLY)[k]) for k in READ_ONLY}
+    return True
+
+
+def m_change_folder_user_permission(
+    _: Any, info: GraphQLResolveInfo, folderId: str, userId: str, permissions: Record
+) -> bool:
+    ctx = ctx_of(info)
+    folder = visible_folder(ctx, folderId)
+    require_right(ctx, folder, "manage")
+    user = _member(ctx, userId)
+    access = _explicit_access(ctx, folder)
+    if user["id"] not in access:
+        raise GraphQLError(f"{user['username']} is not a user of folder {folder['name']!r}")
+    access[user["id"]] = {k: bool(permissions[k]) for k in READ_ONLY}
     return True
 
 
@@ -455,6 +472,7 @@ RESOLVERS: dict[str, dict[str, Resolver]] = {
         "copyFolderItems": m_copy_items,
         "removeFolderItem": m_remove_item,
         "addUserToFolder": m_add_user_to_folder,
+        "changeFolderUserPermission": m_change_folder_user_permission,
         "removeUserFromFolder": m_remove_user_from_folder,
         "createShare": m_create_share,
         "createAnonymousShare": m_create_anonymous_share,

@@ -50,6 +50,11 @@ ADD_USER_TO_FOLDER = _mutation(
     "($folderId: UUID!, $userId: UUID!, $permissions: FolderPermissionInput) "
     "{ addUserToFolder(folderId: $folderId, userId: $userId, permissions: $permissions) }",
 )
+CHANGE_FOLDER_USER_PERMISSION = _mutation(
+    "ChangeFolderUserPermission",
+    "($folderId: UUID!, $userId: UUID!, $permissions: FolderPermissionInput!) "
+    "{ changeFolderUserPermission(folderId: $folderId, userId: $userId, permissions: $permissions) }",
+)
 REMOVE_USER_FROM_FOLDER = _mutation(
     "RemoveUserFromFolder",
     "($folderId: UUID!, $userId: UUID!) { removeUserFromFolder(folderId: $folderId, userId: $userId) }",

@@ -299,9 +299,12 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         fid = require_uuid(folder_id, "folder_id")
         uid = await user_id(user, username)
         perms = {"write": write, "manage": manage, "share": share, "downloadDeliveryFiles": download_delivery_files}
-        await gateway.execute(
-            D.ADD_USER_TO_FOLDER, {"folderId": fid, "userId": uid, "permissions": perms}, username=username
-        )
+        rows = (await gateway.execute(D.USERS_FOR_FOLDER, {"folderId": fid}, username=username)).get("usersForFolder")
+        current = next((r for r in dicts(rows) if r.get("userId") == uid), None)
+        if current is not None and current.get("permissions") == perms:
+            return tool_result(_users(fid, rows, unchanged=True))
+        doc = D.ADD_USER_TO_FOLDER if current is None else D.CHANGE_FOLDER_USER_PERMISSION
+        await gateway.execute(doc, {"folderId": fid, "userId": uid, "permissions": perms}, username=username)
         rows = (await gateway.execute(D.USERS_FOR_FOLDER, {"folderId": fid}, username=username)).get("usersForFolder")
         return tool_result(_users(fid, rows))
 

@@ -166,6 +166,15 @@ def test_folders_follow_per_user_rights(as_: Any) -> None:
     assert rows[DAVE] == {"write": False, "manage": False} and rows[ALICE] == {"write": True, "manage": True}
     assert "Alice private" in str(dave.ok(TREE))
     assert "no write permission" in dave.refused(create, p=mine, n="Dave was here")
+    assert "already a user" in alice.refused(add, f=mine, u=DAVE_ID)
+    change = (
+        "mutation($f: UUID!, $u: UUID!, $p: FolderPermissionInput!) "
+        "{ changeFolderUserPermission(folderId: $f, userId: $u, permissions: $p) }"
+    )
+    rights = {"write": True, "manage": False, "share": False, "downloadDeliveryFiles": False}
+    assert "not a user" in alice.refused(change, f=mine, u=ERIN_ID, p=rights)
+    alice.ok(change, f=mine, u=DAVE_ID, p=rights)
+    dave.ok(create, p=mine, n="Dave was here")
     move = "mutation($s: UUID!, $t: UUID!) { moveFolder(sourceFolderId: $s, targetFolderId: $t) }"
     drafts = next(f["id"] for f in alice.ok(TREE)["tree"] if f["name"] == "Drafts")
     assert "into itself" in alice.refused(move, s=mine, t=drafts)

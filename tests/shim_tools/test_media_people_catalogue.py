@@ -210,4 +210,6 @@ async def test_idempotent_tools_can_be_repeated(
         first = await client.call_tool(tool, arguments)
         second = await client.call_tool(tool, arguments)
     assert not first.is_error and not second.is_error, text(second)
-    assert second.structured_content == first.structured_content or tool == "remove_folder_user"
+    again = dict(second.structured_content or {})
+    again.pop("unchanged", None)  # a repeat may say it had nothing to send
+    assert again == {k: v for k, v in (first.structured_content or {}).items() if k != "unchanged"}
