@@ -26,15 +26,25 @@ def root_fields(doc: Document) -> set[str]:
 
 
 def constants_sent_by(tool: str) -> set[str]:
-    """The ``D.NAME`` documents referenced by the module that defines ``tool``."""
+    """The ``D.NAME`` documents the tool's function uses, itself or through the helpers it calls."""
     for path in SHIM_DIR.glob("tools_*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        names = {f.name for f in ast.walk(tree) if isinstance(f, ast.AsyncFunctionDef)}
-        if tool in names:
-            return {
-                n.attr for n in ast.walk(tree)
-                if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "D"
-            }  # fmt: skip
+        functions = {f.name: f for f in ast.walk(tree) if isinstance(f, (ast.AsyncFunctionDef, ast.FunctionDef))}
+        if tool not in functions:
+            continue
+        found: set[str] = set()
+        todo, seen = [tool], set()
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            for node in ast.walk(functions[name]):
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "D":
+                    found.add(node.attr)
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in functions:
+                    todo.append(node.func.id)
+        return found
     raise AssertionError(f"no tool module defines {tool}")
 
 
