@@ -16,7 +16,7 @@ from tests.shim_tools.test_tools_each import ERRORS, HAPPY, NOBODY
 from tests.shim_tools.test_tools_listing import EXPECTED_TOOLS, MORE_WRITE_TOOLS
 
 #: The cases that change Cway's data.
-MUTATIONS = (
+MUTATIONS: tuple[str, ...] = (
     "close_projects",
     "reopen_projects",
     "create_project",
