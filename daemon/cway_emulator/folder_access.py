@@ -50,7 +50,10 @@ def require_right(ctx: Ctx, folder: Record, right: str) -> None:
 
 
 def check_folder_name(ctx: Ctx, parent_id: str | None, name: str | None, *, except_id: str | None = None) -> str:
-    """A non-blank name (at most 255 characters) no sibling in the organisation already has."""
+    """A non-blank name (at most 255 characters) no sibling the caller can see already has.
+
+    Only visible siblings count: refusing a name because of a folder the caller may not see
+    would tell them it exists."""
     text = (name or "").strip()
     if not text:
         raise GraphQLError("Folder name must not be empty")
@@ -62,6 +65,7 @@ def check_folder_name(ctx: Ctx, parent_id: str | None, name: str | None, *, exce
             and other["parentId"] == parent_id
             and other["id"] != except_id
             and other["name"].lower() == text.lower()
+            and rights(ctx, other) is not None
         ):
             raise GraphQLError(f"A folder named {text!r} already exists there")
     return text

@@ -168,9 +168,19 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         """Create a media center folder (inside parent_folder_id, or at the top)."""
         title = require_text(name, "name", max_chars=255)
         if parent_folder_id is None:
+            # createRootFolder answers only "true": the new folder is the top folder of that name
+            # that was not in the tree before.
+            before = {f.get("id") for f in dicts((await gateway.execute(D.MEDIA_TREE, username=username)).get("tree"))}
             await gateway.execute(D.CREATE_ROOT_FOLDER, {"name": title}, username=username)
             tree = (await gateway.execute(D.MEDIA_TREE, username=username)).get("tree")
-            made = next((f for f in dicts(tree) if f.get("parentId") is None and f.get("name") == title), None)
+            made = next(
+                (
+                    f
+                    for f in dicts(tree)
+                    if f.get("parentId") is None and f.get("name") == title and f.get("id") not in before
+                ),
+                None,
+            )
             if made is None:
                 raise ToolError(
                     f"Cway accepted the folder {title!r} but it is not in the tree; try list_media_folders."

@@ -144,8 +144,10 @@ TREE = "{ tree { id name } }"
 def test_folders_follow_per_user_rights(as_: Any) -> None:
     alice, dave, bob, admin = as_(ALICE), as_(DAVE), as_(BOB), as_(ADMIN)
     alice.ok('mutation { createRootFolder(name: "Alice private") }')
-    mine = next(f["id"] for f in alice.ok(TREE)["tree"] if f["name"] == "Alice private")
+    (mine,) = [f["id"] for f in alice.ok(TREE)["tree"] if f["name"] == "Alice private"]
     assert "Alice private" not in str(dave.ok(TREE)) and "Alice private" in str(admin.ok(TREE))
+    dave.ok('mutation { createRootFolder(name: "Alice private") }')  # her folder's name is not revealed to dave
+    assert "already exists" in alice.refused('mutation { createRootFolder(name: "alice PRIVATE") }')
     assert "not found" in dave.refused("query($id: UUID!) { folder(id: $id) { name } }", id=mine)
     # seeded folders are open to the organisation with write but not manage rights
     rename = "mutation($f: UUID!, $n: String!) { renameFolder(folderId: $f, name: $n) }"
@@ -164,7 +166,7 @@ def test_folders_follow_per_user_rights(as_: Any) -> None:
     )
     rows = {u["username"]: u["permissions"] for u in users["usersForFolder"]}
     assert rows[DAVE] == {"write": False, "manage": False} and rows[ALICE] == {"write": True, "manage": True}
-    assert "Alice private" in str(dave.ok(TREE))
+    assert mine in str(dave.ok(TREE))
     assert "no write permission" in dave.refused(create, p=mine, n="Dave was here")
     assert "already a user" in alice.refused(add, f=mine, u=DAVE_ID)
     change = (
