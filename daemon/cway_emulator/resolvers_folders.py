@@ -6,7 +6,7 @@ Every change is checked against the caller's rights on the folders involved (``f
 ``write`` to add or take out items or subfolders, ``manage`` to rename, move or delete a folder or
 change its users, ``share`` to share what is in it. A share may only contain what the caller can
 see, goes to well-formed addresses only, and only its sender (or an organisation admin) removes
-it; only its recipient marks it read. Anonymous shares expire after ``ANONYMOUS_SHARE_DAYS``.
+it; only its recipient marks it read. Anonymous shares expire after the ``anonymous_share_days`` knob.
 """
 
 from __future__ import annotations
@@ -31,8 +31,6 @@ from cway_emulator.folder_access import (
 )
 from cway_emulator.gql_context import Ctx, Resolver, ctx_of, forbidden, in_org, not_found, require
 
-#: How long an anonymous share link works.
-ANONYMOUS_SHARE_DAYS = 14
 #: How long a share to named people works.
 SHARE_DAYS = 30
 DAY_MS = 86_400_000
@@ -274,7 +272,7 @@ def m_add_user_to_folder(
     require_right(ctx, folder, "manage")
     user = _member(ctx, userId)
     access = _explicit_access(ctx, folder)
-    if user["id"] in access:
+    if user["id"] in access and not ctx.knobs.folder_add_user_updates:
         raise GraphQLError(f"{user['username']} is already a user of folder {folder['name']!r}")
     access[user["id"]] = {k: bool((permissions or READ_ONLY)[k]) for k in READ_ONLY}
     return True
@@ -371,7 +369,7 @@ def m_create_anonymous_share(_: Any, info: GraphQLResolveInfo, input: Record) ->
     ctx = ctx_of(info)
     title, items = _share_items(ctx, input)
     ident = _new_id(input.get("shareId"), ctx.store.shares, "Share")
-    _share_record(ctx, ident, title, items, "anonymous", ANONYMOUS_SHARE_DAYS)["_anonymous"] = True
+    _share_record(ctx, ident, title, items, "anonymous", ctx.knobs.anonymous_share_days)["_anonymous"] = True
     return True
 
 

@@ -24,7 +24,6 @@ from cway_emulator.fixtures import (
     uid,
 )
 from cway_emulator.resolvers_catalogue import gtin_ok
-from cway_emulator.resolvers_folders import ANONYMOUS_SHARE_DAYS
 
 CONTOSO_ASSETS, LOGOS, FABRIKAM_ASSETS = uid(0x0E, 1), uid(0x0E, 2), uid(0x0E, 3)
 LOGO_FILE, BRAND_GUIDE, FABRIKAM_LOGO = uid(0x0F, 1), uid(0x0F, 2), uid(0x0F, 3)
@@ -236,14 +235,18 @@ def test_shares_hold_only_what_the_sender_sees_and_go_to_valid_addresses(as_: An
     assert "not found" in alice.refused(share, id=sid)
 
 
-def test_anonymous_share_links_expire(as_: Any, clock: ManualClock) -> None:
+@pytest.mark.parametrize("days", [14, 2])
+def test_anonymous_share_links_expire(as_: Any, clock: ManualClock, server: EmulatorServer, days: int) -> None:
+    server.knobs.update({"anonymous_share_days": days})
     alice, bob = as_(ALICE), as_(BOB)
     sid = uid(0x1A, 0x200)
     alice.ok(ANON, id=sid, items=[{"mediaType": "MC_ARTWORK", "id": MC_POSTER}])
     read = "query($id: UUID!) { anonymousShare(id: $id) { name validToDate } }"
     assert bob.ok(read, id=sid)["anonymousShare"]["name"] == "Link"  # anyone with the link
     assert "already exists" in alice.refused(ANON, id=sid, items=[{"mediaType": "FILE", "id": LOGO_FILE}])
-    clock.advance(days=ANONYMOUS_SHARE_DAYS, seconds=1)
+    clock.advance(days=days, seconds=-1)
+    assert bob.ok(read, id=sid)["anonymousShare"]["name"] == "Link"
+    clock.advance(seconds=2)
     assert "not found" in bob.refused(read, id=sid)
 
 
@@ -314,3 +317,24 @@ def test_print_specifications_are_changed_by_their_author_or_an_admin(as_: Any) 
 def test_gtin_check_digits() -> None:
     assert gtin_ok("7310865004703") and gtin_ok("96385074") and gtin_ok("036000291452")
     assert not gtin_ok("7310865004704") and not gtin_ok("731086500470") and not gtin_ok("abc")
+
+
+@pytest.mark.parametrize("updates", [False, True])
+def test_adding_a_folder_user_twice_follows_the_knob(as_: Any, server: EmulatorServer, updates: bool) -> None:
+    server.knobs.update({"folder_add_user_updates": updates})
+    admin = as_(ADMIN)
+    add = (
+        "mutation($f: UUID!, $u: UUID!, $p: FolderPermissionInput) "
+        "{ addUserToFolder(folderId: $f, userId: $u, permissions: $p) }"
+    )
+    rights = {"write": True, "manage": True, "share": False, "downloadDeliveryFiles": False}
+    admin.ok('mutation { createRootFolder(name: "Admin only") }')
+    (fid,) = [f["id"] for f in admin.ok(TREE)["tree"] if f["name"] == "Admin only"]
+    admin.ok(add, f=fid, u=ERIN_ID)
+    if updates:
+        admin.ok(add, f=fid, u=ERIN_ID, p=rights)
+    else:
+        assert "already a user" in admin.refused(add, f=fid, u=ERIN_ID, p=rights)
+    users = admin.ok("query($f: UUID!) { usersForFolder(folderId: $f) { username permissions { manage } } }", f=fid)
+    erin = next(u for u in users["usersForFolder"] if u["username"] == "erin@contoso.example")
+    assert erin["permissions"]["manage"] is updates
