@@ -115,6 +115,7 @@ def _cway_users() -> dict[str, Record]:
             "createdAt": 1_735_689_600_000 + n * 86_400_000,
             "_orgs": [org, *_MORE_ORGS.get(upn, [])],
             "_permissions": _permissions(admin),
+            "permissionGroupId": uid(0x1E, 1 if admin else 2),
         }
     return users
 
@@ -293,6 +294,86 @@ def _media() -> tuple[dict[str, Record], dict[str, Record], dict[str, Record], d
     return folders, files, mc_artworks, shares
 
 
+# --- people and catalogue (teams, permission groups, brands, markets, articles, print specs) ----
+
+TEAM, GROUP, BRAND, MARKET, ARTICLE, ARTICLE_CATEGORY, PRINT_SPEC = 0x1D, 0x1E, 0x2C, 0x2D, 0x2E, 0x2F, 0x3A
+
+#: Cway's permission groups: name -> the permissions a member of the group gets. An
+#: organisation's admins are the "Administrator" group; ``isSystemAdmin`` is not a group's to give.
+PERMISSION_GROUPS: dict[str, tuple[str, bool]] = {
+    uid(GROUP, 1): ("Administrator", True),
+    uid(GROUP, 2): ("Member", False),
+}
+ADMIN_GROUP, MEMBER_GROUP = uid(GROUP, 1), uid(GROUP, 2)
+
+
+def group_permissions(group_id: str, *, system_admin: bool = False) -> Record:
+    """The permission set a member of ``group_id`` gets (keeps a system admin's own flag)."""
+    perms = _permissions(PERMISSION_GROUPS[group_id][1])
+    perms["isSystemAdmin"] = system_admin
+    return perms
+
+
+def _teams() -> dict[str, Record]:
+    team = uid(TEAM, 1)
+    return {
+        team: {
+            "id": team,
+            "name": "Packaging approvers",
+            "description": "Approves every box and label",
+            "approvalMode": "ALL_REQUIRED",
+            "_org": ORG_CONTOSO,
+            "_members": {uid(USER, 1): True, uid(USER, 4): False},  # alice (team admin), dave
+        }
+    }
+
+
+def _catalogue() -> dict[str, dict[str, Record]]:
+    brands = {
+        uid(BRAND, 1): {"id": uid(BRAND, 1), "name": "Contoso Crunch", "_org": ORG_CONTOSO},
+        uid(BRAND, 2): {"id": uid(BRAND, 2), "name": "Fabrikam Fizz", "_org": ORG_FABRIKAM},
+    }
+    markets = {
+        uid(MARKET, 1): {"id": uid(MARKET, 1), "name": "Nordics", "_org": ORG_CONTOSO},
+        uid(MARKET, 2): {"id": uid(MARKET, 2), "name": "Germany", "_org": ORG_FABRIKAM},
+    }
+    categories = {
+        uid(ARTICLE_CATEGORY, 1): {"id": uid(ARTICLE_CATEGORY, 1), "name": "Cereals", "parent": None,
+                                   "_org": ORG_CONTOSO},
+        uid(ARTICLE_CATEGORY, 2): {"id": uid(ARTICLE_CATEGORY, 2), "name": "Drinks", "parent": None,
+                                   "_org": ORG_FABRIKAM},
+    }  # fmt: skip
+    articles = {
+        uid(ARTICLE, 1): {
+            "id": uid(ARTICLE, 1), "articleNo": "CC-375", "name": "Crunch 375 g", "size": "375 g",
+            "gtins": ["7310865004703"], "_brand": uid(BRAND, 1), "_market": uid(MARKET, 1),
+            "_categories": [uid(ARTICLE_CATEGORY, 1)], "_org": ORG_CONTOSO,
+        },
+        uid(ARTICLE, 2): {
+            "id": uid(ARTICLE, 2), "articleNo": "FF-330", "name": "Fizz 330 ml", "size": "330 ml",
+            "gtins": [], "_brand": uid(BRAND, 2), "_market": uid(MARKET, 2),
+            "_categories": [uid(ARTICLE_CATEGORY, 2)], "_org": ORG_FABRIKAM,
+        },
+    }  # fmt: skip
+    specs = {
+        uid(PRINT_SPEC, 1): {
+            "id": uid(PRINT_SPEC, 1),
+            "name": "Cereal box, offset",
+            "createdAt": 1_736_300_000_000,
+            "_createdBy": DAVE,
+            "_org": ORG_CONTOSO,
+            "packaging": {"packagingItem": "Folding carton", "substrate": "GC1 350 g", "substrateColor": "White"},
+        }
+    }
+    return {
+        "brands": brands,
+        "markets": markets,
+        "article_categories": categories,
+        "articles": articles,
+        "print_specs": specs,
+    }
+
+
 _PRISTINE: dict[str, Any] | None = None
 
 
@@ -313,5 +394,7 @@ def seed() -> dict[str, Any]:
             "files": files,
             "mc_artworks": mc_artworks,
             "shares": shares,
+            "teams": _teams(),
+            **_catalogue(),
         }
     return copy.deepcopy(_PRISTINE)

@@ -47,10 +47,13 @@ from graphql.language import StringValueNode, ValueNode
 
 import cway_emulator.resolvers_ai as resolvers_ai  # a module, not the package: its __init__ imports the server
 import cway_emulator.resolvers_artworks as resolvers_artworks
+import cway_emulator.resolvers_catalogue as resolvers_catalogue
 import cway_emulator.resolvers_downloads as resolvers_downloads
+import cway_emulator.resolvers_folders as resolvers_folders
 import cway_emulator.resolvers_identity as resolvers_identity
 import cway_emulator.resolvers_lifecycle as resolvers_lifecycle
 import cway_emulator.resolvers_media as resolvers_media
+import cway_emulator.resolvers_people as resolvers_people
 import cway_emulator.resolvers_projects as resolvers_projects
 import cway_emulator.resolvers_workflows as resolvers_workflows
 from cway_emulator.gql_context import Ctx, Resolver, merge
@@ -78,6 +81,9 @@ RESOLVERS: dict[str, dict[str, Resolver]] = merge(
     resolvers_workflows.RESOLVERS,
     resolvers_downloads.RESOLVERS,
     resolvers_lifecycle.RESOLVERS,
+    resolvers_people.RESOLVERS,
+    resolvers_folders.RESOLVERS,
+    resolvers_catalogue.RESOLVERS,
 )
 
 

@@ -125,6 +125,11 @@ class Knobs:
     #: Emulator-clock seconds a zip download job (``createDownloadJob``) takes before the ``download``
     #: subscription announces its file.
     download_seconds: float = 0.3
+    #: Days an anonymous share link (``createAnonymousShare``) works; Cway does not publish its period.
+    anonymous_share_days: int = 14
+    #: ``addUserToFolder`` for someone already on the folder changes their rights (off, strict: it is
+    #: refused and ``changeFolderUserPermission`` is the way; Cway does not document which).
+    folder_add_user_updates: bool = False
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()

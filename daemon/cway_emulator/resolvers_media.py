@@ -13,15 +13,20 @@ from typing import Any
 from graphql import GraphQLError, GraphQLResolveInfo
 
 from cway_emulator.fixtures import Record
+from cway_emulator.folder_access import rights, visible_folder
 from cway_emulator.gql_context import Ctx, Resolver, contains, ctx_of, in_org, org_records, paginate
 
 
 def _folder(ctx: Ctx, ident: str) -> Record:
-    return in_org(ctx, ctx.store.folders, ident, "Folder")
+    return visible_folder(ctx, ident)
+
+
+def _visible(ctx: Ctx) -> list[Record]:
+    return [f for f in org_records(ctx, ctx.store.folders) if rights(ctx, f) is not None]
 
 
 def _children(ctx: Ctx, folder_id: str) -> list[Record]:
-    return [f for f in org_records(ctx, ctx.store.folders) if f["parentId"] == folder_id]
+    return [f for f in _visible(ctx) if f["parentId"] == folder_id]
 
 
 def _lineage(ctx: Ctx, folder_id: str | None) -> list[Record]:
@@ -113,7 +118,7 @@ def q_temp_download_url(_: Any, info: GraphQLResolveInfo, fileId: str) -> str:
 
 RESOLVERS: dict[str, dict[str, Resolver]] = {
     "Query": {
-        "tree": lambda _, info: org_records(ctx_of(info), ctx_of(info).store.folders),
+        "tree": lambda _, info: _visible(ctx_of(info)),
         "folder": lambda _, info, id: _folder(ctx_of(info), id),
         "itemsForFolder": q_items_for_folder,
         "file": lambda _, info, uuid: in_org(ctx_of(info), ctx_of(info).store.files, uuid, "File"),
@@ -121,6 +126,9 @@ RESOLVERS: dict[str, dict[str, Resolver]] = {
         "share": q_share,
         "tempFileDownloadUrl": q_temp_download_url,
     },
-    "Folder": {"folders": lambda f, info: _children(ctx_of(info), f["id"])},
+    "Folder": {
+        "folders": lambda f, info: _children(ctx_of(info), f["id"]),
+        "permissions": lambda f, info: rights(ctx_of(info), f),
+    },
     "Share": {"organisation": lambda s, info: ctx_of(info).store.orgs[s["_org"]]},
 }

@@ -36,6 +36,14 @@ class DataStore:
             self.files: dict[str, Record] = data["files"]
             self.mc_artworks: dict[str, Record] = data["mc_artworks"]
             self.shares: dict[str, Record] = data["shares"]
+            #: User teams; ``_members`` maps user id -> whether that member is a team admin.
+            self.teams: dict[str, Record] = data["teams"]
+            #: The catalogue: brands, markets, article categories, articles, print specifications.
+            self.brands: dict[str, Record] = data["brands"]
+            self.markets: dict[str, Record] = data["markets"]
+            self.article_categories: dict[str, Record] = data["article_categories"]
+            self.articles: dict[str, Record] = data["articles"]
+            self.print_specs: dict[str, Record] = data["print_specs"]
             #: AI jobs started by ``artworkAIAnalysis`` / ``projectHistorySummary``, by thread id.
             self.ai_threads: dict[str, Record] = {}
             #: Reminders sent with ``remindApprover`` (the emulator sends no e-mail; tests read these).

@@ -14,15 +14,19 @@ from cway_mcp_shim import (
     tools_approvals,
     tools_artwork_lifecycle,
     tools_artworks,
+    tools_catalogue,
     tools_downloads,
+    tools_folders,
     tools_generic_mutation,
     tools_media,
     tools_org,
     tools_pending,
+    tools_people,
     tools_project_admin,
     tools_project_work,
     tools_projects,
     tools_query,
+    tools_shares,
 )
 from cway_mcp_shim.gateway_protocol import CwayGateway
 
@@ -40,6 +44,10 @@ TOOL_MODULES = (
     tools_artwork_lifecycle,
     tools_project_admin,
     tools_generic_mutation,
+    tools_folders,
+    tools_shares,
+    tools_people,
+    tools_catalogue,
 )
 
 

@@ -364,5 +364,8 @@ CREATE_DOWNLOAD_JOB = _mutation(
 
 # The workflow documents live in their own module (same registry, same schema check); importing
 # it here registers them and makes them reachable as ``documents.NAME`` like every other.
+from cway_mcp_shim.documents_catalogue import *  # noqa: E402, F403
 from cway_mcp_shim.documents_lifecycle import *  # noqa: E402, F403
+from cway_mcp_shim.documents_media import *  # noqa: E402, F403
+from cway_mcp_shim.documents_people import *  # noqa: E402, F403
 from cway_mcp_shim.documents_workflows import *  # noqa: E402, F403

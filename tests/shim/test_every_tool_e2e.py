@@ -13,10 +13,10 @@ from tests.helpers.daemon import RunningDaemon
 from tests.shim.harness import secrets_in, shim_session, sign_in, text_of
 from tests.shim_tools.conftest import ADMIN, ALICE, BOB, DAVE
 from tests.shim_tools.test_tools_each import ERRORS, HAPPY, NOBODY
-from tests.shim_tools.test_tools_listing import EXPECTED_TOOLS
+from tests.shim_tools.test_tools_listing import EXPECTED_TOOLS, MORE_WRITE_TOOLS
 
 #: The cases that change Cway's data.
-MUTATIONS = (
+MUTATIONS: tuple[str, ...] = (
     "close_projects",
     "reopen_projects",
     "create_project",
@@ -39,6 +39,8 @@ MUTATIONS = (
     "edit_project", "change_project_orderer", "add_files_to_project", "remove_files_from_project", "delete_projects",
     "export_project",
 )  # fmt: skip
+# Media center changes, shares, people and catalogue (issue 19): every write tool of those modules.
+MUTATIONS += tuple(sorted(MORE_WRITE_TOOLS))
 
 
 async def test_every_tool_through_a_spawned_shim_and_the_daemon(

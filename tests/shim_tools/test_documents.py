@@ -115,7 +115,7 @@ def test_no_graphql_text_outside_the_registry() -> None:
     """No shim module (ours or the runtime's) carries its own GraphQL string literal."""
     offenders: list[str] = []
     for path in sorted(SHIM_DIR.glob("*.py")):
-        if path.name in ("documents.py", "documents_workflows.py", "documents_lifecycle.py"):  # the registry itself
+        if path.name.startswith("documents"):  # the registry itself (documents.py, documents_*.py)
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and LOOKS_LIKE_GRAPHQL.match(node.value):

@@ -20,6 +20,7 @@ from tests.shim_tools.conftest import (
     folder_id,
     project_id,
     share_id,
+    uid,
 )
 from tests.shim_tools.static_gateway import StaticTokenGateway
 from tests.shim_tools.test_tools_listing import EXPECTED_TOOLS
@@ -131,6 +132,129 @@ ERRORS: dict[str, tuple[dict[str, Any], str, bool]] = {
     "set_project_manager": ({"project_id": project_id(1), "user": BOB}, "No Cway user", True),
     "switch_organisation": ({"organisation": "fabrikam"}, "per-organisation API tokens", False),
 }
+
+# Media center changes, shares, people and catalogue (issue 19).
+ERIN = "erin@contoso.example"
+TEAM, MC_POSTER, BRAND, PRINT_SPEC = uid(0x1D, 1), uid(0x1B, 1), uid(0x2C, 1), uid(0x3A, 1)
+HAPPY.update(
+    {
+        "create_media_folder": ({"name": "Print PDFs", "parent_folder_id": folder_id(1)}, '"name":"Print PDFs"'),
+        "rename_media_folder": ({"folder_id": folder_id(2), "name": "Logotypes", "username": ADMIN}, "Logotypes"),
+        "move_media_folder": (
+            {"folder_id": folder_id(2), "target_folder_id": folder_id(1), "position": "after", "username": ADMIN},
+            '"name":"Logos"',
+        ),
+        "copy_media_folder": ({"folder_id": folder_id(2), "target_folder_id": folder_id(1)}, "Contoso Assets"),
+        "delete_media_folder": ({"folder_id": folder_id(2), "username": ADMIN}, '"name":"Logos"'),
+        "move_media_items": (
+            {"source_folder_id": folder_id(2), "target_folder_id": folder_id(1), "item_ids": [file_id(1)]},
+            file_id(1),
+        ),
+        "copy_media_items": (
+            {"source_folder_id": folder_id(2), "target_folder_id": folder_id(1), "item_ids": [file_id(1)]},
+            file_id(1),
+        ),
+        "remove_media_items": ({"folder_id": folder_id(2), "item_ids": [file_id(1)]}, file_id(1)),
+        "list_folder_users": ({"folder_id": folder_id(1)}, DAVE),
+        "set_folder_user": (
+            {"folder_id": folder_id(1), "user": DAVE, "manage": True, "username": ADMIN},
+            '"username":"dave@contoso.example","name":"Dave Dahl","rights":{"write":false,"manage":true',
+        ),
+        "remove_folder_user": ({"folder_id": folder_id(1), "user": DAVE, "username": ADMIN}, ERIN),
+        "get_media_artwork": ({"artwork_id": MC_POSTER}, "Spring Poster Master"),
+        "comment_media_artwork": ({"artwork_id": MC_POSTER, "text": "Use the new logo"}, '"text":"Use the new logo"'),
+        "share_media": (
+            {"title": "Logo", "emails": "print@printer.example", "file_ids": [file_id(1)]},
+            '"recipients":["print@printer.example"]',
+        ),
+        "create_share_link": ({"title": "Logo link", "file_ids": [file_id(1)]}, '"valid_until"'),
+        "remove_shares": ({"share_ids": [share_id(1)]}, share_id(1)),
+        "mark_share_read": ({"share_id": share_id(2)}, '"read":true'),
+        "find_users_and_teams": ({"search": "packaging"}, "Packaging approvers"),
+        "invite_users": ({"emails": "new@printer.example", "username": ADMIN}, "new@printer.example"),
+        "create_team": ({"name": "Label team", "username": ADMIN}, '"name":"Label team"'),
+        "add_team_members": ({"team_id": TEAM, "usernames": [ERIN]}, ERIN),
+        "remove_team_members": (
+            {"team_id": TEAM, "usernames": [DAVE]},
+            '"members":[{"username":"alice@contoso.example","admin":true}]',
+        ),
+        "list_permission_groups": ({}, "Administrator"),
+        "set_permission_group": (
+            {"usernames": [DAVE], "permission_group_id": uid(0x1E, 1), "username": ADMIN},
+            '"usernames":["dave@contoso.example"]',
+        ),
+        "list_catalogue": ({"kind": "brands"}, "Contoso Crunch"),
+        "find_articles": ({"gtin": "7310865004703"}, "CC-375"),
+        "save_brand_or_market": ({"kind": "market", "name": "Baltics", "username": ADMIN}, "Baltics"),
+        "save_artwork_category": (
+            {"name": "Labels", "description": "Bottle labels", "username": ADMIN},
+            '"description":"Bottle labels"',
+        ),
+        "save_article": (
+            {"article_no": "CC-500", "name": "Crunch 500 g", "brand_id": BRAND, "username": ADMIN},
+            '"brand":{"id":"0000002c-0000-4000-8000-000000000001","name":"Contoso Crunch"}',
+        ),
+        "get_print_specification": ({"print_specification_id": PRINT_SPEC}, "GC1 350 g"),
+        "save_print_specification": (
+            {
+                "name": "Label, flexo",
+                "packaging": {"packaging_item": "Label", "substrate": "PP", "substrate_color": "Clear"},
+            },
+            '"substrate":"PP"',
+        ),
+    }
+)
+ERRORS.update(
+    {
+        "create_media_folder": ({"name": " "}, "name must not be empty", False),
+        "rename_media_folder": ({"folder_id": folder_id(2), "name": "X"}, "no manage permission", True),
+        "move_media_folder": ({"folder_id": "logos", "target_folder_id": folder_id(1)}, "must be a UUID", False),
+        "copy_media_folder": ({"folder_id": folder_id(3), "target_folder_id": folder_id(1)}, "not found", True),
+        "delete_media_folder": ({"folder_id": folder_id(3)}, "not found", True),
+        "move_media_items": (
+            {"source_folder_id": folder_id(2), "target_folder_id": folder_id(1), "item_ids": []},
+            "at least one id",
+            False,
+        ),
+        "copy_media_items": (
+            {"source_folder_id": folder_id(2), "target_folder_id": folder_id(1), "item_ids": ["x"]},
+            "item_ids must be a UUID",
+            False,
+        ),
+        "remove_media_items": (
+            {"folder_id": folder_id(2), "item_ids": [file_id(1)], "username": BOB},
+            "not found",
+            True,
+        ),
+        "list_folder_users": ({"folder_id": folder_id(3)}, "not found", True),
+        "set_folder_user": ({"folder_id": folder_id(1), "user": BOB, "manage": True}, "No Cway user", True),
+        "remove_folder_user": ({"folder_id": "x", "user": DAVE}, "folder_id must be a UUID", False),
+        "get_media_artwork": ({"artwork_id": MC_POSTER, "username": BOB}, "not found", True),
+        "comment_media_artwork": ({"artwork_id": MC_POSTER, "text": " "}, "text must not be empty", False),
+        "share_media": ({"title": "x", "emails": "a@b.example"}, "at least one file id", False),
+        "create_share_link": ({"title": "x", "file_ids": [file_id(3)]}, "not found", True),
+        "remove_shares": ({"share_ids": [share_id(2)]}, "only the sender", True),
+        "mark_share_read": ({"share_id": share_id(1)}, "only the recipient", True),
+        "find_users_and_teams": ({"page_size": 0}, "greater than or equal to 1", False),
+        "invite_users": ({"emails": "x@printer.example"}, "Access denied", True),
+        "create_team": ({"name": "Team"}, "Access denied", True),
+        "add_team_members": ({"team_id": TEAM, "usernames": []}, "at least one username", False),
+        "remove_team_members": ({"team_id": "t", "usernames": [DAVE]}, "team_id must be a UUID", False),
+        "list_permission_groups": ({"username": NOBODY}, "No Cway account", True),
+        "set_permission_group": ({"usernames": [DAVE], "permission_group_id": uid(0x1E, 9)}, "does not exist", True),
+        "list_catalogue": ({"kind": "colours"}, "brands", False),
+        "find_articles": ({"brand_id": "crunch"}, "brand_id must be a UUID", False),
+        "save_brand_or_market": ({"kind": "brand", "name": "X"}, "Access denied", True),
+        "save_artwork_category": ({"name": "Print", "username": ADMIN}, "already exists", True),
+        "save_article": ({"name": "no number"}, "article_no must not be empty", False),
+        "get_print_specification": ({"print_specification_id": uid(0x3A, 9)}, "not found", True),
+        "save_print_specification": (
+            {"name": "Mine", "print_specification_id": PRINT_SPEC},
+            "only the author",
+            True,
+        ),
+    }
+)
 
 #: Tools whose happy path needs an earlier call's state; their own tests cover it (test_long_jobs.py).
 STATEFUL = {"get_pending_result", "switch_organisation"}  # switch: test_organisations.py (static mode)

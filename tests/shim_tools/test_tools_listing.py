@@ -72,6 +72,23 @@ NO_ACCOUNT = {"switch_organisation"}
 #: Reads that still start something new on every call (an AI job: a new thread, a new answer).
 READ_ONLY_NOT_IDEMPOTENT = {"analyze_artwork", "summarize_project_history"}
 
+# Media center changes, shares, people and catalogue (issue 19: tools_folders/shares/people/catalogue).
+MORE_READ_TOOLS = {
+    "list_folder_users", "get_media_artwork", "find_users_and_teams", "list_permission_groups",
+    "list_catalogue", "find_articles", "get_print_specification",
+}  # fmt: skip
+MORE_WRITE_TOOLS = {
+    "create_media_folder", "rename_media_folder", "move_media_folder", "copy_media_folder", "delete_media_folder",
+    "move_media_items", "copy_media_items", "remove_media_items", "set_folder_user", "remove_folder_user",
+    "comment_media_artwork", "share_media", "create_share_link", "remove_shares", "mark_share_read",
+    "invite_users", "create_team", "add_team_members", "remove_team_members", "set_permission_group",
+    "save_brand_or_market", "save_artwork_category", "save_article", "save_print_specification",
+}  # fmt: skip
+EXPECTED_TOOLS |= MORE_READ_TOOLS | MORE_WRITE_TOOLS
+READ_ONLY |= MORE_READ_TOOLS
+PAGED |= {"find_users_and_teams", "find_articles"}
+DESTRUCTIVE |= {"delete_media_folder", "remove_media_items", "remove_shares", "set_permission_group"}
+
 
 async def test_every_tool_has_annotations_output_schema_and_username(gateway: StaticTokenGateway) -> None:
     async with connected(gateway) as client:
