@@ -51,7 +51,7 @@ CREATE_ARTWORK_CATEGORY = _mutation(
     "CreateArtworkCategory",
     "($name: String!, $description: String) { createArtworkCategory(name: $name, description: $description) }",
 )
-CHANGE_ARTWORK_CATEGORY = _mutation(
+RENAME_ARTWORK_CATEGORY = _mutation(
     "ChangeNameAndDescriptionOfCategory",
     "($categoryId: UUID!, $name: String!, $description: String!) "
     "{ changeNameAndDescriptionOfCategory(categoryId: $categoryId, name: $name, description: $description) }",

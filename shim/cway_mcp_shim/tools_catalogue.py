@@ -206,7 +206,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         if category_id:
             cid = require_uuid(category_id, "category_id")
             variables = {"categoryId": cid, "name": title, "description": text}
-            await gateway.execute(D.CHANGE_ARTWORK_CATEGORY, variables, username=username)
+            await gateway.execute(D.RENAME_ARTWORK_CATEGORY, variables, username=username)
             return await saved("artwork_categories", cid, title, username)
         await gateway.execute(D.CREATE_ARTWORK_CATEGORY, {"name": title, "description": text}, username=username)
         return await saved("artwork_categories", None, title, username)

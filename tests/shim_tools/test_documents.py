@@ -125,3 +125,24 @@ def test_no_graphql_text_outside_the_registry() -> None:
                     continue
                 offenders.append(f"{path.name}:{node.lineno}: {node.value[:60]!r}")
     assert offenders == []
+
+
+def test_no_two_document_modules_define_the_same_constant() -> None:
+    """``documents.py`` star-imports its sibling modules, so a name defined twice silently sends the
+    other module's operation (it happened: two CHANGE_ARTWORK_CATEGORY constants, one per module)."""
+    import ast as _ast
+    from pathlib import Path as _Path
+
+    import cway_mcp_shim
+
+    seen: dict[str, str] = {}
+    clashes = []
+    for path in sorted(_Path(cway_mcp_shim.__file__).parent.glob("documents*.py")):
+        for node in _ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, _ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, _ast.Name) and target.id.isupper():
+                        if target.id in seen:
+                            clashes.append(f"{target.id}: {seen[target.id]} and {path.name}")
+                        seen[target.id] = path.name
+    assert not clashes, clashes
