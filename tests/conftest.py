@@ -1,8 +1,8 @@
 """Suite-wide pieces: the built distributions and the installed virtual environment (built once per
 run, see ``tests/helpers/artifacts.py``), and the run summary's lines about what ran from where.
 
-A test that wants the summary to say something about it appends ``("summary", "topic: text")`` to
-``request.node.user_properties`` (xdist carries those to the controller); the last line per topic
+A test that wants the summary to say something about it calls ``tests.helpers.summary.summary_line``
+(a user property of its report, which xdist carries to the controller); the last line per topic
 is printed. The artifact tier always gets a line: where it ran from, or why it did not run.
 """
 
@@ -39,11 +39,6 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> InstalledVenv:
     return install_venv(_shared_root(tmp_path_factory))
-
-
-def summary_line(request: pytest.FixtureRequest, topic: str, text: str) -> None:
-    """Ask the run summary to print ``topic: text`` (works under xdist)."""
-    request.node.user_properties.append(("summary", f"{topic}: {text}"))
 
 
 @pytest.hookimpl
