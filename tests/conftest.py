@@ -9,36 +9,56 @@ is printed. The artifact tier always gets a line: where it ran from, or why it d
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.artifacts import Dists, InstalledVenv, artifact_root, build_dists, install_venv
+from tests.helpers.artifacts import ENV_VAR, Dists, InstalledVenv, artifact_root, build_dists, install_venv
+from tests.helpers.summary import ARTIFACT_TOPIC
 
-ARTIFACT_TOPIC = "artifact tier"
 _summary: dict[str, str] = {}
 _tier_outcomes: dict[str, int] = {}
+_OWN_ROOT = pytest.StashKey[Path]()
 
 
-def _shared_root(factory: pytest.TempPathFactory) -> Path:
-    """``$CWAY_TEST_ARTIFACTS`` (make test), else one folder for the whole run, shared by xdist workers."""
-    explicit = artifact_root()
-    if explicit is not None:
-        return explicit
-    base = factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent  # the controller's basetemp: the same for every worker of this run
-    return base / "artifacts"
+def _shared_root() -> Path:
+    root = artifact_root()
+    assert root is not None, "pytest_configure sets it"
+    return root
+
+
+@pytest.hookimpl
+def pytest_configure(config: pytest.Config) -> None:
+    """Without ``make test``'s ``$CWAY_TEST_ARTIFACTS``, pick a folder for this run's artifacts before
+    xdist starts its workers (they inherit the variable and share the folder). It is outside the
+    repository and traversable (0755), so a server run as an unprivileged user can execute the venv;
+    nothing is built until a test asks (the ``dists`` / ``installed`` fixtures)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or artifact_root() is not None:
+        return
+    root = Path(tempfile.mkdtemp(prefix="cw-artifacts-", dir="/tmp"))
+    root.chmod(0o755)
+    os.environ[ENV_VAR] = str(root)
+    config.stash[_OWN_ROOT] = root
+
+
+@pytest.hookimpl
+def pytest_unconfigure(config: pytest.Config) -> None:
+    root = config.stash.get(_OWN_ROOT, None)
+    if root is not None:
+        shutil.rmtree(root, ignore_errors=True)
+        os.environ.pop(ENV_VAR, None)
 
 
 @pytest.fixture(scope="session")
-def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
-    return build_dists(_shared_root(tmp_path_factory))
+def dists() -> Dists:
+    return build_dists(_shared_root())
 
 
 @pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> InstalledVenv:
-    return install_venv(_shared_root(tmp_path_factory))
+def installed() -> InstalledVenv:
+    return install_venv(_shared_root())
 
 
 @pytest.hookimpl

@@ -45,7 +45,13 @@ def analyze(tmp: Path, *args: str, cwd: Path | None = None) -> subprocess.Comple
     runtime.mkdir(exist_ok=True)
     env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "SYSTEMD_LOG_COLOR": "0"}
     return subprocess.run(
-        [SYSTEMD_ANALYZE, *args], env=env, cwd=cwd or tmp / "units", capture_output=True, text=True, timeout=60, check=False
+        [SYSTEMD_ANALYZE, *args],
+        env=env,
+        cwd=cwd or tmp / "units",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 

@@ -207,7 +207,11 @@ def _walk_path(module: _Module, start: ast.AST, path: PurePosixPath) -> tuple[Pu
             if not (isinstance(level, ast.Constant) and isinstance(level.value, int)):
                 raise module.fail(call, "parents[] with an index that is not a literal")
             path, node = path.parents[level.value], call
-        elif isinstance(parent, ast.Attribute) and parent.attr in ("with_name", "joinpath") and isinstance(call, ast.Call):
+        elif (
+            isinstance(parent, ast.Attribute)
+            and parent.attr in ("with_name", "joinpath")
+            and isinstance(call, ast.Call)
+        ):
             parts = _parts(module, call.args, call)
             if parent.attr == "with_name":
                 path = path.parent

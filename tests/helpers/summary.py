@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+#: the topic of the line every run prints about ``tests/installed/``
+ARTIFACT_TOPIC = "artifact tier"
+
 
 def summary_line(request: pytest.FixtureRequest, topic: str, text: str) -> None:
     """Ask the run summary to print ``topic: text``; carried in the report, so it works under xdist."""
