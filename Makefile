@@ -97,8 +97,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check daemon shim tests
 	$(VENV)/bin/mypy
 
+# The artifact tier (tests/installed/) runs against the wheel as users install it: the sdist, the wheel
+# built from it and the venv that installed it are built once here, outside the repository, and
+# named to pytest in CWAY_TEST_ARTIFACTS (tests/helpers/artifacts.py); removed afterwards.
 test: lint $(INSPECTOR_STAMP) $(PG_STAMP) $(BROWSER_STAMP) $(SYSTEMD_STAMP)
-	$(VENV)/bin/pytest -n 2 -q
+	@art=$$(mktemp -d /tmp/cw-artifacts-XXXXXX) && chmod 755 "$$art" && \
+	$(PY) -m tests.helpers.artifacts "$$art" && \
+	CWAY_TEST_ARTIFACTS="$$art" $(VENV)/bin/pytest -n 2 -q; status=$$?; rm -rf "$$art"; exit $$status
 
 bench: $(STAMP)
 	$(EMULATOR_PATH) $(PY) -m tests.bench
@@ -119,3 +124,9 @@ clean:
 # kill -9 during a refresh storm over 500 accounts, 10 times: how many sign-ins a crash costs (issue 7).
 kill-storm: $(STAMP)
 	$(EMULATOR_PATH) $(PY) -m tests.kill_storm --accounts 500 --kills 10
+
+# Refresh the shipped Cway schema (shim/cway_common/data/schema.graphql) from Cway's introspection:
+# CWAY_API_TOKEN=<token> make update-schema  (docs/testing.md, "The Cway schema").
+.PHONY: update-schema
+update-schema: $(STAMP)
+	$(PY) -m tests.update_schema
