@@ -8,7 +8,9 @@ holds no ``systemctl``), so the command writes the files and says how to enable 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ import pytest
 from cway_authd import service
 from tests.daemon_server.test_service import SYSTEMD_ANALYZE, analyze
 from tests.helpers.artifacts import InstalledVenv
+from tests.helpers.daemon import short_tmpdir
 
 pytestmark = [
     pytest.mark.slow,
@@ -23,7 +26,16 @@ pytestmark = [
 ]
 
 
-def test_the_installed_cli_writes_units_that_verify(installed: InstalledVenv, tmp_path: Path) -> None:
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """Short: systemd-analyze loads the machine's user units, whose sockets live under XDG_RUNTIME_DIR."""
+    base = short_tmpdir("cw-units-")
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_the_installed_cli_writes_units_that_verify(installed: InstalledVenv, short_tmp: Path) -> None:
+    tmp_path = short_tmp
     home, empty_bin = tmp_path / "home", tmp_path / "bin"
     home.mkdir()
     empty_bin.mkdir()
