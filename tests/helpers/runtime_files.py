@@ -192,6 +192,19 @@ def _parts(module: _Module, args: list[ast.expr], context: ast.AST) -> list[obje
     return parts
 
 
+def _append(
+    module: _Module, node: ast.AST, path: PurePosixPath, folder: bool, part: object
+) -> tuple[PurePosixPath, bool]:
+    """``path / part``; a parameter (:data:`ANY`) makes it a folder, and nothing may follow one."""
+    if folder:
+        raise module.fail(node, "a path part after a parameter")
+    if part is ANY:
+        return path, True
+    if not isinstance(part, str):
+        raise module.fail(node, "a path part that is not a string")
+    return path / part, False
+
+
 def _walk_path(module: _Module, start: ast.AST, path: PurePosixPath) -> tuple[PurePosixPath, bool, ast.AST]:
     """Follow ``.parent``, ``.with_name()``, ``/``, ``.joinpath()`` ... up from ``start``."""
     node, folder = start, False
@@ -215,27 +228,11 @@ def _walk_path(module: _Module, start: ast.AST, path: PurePosixPath) -> tuple[Pu
             parts = _parts(module, call.args, call)
             if parent.attr == "with_name":
                 path = path.parent
-            for index, part in enumerate(parts):
-                if folder:
-                    raise module.fail(call, "a path part after a parameter")
-                if part is ANY:
-                    folder = True
-                elif isinstance(part, str):
-                    path = path / part
-                else:
-                    raise module.fail(call, "a path part that is not a string")
-                del index
+            for part in parts:
+                path, folder = _append(module, call, path, folder, part)
             node = call
         elif isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Div) and parent.left is node:
-            part = _value(module, parent.right, parent)
-            if folder:
-                raise module.fail(parent, "a path part after a parameter")
-            if part is ANY:
-                folder = True
-            elif isinstance(part, str):
-                path = path / part
-            else:
-                raise module.fail(parent, "a path part that is not a string")
+            path, folder = _append(module, parent, path, folder, _value(module, parent.right, parent))
             node = parent
         else:
             return path, folder, node
