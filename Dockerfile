@@ -1,12 +1,18 @@
 # cway-mcp serve: the remote MCP server (Streamable HTTP + OAuth, tokens in PostgreSQL). See docs/deploy.md.
-FROM python:3.11-slim
-
-RUN useradd --system --uid 10001 --home-dir /var/lib/cway-mcp --create-home cway
+#
+# The same steps `make test` runs and tests (tests/installed/test_serve.py reads this file): build the
+# sdist and the wheel from it, install 'cway-mcp[remote]' from that wheel, run as a non-root user.
+FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
 COPY daemon ./daemon
 COPY shim ./shim
-RUN pip install --no-cache-dir '.[remote]' && rm -rf /src
+RUN pip install --no-cache-dir build && python -m build --outdir /dist .
+
+FROM python:3.11-slim
+RUN useradd --system --uid 10001 --home-dir /var/lib/cway-mcp --create-home cway
+COPY --from=build /dist/*.whl /tmp/dist/
+RUN pip install --no-cache-dir "$(ls /tmp/dist/cway_mcp-*.whl)[remote]" && rm -rf /tmp/dist
 
 USER cway
 ENV CWAY_MCP_STATE_DIR=/var/lib/cway-mcp \

@@ -97,17 +97,22 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check daemon shim tests
 	$(VENV)/bin/mypy
 
+# The artifact tier (tests/installed/) runs against the wheel as users install it: the sdist, the wheel
+# built from it and the venv that installed it are built once here, outside the repository, and
+# named to pytest in CWAY_TEST_ARTIFACTS (tests/helpers/artifacts.py); removed afterwards.
 test: lint $(INSPECTOR_STAMP) $(PG_STAMP) $(BROWSER_STAMP) $(SYSTEMD_STAMP)
-	$(VENV)/bin/pytest -n 2 -q
+	@art=$$(mktemp -d /tmp/cw-artifacts-XXXXXX) && chmod 755 "$$art" && \
+	$(PY) -m tests.helpers.artifacts "$$art" && \
+	CWAY_TEST_ARTIFACTS="$$art" $(VENV)/bin/pytest -n 2 -q; status=$$?; rm -rf "$$art"; exit $$status
 
 bench: $(STAMP)
 	$(EMULATOR_PATH) $(PY) -m tests.bench
 
-# after changing a tool's arguments or output model (tests/shim_tools/test_tool_schema_cache.py says when)
 # after changing a socket route, an error code or an account state (tests/common/test_docs_tables.py says when)
 docs-tables: $(STAMP)
 	$(EMULATOR_PATH) $(PY) -m tests.docs_tables
 
+# after changing a tool's arguments or output model (tests/shim_tools/test_tool_schema_cache.py says when)
 tool-schemas: $(STAMP)
 	$(PY) -m cway_mcp_shim.tool_schema_cache
 
@@ -125,3 +130,9 @@ clean:
 kill-storm: $(STAMP)
 	$(EMULATOR_PATH) $(PY) -m tests.kill_storm --accounts 500 --kills 10 --seed 1
 	$(EMULATOR_PATH) $(PY) -m tests.kill_storm --accounts 500 --kills 10 --seed 1 --refreshed-lifetime 3600 --threshold 300
+
+# Refresh the shipped Cway schema (shim/cway_common/data/schema.graphql) from Cway's introspection:
+# CWAY_API_TOKEN=<token> make update-schema  (docs/testing.md, "The Cway schema").
+.PHONY: update-schema
+update-schema: $(STAMP)
+	$(PY) -m tests.update_schema

@@ -38,13 +38,20 @@ def rendered_units(tmp: Path) -> Path:
     return units
 
 
-def analyze(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def analyze(tmp: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``systemd-analyze ARGS`` run in ``cwd`` (default: ``tmp/units``, where :func:`rendered_units` writes)."""
     assert SYSTEMD_ANALYZE is not None
     runtime = tmp / "xdg-runtime"  # --user needs a runtime dir to exist; nothing is started
     runtime.mkdir(exist_ok=True)
     env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "SYSTEMD_LOG_COLOR": "0"}
     return subprocess.run(
-        [SYSTEMD_ANALYZE, *args], env=env, cwd=tmp / "units", capture_output=True, text=True, timeout=60, check=False
+        [SYSTEMD_ANALYZE, *args],
+        env=env,
+        cwd=cwd or tmp / "units",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 

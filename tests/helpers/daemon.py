@@ -37,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -186,15 +186,19 @@ def start_daemon(
     clock: Clock = SYSTEM_CLOCK,
     timeout: float = 20.0,
     preexec_fn: Callable[[], None] | None = None,
+    command: Sequence[str] | None = None,
 ) -> RunningDaemon:
     """Start a daemon and wait until it serves; the caller must call ``.stop()`` (see :func:`running_daemon`).
 
     ``preexec_fn`` (process mode) runs in the child before ``exec``, e.g. to lower its fd limit.
+    ``command`` (process mode) replaces ``python -m cway_authd.cli``, e.g. an installed ``cway-auth``.
     """
     env = dict(env)
     settings = settings_from_env(env)
     if mode == "process":
-        return _start_process(env, settings, timeout, preexec_fn)
+        return _start_process(env, settings, timeout, preexec_fn, command)
+    if command is not None:
+        raise ValueError("a command needs mode='process'")
     if clock is not SYSTEM_CLOCK and mode != "thread":
         raise ValueError("a custom clock needs mode='thread'")
     return _start_thread(env, settings, clock, timeout)
@@ -252,13 +256,17 @@ def _stop_thread(thread: threading.Thread, box: dict[str, object], *, reraise: b
 
 
 def _start_process(
-    env: dict[str, str], settings: Settings, timeout: float, preexec_fn: Callable[[], None] | None = None
+    env: dict[str, str],
+    settings: Settings,
+    timeout: float,
+    preexec_fn: Callable[[], None] | None = None,
+    command: Sequence[str] | None = None,
 ) -> RunningDaemon:
     base = Path(env["CWAY_TEST_BASE"])
     stderr_path = base / f"daemon-{time.monotonic_ns()}.log"
     with stderr_path.open("wb") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "cway_authd.cli", "daemon"],
+            [*(command or (sys.executable, "-m", "cway_authd.cli")), "daemon"],
             env=process_env(env),
             cwd=base,
             stdin=subprocess.DEVNULL,
@@ -304,10 +312,11 @@ def running_daemon(
     timeout: float = 20.0,
     cleanup: bool = True,
     preexec_fn: Callable[[], None] | None = None,
+    command: Sequence[str] | None = None,
 ) -> Iterator[RunningDaemon]:
     """Start a daemon for the ``with`` block, stop it afterwards, and (``cleanup``) remove its base dir."""
     try:
-        daemon = start_daemon(env, mode=mode, clock=clock, timeout=timeout, preexec_fn=preexec_fn)
+        daemon = start_daemon(env, mode=mode, clock=clock, timeout=timeout, preexec_fn=preexec_fn, command=command)
     except BaseException:
         if cleanup and "CWAY_TEST_BASE" in env:
             shutil.rmtree(env["CWAY_TEST_BASE"], ignore_errors=True)

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -84,16 +84,21 @@ def remote_env(
     return env
 
 
-def start_replica(env: Mapping[str, str], port: int | None = None, *, refresh_interval: float = 3600.0) -> Replica:
+def start_replica(
+    env: Mapping[str, str],
+    port: int | None = None,
+    *,
+    refresh_interval: float = 3600.0,
+    command: Sequence[str] | None = None,
+) -> Replica:
+    """``command`` replaces ``python -m cway_mcp_shim`` (e.g. an installed ``cway-mcp``, run as another user)."""
     port = port or free_port()
     base = Path(env["HOME"]).parent
     log_path = base / f"replica-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "cway_mcp_shim",
+                *(command or (sys.executable, "-m", "cway_mcp_shim")),
                 "serve",
                 "--port",
                 str(port),

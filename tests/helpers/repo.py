@@ -25,11 +25,12 @@ def with_emulator_path(env: Mapping[str, str] | None = None) -> dict[str, str]:
     return merged
 
 
-def shared_dir() -> Path:
-    """The project's ``shared/`` folder, which lies beside the repository (CI lays it there).
+def shared_dir() -> Path | None:
+    """The project's ``shared/`` folder where it lies beside the repository, else None.
 
     A git worktree lives elsewhere, so its main checkout is asked too. Never an absolute path:
-    the folder is found relative to the repository, and a test that needs it fails if it is not.
+    the folder is found relative to the repository. A clone from the forge has no such folder, so
+    a test that uses it runs where it is and skips (saying so in the run summary) where it is not.
     """
     candidates = [REPO.parent / "shared"]
     try:
@@ -43,4 +44,4 @@ def shared_dir() -> Path:
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
-    raise AssertionError(f"no shared/ folder beside the repository (looked at {', '.join(map(str, candidates))})")
+    return None

@@ -1,37 +1,23 @@
 """The wheel a user installs: everything the daemon, the shim and the remote server need, and no emulator.
 
-Built from a copy of the repository with the setuptools installed in this environment (no build
-isolation, so no registry is needed), exactly as ``pip install .`` would build it.
+Both wheels are checked: the one built from the sdist (what an index serves) and the one built from
+the tree (what ``pip install .`` builds); the run builds them once (``tests/helpers/artifacts.py``).
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 import zipfile
 
 import pytest
 
+from tests.helpers.artifacts import Dists
 from tests.helpers.repo import REPO
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], str]:
+@pytest.fixture(scope="module", params=["wheel", "tree_wheel"])
+def wheel(request: pytest.FixtureRequest, dists: Dists) -> tuple[list[str], str]:
     """The wheel's file names, and its METADATA."""
-    source = tmp_path_factory.mktemp("source")
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
-        shutil.copy2(REPO / name, source / name)
-    for folder in ("daemon", "shim"):
-        shutil.copytree(REPO / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-         "-w", str(out), str(source)],
-        check=True, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    (wheel,) = out.glob("cway_mcp-*.whl")
-    with zipfile.ZipFile(wheel) as archive:
+    with zipfile.ZipFile(getattr(dists, request.param)) as archive:
         names = archive.namelist()
         metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
         return names, archive.read(metadata).decode()

@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,12 +68,16 @@ def text_of(result: CallToolResult) -> str:
     return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
 
 
-def shim_params(env: Mapping[str, str], *, trimmed: bool = False) -> StdioServerParameters:
+def shim_params(
+    env: Mapping[str, str], *, trimmed: bool = False, command: Sequence[str] | None = None
+) -> StdioServerParameters:
     """``trimmed``: only what a desktop MCP client passes (the SDK's default environment: HOME, LOGNAME,
-    PATH, SHELL, TERM, USER) plus ``env`` as the client's ``env`` block; else this process's environment too."""
+    PATH, SHELL, TERM, USER) plus ``env`` as the client's ``env`` block; else this process's environment too.
+    ``command`` replaces ``python -m cway_mcp_shim`` (e.g. an installed ``cway-mcp``)."""
+    executable, *args = command or (sys.executable, "-m", "cway_mcp_shim")
     return StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "cway_mcp_shim"],
+        command=executable,
+        args=args,
         env={**get_default_environment(), **env} if trimmed else process_env(env),
         cwd=env["CWAY_TEST_BASE"],
     )
@@ -85,7 +89,11 @@ async def _accept_url_elicitation(context: ClientRequestContext, params: ElicitR
 
 @contextlib.asynccontextmanager
 async def shim_session(
-    env: Mapping[str, str], *, url_elicitation: bool = False, trimmed: bool = False
+    env: Mapping[str, str],
+    *,
+    url_elicitation: bool = False,
+    trimmed: bool = False,
+    command: Sequence[str] | None = None,
 ) -> AsyncIterator[Shim]:
     """A shim process with an initialized client session; its stderr goes to ``<base>/shim.log``.
 
@@ -94,7 +102,7 @@ async def shim_session(
     """
     log_path = Path(env["CWAY_TEST_BASE"]) / "shim.log"
     with log_path.open("a") as errlog:
-        async with stdio_client(shim_params(env, trimmed=trimmed), errlog=errlog) as (read, write):
+        async with stdio_client(shim_params(env, trimmed=trimmed, command=command), errlog=errlog) as (read, write):
             callback = _accept_url_elicitation if url_elicitation else None
             async with ClientSession(read, write, elicitation_callback=callback) as session:
                 await asyncio.wait_for(session.initialize(), CALL_TIMEOUT_SECONDS)

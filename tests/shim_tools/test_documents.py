@@ -7,12 +7,14 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
 from graphql import GraphQLError, OperationDefinitionNode, parse
 
 from cway_mcp_shim import cway_tools
 from cway_mcp_shim.documents import ALL_DOCUMENTS, Document
 from cway_mcp_shim.schema import schema_sdl, validate_document
 from tests.helpers.repo import shared_dir
+from tests.helpers.summary import summary_line
 
 SHIM_DIR = Path(cway_tools.__file__).parent
 KNOWN_UNUSED = {"Organisations", "RejectArtworks"}
@@ -69,10 +71,17 @@ def test_entry_points_from_the_brief_are_covered() -> None:
     assert wanted - roots == set()
 
 
-def test_shipped_schema_is_the_reference_schema() -> None:
-    """The schema the shim ships (and validates against) is the project's reference copy of Cway's."""
-    reference = shared_dir() / "cway" / "schema.graphql"
-    assert reference.is_file(), f"{reference} is missing"
+def test_shipped_schema_is_the_reference_schema(request: pytest.FixtureRequest) -> None:
+    """The schema the shim ships (and validates against) equals the reference copy of Cway's, where that
+    copy lies beside the repository (``shared/cway/``). The shipped copy is the source of truth: a clone
+    without the reference skips this, and the run summary says so; ``make update-schema`` refreshes it."""
+    shared = shared_dir()
+    reference = shared / "cway" / "schema.graphql" if shared else None
+    if reference is None or not reference.is_file():
+        why = "no shared/cway/schema.graphql beside the repository"
+        summary_line(request, "reference schema", f"not compared ({why}; the shipped copy is the source of truth)")
+        pytest.skip(why)
+    summary_line(request, "reference schema", f"the shipped schema was compared with {reference}")
     assert schema_sdl() == reference.read_text(encoding="utf-8")
 
 
