@@ -11,6 +11,7 @@ path (``graphql_ws.py``), with the same bearer rules.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from fastapi import FastAPI, Request, WebSocket
@@ -23,6 +24,7 @@ from cway_emulator.gql_context import Ctx
 from cway_emulator.graphql_api import execute_request
 from cway_emulator.graphql_ws import serve_graphql_ws
 from cway_emulator.http_common import QuietLogMiddleware, base_app, gate, graphql_unauthorized, log
+from cway_emulator.resolvers_uploads import UploadRefused, accept_upload, store_upload
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 UNAUTHORIZED = {"errors": [{"message": "Unauthorized"}]}
@@ -86,6 +88,28 @@ def create_cway_app(emu: Emulator) -> FastAPI:
         if rejected:
             emu.counters.incr("graphql_invalid")
         return JSONResponse(payload, status)
+
+    @app.put("/_emulator/upload/{file_id}")
+    async def upload(file_id: str, request: Request) -> Response:
+        """The presigned PUT of ``tempFileUploadUrl`` (resolvers_uploads.py): an object store's rules."""
+        emu.counters.incr("upload")
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        try:
+            pending = accept_upload(
+                emu.store, int(emu.clock.now().timestamp()), file_id, dict(request.query_params), headers
+            )
+            body = await request.body()
+            if len(body) != int(headers["content-length"]):
+                raise UploadRefused(400, "IncompleteBody", "the body is shorter than Content-Length")
+        except UploadRefused as refused:
+            emu.counters.incr("upload_refused")
+            return Response(
+                f"<Error><Code>{refused.code}</Code><Message>{refused}</Message></Error>",
+                refused.status,
+                media_type="application/xml",
+            )
+        store_upload(emu.store, int(emu.clock.now().timestamp() * 1000), pending, body)
+        return Response(status_code=200, headers={"ETag": f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'})
 
     @app.get("/graphql")
     def graphql_get() -> Response:

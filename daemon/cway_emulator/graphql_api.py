@@ -55,6 +55,7 @@ import cway_emulator.resolvers_lifecycle as resolvers_lifecycle
 import cway_emulator.resolvers_media as resolvers_media
 import cway_emulator.resolvers_people as resolvers_people
 import cway_emulator.resolvers_projects as resolvers_projects
+import cway_emulator.resolvers_uploads as resolvers_uploads
 import cway_emulator.resolvers_workflows as resolvers_workflows
 from cway_emulator.gql_context import Ctx, Resolver, merge
 
@@ -84,6 +85,7 @@ RESOLVERS: dict[str, dict[str, Resolver]] = merge(
     resolvers_people.RESOLVERS,
     resolvers_folders.RESOLVERS,
     resolvers_catalogue.RESOLVERS,
+    resolvers_uploads.RESOLVERS,
 )
 
 

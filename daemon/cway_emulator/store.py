@@ -50,6 +50,8 @@ class DataStore:
             self.reminders: list[Record] = []
             #: Download jobs (``createDownloadJob``), by job id.
             self.downloads: dict[str, Record] = {}
+            #: Presigned uploads handed out by ``tempFileUploadUrl``, by file id (resolvers_uploads.py).
+            self.uploads: dict[str, Record] = {}
             if not keep_grants:
                 self.generations = {}
 

@@ -85,6 +85,7 @@ class RemoteGateway(CwayHttpGateway):
     """``CwayHttpGateway`` whose bearer is the signed-in MCP user's, from PostgreSQL."""
 
     needs_daemon = False
+    accepts_local_paths = False  # the server's disk is not the person's: upload tools take content
 
     def __init__(
         self, settings: Settings, refresher: RemoteRefresher, *, http: httpx.AsyncClient | None = None

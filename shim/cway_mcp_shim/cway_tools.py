@@ -27,6 +27,7 @@ from cway_mcp_shim import (
     tools_projects,
     tools_query,
     tools_shares,
+    tools_uploads,
 )
 from cway_mcp_shim.gateway_protocol import CwayGateway
 
@@ -48,6 +49,7 @@ TOOL_MODULES = (
     tools_shares,
     tools_people,
     tools_catalogue,
+    tools_uploads,
 )
 
 

@@ -368,4 +368,5 @@ from cway_mcp_shim.documents_catalogue import *  # noqa: E402, F403
 from cway_mcp_shim.documents_lifecycle import *  # noqa: E402, F403
 from cway_mcp_shim.documents_media import *  # noqa: E402, F403
 from cway_mcp_shim.documents_people import *  # noqa: E402, F403
+from cway_mcp_shim.documents_uploads import *  # noqa: E402, F403
 from cway_mcp_shim.documents_workflows import *  # noqa: E402, F403

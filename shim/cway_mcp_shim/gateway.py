@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -21,7 +21,7 @@ import httpx
 from mcp.server.mcpserver.exceptions import ToolError
 
 from cway_common import __version__
-from cway_common.config import Settings
+from cway_common.config import Settings, is_loopback_host
 from cway_mcp_shim import subscriptions
 from cway_mcp_shim.bearer import Bearer, BearerAuth, DaemonBearer, StaticBearer, rejection
 from cway_mcp_shim.daemon_access import DaemonAccess
@@ -37,6 +37,9 @@ class CwayHttpGateway:
 
     #: A subclass with its own bearer source (``cway-mcp serve``'s) sets this False: it needs no daemon.
     needs_daemon: ClassVar[bool] = True
+    #: Whether upload tools may read a path from this machine's disk: the stdio shim runs on the person's
+    #: machine; ``cway-mcp serve`` does not (its disk is the server's), so it takes file content instead.
+    accepts_local_paths: ClassVar[bool] = True
 
     def __init__(
         self, settings: Settings, daemon: DaemonAccess | None, *, http: httpx.AsyncClient | None = None
@@ -68,6 +71,44 @@ class CwayHttpGateway:
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
+
+    async def put_upload(
+        self,
+        url: str,
+        body: AsyncIterator[bytes],
+        *,
+        size: int,
+        content_type: str,
+        on_sent: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
+        """PUT ``size`` bytes to a presigned upload URL from ``tempFileUploadUrl``: no bearer (the URL is its
+        own authorisation, and a storage host has no business seeing a Cway token), no redirects, https
+        only (http on loopback). ``on_sent`` hears the running byte count (upload progress)."""
+        parts = urlsplit(url)
+        if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback_host(parts.hostname or "")):
+            raise ToolError("Cway handed out an upload address that is not https; nothing was sent.")
+
+        async def counted() -> AsyncIterator[bytes]:
+            sent = 0
+            async for block in body:
+                sent += len(block)
+                yield block
+                if on_sent is not None:
+                    await on_sent(sent)
+
+        try:
+            response = await self._http.put(
+                url,
+                content=counted(),
+                headers={"Content-Type": content_type, "Content-Length": str(size)},
+                timeout=httpx.Timeout(self.settings.http_timeout_seconds, write=None),
+            )
+        except httpx.HTTPError as exc:
+            raise ToolError(f"The upload to Cway's storage failed ({type(exc).__name__}); try again.") from None
+        if response.status_code not in (200, 201, 204):
+            code = response.text[:400] if response.headers.get("content-type", "").endswith("xml") else ""
+            reason = code.split("<Code>")[1].split("</Code>")[0] if "<Code>" in code else f"HTTP {response.status_code}"
+            raise ToolError(f"Cway's storage refused the upload ({reason}); nothing was attached.")
 
     async def execute(
         self, document: Document, variables: Mapping[str, Any] | None = None, *, username: str | None = None

@@ -85,6 +85,7 @@ MORE_WRITE_TOOLS = {
     "save_brand_or_market", "save_artwork_category", "save_article", "save_print_specification",
 }  # fmt: skip
 EXPECTED_TOOLS |= MORE_READ_TOOLS | MORE_WRITE_TOOLS
+EXPECTED_TOOLS |= {"upload_file"}  # tested through a spawned shim and serve (tests/shim/test_upload_e2e.py)
 READ_ONLY |= MORE_READ_TOOLS
 PAGED |= {"find_users_and_teams", "find_articles"}
 DESTRUCTIVE |= {"delete_media_folder", "remove_media_items", "remove_shares", "set_permission_group"}
