@@ -37,6 +37,7 @@ from cway_common import __version__
 from cway_common.clock import SYSTEM_CLOCK, Clock
 from cway_common.config import is_loopback_host
 from cway_mcp_shim.cway_tools import register_cway_tools
+from cway_mcp_shim.gateway import KEEPALIVE_EXPIRY_SECONDS
 from cway_mcp_shim.middleware import install as install_middleware
 
 from . import db
@@ -281,7 +282,9 @@ def cway_client(settings: RemoteSettings, metrics: RemoteMetrics) -> httpx.Async
         timeout=httpx.Timeout(base.http_timeout_seconds),
         headers={"User-Agent": f"cway-mcp/{__version__}", "Accept": "application/json"},
         follow_redirects=False,  # a redirect would carry the bearer somewhere we did not choose
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=64),
+        limits=httpx.Limits(
+            max_connections=100, max_keepalive_connections=64, keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS
+        ),
     )
     metrics.observe_client(client, lambda _url: "cway")
     return client

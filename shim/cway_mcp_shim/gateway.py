@@ -31,6 +31,18 @@ from cway_mcp_shim.organisations import StaticOrganisations
 
 log = logging.getLogger(__name__)
 
+#: What a kept-alive connection that the server closed as it was being reused raises.
+STALE_CONNECTION_ERRORS = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+#: Idle connections are dropped before a server's usual keep-alive timeout (uvicorn's 5 s), so a
+#: connection is rarely reused at the moment the server closes it.
+KEEPALIVE_EXPIRY_SECONDS = 2.0
+
+
+def _is_query(text: str) -> bool:
+    """A read (``query …`` or the ``{ … }`` shorthand), not a mutation or subscription."""
+    head = text.lstrip()
+    return head.startswith("{") or head.startswith("query")
+
 
 class CwayHttpGateway:
     """Implements the tools' ``CwayGateway``: POST ``{query, variables, operationName}``, return ``data``."""
@@ -65,6 +77,7 @@ class CwayHttpGateway:
                 timeout=httpx.Timeout(self.settings.http_timeout_seconds),
                 headers={"User-Agent": f"cway-mcp/{__version__}", "Accept": "application/json"},
                 follow_redirects=False,  # a redirect would carry the bearer somewhere we did not choose
+                limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS),
             )
         return self._client
 
@@ -141,7 +154,13 @@ class CwayHttpGateway:
         if operation_name:
             body["operationName"] = operation_name
         try:
-            response = await self._http.post(self.url, json=body, auth=BearerAuth(bearer))
+            try:
+                response = await self._http.post(self.url, json=body, auth=BearerAuth(bearer))
+            except STALE_CONNECTION_ERRORS:
+                if not _is_query(text):
+                    raise  # a mutation may have reached Cway: never sent twice
+                # A kept-alive connection the server closed just as it was reused: a query is safe to send again.
+                response = await self._http.post(self.url, json=body, auth=BearerAuth(bearer))
         except httpx.TimeoutException:
             raise ToolError(
                 f"Cway did not answer within {self.settings.http_timeout_seconds:g} s ({self._host}); "

@@ -135,9 +135,9 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
     ) -> Uploaded:
         """Upload a file (PDF, images, artwork formats, documents; at most 200 MB) to Cway and attach it:
         a new revision of an artwork, new artworks, an artwork's file, a media-centre folder or a project."""
+        targets = _targets(attach_to, artwork_id, project_id, folder_id)
         if not isinstance(gateway, UploadGateway):
             raise ToolError("Uploads are not available through this connection.")
-        targets = _targets(attach_to, artwork_id, project_id, folder_id)
         if (path is None) == (content_base64 is None):
             raise ToolError("Give either path or content_base64 (with filename), not both and not neither.")
         source: LocalFile | _Inline

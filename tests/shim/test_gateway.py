@@ -143,6 +143,22 @@ async def test_unreachable(gateway: CwayHttpGateway, httpx_mock: HTTPXMock) -> N
         await gateway.execute(LOGIN_INFO)
 
 
+async def test_a_query_on_a_connection_the_server_just_closed_is_sent_once_more(
+    gateway: CwayHttpGateway, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_exception(httpx.ReadError("connection reset"))
+    httpx_mock.add_response(json={"data": {"loginInfo": {"id": "u1"}}})
+    assert await gateway.execute(LOGIN_INFO) == {"loginInfo": {"id": "u1"}}
+    assert len(httpx_mock.get_requests()) == 2
+
+
+async def test_a_mutation_is_never_sent_twice(gateway: CwayHttpGateway, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_exception(httpx.ReadError("connection reset"))
+    with pytest.raises(ToolError, match=r"cannot be reached .*\(ReadError\)"):
+        await gateway.execute_text("mutation { closeProjects(projectIds: []) }", None, None)
+    assert len(httpx_mock.get_requests()) == 1
+
+
 async def test_not_json(gateway: CwayHttpGateway, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(text="<html>login page</html>", headers={"Content-Type": "text/html"})
     with pytest.raises(
