@@ -23,6 +23,7 @@ from cway_mcp_shim.daemon_access import DaemonAccess
 from cway_mcp_shim.gateway import CwayHttpGateway
 from cway_mcp_shim.lazy_tools import LazyServer
 from cway_mcp_shim.middleware import install as install_middleware
+from cway_mcp_shim.toolsets import ToolSelection, declare_tools_list_changed
 
 SERVER_NAME = "cway"
 
@@ -90,11 +91,11 @@ def build_server(settings: Settings, runtime: ShimRuntime | None = None) -> MCPS
         log_level=settings.log_level,
     )
     register_auth_tools(server, AuthTools(runtime.daemon, runtime.gateway))
-    before = set(server.lazy_tools.registrations)
-    register_cway_tools(server, runtime.gateway)
+    selection = register_cway_tools(server, runtime.gateway, ToolSelection.from_settings(settings))
+    declare_tools_list_changed(server)  # enable_toolset changes the list while a session runs
     prefetch = None
     if runtime.daemon is not None:  # oauth2: the tools that send GraphQL as the caller ask the daemon early
-        cway_tools = frozenset(server.lazy_tools.registrations).difference(before) | {"whoami"}
+        cway_tools = frozenset(entry.name for entry in selection.entries) | {"whoami"}
         prefetch = BearerPrefetch(runtime.daemon, cway_tools, settings.cway_username)
     install_middleware(server, prefetch)  # after every tool: it closes their input schemas
     return server
