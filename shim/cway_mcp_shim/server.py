@@ -42,6 +42,9 @@ reach this machine's localhost, ask them for the address the browser ended up on
 for how long, `list_authenticated_users` lists every account, `logout` signs one out. Never ask \
 the user for a password or token.
 
+Tools come in toolsets; when none of the listed tools does what the user needs (folders, shares, \
+people, catalogue, AI, admin...), call `enable_toolset` and then use the new tools.
+
 Errors are short and say what to do next; relay them rather than retrying blindly.
 """
 

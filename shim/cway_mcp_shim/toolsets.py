@@ -158,7 +158,7 @@ def select_tools(
     """Put the selected tools of ``modules`` and ``enable_toolset`` on ``server``."""
     selection.entries = catalogue(modules, gateway)
     selection.apply(server)
-    if selection.toolsets is not None:  # with everything on there is nothing to enable
+    if selection.toolsets is not None and set(TOOLSET_NAMES) - selection.toolsets:  # else nothing to enable
         register_enable_toolset(server, selection)
     if selection.default_tools:
         compact_listing(server)
