@@ -6,12 +6,10 @@ the client is the SDK's, in process: what it lists and receives is what a client
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import anyio
-import bpe_openai
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
@@ -21,8 +19,8 @@ from cway_common.config import ConfigError, Settings, load_settings
 from cway_common.config_names import TOOLSET_NAMES
 from cway_mcp_shim.server import build_server
 from cway_mcp_shim.toolsets import ALWAYS_ON
+from tests.bench.tokens import GOAL_TOKENS, count_tokens
 
-TOKEN_GOAL = 8_000
 AUTH_TOOLS = {"login", "complete_login", "logout", "whoami", "list_authenticated_users"}
 
 
@@ -36,12 +34,6 @@ def settings(tmp_path: Path, **env: str) -> Settings:
         **env,
     }
     return load_settings(values, component="shim", cwd=tmp_path)
-
-
-def listing_tokens(result: Any) -> int:
-    """o200k_base tokens of the ``tools/list`` result as JSON, the way it travels to the client."""
-    wire = json.dumps(result.model_dump(mode="json", by_alias=True, exclude_none=True))
-    return len(bpe_openai.get_encoding("o200k_base").encode(wire))
 
 
 async def listed(server: MCPServer) -> dict[str, Any]:
@@ -63,8 +55,8 @@ async def test_the_default_list_is_small_and_covers_the_day(tmp_path: Path) -> N
     day = {"list_artworks_to_approve", "approve_artwork", "reject_artwork", "launch_projects", "set_project_dates"}
     assert day <= names  # the approver's and the project manager's own steps
     assert "run_graphql_mutation" not in names and "delete_projects" not in names
-    tokens = listing_tokens(result)
-    assert tokens <= TOKEN_GOAL, f"default tools/list is {tokens} tokens"
+    tokens = count_tokens(result)
+    assert tokens <= GOAL_TOKENS, f"default tools/list is {tokens} tokens"
 
 
 async def test_all_lists_every_tool_with_output_schemas_and_more_tokens(tmp_path: Path) -> None:
