@@ -16,8 +16,8 @@ from typing import Any
 
 from cway_mcp_shim.auth_tools import AuthTools, register_auth_tools
 from cway_mcp_shim.cway_tools import register_cway_tools
-from cway_mcp_shim.toolsets import ToolSelection, register_enable_toolset
 from cway_mcp_shim.lazy_tools import SCHEMAS_FILE, LazyServer
+from cway_mcp_shim.toolsets import ToolSelection, register_enable_toolset
 
 
 def registered_server() -> LazyServer:
