@@ -15,11 +15,10 @@ client to list again.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.mcpserver import Context, MCPServer
@@ -32,7 +31,9 @@ from cway_mcp_shim import request_scope
 from cway_mcp_shim.gateway_protocol import CwayGateway
 from cway_mcp_shim.lazy_tools import LazyServer, Registration
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from cway_common.config import Settings
+
 
 #: Never filtered: without them nobody can sign in (``auth_tools.py``) or widen the list.
 ALWAYS_ON = frozenset({"login", "complete_login", "logout", "whoami", "list_authenticated_users", "enable_toolset"})
@@ -106,8 +107,8 @@ class ToolSelection:
         return cls()
 
     @classmethod
-    def from_settings(cls, settings: Any, *, dynamic: bool = True) -> ToolSelection:
-        """From :class:`cway_common.config.Settings` (``toolsets``, ``default_tools``, ``read_only``)."""
+    def from_settings(cls, settings: Settings, *, dynamic: bool = True) -> ToolSelection:
+        """From the settings the one loader read (``CWAY_TOOLSETS``, ``CWAY_READ_ONLY``)."""
         return cls(
             toolsets=frozenset(settings.toolsets),
             default_tools=settings.default_tools,
