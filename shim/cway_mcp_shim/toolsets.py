@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from cway_common.config_names import ALL_TOOLSETS, TOOLSET_NAMES
@@ -147,6 +148,22 @@ class ToolSelection:
                 new.append(entry.name)
         return new
 
+    def why_off(self, name: str) -> str | None:
+        """Why the known tool ``name`` is not on this server (None: it is on, or no such tool)."""
+        if name in self.added:
+            return None
+        entry = next((e for e in self.entries if e.name == name), None)
+        if entry is None:
+            return None
+        if self.read_only and not entry.read_only:
+            return f"{name} changes Cway, and this server runs read-only (CWAY_READ_ONLY); nothing was sent."
+        if not self.dynamic:
+            return (
+                f"{name} is in the {entry.toolset!r} toolset, which this server's operator has not turned on "
+                "(CWAY_TOOLSETS); nothing was sent."
+            )
+        return f"{name} is in the {entry.toolset!r} toolset, which is off: call enable_toolset with name {entry.toolset!r} first."
+
     def enable(self, names: Sequence[str]) -> None:
         if self.toolsets is None:
             return
@@ -163,7 +180,26 @@ def select_tools(
         register_enable_toolset(server, selection)
     if selection.default_tools:
         compact_listing(server)
+    server.middleware.append(OffToolAnswer(selection))
     return selection
+
+
+class OffToolAnswer:
+    """A call to a tool that exists but is off gets a sentence saying how to get it, not "unknown tool".
+
+    Models remember tool names from earlier turns, documentation and other sessions; telling them
+    which toolset to enable (or that the server is read-only) turns a dead end into one more call.
+    """
+
+    def __init__(self, selection: ToolSelection) -> None:
+        self.selection = selection
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method == "tools/call" and isinstance(ctx.params, dict):
+            problem = self.selection.why_off(str(ctx.params.get("name", "")))
+            if problem:
+                return CallToolResult(content=[TextContent(type="text", text=problem)], is_error=True)
+        return await call_next(ctx)
 
 
 def compact_listing(server: MCPServer) -> None:

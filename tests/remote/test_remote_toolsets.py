@@ -48,6 +48,8 @@ async def test_serve_lists_the_default_set_and_fixes_it(served: Served) -> None:
         names = {t.name for t in listing.tools}
         enabled = await client.call_tool("enable_toolset", {"name": "people"})
         after = {t.name for t in (await client.list_tools()).tools}
+        off = await client.call_tool("create_team", {"name": "Print"})
+    assert off.is_error and "operator has not turned on" in text(off)
     assert len(names) <= 30 and {"approve_artwork", "launch_projects", "enable_toolset", "whoami"} <= names
     assert count_tokens(listing) <= GOAL_TOKENS
     assert enabled.is_error and "fixed by its operator" in text(enabled) and "default" in text(enabled)

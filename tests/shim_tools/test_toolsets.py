@@ -146,3 +146,15 @@ async def test_enable_toolset_reaches_a_2026_listener(tmp_path: Path) -> None:
         names = {tool.name for tool in (await client.list_tools()).tools}
     assert {"find_users_and_teams", "list_permission_groups"} <= names
     assert "create_team" not in names  # read-only holds for enabled toolsets too
+
+
+async def test_a_tool_that_is_off_says_how_to_get_it(tmp_path: Path) -> None:
+    async with Client(build_server(settings(tmp_path)), mode="legacy") as client:
+        off = await client.call_tool("create_team", {"name": "Print"})
+        unknown = await client.call_tool("no_such_tool", {})
+    assert off.is_error and "'people' toolset" in text(off) and "enable_toolset" in text(off)
+    assert unknown.is_error and "toolset" not in text(unknown)
+    read_only = build_server(settings(tmp_path, CWAY_READ_ONLY="1", CWAY_TOOLSETS="all"))
+    async with Client(read_only, mode="legacy") as client:
+        refused = await client.call_tool("delete_projects", {"project_ids": ["x"]})
+    assert refused.is_error and "read-only" in text(refused)
