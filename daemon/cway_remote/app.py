@@ -39,6 +39,7 @@ from cway_common.config import is_loopback_host
 from cway_mcp_shim.cway_tools import register_cway_tools
 from cway_mcp_shim.gateway import KEEPALIVE_EXPIRY_SECONDS
 from cway_mcp_shim.middleware import install as install_middleware
+from cway_mcp_shim.toolsets import ToolSelection
 
 from . import db
 from .audit import AuditSink, JsonAudit
@@ -225,7 +226,9 @@ def build_server(runtime: RemoteRuntime) -> MCPServer:
         runtime.tracing.instrument_client(client)
     gateway = RemoteGateway(settings.base, runtime.refresher, http=client)
     runtime.closing.append(gateway)
-    register_cway_tools(server, gateway)
+    # Stateless HTTP: an enable_toolset could not outlive its request, so CWAY_TOOLSETS fixes the list
+    # (docs/mcp.md#toolsets) and enable_toolset says which toolsets this server has.
+    register_cway_tools(server, gateway, ToolSelection.from_settings(settings.base, dynamic=False))
     register_whoami(server, runtime.store)
     install_middleware(server)  # the shim's strict arguments and logging/setLevel; after every tool
     runtime.metrics.tool_names_from(server.list_tools)

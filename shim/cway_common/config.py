@@ -69,6 +69,7 @@ from cway_common.config_values import (
     path_value,
     require_url,
     require_ws_url,
+    toolsets_value,
 )
 from cway_common.contract import APP_NAME, default_socket_path
 
@@ -203,6 +204,8 @@ def _validate(
     socket = path_value(v, "CWAY_MCP_SOCKET") or default_socket_path(state_dir)
     check_socket_path(socket)
 
+    toolsets, default_tools = toolsets_value(v)
+
     level = v.get("CWAY_MCP_LOG_LEVEL", "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("CWAY_MCP_LOG_LEVEL", level, "use DEBUG, INFO, WARNING or ERROR")
@@ -234,6 +237,9 @@ def _validate(
         silent_reexchange=silent,
         refresh_concurrency=concurrency,
         stop_timeout_seconds=stop_timeout,
+        toolsets=toolsets,
+        default_tools=default_tools,
+        read_only=bool_value(v, "CWAY_READ_ONLY", False),
         sources=sources,
         origins=dict(origins),
         warnings=warnings,

@@ -58,6 +58,12 @@ class Settings:
     silent_reexchange: bool = False
     refresh_concurrency: int = DEFAULT_REFRESH_CONCURRENCY
     stop_timeout_seconds: int = DEFAULT_STOP_TIMEOUT_SECONDS
+    #: ``CWAY_TOOLSETS``: the toolsets listed in full (names from ``TOOLSET_NAMES``); ``default_tools``
+    #: adds the small day-to-day set. Unset: the day-to-day set alone.
+    toolsets: tuple[str, ...] = ()
+    default_tools: bool = True
+    #: ``CWAY_READ_ONLY`` / ``cway-mcp --read-only``: list only tools annotated read-only.
+    read_only: bool = False
     sources: tuple[str, ...] = field(default=())
     #: Setting name -> where its effective value came from (absent names are defaults).
     origins: Mapping[str, Origin] = field(default_factory=dict, hash=False, compare=False)

@@ -31,6 +31,12 @@ DEFAULT_REFRESH_CONCURRENCY = 8
 #: plans its own shutdown inside it (``shutdown_budget.py``).
 DEFAULT_STOP_TIMEOUT_SECONDS = 45
 
+#: ``CWAY_TOOLSETS``: the groups the MCP tools come in (a tool module's ``TOOLSET``), as GitHub's MCP server has them.
+TOOLSET_NAMES: tuple[str, ...] = ("approvals", "projects", "artworks", "media", "people", "catalogue", "admin", "ai")
+#: ``CWAY_TOOLSETS`` words that are not a toolset: every toolset, or the small day-to-day set (the default).
+ALL_TOOLSETS = "all"
+DEFAULT_TOOLSET = "default"
+
 # Settings whose values must never be echoed back in an error message.
 SECRET_SETTINGS = frozenset({"CWAY_API_TOKEN", "CWAY_MCP_STORE_KEY", "AZURE_CLIENT_SECRET", "CWAY_MCP_DATABASE_URL"})
 
@@ -61,6 +67,8 @@ KNOWN_SETTINGS = frozenset(
         "CWAY_MCP_OPEN_BROWSER",
         "CWAY_MCP_LOG_LEVEL",
         "CWAY_MCP_HTTP_TIMEOUT",
+        "CWAY_TOOLSETS",
+        "CWAY_READ_ONLY",
         # `cway-mcp serve` (the remote server) only; validated by cway_remote.settings
         "CWAY_MCP_PUBLIC_URL",
         "CWAY_MCP_DATABASE_URL",

@@ -12,7 +12,14 @@ from urllib.parse import SplitResult, urlsplit
 
 from cway_common.config_error import ConfigError
 from cway_common.config_model import RedirectTarget
-from cway_common.config_names import DEFAULT_REDIRECT_URI, GRAPH_APP_ID, OIDC_SCOPES
+from cway_common.config_names import (
+    ALL_TOOLSETS,
+    DEFAULT_REDIRECT_URI,
+    DEFAULT_TOOLSET,
+    GRAPH_APP_ID,
+    OIDC_SCOPES,
+    TOOLSET_NAMES,
+)
 from cway_common.contract import socket_path_problem
 
 
@@ -196,3 +203,25 @@ def bool_value(v: dict[str, str], name: str, default: bool) -> bool:
     if raw.lower() in {"0", "false", "no", "off"}:
         return False
     raise ConfigError(name, raw, "must be 1 or 0 (true/false)")
+
+
+def toolsets_value(v: dict[str, str], name: str = "CWAY_TOOLSETS") -> tuple[tuple[str, ...], bool]:
+    """``CWAY_TOOLSETS`` as (toolsets listed in full, whether the default set is on too).
+
+    Unset: the default set alone. ``all``: every toolset. Otherwise a comma (or space) list of
+    toolset names, optionally with ``default``; an unknown name is an error naming the valid ones,
+    so a typo never silently leaves a person without the tools they asked for.
+    """
+    raw = v.get(name)
+    if raw is None:
+        return (), True
+    words = [w for w in raw.replace(",", " ").lower().split() if w]
+    valid = (ALL_TOOLSETS, DEFAULT_TOOLSET, *TOOLSET_NAMES)
+    unknown = [w for w in words if w not in valid]
+    if unknown or not words:
+        what = f"unknown toolset {', '.join(repr(w) for w in unknown)}; " if unknown else ""
+        raise ConfigError(name, raw, f"{what}use a comma list of: {', '.join(valid)}")
+    if ALL_TOOLSETS in words:
+        return TOOLSET_NAMES, False
+    listed = tuple(t for t in TOOLSET_NAMES if t in words)
+    return listed, DEFAULT_TOOLSET in words

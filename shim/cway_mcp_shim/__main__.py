@@ -34,6 +34,10 @@ Settings come from the environment, a .env file in the working directory, or the
   CWAY_MCP_AUTOSTART     1 (default) starts `cway-auth daemon` when it is not running; 0 does not
   CWAY_MCP_OPEN_BROWSER  1 (default) opens the sign-in page on desktop sessions; 0 does not
   CWAY_MCP_LOG_LEVEL     DEBUG, INFO (default), WARNING or ERROR (logs go to stderr)
+  CWAY_TOOLSETS          which tools are listed: a comma list of approvals, projects, artworks,
+                         media, people, catalogue, admin, ai (and default), or all
+                         (default: the day-to-day set; enable_toolset adds more at run time)
+  CWAY_READ_ONLY         1 lists only read-only tools (same as --read-only)
 
 `cway-mcp serve --help` describes the remote server (Streamable HTTP with OAuth, PostgreSQL).
 """
@@ -44,6 +48,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="cway-mcp", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"cway-mcp {__version__}")
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="list only the tools that change nothing in Cway (the same as CWAY_READ_ONLY=1)",
+    )
     return parser.parse_args(argv)
 
 
@@ -74,12 +83,16 @@ def main(argv: list[str] | None = None) -> int:
         from cway_remote.serve import main as serve_main
 
         return serve_main(args[1:])
-    parse_args(argv)
+    parsed = parse_args(argv)
     skip_optional_uvicorn()
+    import os
+
     from cway_common.config import ConfigError, load_settings
 
+    # --read-only is one more source of CWAY_READ_ONLY, the strongest: read by the one loader.
+    env = {**os.environ, "CWAY_READ_ONLY": "1"} if parsed.read_only else None
     try:
-        settings = load_settings(component="shim")
+        settings = load_settings(env, component="shim")
     except ConfigError as exc:
         print(f"cway-mcp: configuration error: {exc}", file=sys.stderr, flush=True)
         return _serve_config_error(exc)

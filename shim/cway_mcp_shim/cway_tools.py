@@ -30,6 +30,7 @@ from cway_mcp_shim import (
     tools_uploads,
 )
 from cway_mcp_shim.gateway_protocol import CwayGateway
+from cway_mcp_shim.toolsets import ToolSelection, select_tools
 
 TOOL_MODULES = (
     tools_projects,
@@ -53,12 +54,15 @@ TOOL_MODULES = (
 )
 
 
-def register_cway_tools(server: MCPServer, gateway: CwayGateway) -> None:
-    """Register all Cway tools (projects, artworks, AI, organisation, media, graphql_query) and the
-    ``cway://schema.graphql`` resource on ``server``; every tool call goes through ``gateway``."""
-    for module in TOOL_MODULES:
-        module.register(server, gateway)
+def register_cway_tools(
+    server: MCPServer, gateway: CwayGateway, selection: ToolSelection | None = None
+) -> ToolSelection:
+    """Register the Cway tools ``selection`` picks (default: every one; ``CWAY_TOOLSETS`` /
+    ``CWAY_READ_ONLY`` through ``ToolSelection.from_settings``) and the ``cway://schema.graphql``
+    resource on ``server``; every tool call goes through ``gateway``."""
+    chosen = select_tools(server, TOOL_MODULES, gateway, selection or ToolSelection.everything())
     register_cway_resources(server)
+    return chosen
 
 
 def register_cway_resources(server: MCPServer) -> None:

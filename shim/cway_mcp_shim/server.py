@@ -23,6 +23,7 @@ from cway_mcp_shim.daemon_access import DaemonAccess
 from cway_mcp_shim.gateway import CwayHttpGateway
 from cway_mcp_shim.lazy_tools import LazyServer
 from cway_mcp_shim.middleware import install as install_middleware
+from cway_mcp_shim.toolsets import ToolSelection, declare_tools_list_changed
 
 SERVER_NAME = "cway"
 
@@ -40,6 +41,9 @@ reach this machine's localhost, ask them for the address the browser ended up on
 `complete_login` with it. `login` starts a sign-in on request, `whoami` shows who is signed in and \
 for how long, `list_authenticated_users` lists every account, `logout` signs one out. Never ask \
 the user for a password or token.
+
+Tools come in toolsets; when none of the listed tools does what the user needs (folders, shares, \
+people, catalogue, AI, admin...), call `enable_toolset` and then use the new tools.
 
 Errors are short and say what to do next; relay them rather than retrying blindly.
 """
@@ -90,11 +94,11 @@ def build_server(settings: Settings, runtime: ShimRuntime | None = None) -> MCPS
         log_level=settings.log_level,
     )
     register_auth_tools(server, AuthTools(runtime.daemon, runtime.gateway))
-    before = set(server.lazy_tools.registrations)
-    register_cway_tools(server, runtime.gateway)
+    selection = register_cway_tools(server, runtime.gateway, ToolSelection.from_settings(settings))
+    declare_tools_list_changed(server)  # enable_toolset changes the list while a session runs
     prefetch = None
     if runtime.daemon is not None:  # oauth2: the tools that send GraphQL as the caller ask the daemon early
-        cway_tools = frozenset(server.lazy_tools.registrations).difference(before) | {"whoami"}
+        cway_tools = frozenset(entry.name for entry in selection.entries) | {"whoami"}
         prefetch = BearerPrefetch(runtime.daemon, cway_tools, settings.cway_username)
     install_middleware(server, prefetch)  # after every tool: it closes their input schemas
     return server

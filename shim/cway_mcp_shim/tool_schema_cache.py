@@ -17,6 +17,7 @@ from typing import Any
 from cway_mcp_shim.auth_tools import AuthTools, register_auth_tools
 from cway_mcp_shim.cway_tools import register_cway_tools
 from cway_mcp_shim.lazy_tools import SCHEMAS_FILE, LazyServer
+from cway_mcp_shim.toolsets import ToolSelection, register_enable_toolset
 
 
 def registered_server() -> LazyServer:
@@ -24,6 +25,7 @@ def registered_server() -> LazyServer:
     server = LazyServer(name="schemas", cached={})
     register_auth_tools(server, AuthTools(None, SimpleNamespace(settings=None)))  # type: ignore[arg-type]
     register_cway_tools(server, None)  # type: ignore[arg-type]
+    register_enable_toolset(server, ToolSelection())  # listed whenever a toolset is off
     return server
 
 

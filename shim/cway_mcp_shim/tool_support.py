@@ -33,8 +33,8 @@ Username = Annotated[
     str | None,
     Field(
         description=(
-            "Which signed-in Cway account to act as (e.g. alice@contoso.example). "
-            "Omit to use the default account; only needed when the user has several."
+            # short on purpose: it is in nearly every tool's schema, so every word costs ~100 times per turn
+            "Signed-in Cway account to act as (e.g. alice@contoso.example); omit for the default one."
         )
     ),
 ]

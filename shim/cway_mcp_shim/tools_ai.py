@@ -27,6 +27,11 @@ from cway_mcp_shim import pending
 from cway_mcp_shim.gateway_protocol import CwayGateway
 from cway_mcp_shim.tool_support import ArtworkId, Out, ProjectId, Username, read_only, require_uuid, tool_result
 
+#: The toolset these tools come in (``CWAY_TOOLSETS``, toolsets.py).
+TOOLSET = "ai"
+DEFAULT_TOOLS: frozenset[str] = frozenset()
+
+
 #: Kept for tests and callers that bound the wait: the same limit as every long job (see pending.py).
 AI_WAIT_SECONDS = pending.WAIT_SECONDS
 

@@ -36,6 +36,12 @@ from cway_mcp_shim.tool_support import (
     writes,
 )
 
+#: The toolset these tools come in (``CWAY_TOOLSETS``, toolsets.py).
+TOOLSET = "approvals"
+#: The ones in the small day-to-day set (docs/mcp.md#toolsets).
+DEFAULT_TOOLS: frozenset[str] = frozenset({"remind_approver", "add_correction"})
+
+
 AWAITING_DECISION = ("FOR_REVIEW", "COMMENTED")
 DECIDED = ("APPROVED", "REJECTED")
 ArtworkIds = Annotated[list[str], Field(min_length=1, max_length=100, description="Artwork ids (UUIDs), 1-100.")]

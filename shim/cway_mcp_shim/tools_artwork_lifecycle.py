@@ -42,6 +42,10 @@ from cway_mcp_shim.tool_support import (
 )
 
 TOOLSET = "artworks"
+#: The ones in the small day-to-day set (docs/mcp.md#toolsets).
+DEFAULT_TOOLS: frozenset[str] = frozenset(
+    {"start_artworks", "set_artwork_dates", "deliver_artworks", "list_artwork_corrections"}
+)
 
 ArtworkIds = Annotated[list[str], Field(min_length=1, max_length=100, description="Artwork ids (UUIDs), 1-100.")]
 Role = Literal["approver", "supplier", "receiver"]

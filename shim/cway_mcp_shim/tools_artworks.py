@@ -48,6 +48,22 @@ from cway_mcp_shim.tool_support import (
     writes,
 )
 
+#: The toolset these tools come in (``CWAY_TOOLSETS``, toolsets.py).
+TOOLSET = "approvals"
+#: The ones in the small day-to-day set (docs/mcp.md#toolsets).
+DEFAULT_TOOLS: frozenset[str] = frozenset(
+    {
+        "list_artworks_to_approve",
+        "get_artwork",
+        "get_artwork_history",
+        "approve_artwork",
+        "reject_artwork",
+        "approve_artworks",
+        "reject_artworks",
+    }
+)
+
+
 ArtworkIds = Annotated[list[str], Field(min_length=1, max_length=100, description="Artwork ids (UUIDs), 1-100.")]
 Comment = Annotated[
     str, Field(description="Why it is rejected / what must change; Cway shows it to the supplier.", max_length=5000)

@@ -40,6 +40,12 @@ from cway_mcp_shim.tool_support import (
     writes,
 )
 
+#: The toolset these tools come in (``CWAY_TOOLSETS``, toolsets.py).
+TOOLSET = "media"
+#: The ones in the small day-to-day set (docs/mcp.md#toolsets).
+DEFAULT_TOOLS: frozenset[str] = frozenset({"get_file_download_url"})
+
+
 FileId = Annotated[str, Field(description="File id (UUID), from get_artwork, find_media_items or a share.")]
 #: How long to wait for the subscription to be sent before creating the job anyway.
 SUBSCRIBE_TIMEOUT_SECONDS = 10.0

@@ -7,14 +7,13 @@ only after the person confirmed it in a form that shows the operation and its va
 * clients that cannot show a form (no form elicitation) are refused: there is nobody to ask,
   and a model must not be the one that says yes;
 * operations listed in :mod:`cway_mcp_shim.exclusions` (billing, API keys, webhooks...) are refused;
-* read-only mode never has it: it is not registered when ``CWAY_READ_ONLY`` is set (until the
-  toolsets switch lands; the lead reconciles), and the tool re-checks at call time.
+* read-only mode (``CWAY_READ_ONLY`` / ``--read-only``) never lists it, whatever its annotations
+  say: :mod:`cway_mcp_shim.toolsets` leaves it out by name.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
@@ -29,7 +28,6 @@ from cway_mcp_shim.tool_support import Out, Username, tool_result, writes
 
 TOOLSET = "admin"
 
-READ_ONLY_ENV = "CWAY_READ_ONLY"
 MAX_RESULT_CHARS = 20_000
 MAX_SHOWN_VARIABLES = 4_000
 
@@ -38,11 +36,6 @@ Run one Cway GraphQL mutation that no other tool covers, after the user confirms
 showing the operation and variables. Prefer the dedicated tools. Validated against Cway's schema \
 (read cway://schema.graphql); one operation, at most 5 mutation fields. Needs a client that can \
 ask the user; billing, API keys, webhooks and similar are refused."""
-
-
-def read_only_requested() -> bool:
-    """``CWAY_READ_ONLY`` set to anything but empty/0/false: the server must not change Cway."""
-    return os.environ.get(READ_ONLY_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
 class MutationResult(Out):
@@ -63,9 +56,7 @@ def _question(operations: tuple[str, ...], text: str, variables: dict[str, Any] 
 
 
 def register(server: MCPServer, gateway: CwayGateway) -> None:
-    """Register ``run_graphql_mutation`` on ``server`` (not in read-only mode)."""
-    if read_only_requested():
-        return
+    """Register ``run_graphql_mutation`` on ``server`` (read-only mode leaves it out: toolsets.py)."""
 
     @server.tool(
         title="Run a GraphQL mutation (asks the user)",
@@ -81,8 +72,6 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         from cway_mcp_shim.mutation_guard import check_mutation  # graphql-core: loaded on first use
         from cway_mcp_shim.query_limits import QueryRejected
 
-        if read_only_requested():
-            raise ToolError("This server runs read-only; no mutation was sent.")
         if not request_scope.supports_form_elicitation():
             raise ToolError(
                 "run_graphql_mutation needs a client that can ask the user to confirm (form elicitation); "

@@ -33,6 +33,11 @@ from cway_mcp_shim.tool_support import (
     tool_result,
 )
 
+#: The toolset these tools come in (``CWAY_TOOLSETS``, toolsets.py).
+TOOLSET = "media"
+DEFAULT_TOOLS: frozenset[str] = frozenset()
+
+
 FolderId = Annotated[str, Field(description=f"Media center folder id (UUID such as {EXAMPLE_UUID}).")]
 
 

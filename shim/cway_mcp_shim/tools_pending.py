@@ -20,6 +20,10 @@ from cway_mcp_shim import pending, tools_ai
 from cway_mcp_shim.gateway_protocol import CwayGateway
 from cway_mcp_shim.tool_support import Out, Username, optional_text, read_only, require_text, tool_result
 
+#: The toolset these tools come in (``CWAY_TOOLSETS``, toolsets.py).
+TOOLSET = "ai"
+DEFAULT_TOOLS: frozenset[str] = frozenset()
+
 
 class PendingResult(Out):
     handle: str

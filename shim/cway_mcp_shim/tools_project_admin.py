@@ -35,6 +35,8 @@ from cway_mcp_shim.tool_support import (
 )
 
 TOOLSET = "projects"
+#: The ones in the small day-to-day set (docs/mcp.md#toolsets).
+DEFAULT_TOOLS: frozenset[str] = frozenset({"launch_projects", "set_project_dates"})
 
 ProjectIds = Annotated[list[str], Field(min_length=1, max_length=100, description="Project ids (UUIDs), 1-100.")]
 FileIds = Annotated[list[str], Field(min_length=1, max_length=100, description="File ids (UUIDs), 1-100.")]

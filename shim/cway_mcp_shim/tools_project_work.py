@@ -39,6 +39,12 @@ from cway_mcp_shim.tool_support import (
     writes,
 )
 
+#: The toolset these tools come in (``CWAY_TOOLSETS``, toolsets.py).
+TOOLSET = "projects"
+#: The ones in the small day-to-day set (docs/mcp.md#toolsets).
+DEFAULT_TOOLS: frozenset[str] = frozenset({"create_artwork", "assign_users_to_artworks"})
+
+
 Change = Literal["assign", "unassign", "leave"]
 ACTIONS = {"assign": "ASSIGN", "unassign": "UN_ASSIGN", "leave": "LEAVE_UNCHANGED"}
 ROLES = ("approver", "supplier", "receiver")

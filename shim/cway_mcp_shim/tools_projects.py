@@ -50,6 +50,12 @@ from cway_mcp_shim.tool_support import (
     writes,
 )
 
+#: The toolset these tools come in (``CWAY_TOOLSETS``, toolsets.py).
+TOOLSET = "projects"
+#: The ones in the small day-to-day set (docs/mcp.md#toolsets).
+DEFAULT_TOOLS: frozenset[str] = frozenset({"list_projects", "get_project", "get_project_history", "create_project"})
+
+
 ProjectStateName = Literal["PLANNED", "IN_PROGRESS", "STAND_BY", "DELIVERED", "CLOSED"]
 Audience = Literal["ORDERER", "PROJECT_MANAGER", "GRAPHICS_CREATOR"]
 

@@ -21,6 +21,11 @@ from cway_mcp_shim.gateway_protocol import CwayGateway
 from cway_mcp_shim.query_limits import MAX_DEPTH, MAX_DOCUMENT_CHARS, MAX_FIELDS, QueryRejected
 from cway_mcp_shim.tool_support import Out, Username, read_only, tool_result
 
+#: The toolset these tools come in (``CWAY_TOOLSETS``, toolsets.py).
+TOOLSET = "admin"
+DEFAULT_TOOLS: frozenset[str] = frozenset()
+
+
 SCHEMA_URI = "cway://schema.graphql"
 SCHEMA_MIME = "application/graphql"
 #: Largest answer handed back to the model (characters of compact JSON).

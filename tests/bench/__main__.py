@@ -16,6 +16,7 @@ from tests.bench.coverage import bench_schema_coverage
 from tests.bench.journal import bench_journal
 from tests.bench.remote import bench_remote
 from tests.bench.startup import bench_startup
+from tests.bench.tokens import bench_tokens
 from tests.bench.toolcall import bench_tool_call
 
 ROWS: dict[str, Callable[[], list[Row]]] = {
@@ -27,6 +28,7 @@ ROWS: dict[str, Callable[[], list[Row]]] = {
     "remote": bench_remote,  # cway-mcp serve (h13's rows: tests/bench/remote.py)
     "coverage": bench_schema_coverage,  # issue 19: schema operations reached before/after
     "journal": bench_journal,  # the refresh journal's fdatasync (issue 22)
+    "tokens": bench_tokens,  # issue 19: the default tools/list size in o200k_base tokens
 }
 
 

@@ -108,6 +108,9 @@ def daemon_env(
         # Unreachable by default: tests that sign in pass the emulator's URLs in ``extra``.
         "AZURE_AUTHORITY": "http://127.0.0.1:9/tenant/v2.0",
         "CWAY_API_URL": "http://127.0.0.1:9/graphql",
+        # Every tool, not the small default set: the end-to-end tests call tools of every toolset.
+        # Tests of the default list and of enable_toolset override it (tests/shim/test_toolsets_e2e.py).
+        "CWAY_TOOLSETS": "all",
     }
     env.update(extra or {})
     return env

@@ -79,6 +79,7 @@ def remote_env(
             "CWAY_MCP_DATABASE_URL": database_url,
             "CWAY_MCP_LOG_LEVEL": "INFO",
             "AUTH_METHOD": "oauth2",
+            "CWAY_TOOLSETS": "all",  # every tool; tests/remote/test_remote_toolsets.py checks the others
         }
     )
     return env

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from cway_common.config import load_settings
 from cway_mcp_shim.cway_tools import register_cway_tools
 from cway_mcp_shim.lazy_tools import LazyServer
+from cway_mcp_shim.toolsets import ToolSelection
 from tests.shim_tools.conftest import DAVE, artwork_id, build_server, connected, project_id
 from tests.shim_tools.static_gateway import StaticTokenGateway
 from tests.shim_tools.test_confirmations import Person, text
@@ -96,17 +98,15 @@ async def test_what_is_not_one_valid_allowed_mutation_is_refused(
     assert gateway.calls == [] and person.questions == []  # refused before asking
 
 
-async def test_read_only_mode_has_no_generic_mutation(
-    gateway: StaticTokenGateway, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CWAY_READ_ONLY", "1")
+async def test_read_only_mode_has_no_generic_mutation(gateway: StaticTokenGateway) -> None:
+    base = {"AUTH_METHOD": "static", "CWAY_API_TOKEN": "t", "CWAY_TOOLSETS": "all"}
+    read_only = load_settings({**base, "CWAY_READ_ONLY": "1"}, component="shim")
     server = LazyServer(name="read-only")
-    register_cway_tools(server, gateway)
+    register_cway_tools(server, gateway, ToolSelection.from_settings(read_only))
     async with Client(server) as client:
         names = {t.name for t in (await client.list_tools()).tools}
     assert "run_graphql_mutation" not in names and "graphql_query" in names
-    monkeypatch.setenv("CWAY_READ_ONLY", "0")
     writable = LazyServer(name="writable")
-    register_cway_tools(writable, gateway)
+    register_cway_tools(writable, gateway, ToolSelection.from_settings(load_settings(base, component="shim")))
     async with Client(writable) as client:
         assert "run_graphql_mutation" in {t.name for t in (await client.list_tools()).tools}

@@ -32,6 +32,7 @@ async def test_static_tokens_per_organisation_and_switching(emulator: EmulatorSe
         "CWAY_API_URL": emulator.cway_api_url,
         "CWAY_API_TOKEN": emulator.issue_static_token(ERIN),  # lands in Contoso, her first organisation
         "CWAY_TOKEN_FABRIKAM": emulator.issue_static_token(ERIN, ORG_FABRIKAM),
+        "CWAY_TOOLSETS": "all",  # list_organisations / switch_organisation are in the admin toolset
     }
     settings = load_settings(env, component="shim", cwd=tmp_path)
     assert set(settings.cway_org_tokens) == {"fabrikam"}
