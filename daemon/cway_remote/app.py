@@ -44,6 +44,7 @@ from .consent import ConsentRoutes
 from .consents import ConsentDb
 from .exchange import CwayExchange
 from .gateway import RemoteGateway, register_whoami
+from .iss import IssOnAuthorize
 from .oauth_db import OAuthDb
 from .pg_store import PgTokenStore
 from .provider import SCOPE, CwayOAuthProvider
@@ -214,6 +215,7 @@ def build_app(runtime: RemoteRuntime) -> Starlette:
     # The SDK's metadata does not advertise Client ID Metadata Documents; this server accepts them
     # (cimd.py), so its route is served first with the flag set.
     app.router.routes.insert(0, metadata_route(server))
+    app.add_middleware(IssOnAuthorize, issuer=runtime.settings.public_url)
     # Outermost, so a refused request costs nothing (see ratelimit_middleware.py).
     app.add_middleware(
         RateLimitMiddleware, limiter=RateLimiter(runtime.settings.rate_limits, runtime.clock, runtime.audit)
@@ -231,6 +233,7 @@ def metadata_route(server: MCPServer) -> Route:
         auth.revocation_options or RevocationOptions(),
     )
     metadata.client_id_metadata_document_supported = True
+    metadata.authorization_response_iss_parameter_supported = True  # RFC 9207, see iss.py
     return Route(
         "/.well-known/oauth-authorization-server",
         endpoint=cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"]),
