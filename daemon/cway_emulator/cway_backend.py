@@ -11,6 +11,7 @@ path (``graphql_ws.py``), with the same bearer rules.
 
 from __future__ import annotations
 
+import hmac
 import json
 
 from fastapi import FastAPI, Request, WebSocket
@@ -23,6 +24,7 @@ from cway_emulator.gql_context import Ctx
 from cway_emulator.graphql_api import execute_request
 from cway_emulator.graphql_ws import serve_graphql_ws
 from cway_emulator.http_common import QuietLogMiddleware, base_app, gate, graphql_unauthorized, log
+from cway_emulator.previews import download_signature, find_preview, preview_png
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 UNAUTHORIZED = {"errors": [{"message": "Unauthorized"}]}
@@ -86,6 +88,30 @@ def create_cway_app(emu: Emulator) -> FastAPI:
         if rejected:
             emu.counters.incr("graphql_invalid")
         return JSONResponse(payload, status)
+
+    @app.get("/_emulator/download/{file_id}/{name}")
+    def download(request: Request, file_id: str, name: str, expires: int = 0, sig: str = "") -> Response:
+        """A ``tempFileDownloadUrl``: needs the bearer of the user it was signed for, before it expires.
+        Only previews have bytes here; other files answer 404 (their content is not modelled)."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        try:
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthorized("missing bearer")
+            user = emu.cway.authenticate(token.strip())
+        except Unauthorized:
+            return JSONResponse({"error": "Unauthorized"}, 401)
+        want = download_signature(file_id.lower(), expires, str(user["username"]))
+        if expires < emu.clock.now().timestamp():
+            return JSONResponse({"error": "expired"}, 403)
+        if not hmac.compare_digest(sig.encode(), want.encode()):
+            return JSONResponse({"error": "bad signature"}, 403)
+        with emu.store.lock:
+            preview = find_preview(emu.store.artworks, file_id)
+        if preview is None:
+            return JSONResponse({"error": "no content"}, 404)
+        emu.counters.incr("preview_download")
+        body = preview_png(preview["_artwork"])
+        return Response(body, 200, {"Content-Type": "image/png", **NO_STORE})
 
     @app.get("/graphql")
     def graphql_get() -> Response:

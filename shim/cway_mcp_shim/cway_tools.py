@@ -20,6 +20,7 @@ from cway_mcp_shim import (
     tools_project_work,
     tools_projects,
     tools_query,
+    tools_review,
 )
 from cway_mcp_shim.gateway_protocol import CwayGateway
 
@@ -34,6 +35,7 @@ TOOL_MODULES = (
     tools_media,
     tools_downloads,
     tools_query,
+    tools_review,
 )
 
 

@@ -19,6 +19,7 @@ from pydantic import Field
 from cway_mcp_shim import documents as D
 from cway_mcp_shim.confirm import can_confirm, confirm_change
 from cway_mcp_shim.gateway_protocol import CwayGateway
+from cway_mcp_shim.review_app import UI_META
 from cway_mcp_shim.tool_models import (
     ArtworkRow,
     Event,
@@ -116,7 +117,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         shown, info = page_slice(rows, page, page_size)
         return tool_result(ArtworksPage(artworks=shown, **info))
 
-    @server.tool(title="Artworks waiting for my approval", annotations=read_only())
+    @server.tool(title="Artworks waiting for my approval", annotations=read_only(), meta=UI_META)
     async def list_artworks_to_approve(
         project_id: OptionalProjectFilter = None, page: Page = 1, page_size: PageSize = 25, username: Username = None
     ) -> Annotated[CallToolResult, ArtworksPage]:
