@@ -10,6 +10,7 @@ from __future__ import annotations
 from mcp.server.mcpserver import MCPServer
 
 from cway_mcp_shim import (
+    prompts,
     tools_ai,
     tools_approvals,
     tools_artworks,
@@ -44,6 +45,7 @@ def register_cway_tools(server: MCPServer, gateway: CwayGateway) -> None:
     ``cway://schema.graphql`` resource on ``server``; every tool call goes through ``gateway``."""
     for module in TOOL_MODULES:
         module.register(server, gateway)
+    prompts.register(server, gateway)  # the recurring jobs as prompts, and argument completion
     register_cway_resources(server)
 
 
