@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 from mcp.server.auth.handlers.metadata import MetadataHandler
-from mcp.server.auth.routes import build_metadata, cors_middleware
+from mcp.server.auth.routes import build_metadata, build_resource_metadata_url, cors_middleware
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -47,10 +47,11 @@ from .gateway import RemoteGateway, register_whoami
 from .iss import IssOnAuthorize
 from .oauth_db import OAuthDb
 from .pg_store import PgTokenStore
-from .provider import SCOPE, CwayOAuthProvider
+from .provider import SCOPE, SCOPES, CwayOAuthProvider
 from .ratelimit_middleware import RateLimiter, RateLimitMiddleware
 from .refresh import RemoteRefresher, refresh_due_at
 from .settings import CALLBACK_PATH, MCP_PATH, RemoteSettings
+from .step_up import StepUpMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ def build_server(runtime: RemoteRuntime) -> MCPServer:
         required_scopes=[SCOPE],
         validate_token_resource=True,
         client_registration_options=ClientRegistrationOptions(
-            enabled=True, valid_scopes=[SCOPE], default_scopes=[SCOPE]
+            enabled=True, valid_scopes=list(SCOPES), default_scopes=[SCOPE]
         ),
         revocation_options=RevocationOptions(enabled=True),
     )
@@ -216,6 +217,24 @@ def build_app(runtime: RemoteRuntime) -> Starlette:
     # (cimd.py), so its route is served first with the flag set.
     app.router.routes.insert(0, metadata_route(server))
     app.add_middleware(IssOnAuthorize, issuer=runtime.settings.public_url)
+    write_tools: list[frozenset[str]] = []
+
+    async def writes() -> frozenset[str]:
+        """The tools that change Cway (no readOnlyHint), from the server's own listing, once."""
+        if not write_tools:
+            listed = await server.list_tools()
+            write_tools.append(
+                frozenset(t.name for t in listed if not (t.annotations and t.annotations.read_only_hint))
+            )
+        return write_tools[0]
+
+    app.add_middleware(
+        StepUpMiddleware,
+        path=MCP_PATH,
+        provider=runtime.provider,
+        write_tools=writes,
+        resource_metadata_url=str(build_resource_metadata_url(runtime.settings.resource_url)),  # type: ignore[arg-type]
+    )
     # Outermost, so a refused request costs nothing (see ratelimit_middleware.py).
     app.add_middleware(
         RateLimitMiddleware, limiter=RateLimiter(runtime.settings.rate_limits, runtime.clock, runtime.audit)
