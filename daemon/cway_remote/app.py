@@ -36,6 +36,7 @@ from cway_common import __version__
 from cway_common.clock import SYSTEM_CLOCK, Clock
 from cway_common.config import is_loopback_host
 from cway_mcp_shim.cway_tools import register_cway_tools
+from cway_mcp_shim.icons import SERVER_ICONS
 from cway_mcp_shim.middleware import install as install_middleware
 
 from . import db
@@ -165,6 +166,7 @@ def build_server(runtime: RemoteRuntime) -> MCPServer:
         title="Cway",
         version=__version__,
         instructions=INSTRUCTIONS,
+        icons=SERVER_ICONS,
         auth_server_provider=runtime.provider,
         auth=auth,
         log_level=settings.base.log_level,  # type: ignore[arg-type]
