@@ -16,11 +16,12 @@ from typing import Annotated
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, ImageContent, TextContent
+from mcp.types import CallToolResult, ImageContent, ResourceLink, TextContent
 from pydantic import Field
 
 from cway_mcp_shim import documents as D
 from cway_mcp_shim.gateway_protocol import CwayGateway
+from cway_mcp_shim.links import artwork_link
 from cway_mcp_shim.review_app import UI_META, register_app
 from cway_mcp_shim.tool_models import ArtworkRow, Event, artwork_row, events_newest_first
 from cway_mcp_shim.tool_support import ArtworkId, Username, read_only, require_uuid
@@ -109,9 +110,10 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
             corrections=[e for e in history if "CORRECTION" in e.name.upper()],
             preview=how,
         )
-        content: list[TextContent | ImageContent] = [TextContent(type="text", text=review_text(review))]
+        content: list[TextContent | ImageContent | ResourceLink] = [TextContent(type="text", text=review_text(review))]
         if image is not None:
             content.append(image)
+        content.append(artwork_link(review.id, review.name))
         return CallToolResult(
             content=list(content), structured_content=review.model_dump(mode="json", exclude_none=True)
         )

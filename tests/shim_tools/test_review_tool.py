@@ -7,7 +7,7 @@ import base64
 import re
 
 import httpx
-from mcp.types import ImageContent, TextContent, TextResourceContents
+from mcp.types import ImageContent, ResourceLink, TextContent, TextResourceContents
 
 from cway_emulator import EmulatorServer
 from cway_mcp_shim.review_app import CSP, RESOURCE_URI
@@ -31,9 +31,10 @@ async def test_review_carries_the_preview_as_image_data_and_names_the_app(
         art = await _first_to_approve(c)
         result = await c.call_tool("review_artwork", {"artwork_id": art["id"]})
     assert not result.is_error, result.content
-    (text, image) = result.content
+    (text, image, link) = result.content
     assert isinstance(text, TextContent) and art["name"] in text.text and "approve" in text.text
     assert isinstance(image, ImageContent) and image.mime_type == "image/png"
+    assert isinstance(link, ResourceLink) and str(link.uri) == f"cway://artworks/{art['id']}"
     assert base64.b64decode(image.data).startswith(b"\x89PNG\r\n\x1a\n")
     review = result.structured_content
     assert review is not None and review["id"] == art["id"] and review["preview"] == "image"
