@@ -73,7 +73,8 @@ async def test_approve_in_the_app_reaches_cway_once_and_updates_the_view(
 ) -> None:
     async with connected(gateway) as client:
         listing = await client.call_tool("list_artworks_to_approve", {})
-        art = listing.structured_content["artworks"][0]  # type: ignore[index]
+        assert listing.structured_content is not None
+        art = listing.structured_content["artworks"][0]
         arguments = {"artwork_id": art["id"]}
         result = await client.call_tool("review_artwork", arguments)
         assert not result.is_error, result.content

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import re
+from typing import Any
 
 import httpx
+from mcp import Client
 from mcp.types import ImageContent, ResourceLink, TextContent, TextResourceContents
 
 from cway_emulator import EmulatorServer
@@ -15,10 +17,11 @@ from tests.shim_tools.conftest import ALICE, BOB, connected
 from tests.shim_tools.static_gateway import StaticTokenGateway
 
 
-async def _first_to_approve(c: object) -> dict[str, object]:
-    listing = await c.call_tool("list_artworks_to_approve", {})  # type: ignore[attr-defined]
-    assert not listing.is_error, listing.content
-    return listing.structured_content["artworks"][0]  # type: ignore[no-any-return]
+async def _first_to_approve(c: Client) -> dict[str, Any]:
+    listing = await c.call_tool("list_artworks_to_approve", {})
+    assert not listing.is_error and listing.structured_content is not None, listing.content
+    first: dict[str, Any] = listing.structured_content["artworks"][0]
+    return first
 
 
 async def test_review_carries_the_preview_as_image_data_and_names_the_app(
