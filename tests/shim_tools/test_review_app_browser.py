@@ -23,7 +23,7 @@ from mcp.types import TextResourceContents
 from cway_emulator import EmulatorServer
 from cway_mcp_shim.review_app import RESOURCE_URI
 from tests.helpers.cdp import CHROMIUM, Page, chromium_page
-from tests.shim_tools.conftest import connected
+from tests.shim_tools.conftest import artwork_id, connected
 from tests.shim_tools.static_gateway import StaticTokenGateway
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium")]
@@ -124,3 +124,49 @@ async def test_approve_in_the_app_reaches_cway_once_and_updates_the_view(
     assert len(approvals) == 1 and approvals[0].variables == {"artworkId": art["id"]}
     events = [e for e in emulator.emulator.store.events.get(art["id"], []) if e.get("name") == "ARTWORK_APPROVED"]
     assert len(events) == 1
+
+
+def press(page: Page, key: str, code: str, key_code: int, text: str = "") -> None:
+    """A real key press (keyDown with its text, so Enter activates a focused button, then keyUp)."""
+    page.send("Input.dispatchKeyEvent", type="keyDown", key=key, code=code, windowsVirtualKeyCode=key_code, text=text)
+    page.send("Input.dispatchKeyEvent", type="keyUp", key=key, code=code, windowsVirtualKeyCode=key_code)
+
+
+async def test_reject_with_a_comment_from_the_keyboard(gateway: StaticTokenGateway, emulator: EmulatorServer) -> None:
+    """Keyboard only after focusing the comment: type, Tab past Approve to Reject, Enter."""
+    async with connected(gateway) as client:
+        arguments = {"artwork_id": artwork_id(4)}
+        result = await client.call_tool("review_artwork", arguments)
+        assert not result.is_error, result.content
+        (resource,) = (await client.read_resource(RESOURCE_URI)).contents
+        assert isinstance(resource, TextResourceContents)
+        tool_result = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+        cm = chromium_page(scripts=True, window="320,1000", extra=("--disable-features=IsolateSandboxedIframes",))
+        page = await asyncio.to_thread(cm.__enter__)
+        try:
+            await asyncio.to_thread(page.navigate, HOST.as_uri())
+            mount = f"mount({json.dumps(resource.text)}, {json.dumps(arguments)}, {json.dumps(tool_result)})"
+            await asyncio.to_thread(page.evaluate, mount)
+            await asyncio.to_thread(wait_for, page, lambda h: 'src="data:image/png;base64,' in h, "the preview")
+            await asyncio.to_thread(click_in_app, page, "#comment")
+            await asyncio.to_thread(page.send, "Input.insertText", text="Logo too small")
+            await asyncio.to_thread(press, page, "Tab", "Tab", 9)  # -> Approve
+            await asyncio.to_thread(press, page, "Tab", "Tab", 9)  # -> Reject with comment
+            await asyncio.to_thread(press, page, "Enter", "Enter", 13, "\r")
+            calls: list[dict[str, Any]] = []
+            deadline = time.monotonic() + 20
+            while not calls and time.monotonic() < deadline:
+                calls = json.loads(await asyncio.to_thread(page.evaluate, "JSON.stringify(outbox.splice(0))"))
+                await asyncio.sleep(0.1)
+            (call,) = calls
+            expected = {"artwork_id": artwork_id(4), "comment": "Logo too small"}
+            assert call["params"] == {"name": "reject_artwork", "arguments": expected}
+            answer = await client.call_tool(call["params"]["name"], call["params"]["arguments"])
+            delivered = answer.model_dump(by_alias=True, mode="json", exclude_none=True)
+            await asyncio.to_thread(page.evaluate, f"deliver({json.dumps(call['id'])}, {json.dumps(delivered)})")
+            await asyncio.to_thread(wait_for, page, lambda h: "Rejected: state now REJECTED" in h, "the outcome")
+        finally:
+            await asyncio.to_thread(cm.__exit__, None, None, None)
+    assert [c.variables for c in gateway.calls if c.name == "RejectArtwork"] == [
+        {"input": {"artworkId": artwork_id(4), "username": "alice@contoso.example", "comment": "Logo too small"}}
+    ]
