@@ -11,6 +11,7 @@ per artwork, so a screenshot shows which artwork it is.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 import uuid
@@ -58,6 +59,7 @@ def encode_png(width: int, height: int, rows: list[bytes]) -> bytes:
     )
 
 
+@functools.lru_cache(maxsize=256)
 def preview_png(artwork_id: str) -> bytes:
     """A panel in the artwork's own colour with a frame and diagonal bands."""
     seed = hashlib.sha256(artwork_id.encode()).digest()
