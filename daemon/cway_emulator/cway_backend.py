@@ -12,6 +12,7 @@ path (``graphql_ws.py``), with the same bearer rules.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 
 from fastapi import FastAPI, Request, WebSocket
@@ -24,6 +25,7 @@ from cway_emulator.gql_context import Ctx
 from cway_emulator.graphql_api import execute_request
 from cway_emulator.graphql_ws import serve_graphql_ws
 from cway_emulator.http_common import QuietLogMiddleware, base_app, gate, graphql_unauthorized, log
+from cway_emulator.previews import download_signature, find_preview, preview_png
 from cway_emulator.resolvers_uploads import UploadRefused, accept_upload, store_upload
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -110,6 +112,30 @@ def create_cway_app(emu: Emulator) -> FastAPI:
             )
         store_upload(emu.store, int(emu.clock.now().timestamp() * 1000), pending, body)
         return Response(status_code=200, headers={"ETag": f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'})
+
+    @app.get("/_emulator/download/{file_id}/{name}")
+    def download(request: Request, file_id: str, name: str, expires: int = 0, sig: str = "") -> Response:
+        """A ``tempFileDownloadUrl``: needs the bearer of the user it was signed for, before it expires.
+        Only previews have bytes here; other files answer 404 (their content is not modelled)."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        try:
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthorized("missing bearer")
+            user = emu.cway.authenticate(token.strip())
+        except Unauthorized:
+            return JSONResponse({"error": "Unauthorized"}, 401)
+        want = download_signature(file_id.lower(), expires, str(user["username"]))
+        if expires < emu.clock.now().timestamp():
+            return JSONResponse({"error": "expired"}, 403)
+        if not hmac.compare_digest(sig.encode(), want.encode()):
+            return JSONResponse({"error": "bad signature"}, 403)
+        with emu.store.lock:
+            preview = find_preview(emu.store.artworks, file_id)
+        if preview is None:
+            return JSONResponse({"error": "no content"}, 404)
+        emu.counters.incr("preview_download")
+        body = preview_png(preview["_artwork"])
+        return Response(body, 200, {"Content-Type": "image/png", **NO_STORE})
 
     @app.get("/graphql")
     def graphql_get() -> Response:

@@ -21,6 +21,7 @@ from cway_emulator.gql_context import (
     org_records,
     user_ref,
 )
+from cway_emulator.previews import preview_file
 from cway_emulator.resolvers_projects import add_event
 
 
@@ -112,6 +113,7 @@ ARTWORK_FIELDS: dict[str, Resolver] = {
     "isInRejectableState": lambda a, info: a["state"] in APPROVABLE_STATES,
     "isInCommentableState": lambda a, info: a["state"] in APPROVABLE_STATES,
     "isInCreateNewRevisionState": lambda a, info: a["state"] in ("UNSTARTED", "REJECTED", "COMMENTED"),
+    "previewFile": lambda a, info: preview_file(a),
 }
 
 

@@ -7,7 +7,6 @@ subscription are in ``resolvers_downloads``.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
@@ -15,6 +14,7 @@ from graphql import GraphQLError, GraphQLResolveInfo
 from cway_emulator.fixtures import Record
 from cway_emulator.folder_access import rights, visible_folder
 from cway_emulator.gql_context import Ctx, Resolver, contains, ctx_of, in_org, org_records, paginate
+from cway_emulator.previews import download_signature, find_preview
 
 
 def _folder(ctx: Ctx, ident: str) -> Record:
@@ -110,9 +110,10 @@ def q_share(_: Any, info: GraphQLResolveInfo, id: str) -> Record:
 
 def q_temp_download_url(_: Any, info: GraphQLResolveInfo, fileId: str) -> str:
     ctx = ctx_of(info)
-    f = in_org(ctx, ctx.store.files, fileId, "File")
+    preview = find_preview(ctx.store.artworks, fileId)
+    f = preview if preview and preview["_org"] == ctx.org_id else in_org(ctx, ctx.store.files, fileId, "File")
     expires = ctx.now_ms() // 1000 + 900
-    sig = hashlib.sha256(f"{f['id']}:{expires}:{ctx.username}".encode()).hexdigest()[:32]
+    sig = download_signature(f["id"], expires, ctx.username)
     return f"{ctx.base_url}/_emulator/download/{f['id']}/{f['name']}?expires={expires}&sig={sig}"
 
 

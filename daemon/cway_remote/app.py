@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 from mcp.server.auth.handlers.metadata import MetadataHandler
-from mcp.server.auth.routes import build_metadata, cors_middleware
+from mcp.server.auth.routes import build_metadata, build_resource_metadata_url, cors_middleware
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -38,6 +38,7 @@ from cway_common.clock import SYSTEM_CLOCK, Clock
 from cway_common.config import is_loopback_host
 from cway_mcp_shim.cway_tools import register_cway_tools
 from cway_mcp_shim.gateway import KEEPALIVE_EXPIRY_SECONDS
+from cway_mcp_shim.icons import SERVER_ICONS
 from cway_mcp_shim.middleware import install as install_middleware
 from cway_mcp_shim.toolsets import ToolSelection
 
@@ -48,14 +49,16 @@ from .consent import ConsentRoutes
 from .consents import ConsentDb
 from .exchange import CwayExchange
 from .gateway import RemoteGateway, register_whoami
+from .iss import IssOnAuthorize
 from .metrics import HttpMetricsMiddleware, RemoteMetrics
 from .oauth_db import OAuthDb
 from .pg_store import PgTokenStore
-from .provider import SCOPE, CwayOAuthProvider
+from .provider import SCOPE, SCOPES, CwayOAuthProvider
 from .ratelimit_middleware import RateLimiter, RateLimitMiddleware
 from .read_cache import ChangeListener, ReadCache
 from .refresh import RemoteRefresher, refresh_due_at
 from .settings import CALLBACK_PATH, MCP_PATH, RemoteSettings
+from .step_up import StepUpMiddleware
 from .tracing import Tracing, start_tracing
 
 log = logging.getLogger(__name__)
@@ -208,7 +211,7 @@ def build_server(runtime: RemoteRuntime) -> MCPServer:
         required_scopes=[SCOPE],
         validate_token_resource=True,
         client_registration_options=ClientRegistrationOptions(
-            enabled=True, valid_scopes=[SCOPE], default_scopes=[SCOPE]
+            enabled=True, valid_scopes=list(SCOPES), default_scopes=[SCOPE]
         ),
         revocation_options=RevocationOptions(enabled=True),
     )
@@ -217,6 +220,7 @@ def build_server(runtime: RemoteRuntime) -> MCPServer:
         title="Cway",
         version=__version__,
         instructions=INSTRUCTIONS,
+        icons=SERVER_ICONS,
         auth_server_provider=runtime.provider,
         auth=auth,
         log_level=settings.base.log_level,  # type: ignore[arg-type]
@@ -304,7 +308,26 @@ def build_app(runtime: RemoteRuntime) -> Starlette:
     # The SDK's metadata does not advertise Client ID Metadata Documents; this server accepts them
     # (cimd.py), so its route is served first with the flag set.
     app.router.routes.insert(0, metadata_route(server))
-    # So a refused request costs nothing (see ratelimit_middleware.py).
+    app.add_middleware(IssOnAuthorize, issuer=runtime.settings.public_url)
+    write_tools: list[frozenset[str]] = []
+
+    async def writes() -> frozenset[str]:
+        """The tools that change Cway (no readOnlyHint), from the server's own listing, once."""
+        if not write_tools:
+            listed = await server.list_tools()
+            write_tools.append(
+                frozenset(t.name for t in listed if not (t.annotations and t.annotations.read_only_hint))
+            )
+        return write_tools[0]
+
+    app.add_middleware(
+        StepUpMiddleware,
+        path=MCP_PATH,
+        provider=runtime.provider,
+        write_tools=writes,
+        resource_metadata_url=str(build_resource_metadata_url(runtime.settings.resource_url)),  # type: ignore[arg-type]
+    )
+    # Outside the handlers, so a refused request costs nothing (see ratelimit_middleware.py).
     app.add_middleware(
         RateLimitMiddleware, limiter=RateLimiter(runtime.settings.rate_limits, runtime.clock, runtime.audit)
     )
@@ -327,6 +350,7 @@ def metadata_route(server: MCPServer) -> Route:
         auth.revocation_options or RevocationOptions(),
     )
     metadata.client_id_metadata_document_supported = True
+    metadata.authorization_response_iss_parameter_supported = True  # RFC 9207, see iss.py
     return Route(
         "/.well-known/oauth-authorization-server",
         endpoint=cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"]),

@@ -49,6 +49,7 @@ from cway_common.clock import Clock
 from .audit import AuditSink
 from .consents import ConsentDb
 from .exchange import CwayExchange
+from .iss import with_iss
 from .oauth_db import OAuthDb, digest, new_secret
 from .pg_store import PgTokenStore, account_key
 from .provider import CODE_LIFETIME, PENDING_LIFETIME, CwayOAuthProvider
@@ -282,7 +283,10 @@ class ConsentRoutes:
         )
         self._audit.event("sign_in_completed", account=record.username, client_id=pending["client_id"])
         return RedirectResponse(
-            construct_redirect_uri(pending["redirect_uri"], code=ours, state=pending.get("state")),
+            with_iss(
+                construct_redirect_uri(pending["redirect_uri"], code=ours, state=pending.get("state")),
+                self._settings.public_url,
+            ),
             status_code=302,
             headers={"Cache-Control": "no-store"},
         )
@@ -291,4 +295,5 @@ class ConsentRoutes:
         url = construct_redirect_uri(
             pending["redirect_uri"], error=error, error_description=description, state=pending.get("state")
         )
+        url = with_iss(url, self._settings.public_url)
         return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})

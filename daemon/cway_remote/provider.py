@@ -48,6 +48,10 @@ from .settings import RemoteSettings
 log = logging.getLogger(__name__)
 
 SCOPE = "cway"
+#: Needed on top of SCOPE by every tool that changes Cway data (step-up: see step_up.py).
+WRITE_SCOPE = "cway.write"
+#: What any client may ask for; what it gets by default is SCOPE alone (read).
+SCOPES = (SCOPE, WRITE_SCOPE)
 PENDING_LIFETIME = timedelta(minutes=10)
 CODE_LIFETIME = timedelta(minutes=5)
 REFRESH_LIFETIME = timedelta(days=30)
@@ -89,8 +93,8 @@ class CwayOAuthProvider:
             self._audit.event("client_denied", client_id=client_id[:300])
             return None
         if is_metadata_url(client_id):
-            return await self._metadata_client(client_id, info)
-        return OAuthClientInformationFull.model_validate(info) if info is not None else None
+            return _any_scope(await self._metadata_client(client_id, info))
+        return _any_scope(OAuthClientInformationFull.model_validate(info) if info is not None else None)
 
     async def _metadata_client(self, url: str, cached: dict[str, Any] | None) -> OAuthClientInformationFull | None:
         """A client identified by its metadata document (CIMD): cached, else fetched (see :mod:`cimd`)."""
@@ -100,7 +104,7 @@ class CwayOAuthProvider:
         if self._http is None:
             return None
         try:
-            info = await fetch_client(self._http, url, allow_private=self._settings.is_loopback, scope=SCOPE)
+            info = await fetch_client(self._http, url, allow_private=self._settings.is_loopback, scope=" ".join(SCOPES))
         except CimdError as exc:
             log.info("client metadata document refused: %s", exc)
             self._audit.event("client_metadata_refused", client_id=url, reason=str(exc))
@@ -299,3 +303,10 @@ class CwayOAuthProvider:
         """Every token of one account (its Cway session ended): its clients must sign in again."""
         count = await self._db.revoke_subject(subject)
         self._audit.event("tokens_revoked", account_key=subject[:12], count=count, reason="cway_session_ended")
+
+
+def _any_scope(client: OAuthClientInformationFull | None) -> OAuthClientInformationFull | None:
+    """Every client may ask for every scope of this server, whatever it registered with: a client
+    that registered (or was cached) with the read scope must be able to step up to write; what it
+    gets is still what the person approves on the consent page."""
+    return client.model_copy(update={"scope": " ".join(SCOPES)}) if client is not None else None

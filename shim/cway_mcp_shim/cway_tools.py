@@ -10,6 +10,7 @@ from __future__ import annotations
 from mcp.server.mcpserver import MCPServer
 
 from cway_mcp_shim import (
+    prompts,
     tools_ai,
     tools_approvals,
     tools_artwork_lifecycle,
@@ -26,10 +27,12 @@ from cway_mcp_shim import (
     tools_project_work,
     tools_projects,
     tools_query,
+    tools_review,
     tools_shares,
     tools_uploads,
 )
 from cway_mcp_shim.gateway_protocol import CwayGateway
+from cway_mcp_shim.review_app import register_app
 from cway_mcp_shim.toolsets import ToolSelection, select_tools
 
 TOOL_MODULES = (
@@ -51,6 +54,7 @@ TOOL_MODULES = (
     tools_people,
     tools_catalogue,
     tools_uploads,
+    tools_review,
 )
 
 
@@ -61,10 +65,13 @@ def register_cway_tools(
     ``CWAY_READ_ONLY`` through ``ToolSelection.from_settings``) and the ``cway://schema.graphql``
     resource on ``server``; every tool call goes through ``gateway``."""
     chosen = select_tools(server, TOOL_MODULES, gateway, selection or ToolSelection.everything())
+    prompts.register(server, gateway)  # the recurring jobs as prompts, and argument completion
     register_cway_resources(server)
     return chosen
 
 
 def register_cway_resources(server: MCPServer) -> None:
-    """Register the Cway resources only (the schema); called by :func:`register_cway_tools`."""
+    """Register the Cway resources only (the schema, the review app's page); called by
+    :func:`register_cway_tools`."""
     tools_query.register_resources(server)
+    register_app(server)

@@ -176,6 +176,25 @@ class CwayHttpGateway:
             ) from None
         return self._data(response, bearer), bearer.account
 
+    async def fetch_file(self, url: str, *, username: str | None = None, max_bytes: int) -> tuple[bytes, str]:
+        """The bytes and content type behind a Cway file URL (``tempFileDownloadUrl``), with the bearer.
+
+        Only a URL on the Cway API's own host is fetched: the bearer never goes anywhere else.
+        A file larger than ``max_bytes`` is refused (the answer is inlined into a tool result).
+        """
+        if urlsplit(url).netloc != self._host:
+            raise ToolError("Cway gave a file URL on another host; it is not fetched with your token.")
+        bearer = self.bearer_for(username)
+        try:
+            response = await self._http.get(url, auth=BearerAuth(bearer), headers={"Accept": "image/*"})
+        except httpx.HTTPError as exc:
+            raise ToolError(f"The file could not be fetched from {self._host} ({type(exc).__name__}).") from None
+        if response.status_code != 200:
+            raise ToolError(_http_error_text(response, f" for {bearer.account}" if bearer.account else ""))
+        if len(response.content) > max_bytes:
+            raise ToolError(f"The file is larger than {max_bytes} bytes; it is not inlined.")
+        return response.content, response.headers.get("content-type", "application/octet-stream").split(";")[0]
+
     def subscribe(
         self,
         document: Document,

@@ -48,6 +48,11 @@ class CwayGateway(Protocol):
         """Run a free-form document (already checked by the caller); same contract as :meth:`execute`."""
         ...
 
+    async def fetch_file(self, url: str, *, username: str | None = None, max_bytes: int) -> tuple[bytes, str]:
+        """GET a Cway file URL (on Cway's own host) with the account's bearer; ``(bytes, content type)``.
+        ``ToolError`` when it is elsewhere, refused, or larger than ``max_bytes``."""
+        ...
+
     def subscribe(
         self,
         document: Document,

@@ -21,6 +21,7 @@ from cway_mcp_shim.bearer_prefetch import BearerPrefetch
 from cway_mcp_shim.cway_tools import register_cway_tools
 from cway_mcp_shim.daemon_access import DaemonAccess
 from cway_mcp_shim.gateway import CwayHttpGateway
+from cway_mcp_shim.icons import SERVER_ICONS
 from cway_mcp_shim.lazy_tools import LazyServer
 from cway_mcp_shim.middleware import install as install_middleware
 from cway_mcp_shim.toolsets import ToolSelection, declare_tools_list_changed
@@ -92,6 +93,7 @@ def build_server(settings: Settings, runtime: ShimRuntime | None = None) -> MCPS
         instructions=INSTRUCTIONS + (STATIC_NOTE if settings.auth_method == "static" else ""),
         lifespan=lifespan,
         log_level=settings.log_level,
+        icons=SERVER_ICONS,
     )
     register_auth_tools(server, AuthTools(runtime.daemon, runtime.gateway))
     selection = register_cway_tools(server, runtime.gateway, ToolSelection.from_settings(settings))

@@ -126,7 +126,8 @@ def raise_sign_in_needed(
     shape = sign_in_shape(url, flow_id)
     if shape == "input_required":
         assert url and flow_id
-        params = ElicitRequestURLParams(message=text, url=url, elicitation_id=flow_id)
+        # 2026-07-28 removed elicitationId: the flow id travels in the sealed request state instead.
+        params = ElicitRequestURLParams(message=text, url=url)
         state = json.dumps({"flow_id": flow_id, "username": username})
         result = InputRequiredResult(input_requests={SIGN_IN_KEY: ElicitRequest(params=params)}, request_state=state)
         raise SignInInputRequired(result, text=text, url=url, flow_id=flow_id)

@@ -19,6 +19,8 @@ from pydantic import Field
 from cway_mcp_shim import documents as D
 from cway_mcp_shim.confirm import can_confirm, confirm_change
 from cway_mcp_shim.gateway_protocol import CwayGateway
+from cway_mcp_shim.links import artwork_link, with_links
+from cway_mcp_shim.review_app import UI_META
 from cway_mcp_shim.tool_models import (
     ArtworkRow,
     Event,
@@ -132,7 +134,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         shown, info = page_slice(rows, page, page_size)
         return tool_result(ArtworksPage(artworks=shown, **info))
 
-    @server.tool(title="Artworks waiting for my approval", annotations=read_only())
+    @server.tool(title="Artworks waiting for my approval", annotations=read_only(), meta=UI_META)
     async def list_artworks_to_approve(
         project_id: OptionalProjectFilter = None, page: Page = 1, page_size: PageSize = 25, username: Username = None
     ) -> Annotated[CallToolResult, ArtworksPage]:
@@ -190,7 +192,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
             preview_file=file_info(a.get("previewFile")),
             files=[f for f in files if f is not None],
         )
-        return tool_result(detail)
+        return with_links(tool_result(detail), artwork_link(detail.id, detail.name))
 
     @server.tool(title="Artwork history", annotations=read_only())
     async def get_artwork_history(

@@ -27,6 +27,7 @@ from pydantic import Field
 from cway_mcp_shim import documents as D
 from cway_mcp_shim import pending
 from cway_mcp_shim.gateway_protocol import CwayGateway
+from cway_mcp_shim.links import file_link, with_links
 from cway_mcp_shim.tool_models import FileInfo, file_info
 from cway_mcp_shim.tool_support import (
     MAX_BULK_IDS,
@@ -95,7 +96,8 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         Use when the user wants to download or open a file. Give the URL to the user.
         """
         fid = require_uuid(file_id, "file_id")
-        return tool_result(await _zip_link(gateway, fid, username))
+        link = await _zip_link(gateway, fid, username)
+        return with_links(tool_result(link), file_link(link.url, link.file, description="Short-lived download URL."))
 
     async def _me(username: str | None) -> str:
         login = (await gateway.execute(D.CURRENT_USER, username=username)).get("loginInfo") or {}
@@ -157,8 +159,11 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
         )
         if done:
             assert isinstance(link, DownloadLink)
-            return tool_result(
-                DownloadJob(job_id=str(job), files=len(selections), status="COMPLETED", url=link.url, zip=link.file)
+            return with_links(
+                tool_result(
+                    DownloadJob(job_id=str(job), files=len(selections), status="COMPLETED", url=link.url, zip=link.file)
+                ),
+                file_link(link.url, link.file, description=f"The zip of {len(selections)} files (short-lived URL)."),
             )
         return tool_result(
             DownloadJob(

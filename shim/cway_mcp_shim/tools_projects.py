@@ -20,6 +20,7 @@ from pydantic import Field
 from cway_mcp_shim import documents as D
 from cway_mcp_shim import pending
 from cway_mcp_shim.gateway_protocol import CwayGateway
+from cway_mcp_shim.links import project_link, with_links
 from cway_mcp_shim.tool_models import (
     ArtworkRow,
     Event,
@@ -189,7 +190,7 @@ def register(server: MCPServer, gateway: CwayGateway) -> None:
             artworks_by_state=dict(Counter(a.state for a in artworks)),
             artworks=artworks,
         )
-        return tool_result(detail)
+        return with_links(tool_result(detail), project_link(detail.id, detail.name))
 
     @server.tool(title="Who is on a project", annotations=read_only())
     async def get_project_team(

@@ -30,6 +30,7 @@ from pydantic import Field
 from cway_common.config_names import ALL_TOOLSETS, TOOLSET_NAMES
 from cway_mcp_shim import request_scope
 from cway_mcp_shim.gateway_protocol import CwayGateway
+from cway_mcp_shim.icons import icon_for_toolset
 from cway_mcp_shim.lazy_tools import LazyServer, Registration
 
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ class ToolSelection:
                     title=reg.title,
                     description=reg.description,
                     annotations=reg.annotations,
-                    icons=reg.icons,
+                    icons=reg.icons or icon_for_toolset(entry.toolset),
                     meta=reg.meta,
                     structured_output=reg.structured_output,
                 )
@@ -206,7 +207,7 @@ def compact_listing(server: MCPServer) -> None:
     """List tools the short way: no output schemas, input schemas without pydantic's noise.
 
     Why: the day-to-day set must cost a model few tokens on every turn, and output schemas are
-    more than half of a listing. Without one the tool still returns its ``structuredContent`` and
+    more than half of a listing (toolset icons, a few hundred characters each, go too). Without one the tool still returns its ``structuredContent`` and
     text (clients validate only against a listed schema); the model reads the result's shape from the
     answer. Input schemas lose pydantic's generated ``title`` per property and the ``anyOf [X,
     null]`` of optional parameters (omitting one is the same as null), nothing a caller must obey.
@@ -217,7 +218,9 @@ def compact_listing(server: MCPServer) -> None:
 
     async def list_tools() -> list[Any]:
         return [
-            tool.model_copy(update={"output_schema": None, "input_schema": compact_schema(tool.input_schema)})
+            tool.model_copy(
+                update={"output_schema": None, "icons": None, "input_schema": compact_schema(tool.input_schema)}
+            )
             for tool in await full()
         ]
 

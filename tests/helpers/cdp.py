@@ -97,9 +97,21 @@ class Page:
         if navigates:
             self.wait_for_load()
 
+    def click_at(self, x: float, y: float) -> None:
+        """A real left click at page coordinates (no navigation expected)."""
+        for kind in ("mousePressed", "mouseReleased"):
+            self.send("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+
     def type_into(self, selector: str, text: str) -> None:
         self.click(selector, navigates=False)
         self.send("Input.insertText", text=text)
+
+    def evaluate(self, expression: str) -> Any:
+        """The JSON value of a JavaScript expression in the page (awaited if it is a promise)."""
+        answer = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in answer:
+            raise RuntimeError(f"page script failed: {answer['exceptionDetails']}")
+        return answer["result"].get("value")
 
     def screenshot(self, path: Path) -> None:
         data = self.send("Page.captureScreenshot", format="png")["data"]
@@ -108,12 +120,15 @@ class Page:
 
 
 @contextlib.contextmanager
-def chromium_page() -> Iterator[Page]:
-    """A fresh headless Chromium (its own profile) and its one tab, closed afterwards."""
+def chromium_page(*, scripts: bool = False, window: str = "1100,800", extra: tuple[str, ...] = ()) -> Iterator[Page]:
+    """A fresh headless Chromium (its own profile) and its one tab, closed afterwards.
+
+    ``scripts`` runs the page's JavaScript (a test host page for an MCP App needs it)."""
     assert CHROMIUM is not None
+    flags = (*BASE_FLAGS, f"--window-size={window}", *extra) if scripts else FLAGS
     with tempfile.TemporaryDirectory(prefix="cw-cdp-", ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
+            [CHROMIUM, *flags, f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -153,6 +153,8 @@ class OAuthBrowser:
     username: str
     approve: bool = True
     visited: list[str] = field(default_factory=list)
+    #: Where the server finally sent the browser (the client's redirect URI with its query).
+    last_redirect: str | None = None
     _result: asyncio.Future[AuthorizationCodeResult] | None = None
 
     async def redirect_handler(self, authorization_url: str) -> None:
@@ -183,10 +185,12 @@ class OAuthBrowser:
                 if not answer.is_redirect:
                     raise AssertionError(f"consent answered {answer.status_code}: {answer.text[:300]}")
                 location = answer.headers["location"]
+        self.last_redirect = location
         query = parse_qs(urlsplit(location).query)
         if "error" in query:
             raise AssertionError(f"authorization failed: {query}")
-        return AuthorizationCodeResult(code=query["code"][0], state=query.get("state", [None])[0])
+        first = {k: v[0] for k, v in query.items()}
+        return AuthorizationCodeResult(code=first["code"], state=first.get("state"), iss=first.get("iss"))
 
     @property
     def consent_shown(self) -> bool:

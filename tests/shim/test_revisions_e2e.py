@@ -11,6 +11,7 @@ the real shim, the real daemon and the emulator.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp.client.context import ClientRequestContext
 from mcp.client.session import ElicitationFnT
 from mcp.shared.exceptions import MCPError
@@ -61,11 +62,24 @@ class Recorder:
         return [p.data["event"] for p in self.logs if isinstance(p.data, dict)]
 
 
+def teed(params: StdioServerParameters, wire: Path) -> StdioServerParameters:
+    """The same shim, with every byte it writes to the client also copied to ``wire`` (``tee``): the
+    JSON exactly as serialised, not the client's parsed objects."""
+    script = '"$0" "$@" | tee "$WIRE_FILE"'
+    env = {**(params.env or {}), "WIRE_FILE": str(wire)}
+    return params.model_copy(
+        update={"command": "/bin/sh", "args": ["-c", script, params.command, *params.args], "env": env}
+    )
+
+
 @asynccontextmanager
-async def client(env: dict[str, str], mode: str, elicit: ElicitationFnT | None, rec: Recorder) -> AsyncIterator[Client]:
+async def client(
+    env: dict[str, str], mode: str, elicit: ElicitationFnT | None, rec: Recorder, wire: Path | None = None
+) -> AsyncIterator[Client]:
     log_path = Path(env["CWAY_TEST_BASE"]) / "shim.log"
+    params = shim_params({**env, "CWAY_USERNAME": ALICE})
     async with Client(
-        shim_params({**env, "CWAY_USERNAME": ALICE}),
+        teed(params, wire) if wire else params,
         mode=mode,
         elicitation_callback=elicit,
         logging_callback=rec.on_log,
@@ -104,7 +118,8 @@ async def test_2026_input_required_sign_in_then_the_tool_runs(
             assert isinstance(asked, ElicitRequestURLParams)
             signed_in.append(asyncio.create_task(browser_sign_in(emu, asked.url)))
 
-    async with client(env, "auto", elicit, rec) as c:
+    wire = Path(env["CWAY_TEST_BASE"]) / "wire.jsonl"
+    async with client(env, "auto", elicit, rec, wire) as c:
         assert c.protocol_version == "2026-07-28"
         assert c.server_capabilities.logging is not None  # declared
         call = c.call_tool("list_projects", {}, progress_callback=progress)
@@ -114,7 +129,13 @@ async def test_2026_input_required_sign_in_then_the_tool_runs(
     assert result.structured_content is not None and result.structured_content["total"] >= 1
     (asked,) = rec.elicitations  # asked once, answered once, then the call went through
     assert isinstance(asked, ElicitRequestURLParams) and "/sign-in/" in asked.url and "alice" not in asked.url
-    assert asked.elicitation_id and "Cway sign-in needed for alice@contoso.example" in asked.message
+    assert "Cway sign-in needed for alice@contoso.example" in asked.message
+    # On the wire: the input-required result's URL elicitation has no elicitationId (removed at 2026-07-28).
+    asks = [m for m in map(json.loads, wire.read_text().splitlines()) if "inputRequests" in m.get("result", {})]
+    (ask,) = asks
+    (question,) = ask["result"]["inputRequests"].values()
+    assert question["params"]["mode"] == "url" and question["params"]["url"] == asked.url
+    assert "elicitationId" not in question["params"] and "elicitationId" not in json.dumps(ask)
     waiting = [n for n in rec.notifications if isinstance(n, tuple)]
     assert waiting and waiting[0][3] == "Waiting for the Cway sign-in"
     assert rec.events() == ["sign_in_needed", "signed_in"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -51,7 +52,8 @@ def test_sign_in_shape_follows_protocol_and_capability(
     if isinstance(raised.value, SignInInputRequired):
         (request,) = raised.value.result.input_requests.values()  # type: ignore[union-attr]
         assert request.params.mode == "url" and request.params.url == URL  # type: ignore[union-attr]
-        assert request.params.elicitation_id == "flow-1"  # type: ignore[union-attr]
+        assert request.params.elicitation_id is None  # type: ignore[union-attr]  # removed at 2026-07-28
+        assert json.loads(raised.value.result.request_state or "{}")["flow_id"] == "flow-1"
 
 
 def test_the_retry_of_an_asked_call_gets_the_text_not_the_question_again() -> None:

@@ -61,6 +61,21 @@ class StaticTokenGateway:
             open_timeout=10, user_agent="cway-mcp-tests", on_subscribed=on_subscribed,
         )  # fmt: skip
 
+    async def fetch_file(self, url: str, *, username: str | None = None, max_bytes: int) -> tuple[bytes, str]:
+        """GET a Cway file URL with the user's static token (the emulator checks it)."""
+        who = username or self.default_username
+        self.calls.append(Call("fetch_file", None, {"url": url}, who))
+        token = self.tokens.get(who)
+        if token is None:
+            raise ToolError(f"No Cway account {who!r} is signed in.")
+        async with httpx.AsyncClient(timeout=10) as http:
+            response = await http.get(url, headers={"Authorization": f"Bearer {token}"})
+        if response.status_code != 200:
+            raise ToolError(f"Cway answered HTTP {response.status_code}.")
+        if len(response.content) > max_bytes:
+            raise ToolError(f"The file is larger than {max_bytes} bytes; it is not inlined.")
+        return response.content, response.headers.get("content-type", "").split(";")[0]
+
     async def execute_text(
         self,
         text: str,

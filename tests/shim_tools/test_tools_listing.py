@@ -16,7 +16,7 @@ EXPECTED_TOOLS = {
     # project work
     "create_artwork", "assign_users_to_artworks", "update_project_notes", "set_project_manager",
     # artworks
-    "list_artworks_to_approve", "list_artworks_to_upload", "get_artwork", "get_artwork_history",
+    "list_artworks_to_approve", "list_artworks_to_upload", "get_artwork", "get_artwork_history", "review_artwork",
     "approve_artwork", "reject_artwork", "approve_artworks", "reject_artworks",
     "remind_approver", "revoke_artwork_decisions", "add_correction",
     # AI answers (over a subscription)
