@@ -13,6 +13,7 @@ from tests.bench.bearer import bench_bearer, bench_herd
 from tests.bench.coldstart import bench_cold_start
 from tests.bench.common import Row
 from tests.bench.remote import bench_remote
+from tests.bench.scale import bench_scale
 from tests.bench.startup import bench_startup
 from tests.bench.toolcall import bench_tool_call
 
@@ -23,6 +24,7 @@ ROWS: dict[str, Callable[[], list[Row]]] = {
     "coldstart": bench_cold_start,
     "herd": bench_herd,
     "remote": bench_remote,  # cway-mcp serve (h13's rows: tests/bench/remote.py)
+    "scale": bench_scale,  # 100 000 users, two replicas (CWAY_BENCH_SCALE_USERS)
 }
 
 
