@@ -27,7 +27,7 @@ EMULATOR_PATH := PYTHONPATH="$(CURDIR)/daemon$${PYTHONPATH:+:$$PYTHONPATH}"
 BROWSER_STAMP := .tools/.chromium
 SYSTEMD_STAMP := .tools/.systemd-analyze
 
-.PHONY: demo demo-remote test lint bench emulator daemon conformance clean kill-storm tool-schemas
+.PHONY: demo demo-remote test lint bench bench-scale emulator daemon conformance clean kill-storm tool-schemas
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -102,6 +102,10 @@ test: lint $(INSPECTOR_STAMP) $(PG_STAMP) $(BROWSER_STAMP) $(SYSTEMD_STAMP)
 
 bench: $(STAMP)
 	$(EMULATOR_PATH) $(PY) -m tests.bench
+
+# the 100 000-user row alone (two replicas, the refreshes due in one minute); USERS=... to change
+bench-scale: $(STAMP)
+	CWAY_BENCH_SCALE_USERS=$${USERS:-100000} $(EMULATOR_PATH) $(PY) -m tests.bench scale
 
 # after changing a tool's arguments or output model (tests/shim_tools/test_tool_schema_cache.py says when)
 tool-schemas: $(STAMP)

@@ -141,7 +141,7 @@ async def _calls(urls: list[str], token: str, seconds: float) -> tuple[list[floa
     return samples, failed
 
 
-def run_scale(users: int) -> dict[str, object]:
+def run_scale(users: int, window: float = WINDOW) -> dict[str, object]:
     """The measurement itself (also used by the quick test with a small ``users``)."""
     base = short_tmpdir("cw-bench-scale-")
     key = Fernet.generate_key().decode()
@@ -173,14 +173,14 @@ def run_scale(users: int) -> dict[str, object]:
 
                 # The slice: due over the next minute, seeded into a running system.
                 now = datetime.now(UTC)
-                due = [now + timedelta(seconds=WINDOW * i / slice_size) for i in range(slice_size)]
+                due = [now + timedelta(seconds=window * i / slice_size) for i in range(slice_size)]
                 records = _records(emu, names[bulk:], due)
                 before = [_refreshed(httpx.get(r.url + "/metrics").text) for r in replicas]
                 asyncio.run(_copy_in(url, fernet, records))
                 storm_start = time.monotonic()
-                storm, storm_failed = asyncio.run(_calls(mcp, token, WINDOW + 5))
+                storm, storm_failed = asyncio.run(_calls(mcp, token, window + 5))
                 keys = [account_key(r.username) for r in records]
-                deadline = storm_start + WINDOW + THRESHOLD
+                deadline = storm_start + window + THRESHOLD
                 while True:  # until every slice record is refreshed, or the last one expired
                     back = asyncio.run(_read_back(url, fernet, keys))
                     done = sum(1 for r in back.values() if r.last_refreshed_at is not None)
