@@ -32,7 +32,7 @@ from cway_authd.store import TokenRecord
 from cway_emulator import EmulatorServer
 from cway_emulator.fixtures import DEFAULT_USER
 from cway_remote.pg_store import account_key
-from tests.bench.common import ALICE, Row, ms, p50, p99
+from tests.bench.common import Row, ms, p50, p99
 from tests.bench.remote import _post_call, _token
 from tests.helpers.daemon import free_port, short_tmpdir
 from tests.helpers.postgres import find_pg_bin, temporary_cluster
@@ -267,4 +267,3 @@ def bench_scale() -> list[Row]:
             f"seeded in {float(r['seed_seconds']):.1f} s (emulator grants + Fernet + COPY)",  # type: ignore[arg-type]
         ),
     ]
-
