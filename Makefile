@@ -27,7 +27,7 @@ EMULATOR_PATH := PYTHONPATH="$(CURDIR)/daemon$${PYTHONPATH:+:$$PYTHONPATH}"
 BROWSER_STAMP := .tools/.chromium
 SYSTEMD_STAMP := .tools/.systemd-analyze
 
-.PHONY: demo demo-remote test lint bench emulator daemon conformance clean kill-storm tool-schemas docs-tables
+.PHONY: demo demo-remote test lint bench emulator daemon conformance clean kill-storm tool-schemas docs-tables bench-scale
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -111,6 +111,10 @@ bench: $(STAMP)
 # after changing a socket route, an error code or an account state (tests/common/test_docs_tables.py says when)
 docs-tables: $(STAMP)
 	$(EMULATOR_PATH) $(PY) -m tests.docs_tables
+
+# the 100 000-user row alone (two replicas, the refreshes due in one minute); USERS=... to change
+bench-scale: $(STAMP)
+	CWAY_BENCH_SCALE_USERS=$${USERS:-100000} $(EMULATOR_PATH) $(PY) -m tests.bench scale
 
 # after changing a tool's arguments or output model (tests/shim_tools/test_tool_schema_cache.py says when)
 tool-schemas: $(STAMP)

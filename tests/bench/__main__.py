@@ -15,6 +15,7 @@ from tests.bench.common import Row
 from tests.bench.coverage import bench_schema_coverage
 from tests.bench.journal import bench_journal
 from tests.bench.remote import bench_remote
+from tests.bench.scale import bench_scale
 from tests.bench.startup import bench_startup
 from tests.bench.tokens import bench_tokens
 from tests.bench.toolcall import bench_tool_call
@@ -29,6 +30,7 @@ ROWS: dict[str, Callable[[], list[Row]]] = {
     "coverage": bench_schema_coverage,  # issue 19: schema operations reached before/after
     "journal": bench_journal,  # the refresh journal's fdatasync (issue 22)
     "tokens": bench_tokens,  # issue 19: the default tools/list size in o200k_base tokens
+    "scale": bench_scale,  # 100 000 users, two replicas (CWAY_BENCH_SCALE_USERS)
 }
 
 
