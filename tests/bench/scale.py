@@ -231,7 +231,7 @@ def bench_scale() -> list[Row]:
     users, sl, in_time = r["users"], r["slice"], r["in_time"]
     claims = r["claims"]
     idle, storm = r["idle"], r["storm"]
-    assert isinstance(sl, int) and isinstance(in_time, int) and isinstance(claims, list)
+    assert isinstance(users, int) and isinstance(sl, int) and isinstance(in_time, int) and isinstance(claims, list)
     assert isinstance(idle, list) and isinstance(storm, list)
     ratio = p50(storm) / p50(idle)
     window = float(r["window_seconds"])  # type: ignore[arg-type]
