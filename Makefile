@@ -27,7 +27,7 @@ EMULATOR_PATH := PYTHONPATH="$(CURDIR)/daemon$${PYTHONPATH:+:$$PYTHONPATH}"
 BROWSER_STAMP := .tools/.chromium
 SYSTEMD_STAMP := .tools/.systemd-analyze
 
-.PHONY: demo demo-remote test lint bench emulator daemon conformance clean kill-storm tool-schemas
+.PHONY: demo demo-remote test lint bench emulator daemon conformance clean kill-storm tool-schemas dist
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -119,3 +119,8 @@ clean:
 # kill -9 during a refresh storm over 500 accounts, 10 times: how many sign-ins a crash costs (issue 7).
 kill-storm: $(STAMP)
 	$(EMULATOR_PATH) $(PY) -m tests.kill_storm --accounts 500 --kills 10
+
+# Release files in dist/: the wheel, the sdist, SHA256SUMS and a CycloneDX SBOM (tests/helpers/dist.py says how;
+# offline, reproducible: SOURCE_DATE_EPOCH defaults to the last commit's time). docs/upgrading.md has the release steps.
+dist: $(STAMP)
+	$(PY) -m tests.helpers.dist dist
