@@ -27,7 +27,7 @@ EMULATOR_PATH := PYTHONPATH="$(CURDIR)/daemon$${PYTHONPATH:+:$$PYTHONPATH}"
 BROWSER_STAMP := .tools/.chromium
 SYSTEMD_STAMP := .tools/.systemd-analyze
 
-.PHONY: demo demo-remote test lint bench emulator daemon conformance clean kill-storm tool-schemas docs-tables bench-scale
+.PHONY: demo demo-remote test lint bench emulator daemon conformance clean kill-storm tool-schemas docs-tables bench-scale dist
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -140,3 +140,8 @@ kill-storm: $(STAMP)
 .PHONY: update-schema
 update-schema: $(STAMP)
 	$(PY) -m tests.update_schema
+
+# Release files in dist/: the wheel, the sdist, SHA256SUMS and a CycloneDX SBOM (tests/helpers/dist.py says how;
+# offline, reproducible: SOURCE_DATE_EPOCH defaults to the last commit's time). docs/upgrading.md has the release steps.
+dist: $(STAMP)
+	$(PY) -m tests.helpers.dist dist
