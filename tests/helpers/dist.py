@@ -125,7 +125,7 @@ def runtime_closure(wheel: Path) -> dict[str, metadata.Distribution]:
         dist = metadata.distribution(req.name)  # PackageNotFoundError: this environment cannot describe it
         if dist.version not in req.specifier and req.specifier:
             raise SystemExit(f"{req.name} {dist.version} here does not satisfy {req}: reinstall .[dev]")
-        seen_extras = getattr(dist, "_cway_extras", frozenset())
+        seen_extras: frozenset[str] = getattr(dist, "_cway_extras", frozenset())
         if key in found and extras <= seen_extras:
             continue
         dist._cway_extras = seen_extras | extras  # type: ignore[attr-defined]

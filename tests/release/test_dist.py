@@ -13,6 +13,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
+from email.message import Message
 from email.parser import Parser
 from pathlib import Path
 
@@ -43,10 +44,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield out
 
 
-def _wheel_metadata(wheel: Path) -> Parser:
+def _wheel_metadata(wheel: Path) -> Message:
     with zipfile.ZipFile(wheel) as zf:
         (name,) = [n for n in zf.namelist() if n.endswith(".dist-info/METADATA")]
-        return Parser().parsestr(zf.read(name).decode())  # type: ignore[return-value]
+        return Parser().parsestr(zf.read(name).decode())
 
 
 def test_the_folder_holds_the_four_release_files_and_the_sums_match(built: Path) -> None:

@@ -15,12 +15,15 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from cway_authd.store.format import MARKER_NAME, STORE_FORMAT
 from cway_common import __version__
+from cway_common.contract import BearerResponse
+from cway_common.daemon_client import DaemonClient
 from cway_emulator.server import EmulatorServer
 from tests.helpers.daemon import DaemonStartFailed, daemon_env, process_env, running_daemon, short_tmpdir
 from tests.upgrade.fixtures import accounts, copy_state, snapshot, teach_refresh_tokens
@@ -57,7 +60,7 @@ def test_the_daemon_serves_every_account_a_0_1_0_store_holds_without_a_sign_in(b
             assert sorted(a.username for a in listed) == sorted(a["username"] for a in fixture)
             for account in fixture:
                 username = account["username"]
-                bearer = daemon.call(lambda c, u=username: c.bearer(u))
+                bearer = daemon.call(partial(_bearer, username=username))
                 assert bearer.username == username
                 assert not bearer.access_token.startswith("FAKE-fixture"), "an expired stored token was handed out"
                 # the new token is one Cway accepts for that user
@@ -71,6 +74,10 @@ def test_the_daemon_serves_every_account_a_0_1_0_store_holds_without_a_sign_in(b
         assert json.loads(marker.read_bytes()) == {"format": STORE_FORMAT, "written_by": f"cway-mcp {__version__}"}
         assert marker.stat().st_mode & 0o777 == 0o600
         assert daemon.exit_code == 0, daemon.stderr_text()
+
+
+async def _bearer(client: DaemonClient, username: str) -> BearerResponse:
+    return await client.bearer(username)
 
 
 def _newer_store(base: Path) -> Path:
