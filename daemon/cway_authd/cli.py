@@ -135,7 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DaemonUnavailable as exc:
         failure = CommandFailed(str(exc), code="daemon_unavailable", exit_code=EXIT_UNAVAILABLE)
         hint = "start the daemon with `cway-auth daemon` (or once for good: `cway-auth service install`)"
-        return out.fail(failure, [hint])
+        refusal = _store_refusal()
+        return out.fail(failure, [refusal] if refusal else [hint])
     except DaemonError as exc:
         body = exc.body
         failure = CommandFailed(
@@ -188,6 +189,17 @@ def _dispatch(args: argparse.Namespace, out: Output) -> int:
         "rotate-key": cli_accounts.cmd_rotate_key,
     }
     return handlers[command](settings, args, out)
+
+
+def _store_refusal() -> str | None:
+    """Why the daemon cannot start, when it is the store's format (a newer release wrote it)."""
+    from .store.format import store_refusal
+
+    try:
+        settings = load_settings(component="cli")
+    except ConfigError:
+        return None
+    return store_refusal(settings.state_dir)
 
 
 def _err(text: str) -> None:

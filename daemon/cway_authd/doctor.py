@@ -116,6 +116,7 @@ def _more_checks(settings: Settings) -> list[Check]:
     health = _daemon_health(settings)
     checks.append(_check_daemon(settings, health))
     checks.append(_check_key_source(settings, health))
+    checks.append(_check_store_format(settings))
     checks.append(_check_set_aside(settings))
     checks.extend(sign_in_checks(settings, health))
     checks.append(_check_discovery(settings))
@@ -252,6 +253,16 @@ def _key_beside_tokens(detail: str) -> Check:
     return Check(
         True, "store key", f"{detail}; it lies beside the tokens it protects", KEY_BESIDE_TOKENS_FIX, warn=True
     )
+
+
+def _check_store_format(settings: Settings) -> Check:
+    """A store written by a newer release: the daemon refuses it (one line, nothing changed); say so here."""
+    from .store.format import STORE_FORMAT, store_refusal
+
+    refusal = store_refusal(settings.state_dir)
+    if refusal is not None:
+        return Check(False, "token store format", refusal, "upgrade cway-mcp (pipx upgrade cway-mcp) and restart")
+    return Check(True, "token store format", f"readable by this release (format {STORE_FORMAT})")
 
 
 def _check_set_aside(settings: Settings) -> Check:

@@ -144,6 +144,7 @@ async def run_daemon(
     """
     from .fd_budget import raise_fd_limit
     from .store import StoreError, StoreLockedError, StorePermissionError
+    from .store.format import StoreVersionError
 
     raise_fd_limit()
     try:
@@ -178,7 +179,7 @@ async def run_daemon(
             code = EXIT_ALREADY_RUNNING
         elif isinstance(exc, StorePermissionError):
             code = EXIT_PERMISSIONS
-        elif isinstance(exc, ConfigError):
+        elif isinstance(exc, ConfigError | StoreVersionError):  # a newer store: restarting cannot help
             code = EXIT_CONFIG
         return _failed(settings, StartupError(f"cannot start: {exc}", code))
     try:

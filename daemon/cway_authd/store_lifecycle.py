@@ -26,16 +26,21 @@ from .durability import (
 )
 from .refresh_engine import RefreshEngine
 from .store import FileTokenStore, KeyMaterial, TokenRecord, TokenStore, normalise_username, resolve_store_key
+from .store.format import check_store_format, open_store_format
 from .store.journal import replay_journal
 from .store.records import TOKENS_DIR_NAME
 
 
 def open_file_store(settings: Settings, clock: Clock, audit: AuditLog) -> tuple[FileTokenStore, KeyMaterial]:
     """The default store: ``<state>/tokens`` encrypted under the resolved store key (blocking: key file/keyring)."""
+    # First, read-only: a store written by a newer release is refused before the key is resolved, a temp
+    # file removed, the journal replayed or a record read (store/format.py says why).
+    check_store_format(settings.state_dir / TOKENS_DIR_NAME)
     secret = settings.store_key.get_secret_value() if settings.store_key is not None else None
     material = resolve_store_key(settings.state_dir, secret)
     store = FileTokenStore(settings.state_dir / TOKENS_DIR_NAME, material, clock, on_event=audit.store_event)
     store.check_key(material.source)  # a wrong key refuses to start; it never renames anything
+    open_store_format(store.directory)  # a store from 0.1.0 (no marker) is format 1: mark it
     return store, material
 
 

@@ -30,7 +30,7 @@ def emu() -> Iterator[EmulatorServer]:
 
 
 def token_files(env: dict[str, str]) -> list[str]:
-    return sorted(n for n in os.listdir(Path(env["CWAY_MCP_STATE_DIR"]) / "tokens") if not n.startswith("."))
+    return sorted(n for n in os.listdir(Path(env["CWAY_MCP_STATE_DIR"]) / "tokens") if n.endswith(".token"))
 
 
 def test_a_wrong_key_refuses_to_start_and_the_right_key_brings_everyone_back(emu: EmulatorServer) -> None:

@@ -71,7 +71,8 @@ def test_refresh_expiry_may_be_unknown() -> None:
 @pytest.mark.parametrize(
     ("mutate", "reason"),
     [
-        (lambda d: d.update(schema_version=2), "unknown_schema_version"),
+        (lambda d: d.update(schema_version=2), "newer_schema_version"),  # a newer release's: not corrupt
+        (lambda d: d.update(schema_version=0), "unknown_schema_version"),
         (lambda d: d.pop("schema_version"), "unknown_schema_version"),
         (lambda d: d.pop("access_token"), "invalid_record"),
         (lambda d: d.update(access_expires_at="yesterday"), "invalid_record"),

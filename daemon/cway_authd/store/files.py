@@ -61,6 +61,7 @@ class _ReadOutcome:
     records: list[TokenRecord] = field(default_factory=list)
     set_aside: list[tuple[str, str, str]] = field(default_factory=list)  # (file, reason, moved_to)
     undecryptable: list[str] = field(default_factory=list)  # left in place: the right key brings them back
+    newer: list[str] = field(default_factory=list)  # left in place: a newer release wrote them
 
 
 class FileTokenStore:
@@ -201,11 +202,17 @@ class FileTokenStore:
             outcome.records.extend(one.records)
             outcome.set_aside.extend(one.set_aside)
             outcome.undecryptable.extend(one.undecryptable)
+            outcome.newer.extend(one.newer)
         problems = [f"token file {name} set aside ({reason}): now {moved}" for name, reason, moved in outcome.set_aside]
         if outcome.undecryptable:
             problems.append(
                 f"{len(outcome.undecryptable)} token file(s) do not decrypt with the configured store key; "
                 "left in place (those accounts come back with the key they were saved with)"
+            )
+        if outcome.newer:
+            problems.append(
+                f"{len(outcome.newer)} token file(s) were written by a newer cway-mcp; left in place "
+                "(upgrade cway-mcp to use those accounts)"
             )
         self.problems = problems
         return outcome
@@ -259,6 +266,10 @@ class FileTokenStore:
                 if exc.reason == "wrong_key":
                     log.warning("token store: %s does not decrypt with the configured key; left in place", name)
                     outcome.undecryptable.append(name)
+                    return outcome
+                if exc.reason == "newer_schema_version":
+                    log.warning("token store: %s was written by a newer cway-mcp; left in place", name)
+                    outcome.newer.append(name)
                     return outcome
                 moved_to = self._set_aside_if_unchanged(name, raw, exc.reason)
                 if moved_to is None:

@@ -143,6 +143,11 @@ class TokenRecord:
         if not isinstance(data, dict):
             raise RecordFormatError("invalid_record", "record is not a JSON object")
         version = data.get("schema_version")
+        if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+            # Written by a newer release: not corrupt, and not ours to set aside (store/format.py).
+            raise RecordFormatError(
+                "newer_schema_version", f"record schema_version {version} is newer than this release"
+            )
         if version != SCHEMA_VERSION:
             raise RecordFormatError("unknown_schema_version", f"record schema_version {version!r} is not supported")
         unknown = data.keys() - _record_field_names()
