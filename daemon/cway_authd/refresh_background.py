@@ -1,21 +1,23 @@
-"""The background half of the refresh engine: plan, arm, and refresh due accounts with bounded workers.
+"""The background refreshes: plan, arm, and refresh due accounts with bounded workers.
 
-A mixin of :class:`~cway_authd.refresh_engine.RefreshEngine` (kept apart so each file stays small):
-it owns the "when" (``planned_at``, the due-time index in :mod:`refresh_schedule`) and what a
+A collaborator the :class:`~cway_authd.refresh_engine.RefreshEngine` owns (composition: everything
+it needs is a constructor argument, nothing is reached through the engine's attributes). It owns the
+"when" (:func:`refresh_due.planned_at`, the due-time index in :mod:`refresh_schedule`) and what a
 worker does with a due account; the "how" of one refresh (locks, retries, persisting) stays in the
-engine, which it calls under the account's lock.
+engine, handed in as ``refresh_locked`` and ``persist`` and called under the account's lock.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Any
 
 from cway_common.clock import Clock
 
+from . import refresh_due
 from .accounts import AccountBook, AccountEntry
 from .errors import CoreError
 from .refresh_schedule import RefreshScheduler
@@ -23,38 +25,43 @@ from .store import TokenRecord, TokenStore
 
 log = logging.getLogger(__name__)
 
-MAX_JITTER_SECONDS = 30.0
+#: One refresh of a held account (the engine's ``_refresh_locked``): the new record, or raises ``CoreError``.
+RefreshLocked = Callable[[AccountEntry, TokenRecord], Awaitable[TokenRecord]]
+#: Save a record kept in memory after a failed save (the engine's ``_persist``): saved or not.
+Persist = Callable[[AccountEntry, TokenRecord], Awaitable[bool]]
+#: Run a refresh in its own task that the engine tracks (so ``idle``/``stop`` wait for it).
+Spawn = Callable[[Coroutine[Any, Any, TokenRecord | None]], "asyncio.Task[TokenRecord | None]"]
 
 
 class BackgroundRefreshes:
-    if TYPE_CHECKING:  # provided by RefreshEngine
-        _clock: Clock
-        _store: TokenStore
-        _book: AccountBook
-        _threshold: timedelta
-        _schedule: RefreshScheduler
-        _tasks: set[asyncio.Task[TokenRecord | None]]
+    """The schedule of every account's refresh and the worker pool that carries it out."""
 
-        def due_at(self, record: TokenRecord) -> datetime: ...
-        def _task_done(self, task: asyncio.Task[TokenRecord | None]) -> None: ...
-        async def _refresh_locked(self, entry: AccountEntry, record: TokenRecord) -> TokenRecord: ...
-        async def _persist(self, entry: AccountEntry, record: TokenRecord) -> bool: ...
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        store: TokenStore,
+        book: AccountBook,
+        threshold: timedelta,
+        refresh_locked: RefreshLocked,
+        persist: Persist,
+        spawn: Spawn,
+        concurrency: int,
+    ) -> None:
+        self._clock = clock
+        self._store = store
+        self._book = book
+        self._threshold = threshold
+        self._refresh_locked = refresh_locked
+        self._persist = persist
+        self._spawn = spawn
+        self._schedule = RefreshScheduler(
+            clock, self.refresh_scheduled, concurrency=concurrency, deadline_of=self.refresh_deadline
+        )
 
     def planned_at(self, record: TokenRecord) -> datetime:
-        """When the background refresh of ``record`` happens: its due time minus a jitter that spreads
-        accounts apart, and early enough that the refresh token cannot run out first. The jitter is a
-        function of the token (not a fresh random number per look), so the worker that wakes up agrees
-        with the arming that woke it: jitter only ever moves a refresh earlier, never skips one."""
-        due = self.due_at(record)
-        window = record.access_expires_at - due
-        spread = min(timedelta(seconds=MAX_JITTER_SECONDS), window / 2)
-        digest = int.from_bytes(hashlib.sha256(record.access_token.encode()).digest()[:4], "big")
-        planned = due - spread * (digest / 2**32)
-        if record.refresh_expires_at is not None:
-            issued = record.last_refreshed_at or record.created_at
-            rt_life = max(record.refresh_expires_at - issued, timedelta(0))
-            planned = min(planned, record.refresh_expires_at - min(self._threshold, rt_life / 2))
-        return planned
+        """When the background refresh of ``record`` happens (see :func:`refresh_due.planned_at`)."""
+        return refresh_due.planned_at(record, self._threshold)
 
     def refresh_deadline(self, key: str, now: datetime) -> datetime | None:
         """By when the background refresh of ``key`` must be done (the pool's :class:`SlackRule` input):
@@ -75,7 +82,15 @@ class BackgroundRefreshes:
         """How many background refreshes may run at once now (at most :attr:`concurrency`)."""
         return self._schedule.limit
 
-    def start_scheduler(self) -> None:
+    @property
+    def concurrency(self) -> int:
+        return self._schedule.concurrency
+
+    @property
+    def peak_concurrency(self) -> int:
+        return self._schedule.peak
+
+    def start(self) -> None:
         """Arm every account (one bulk heapify) and start the tick job and the worker pool."""
         if self._schedule.running:
             return
@@ -83,6 +98,9 @@ class BackgroundRefreshes:
             (key, self._arm_time(entry)) for key, entry in self._book.items() if entry.record is not None
         )
         self._schedule.start()
+
+    async def stop(self) -> None:
+        await self._schedule.stop()
 
     def _arm_time(self, entry: AccountEntry) -> datetime:
         assert entry.record is not None
@@ -104,14 +122,6 @@ class BackgroundRefreshes:
     def next_refresh_at(self, key: str) -> datetime | None:
         """When the background worker looks at this account next (None: nothing scheduled)."""
         return self._schedule.next_run(key)
-
-    @property
-    def concurrency(self) -> int:
-        return self._schedule.concurrency
-
-    @property
-    def peak_concurrency(self) -> int:
-        return self._schedule.peak
 
     async def tick(self) -> int:
         """What the scheduler's job does each second (tests with a ManualClock call it directly)."""
@@ -151,9 +161,7 @@ class BackgroundRefreshes:
         """What a background worker does for one account; never raises (the error is on the account)."""
         if self._book.get(key) is None:
             return
-        task = asyncio.create_task(self._scheduled_under_lock(key))
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
+        task = self._spawn(self._scheduled_under_lock(key))
         try:
             await asyncio.shield(task)
         except CoreError as exc:

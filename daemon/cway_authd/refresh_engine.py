@@ -30,21 +30,22 @@ import asyncio
 import hmac
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from cway_common.clock import Clock
 from cway_common.contract import ErrorCode
 from cway_common.redact import fingerprint
 
+from . import refresh_due
 from .accounts import AccountBook, AccountEntry
 from .audit import AuditLog
 from .durability import describe_save_error
 from .errors import BackendError, BackendFatal, BackendMisconfigured, BackendTransient, CoreError
 from .grants import TokenGrant
 from .refresh_background import BackgroundRefreshes
-from .refresh_schedule import RefreshScheduler
 from .sign_in_needed import SignInNeed, SignInNeededList
 from .store import TokenRecord, TokenStore, normalise_username
 from .store.journal import RefreshJournal
@@ -84,8 +85,9 @@ class RetryPolicy:
         return timedelta(seconds=max(seconds, retry_after or 0.0))
 
 
-class RefreshEngine(BackgroundRefreshes):
-    """The token API (``current``), one refresh, sign-in/logout hooks; the schedule is :class:`BackgroundRefreshes`."""
+class RefreshEngine:
+    """The token API (``current``), one refresh, sign-in/logout hooks; the schedule is its
+    :class:`BackgroundRefreshes` (``background``), which calls back into one refresh under the lock."""
 
     def __init__(
         self,
@@ -110,21 +112,30 @@ class RefreshEngine(BackgroundRefreshes):
         self.policy = policy or RetryPolicy()
         self.journal = journal
         self.sign_in_needed = sign_in_needed
-        self._schedule = RefreshScheduler(
-            clock, self.refresh_scheduled, concurrency=concurrency, deadline_of=self.refresh_deadline
-        )
         self._tasks: set[asyncio.Task[TokenRecord | None]] = set()
+        self.background = BackgroundRefreshes(
+            clock=clock,
+            store=store,
+            book=book,
+            threshold=self._threshold,
+            refresh_locked=self._refresh_locked,
+            persist=self._persist,
+            spawn=self._spawn,
+            concurrency=concurrency,
+        )
 
-    # ---- timing --------------------------------------------------------------------------
+    # ---- timing (the rule is :mod:`refresh_due`, shared with the remote server) ----------------
 
     def due_at(self, record: TokenRecord) -> datetime:
         """When to refresh: ``threshold`` before expiry, but never before half the lifetime."""
-        issued = record.last_refreshed_at or record.created_at
-        lifetime = max(record.access_expires_at - issued, timedelta(0))
-        return record.access_expires_at - min(self._threshold, lifetime / 2)
+        return refresh_due.due_at(record, self._threshold)
 
     def is_due(self, record: TokenRecord) -> bool:
-        return self._clock.now() >= self.due_at(record)
+        return refresh_due.is_due(record, self._threshold, self._clock.now())
+
+    def planned_at(self, record: TokenRecord) -> datetime:
+        """When the background refresh happens (due minus a per-token jitter; see :mod:`refresh_due`)."""
+        return self.background.planned_at(record)
 
     # ---- token API -----------------------------------------------------------------------
 
@@ -146,9 +157,7 @@ class RefreshEngine(BackgroundRefreshes):
             # token is valid, and the save is retried in the background (see ``_persist``).
             return record
         seen = record.access_token if record is not None else None
-        task = asyncio.create_task(self._refresh_under_lock(key, force=force, seen_token=seen))
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
+        task = self._spawn(self._refresh_under_lock(key, force=force, seen_token=seen))
         if not force and record is not None and self._valid_beyond_wait(record):
             try:
                 return await asyncio.wait_for(asyncio.shield(task), BEARER_WAIT_SECONDS)
@@ -159,6 +168,13 @@ class RefreshEngine(BackgroundRefreshes):
 
     def _valid_beyond_wait(self, record: TokenRecord) -> bool:
         return record.access_expires_at - self._clock.now() > timedelta(seconds=BEARER_WAIT_SECONDS)
+
+    def _spawn(self, refresh: Coroutine[Any, Any, TokenRecord | None]) -> asyncio.Task[TokenRecord | None]:
+        """Run ``refresh`` in its own task, tracked until done (``idle`` and ``stop`` wait for it)."""
+        task = asyncio.create_task(refresh)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
 
     def _task_done(self, task: asyncio.Task[TokenRecord | None]) -> None:
         self._tasks.discard(task)
@@ -197,9 +213,7 @@ class RefreshEngine(BackgroundRefreshes):
         key = record.normalised_username
         if entry.retry_not_before is not None and now < entry.retry_not_before:
             return self._serve_or_fail(entry, record)
-        cway_refresh_dead = not record.refresh_token or (
-            record.refresh_expires_at is not None and record.refresh_expires_at <= now
-        )
+        cway_refresh_dead = not record.refresh_token or refresh_due.refresh_token_expired(record, now)
         if cway_refresh_dead and not record.idp_refresh_token:  # with one, the refresher exchanges again
             await self._drop(entry, "the refresh token has expired")
             return self._raise_not_usable(key, entry)
@@ -378,7 +392,7 @@ class RefreshEngine(BackgroundRefreshes):
             await asyncio.gather(*set(self._tasks), return_exceptions=True)
 
     async def stop(self, grace_seconds: float = 35.0) -> None:
-        await self._schedule.stop()
+        await self.background.stop()
         if self._tasks:  # in-flight refreshes finish, so a rotated refresh token is saved
             _done, pending = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
             for task in pending:
@@ -387,3 +401,29 @@ class RefreshEngine(BackgroundRefreshes):
     def _audit_event(self, event: str, **fields: object) -> None:
         if self._audit is not None:
             self._audit.event(event, **fields)
+
+    # ---- the schedule: the background collaborator's, named here for the core and the tests ------
+
+    def schedule(self, record: TokenRecord, *, at: datetime | None = None) -> None:
+        self.background.schedule(record, at=at)
+
+    def unschedule(self, key: str) -> None:
+        self.background.unschedule(key)
+
+    def start_scheduler(self) -> None:
+        self.background.start()
+
+    def scheduled_keys(self) -> list[str]:
+        return self.background.scheduled_keys()
+
+    def next_refresh_at(self, key: str) -> datetime | None:
+        return self.background.next_refresh_at(key)
+
+    async def tick(self) -> int:
+        return await self.background.tick()
+
+    async def drain(self) -> None:
+        await self.background.drain()
+
+    async def run_due(self) -> int:
+        return await self.background.run_due()

@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from cway_authd.errors import BackendError, BackendFatal
+from cway_authd.refresh_due import due_at, is_due, refresh_token_expired
 from cway_authd.store import TokenRecord
 from cway_common.clock import Clock
 from cway_common.redact import fingerprint
@@ -51,11 +52,8 @@ class CwayUnavailable(Exception):
     """Cway could not refresh the token just now and the old one has expired; try again shortly."""
 
 
-def refresh_due_at(record: TokenRecord, threshold: timedelta) -> datetime:
-    """``threshold`` before expiry, but never before half the lifetime (the daemon's rule)."""
-    issued = record.last_refreshed_at or record.created_at
-    lifetime = max(record.access_expires_at - issued, timedelta(0))
-    return record.access_expires_at - min(threshold, lifetime / 2)
+#: The daemon's due-time rule itself (one module, :mod:`cway_authd.refresh_due`), named here for the store.
+refresh_due_at = due_at
 
 
 class RemoteRefresher:
@@ -79,10 +77,10 @@ class RemoteRefresher:
         self.refreshes = 0  # refreshes this replica made at Cway (health, tests)
 
     def due_at(self, record: TokenRecord) -> datetime:
-        return refresh_due_at(record, self._threshold)
+        return due_at(record, self._threshold)
 
     def is_due(self, record: TokenRecord) -> bool:
-        return self._clock.now() >= self.due_at(record)
+        return is_due(record, self._threshold, self._clock.now())
 
     async def bearer(self, key: str) -> TokenRecord:
         """A record whose access token is fresh enough to send; refreshed first when due."""
@@ -139,7 +137,7 @@ class RemoteRefresher:
     async def _refresh_locked(self, row: LockedAccount, record: TokenRecord) -> TokenRecord | None:
         """Refresh the held row; None when the grant is gone for good (the row is deleted)."""
         now = self._clock.now()
-        if record.refresh_expires_at is not None and record.refresh_expires_at <= now:
+        if refresh_token_expired(record, now):
             await row.delete()
             self._event("refresh_failed", account=record.username, kind="fatal", error="refresh token expired")
             return None
