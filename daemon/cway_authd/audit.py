@@ -11,13 +11,13 @@ and a ``RotatingFileHandler`` (which ``stat``s, seeks and flushes for every line
 owns the state dir (the store lock), so nobody else appends behind its back.
 
 Callers pass only fields that are safe to record; as a second line of defence, any field whose
-name looks like it holds a secret is refused (replaced by a marker) rather than written.
+name looks like it holds a secret is refused (replaced by a marker) rather than written: the rule
+in :mod:`audit_redaction`, shared with the remote server's audit.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import logging
 import os
@@ -26,21 +26,14 @@ from typing import Any
 
 from cway_common.clock import Clock
 
+from .audit_redaction import redact_fields
 from .store import ensure_private_dir
 
 AUDIT_FILE_NAME = "audit.log"
 MAX_BYTES = 5 * 1024 * 1024
 BACKUP_COUNT = 3
-_FORBIDDEN_KEYS = ("token", "code", "secret", "verifier", "password", "nonce", "state", "key")
-_ALLOWED_KEYS = frozenset({"token_fingerprint", "token_type", "flow_id", "sign_in_state"})
 
 log = logging.getLogger(__name__)
-
-
-@functools.lru_cache(maxsize=256)
-def _looks_secret(key: str) -> bool:
-    lowered = key.lower()
-    return lowered not in _ALLOWED_KEYS and any(word in lowered for word in _FORBIDDEN_KEYS)
 
 
 class AuditFile:
@@ -104,14 +97,7 @@ class AuditLog:
 
     def event(self, event: str, **fields: Any) -> None:
         """Append one line; never raises (an audit failure must not break token service)."""
-        entry: dict[str, Any] = {"ts": self._clock.now().isoformat(), "event": event}
-        for key, value in fields.items():
-            if value is None:
-                continue
-            if _looks_secret(key):
-                entry[key] = "<refused: looks secret>"
-            else:
-                entry[key] = value
+        entry = redact_fields({"ts": self._clock.now().isoformat(), "event": event}, fields)
         try:
             self._file.write(json.dumps(entry, default=str, separators=(",", ":")).encode() + b"\n")
         except Exception:  # disk full, closed file...

@@ -3,7 +3,8 @@
 A container platform collects stderr, so the server writes no files of its own. The audit
 events are the daemon's (``sign_in_completed``, ``refreshed``, ``refresh_failed``, ``logout``…)
 plus the OAuth server's (``client_registered``, ``consent``, ``token_issued``, ``token_revoked``),
-with the daemon's rule for fields: a field whose name looks secret is refused, never written.
+with the daemon's rule for fields (:mod:`cway_authd.audit_redaction`, the one module both use): a field
+whose name looks secret is refused, never written.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ import logging
 import sys
 from typing import Any, Protocol
 
+from cway_authd.audit_redaction import redact_fields
 from cway_common.clock import Clock
-
-_FORBIDDEN_KEYS = ("token", "code", "secret", "verifier", "password", "nonce", "state", "key")
-_ALLOWED_KEYS = frozenset({"token_fingerprint", "token_type", "account_key"})
 
 
 class AuditSink(Protocol):
@@ -32,15 +31,7 @@ class JsonAudit:
         self._log = logging.getLogger("cway_remote.audit")
 
     def event(self, event: str, **fields: Any) -> None:
-        entry: dict[str, Any] = {"ts": self._clock.now().isoformat(), "audit": event, "replica": self._replica}
-        for key, value in fields.items():
-            if value is None:
-                continue
-            lowered = key.lower()
-            if lowered not in _ALLOWED_KEYS and any(word in lowered for word in _FORBIDDEN_KEYS):
-                entry[key] = "<refused: looks secret>"
-            else:
-                entry[key] = value
+        entry = redact_fields({"ts": self._clock.now().isoformat(), "audit": event, "replica": self._replica}, fields)
         try:
             self._log.info(json.dumps(entry, default=str, separators=(",", ":")))
         except Exception:  # an audit failure must not break token service
