@@ -78,6 +78,35 @@ class SignInFlow:
         )
 
 
+def new_sign_in_flow(
+    clock: Clock,
+    *,
+    requested_username: str | None = None,
+    requested_key: str | None = None,
+    lifetime: timedelta = FLOW_LIFETIME,
+    state: str | None = None,
+    nonce: str | None = None,
+    code_verifier: str | None = None,
+) -> SignInFlow:
+    """A flow starting now, with fresh ``state``, ``nonce`` and PKCE verifier unless given.
+
+    Given ones are for a flow kept elsewhere between the redirect and the callback (the remote server
+    keeps them in its database): it rebuilds the flow from them here rather than overwriting a fresh
+    flow's secrets from outside."""
+    now = clock.now()
+    return SignInFlow(
+        flow_id=secrets.token_urlsafe(12),
+        state=state if state is not None else secrets.token_urlsafe(32),
+        nonce=nonce if nonce is not None else secrets.token_urlsafe(32),
+        # RFC 7636: 43..128 unreserved characters (here 64)
+        code_verifier=code_verifier if code_verifier is not None else secrets.token_urlsafe(48),
+        requested_username=requested_username,
+        requested_key=requested_key,
+        created_at=now,
+        expires_at=now + lifetime,
+    )
+
+
 class ClaimFailure(Enum):
     MISSING = "The sign-in response has no state parameter. Start the sign-in again."
     UNKNOWN = "This sign-in is not known to the daemon (it may have been restarted). Start the sign-in again."
@@ -101,16 +130,8 @@ class FlowRegistry:
     _flows: dict[str, SignInFlow] = field(default_factory=dict)
 
     def new_flow(self, requested_username: str | None, requested_key: str | None) -> SignInFlow:
-        now = self.clock.now()
-        return SignInFlow(
-            flow_id=secrets.token_urlsafe(12),
-            state=secrets.token_urlsafe(32),
-            nonce=secrets.token_urlsafe(32),
-            code_verifier=secrets.token_urlsafe(48),  # RFC 7636: 43..128 unreserved characters (here 64)
-            requested_username=requested_username,
-            requested_key=requested_key,
-            created_at=now,
-            expires_at=now + self.lifetime,
+        return new_sign_in_flow(
+            self.clock, requested_username=requested_username, requested_key=requested_key, lifetime=self.lifetime
         )
 
     def add(self, flow: SignInFlow) -> None:

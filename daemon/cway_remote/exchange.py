@@ -17,7 +17,7 @@ from cway_authd.cway_tokens import CwayTokenClient
 from cway_authd.entra_errors import AdminProblems
 from cway_authd.grants import TokenGrant
 from cway_authd.oidc import OidcClient
-from cway_authd.sign_in import FlowRegistry, SignInFlow
+from cway_authd.sign_in import SignInFlow, new_sign_in_flow
 from cway_authd.sign_in_service import redeem_code
 from cway_authd.store import TokenRecord
 from cway_common.clock import Clock
@@ -35,16 +35,14 @@ class CwayExchange:
         self.session = CwaySession(
             settings=settings, clock=clock, oidc=self.oidc, cway=self.cway, problems=self.problems
         )
-        self._flows = FlowRegistry(clock)
 
     def new_flow(self) -> SignInFlow:
-        """Fresh state, nonce and PKCE verifier (the registry is not used to keep it: the database is)."""
-        return self._flows.new_flow(None, None)
+        """Fresh state, nonce and PKCE verifier (no registry keeps it: the database does)."""
+        return new_sign_in_flow(self._clock)
 
     def restore_flow(self, *, state: str, nonce: str, code_verifier: str) -> SignInFlow:
-        flow = self.new_flow()
-        flow.state, flow.nonce, flow.code_verifier = state, nonce, code_verifier
-        return flow
+        """The flow again, from the state, nonce and verifier the database kept."""
+        return new_sign_in_flow(self._clock, state=state, nonce=nonce, code_verifier=code_verifier)
 
     async def authorization_url(self, flow: SignInFlow) -> str:
         return await self.oidc.authorization_url(
