@@ -44,7 +44,6 @@ from cway_common import __version__
 from cway_common.contract import (
     AccountInfo,
     AccountsResponse,
-    BearerResponse,
     ErrorBody,
     ErrorCode,
     HealthResponse,
@@ -54,14 +53,13 @@ from cway_common.contract import (
     SignInCompleteRequest,
     SignInStartRequest,
     SignInStatus,
-    TokenRequest,
     Username,
 )
 
 from .body_limit import BodyLimit
 from .errors import CoreError
 from .peercred import PeerCredentials, PeerCredentialsUnavailable, peer_credentials
-from .token_route import TokenFastPath, validation_message
+from .token_route import TokenFastPath, document_token_routes, validation_message
 
 if TYPE_CHECKING:
     from .core import DaemonCore
@@ -73,10 +71,6 @@ PEER_STATE_KEY = "cway_peer"
 
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody} for status in (400, 403, 404, 409, 413, 500, 502, 503)
-}
-# The token routes answer 401 ``not_signed_in`` for an account without tokens (the shim's cue to sign in).
-_TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "not_signed_in: the account has no tokens; the body carries sign_in_url"}
 }
 
 
@@ -246,15 +240,7 @@ def _routes(core: DaemonCore, socket_path: Path) -> APIRouter:
     async def logout(username: Username) -> LogoutResponse:
         return await core.logout(username)
 
-    @router.post(Route.TOKEN, summary="A current access token", responses=_TOKEN_RESPONSES)
-    async def token(request: Request, body: TokenRequest | None = None) -> BearerResponse:
-        return await core.bearer(body.username if body else None, peer_info(request))
-
-    @router.post(Route.TOKEN_REFRESH, summary="Refresh now (after a 401)", responses=_TOKEN_RESPONSES)
-    async def token_refresh(request: Request, body: TokenRequest | None = None) -> BearerResponse:
-        if body is None:
-            return await core.force_refresh(None, peer_info(request))
-        return await core.force_refresh(body.username, peer_info(request), rejected=body.rejected)
+    document_token_routes(router)  # served by TokenFastPath; declared here, in order, from its own table
 
     @router.post(Route.SIGN_IN, summary="Start a browser sign-in")
     async def sign_in(body: SignInStartRequest | None = None) -> SignInStatus:
