@@ -33,8 +33,9 @@ from graphql import GraphQLError, GraphQLResolveInfo
 
 from cway_emulator.fixtures import Record
 from cway_emulator.gql_context import APPROVABLE_STATES, Ctx, Resolver, ctx_of, forbidden, in_org, not_found
+from cway_emulator.project_rules import manages, require_manages
 from cway_emulator.resolvers_projects import add_event, project_artworks
-from cway_emulator.resolvers_workflows import manages
+from cway_emulator.resolvers_workflows import artworks_in_project
 
 REVISABLE_STATES = frozenset({"UNSTARTED", "REJECTED", "COMMENTED"})
 UNCANCELABLE_STATES = frozenset({"BUNDLED", "SHIPPED", "DELIVERED", "CANCELED"})
@@ -51,21 +52,16 @@ def _artwork(ctx: Ctx, ident: str) -> Record:
 
 
 def _managed(ctx: Ctx, project: Record, *, allow_delivered: bool = False) -> Record:
-    if not manages(ctx, project):
-        raise forbidden(f"only the orderer or project manager may change project {project['id']}")
+    require_manages(ctx, project)
     if project["state"] == "CLOSED" or (project["state"] == "DELIVERED" and not allow_delivered):
         raise GraphQLError(f"Project {project['id']} is {project['state']}; no changes are possible")
     return project
 
 
-def _artworks_in(ctx: Ctx, project: Record, artwork_ids: list[str]) -> list[Record]:
-    if not artwork_ids:
-        raise GraphQLError("artworkIds must not be empty")
-    arts = [_artwork(ctx, i) for i in artwork_ids]
-    for art in arts:
-        if art["projectId"] != project["id"]:
-            raise GraphQLError(f"Artwork {art['id']} does not belong to project {project['id']}")
-    return arts
+def _projects(ctx: Ctx, project_ids: list[str]) -> list[Record]:
+    if not project_ids:
+        raise GraphQLError("projectIds must not be empty")
+    return [_project(ctx, i) for i in project_ids]
 
 
 def _member(ctx: Ctx, *, user_id: str | None = None, username: str | None = None) -> Record:
@@ -99,7 +95,7 @@ def _transition(
     """One state change on a batch: every artwork must be in ``allowed``, or nothing changes."""
     ctx = ctx_of(info)
     project = _managed(ctx, _project(ctx, projectId), allow_delivered=allow_delivered)
-    arts = _artworks_in(ctx, project, artworkIds)
+    arts = artworks_in_project(ctx, project, artworkIds)
     with ctx.store.lock:
         for art in arts:
             if art["state"] not in allowed:
@@ -177,7 +173,7 @@ def m_reject_delivered(_: Any, info: GraphQLResolveInfo, projectId: str, artwork
 def m_delete_artworks(_: Any, info: GraphQLResolveInfo, projectId: str, artworkIds: list[str]) -> bool:
     ctx = ctx_of(info)
     project = _managed(ctx, _project(ctx, projectId))
-    arts = _artworks_in(ctx, project, artworkIds)
+    arts = artworks_in_project(ctx, project, artworkIds)
     with ctx.store.lock:
         for art in arts:
             if art["state"] not in ("UNSTARTED", "CANCELED"):
@@ -197,7 +193,7 @@ def m_delete_artworks(_: Any, info: GraphQLResolveInfo, projectId: str, artworkI
 def m_change_name(_: Any, info: GraphQLResolveInfo, projectId: str, artworkId: str, name: str) -> bool:
     ctx = ctx_of(info)
     project = _managed(ctx, _project(ctx, projectId))
-    (art,) = _artworks_in(ctx, project, [artworkId])
+    (art,) = artworks_in_project(ctx, project, [artworkId])
     new = name.strip()
     if not new or len(new) > MAX_NAME_CHARS:
         raise GraphQLError(f"name must be 1-{MAX_NAME_CHARS} characters")
@@ -212,7 +208,7 @@ def m_set_artwork_dates(
 ) -> bool:
     ctx = ctx_of(info)
     project = _managed(ctx, _project(ctx, projectId))
-    arts = _artworks_in(ctx, project, artworkId)
+    arts = artworks_in_project(ctx, project, artworkId)
     if startDate is None and endDate is None:
         raise GraphQLError("give startDate, endDate or both")
     with ctx.store.lock:
@@ -230,7 +226,7 @@ def m_set_artwork_dates(
 def m_change_category(_: Any, info: GraphQLResolveInfo, projectId: str, artworkIds: list[str], categoryId: str) -> bool:
     ctx = ctx_of(info)
     project = _managed(ctx, _project(ctx, projectId))
-    arts = _artworks_in(ctx, project, artworkIds)
+    arts = artworks_in_project(ctx, project, artworkIds)
     org = ctx.store.orgs[project["_org"]]
     category = next((c for c in org["artworkCategories"] if c["id"] == str(categoryId).lower()), None)
     if category is None:
@@ -392,13 +388,10 @@ def _corrections(rev: Record, info: GraphQLResolveInfo) -> list[Record]:
 
 def m_launch(_: Any, info: GraphQLResolveInfo, projectIds: list[str]) -> bool:
     ctx = ctx_of(info)
-    if not projectIds:
-        raise GraphQLError("projectIds must not be empty")
-    projects = [_project(ctx, i) for i in projectIds]
+    projects = _projects(ctx, projectIds)
     with ctx.store.lock:
         for p in projects:
-            if not manages(ctx, p):
-                raise forbidden(f"you cannot launch project {p['id']}")
+            require_manages(ctx, p, to="launch")
             if p["state"] != "PLANNED":
                 raise GraphQLError(f"Project {p['id']} is {p['state']}: only PLANNED projects are launched")
         for p in projects:
@@ -511,13 +504,10 @@ def m_remove_files(_: Any, info: GraphQLResolveInfo, projectId: str, files: list
 
 def m_delete_projects(_: Any, info: GraphQLResolveInfo, projectIds: list[str], force: bool | None = None) -> bool:
     ctx = ctx_of(info)
-    if not projectIds:
-        raise GraphQLError("projectIds must not be empty")
-    projects = [_project(ctx, i) for i in projectIds]
+    projects = _projects(ctx, projectIds)
     with ctx.store.lock:
         for p in projects:
-            if not manages(ctx, p):
-                raise forbidden(f"you cannot delete project {p['id']}")
+            require_manages(ctx, p, to="delete")
             if not force and p["state"] not in ("PLANNED", "CLOSED"):
                 raise GraphQLError(f"Project {p['id']} is {p['state']}: delete with force: true")
         for p in projects:

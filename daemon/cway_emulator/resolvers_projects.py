@@ -19,13 +19,13 @@ from cway_emulator.gql_context import (
     Resolver,
     contains,
     ctx_of,
-    forbidden,
     in_org,
     org_records,
     paginate,
     require,
     user_ref,
 )
+from cway_emulator.project_rules import is_theirs, require_manages
 
 OPEN_PROJECT_STATES = frozenset({"PLANNED", "IN_PROGRESS", "STAND_BY"})
 
@@ -56,7 +56,7 @@ def q_projects(_: Any, info: GraphQLResolveInfo, filter: Record | None = None, p
     if flt.get("orderer"):
         items = [p for p in items if contains([p["_orderer"]], flt["orderer"])]
     if flt.get("onlyMine"):
-        items = [p for p in items if ctx.username in (p["_orderer"], p.get("_manager"))]
+        items = [p for p in items if is_theirs(ctx, p)]
     if flt.get("states"):
         items = [p for p in items if p["state"] in flt["states"]]
     page_items, page = paginate(items, paging)
@@ -168,7 +168,7 @@ def _status(ctx: Ctx, project: Record) -> str:
 
 def _project_permissions(p: Record, info: GraphQLResolveInfo) -> Record:
     ctx = ctx_of(info)
-    mine = ctx.username in (p["_orderer"], p.get("_manager"))
+    mine = is_theirs(ctx, p)
     return {
         "id": p["id"],
         "projectId": p["id"],
@@ -240,8 +240,7 @@ def _set_state(ctx: Ctx, ids: list[str], state: str, check: Any) -> None:
 
 def _require_manager(ctx: Ctx, p: Record) -> None:
     """Closing and reopening are the orderer's, the project manager's or a system admin's."""
-    if ctx.username not in (p["_orderer"], p.get("_manager")) and not ctx.permissions.get("isSystemAdmin"):
-        raise forbidden(f"you cannot manage project {p['id']}")
+    require_manages(ctx, p, to="manage")
 
 
 def m_close_projects(_: Any, info: GraphQLResolveInfo, projectIds: list[str], force: bool | None = None) -> bool:

@@ -33,8 +33,8 @@ from graphql import GraphQLError, GraphQLResolveInfo
 from cway_emulator.fixtures import Record
 from cway_emulator.folder_access import require_right, visible_folder
 from cway_emulator.gql_context import Ctx, Resolver, ctx_of, forbidden, in_org
+from cway_emulator.project_rules import manages
 from cway_emulator.resolvers_projects import add_event
-from cway_emulator.resolvers_workflows import manages
 
 UPLOAD_URL_SECONDS = 900
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024

@@ -24,6 +24,7 @@ from graphql import GraphQLError, GraphQLResolveInfo
 
 from cway_emulator.fixtures import Record
 from cway_emulator.gql_context import APPROVABLE_STATES, Ctx, Resolver, ctx_of, forbidden, in_org, not_found
+from cway_emulator.project_rules import manages, require_manages
 from cway_emulator.resolvers_projects import add_event
 
 DECIDED_STATES = frozenset({"APPROVED", "REJECTED"})
@@ -38,15 +39,6 @@ def _artwork(ctx: Ctx, ident: str) -> Record:
     return in_org(ctx, ctx.store.artworks, ident, "Artwork")
 
 
-def manages(ctx: Ctx, project: Record) -> bool:
-    return ctx.username in (project["_orderer"], project.get("_manager")) or bool(ctx.permissions.get("isSystemAdmin"))
-
-
-def _require_manages(ctx: Ctx, project: Record) -> None:
-    if not manages(ctx, project):
-        raise forbidden(f"only the orderer or project manager may change project {project['id']}")
-
-
 def _require_open(project: Record) -> None:
     if project["state"] == "CLOSED":
         raise GraphQLError(f"Project {project['id']} is closed; reopen it first")
@@ -55,12 +47,13 @@ def _require_open(project: Record) -> None:
 def _open_project_they_manage(ctx: Ctx, ident: str) -> Record:
     """The project a change is about: visible, managed by the caller, and not closed."""
     project = _project(ctx, ident)
-    _require_manages(ctx, project)
+    require_manages(ctx, project)
     _require_open(project)
     return project
 
 
-def _in_project(ctx: Ctx, project: Record, artwork_ids: list[str]) -> list[Record]:
+def artworks_in_project(ctx: Ctx, project: Record, artwork_ids: list[str]) -> list[Record]:
+    """The named artworks, each visible and each in ``project`` (one rule for every batch change)."""
     if not artwork_ids:
         raise GraphQLError("artworkIds must not be empty")
     arts = [_artwork(ctx, i) for i in artwork_ids]
@@ -82,8 +75,8 @@ def m_remind_approver(_: Any, info: GraphQLResolveInfo, input: Record | None = N
     if input is None:
         raise GraphQLError("input is required")
     project = _project(ctx, input["projectId"])
-    (art,) = _in_project(ctx, project, [input["artworkId"]])
-    _require_manages(ctx, project)
+    (art,) = artworks_in_project(ctx, project, [input["artworkId"]])
+    require_manages(ctx, project)
     who = _member(ctx, username=str(input["username"]))["username"]
     if who not in art["_approvers"]:
         raise GraphQLError(f"{who} is not an approver of artwork {art['id']}")
@@ -98,7 +91,7 @@ def m_remind_approver(_: Any, info: GraphQLResolveInfo, input: Record | None = N
 def m_revoke(_: Any, info: GraphQLResolveInfo, projectId: str, artworkIds: list[str]) -> bool:
     ctx = ctx_of(info)
     project = _project(ctx, projectId)
-    arts = _in_project(ctx, project, artworkIds)
+    arts = artworks_in_project(ctx, project, artworkIds)
     with ctx.store.lock:
         for art in arts:
             if ctx.username not in art["_approvers"] and not manages(ctx, project):
@@ -174,7 +167,7 @@ def m_create_artwork(_: Any, info: GraphQLResolveInfo, input: Record) -> bool:
 def m_assign(_: Any, info: GraphQLResolveInfo, input: Record) -> bool:
     ctx = ctx_of(info)
     project = _open_project_they_manage(ctx, input["projectId"])
-    arts = _in_project(ctx, project, input["artworkIds"])
+    arts = artworks_in_project(ctx, project, input["artworkIds"])
     plan = [(_member(ctx, user_id=a["userId"])["username"], a) for a in input["assignments"]]
     with ctx.store.lock:
         for art in arts:
@@ -194,7 +187,7 @@ def m_assign(_: Any, info: GraphQLResolveInfo, input: Record) -> bool:
 def m_update_notes(_: Any, info: GraphQLResolveInfo, projectId: str, notes: str) -> bool:
     ctx = ctx_of(info)
     project = _project(ctx, projectId)
-    _require_manages(ctx, project)
+    require_manages(ctx, project)
     with ctx.store.lock:
         project["notes"] = notes
         add_event(ctx, project["id"], "NOTES_UPDATED", f"notes updated by {ctx.username}")

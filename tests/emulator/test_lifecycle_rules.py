@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from cway_emulator import EmulatorServer
-from cway_emulator.fixtures import ALICE, ARTWORK_IDS, BOB, DAVE, ERIN, PROJECT_IDS
+from cway_emulator.fixtures import ADMIN, ALICE, ARTWORK_IDS, BOB, DAVE, ERIN, PROJECT_IDS
 from tests.emulator.conftest import Flow
 
 P1, P2, P3, P4 = (PROJECT_IDS[n] for n in (1, 2, 3, 4))
@@ -96,3 +96,26 @@ def test_projects_checkout_and_corrections(flow: Flow, emu: EmulatorServer, toke
     assert "Access denied" in error(flow, erin, invalidate, {"a": POSTER, "c": found["id"]})
     ok(flow, alice, invalidate, {"a": POSTER, "c": found["id"]})
     assert "already invalid" in error(flow, alice, invalidate, {"a": POSTER, "c": found["id"]})
+
+
+@pytest.mark.parametrize(
+    ("mutation", "verb", "admin_gets"),
+    [
+        ("launchProjects(projectIds: [$p])", "launch", "only PLANNED projects are launched"),  # lifecycle
+        ("deleteProjects(projectIds: [$p])", "delete", "delete with force: true"),  # lifecycle
+        ("reopenProjects(projectIds: [$p])", "manage", None),  # projects
+    ],
+)
+def test_one_rule_says_who_manages_a_project_in_every_resolver_module(
+    flow: Flow, token: Any, mutation: str, verb: str, admin_gets: str | None
+) -> None:
+    """Project 2 is Dave's (orderer and manager); Erin, in the same organisation, may see it but not change
+    it; the system admin may (the permission check passes; a state rule may still refuse)."""
+    query = f"mutation($p: UUID!) {{ {mutation} }}"
+    refused = error(flow, token(ERIN), query, {"p": P2})
+    assert "Access denied" in refused and f"you cannot {verb} project {P2}" in refused
+    body = flow.gql(token(ADMIN), query, {"p": P2}).json()
+    messages = [str(e["message"]) for e in body.get("errors") or []]
+    assert not any("Access denied" in m for m in messages), messages
+    if admin_gets is not None:
+        assert any(admin_gets in m for m in messages), messages
