@@ -33,7 +33,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from cway_common.clock import Clock
 from cway_common.contract import ErrorCode
@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 #: Renews one account's tokens (the record holds Cway's refresh token, or Entra's for a re-exchange).
 Refresher = Callable[[TokenRecord], Awaitable[TokenGrant]]
 Sleep = Callable[[float], Awaitable[None]]
+
+#: What a tracked refresh task answers (the record, or None for an account that is gone).
+_R = TypeVar("_R", TokenRecord, TokenRecord | None)
 
 DEFAULT_CONCURRENCY = 8
 #: A bearer caller whose token is still valid waits at most this long for a refresh (it then gets the
@@ -169,7 +172,7 @@ class RefreshEngine:
     def _valid_beyond_wait(self, record: TokenRecord) -> bool:
         return record.access_expires_at - self._clock.now() > timedelta(seconds=BEARER_WAIT_SECONDS)
 
-    def _spawn(self, refresh: Coroutine[Any, Any, TokenRecord | None]) -> asyncio.Task[TokenRecord | None]:
+    def _spawn(self, refresh: Coroutine[Any, Any, _R]) -> asyncio.Task[_R]:
         """Run ``refresh`` in its own task, tracked until done (``idle`` and ``stop`` wait for it)."""
         task = asyncio.create_task(refresh)
         self._tasks.add(task)

@@ -95,9 +95,7 @@ def test_planned_never_after_the_refresh_tokens_own_due_time() -> None:
 def test_the_daemon_and_the_remote_server_answer_with_this_rule() -> None:
     clock = ManualClock(ISSUED)
     unused = cast(Any, None)  # the timing answers touch no store, book or backend
-    engine = RefreshEngine(
-        clock=clock, store=unused, book=unused, refresher=unused, audit=None, threshold_seconds=300
-    )
+    engine = RefreshEngine(clock=clock, store=unused, book=unused, refresher=unused, audit=None, threshold_seconds=300)
     remote = RemoteRefresher(store=unused, exchange=unused, clock=clock, threshold_seconds=300, audit=None)
     assert remote_refresh.refresh_due_at is refresh_due.due_at  # what the PostgreSQL store indexes on
     for rec in (record(), record(lifetime=timedelta(minutes=4)), record(refresh_lifetime=timedelta(minutes=20))):

@@ -30,4 +30,3 @@ def test_a_restored_flow_carries_the_kept_secrets_and_their_challenge() -> None:
     expected = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     assert flow.code_challenge == expected
     assert "kept" not in repr(flow) and verifier not in repr(flow)
-
