@@ -6,6 +6,7 @@ FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
 COPY daemon ./daemon
+COPY contract ./contract
 COPY shim ./shim
 RUN pip install --no-cache-dir build && python -m build --outdir /dist .
 

@@ -93,8 +93,8 @@ demo: $(STAMP) $(INSPECTOR_STAMP)
 	$(EMULATOR_PATH) $(PY) -m cway_emulator.demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check daemon shim tests
-	$(VENV)/bin/ruff format --check daemon shim tests
+	$(VENV)/bin/ruff check contract daemon shim tests
+	$(VENV)/bin/ruff format --check contract daemon shim tests
 	$(VENV)/bin/mypy
 
 # The artifact tier (tests/installed/) runs against the wheel as users install it: the sdist, the wheel
@@ -135,7 +135,7 @@ kill-storm: $(STAMP)
 	$(EMULATOR_PATH) $(PY) -m tests.kill_storm --accounts 500 --kills 10 --seed 1
 	$(EMULATOR_PATH) $(PY) -m tests.kill_storm --accounts 500 --kills 10 --seed 1 --refreshed-lifetime 3600 --threshold 300
 
-# Refresh the shipped Cway schema (shim/cway_common/data/schema.graphql) from Cway's introspection:
+# Refresh the shipped Cway schema (contract/cway_contract/data/schema.graphql) from Cway's introspection:
 # CWAY_API_TOKEN=<token> make update-schema  (docs/testing.md, "The Cway schema").
 .PHONY: update-schema
 update-schema: $(STAMP)

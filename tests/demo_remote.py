@@ -57,7 +57,7 @@ async def sign_in_and_work(url: str, user: str) -> str:
 
 
 async def make_due(database_url: str, key: str, username: str) -> None:
-    from cway_common.clock import SYSTEM_CLOCK
+    from cway_contract.clock import SYSTEM_CLOCK
     from cway_remote.pg_store import PgTokenStore
     from cway_remote.refresh import refresh_due_at
     from tests.remote.test_replicas import _Keys

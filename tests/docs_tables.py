@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, cast, get_args
 
-from cway_common.contract import ACCOUNT_STATE_MEANINGS, ERROR_MEANINGS, AccountState, ErrorCode
+from cway_contract.contract import ACCOUNT_STATE_MEANINGS, ERROR_MEANINGS, AccountState, ErrorCode
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -32,7 +32,7 @@ def _request_fields(openapi: dict[str, Any], operation: dict[str, Any]) -> str:
 
 
 def routes() -> str:
-    from cway_authd.control_api import create_control_app
+    from cway_authd.control.api import create_control_app
 
     openapi = create_control_app(cast(Any, None), Path("/nonexistent/daemon.sock")).openapi()
     rows = ["| method and path | what |", "|---|---|"]

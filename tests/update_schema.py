@@ -1,6 +1,6 @@
 """``make update-schema``: refresh the shipped Cway schema from Cway's own introspection.
 
-The shipped copy (``shim/cway_common/data/schema.graphql``) is the project's source of truth: the
+The shipped copy (``contract/cway_contract/data/schema.graphql``) is the project's source of truth: the
 shim validates every document against it, offline. This script replaces it with what Cway's
 GraphQL endpoint reports now, printed the way the reference copy was printed (graphql-core's
 ``get_introspection_query`` → ``build_client_schema`` → ``print_schema``), so an unchanged API
@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 from graphql import build_client_schema, get_introspection_query, print_schema
 
-SCHEMA_FILE = Path(__file__).resolve().parents[1] / "shim" / "cway_common" / "data" / "schema.graphql"
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "shim" / "cway_contract" / "data" / "schema.graphql"
 DEFAULT_URL = "https://app.cway.se/graphql"
 
 

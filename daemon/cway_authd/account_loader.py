@@ -23,8 +23,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from .accounts import AccountBook
-from .store import TokenRecord, TokenStore
+from cway_authd.accounts import AccountBook
+from cway_authd.store import TokenRecord, TokenStore
 
 log = logging.getLogger(__name__)
 

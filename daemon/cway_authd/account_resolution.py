@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cway_common.contract import ErrorCode
-from cway_common.default_account import read_default
-
-from .account_loader import AccountLoader
-from .accounts import AccountBook
-from .errors import CoreError
-from .store import normalise_username
+from cway_auth_core.errors import CoreError
+from cway_authd.account_loader import AccountLoader
+from cway_authd.accounts import AccountBook
+from cway_authd.store import normalise_username
+from cway_contract.contract import ErrorCode
+from cway_contract.default_account import read_default
 
 MAX_ACCOUNTS_SHOWN = 20  # in an "unknown account" error: enough to choose from, never the whole book
 

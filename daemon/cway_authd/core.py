@@ -5,7 +5,7 @@ composes the parts: :mod:`sign_in_service` (flows and code redemption), :mod:`re
 (bearer, single-flight refresh, schedule, backoff), :mod:`accounts` (in-memory view),
 :mod:`account_resolution` (which account a request means) and :mod:`store_lifecycle` (opening the
 store; crash and full-disk recovery at start-up, the save at shutdown).
-Everything it raises is a :class:`~cway_authd.errors.CoreError`; only access tokens leave it.
+Everything it raises is a :class:`~cway_auth_core.errors.CoreError`; only access tokens leave it.
 """
 
 from __future__ import annotations
@@ -19,10 +19,30 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from cway_common import __version__
-from cway_common.clock import SYSTEM_CLOCK, Clock
-from cway_common.config import Settings
-from cway_common.contract import (
+from cway_auth_core.cway_session import CwaySession
+from cway_auth_core.cway_tokens import CwayTokenClient
+from cway_auth_core.entra_errors import AdminProblems
+from cway_auth_core.errors import CoreError
+from cway_auth_core.http import build_http_client
+from cway_auth_core.oidc import OidcClient
+from cway_auth_core.sign_in_flow import ClaimFailure
+from cway_authd.account_loader import AccountLoader
+from cway_authd.account_resolution import AccountResolver
+from cway_authd.accounts import AccountBook
+from cway_authd.audit import AuditLog
+from cway_authd.control.peercred import PeerCredentials
+from cway_authd.refresh.engine import RefreshEngine, RetryPolicy
+from cway_authd.shutdown_budget import ShutdownBudget, ShutdownClock
+from cway_authd.sign_in.needed import SignInNeededList
+from cway_authd.sign_in.service import CallbackOutcome, SignInService
+from cway_authd.store import FileTokenStore, KeyMaterial, StoreLock, TokenStore, ensure_private_dir, normalise_username
+from cway_authd.store.journal import RefreshJournal
+from cway_authd.store.key_service import StoreKeyService
+from cway_authd.store.lifecycle import StoreLifecycle, open_file_store
+from cway_contract import __version__
+from cway_contract.clock import SYSTEM_CLOCK, Clock
+from cway_contract.config import Settings
+from cway_contract.contract import (
     AccountInfo,
     BearerResponse,
     ConfigProblem,
@@ -33,35 +53,7 @@ from cway_common.contract import (
     SignInCompleteRequest,
     SignInStatus,
 )
-from cway_common.redact import fingerprint
-
-from .account_loader import AccountLoader
-from .account_resolution import AccountResolver
-from .accounts import AccountBook
-from .audit import AuditLog
-from .cway_session import CwaySession
-from .cway_tokens import CwayTokenClient
-from .entra_errors import AdminProblems
-from .errors import CoreError
-from .http import build_http_client
-from .oidc import OidcClient
-from .peercred import PeerCredentials
-from .refresh_engine import RefreshEngine, RetryPolicy
-from .shutdown_budget import ShutdownBudget, ShutdownClock
-from .sign_in import ClaimFailure
-from .sign_in_needed import SignInNeededList
-from .sign_in_service import CallbackOutcome, SignInService
-from .store import (
-    FileTokenStore,
-    KeyMaterial,
-    StoreLock,
-    TokenStore,
-    ensure_private_dir,
-    normalise_username,
-)
-from .store.journal import RefreshJournal
-from .store_key_service import StoreKeyService
-from .store_lifecycle import StoreLifecycle, open_file_store
+from cway_contract.redact import fingerprint
 
 __all__ = ["CallbackOutcome", "CoreError", "DaemonCore", "RetryPolicy"]
 

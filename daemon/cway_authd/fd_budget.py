@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .callback_guard import DEFAULT_MAX_CONNECTIONS
+from cway_authd.web.callback_guard import DEFAULT_MAX_CONNECTIONS
 
 log = logging.getLogger("cway_authd.runner")
 

@@ -16,7 +16,7 @@ is left half-claimed:
    ``listen()``, so there is no window in which it exists with a looser mode;
 6. both uvicorn servers start on the pre-bound sockets in one event loop.
 
-The sockets are bound by :mod:`cway_authd.sockets` (why: see there). The servers are
+The sockets are bound by :mod:`cway_authd.control.sockets` (why: see there). The servers are
 :class:`uvicorn.Server` subclasses that leave signals alone; the runner installs one
 SIGTERM/SIGINT handler for both, which lets in-flight requests finish, then stops the core and
 removes the socket file (only if it is still ours).
@@ -39,23 +39,9 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
-from cway_common.clock import SYSTEM_CLOCK, Clock
-from cway_common.config import ConfigError, Settings
-from cway_common.discovery import DaemonRecord, remove_record, write_record
-
-from . import last_error
-from .daemon_exit import (
-    EXIT_ALREADY_RUNNING,
-    EXIT_CONFIG,
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_PERMISSIONS,
-    supervisor,
-)
-from .daemon_log import LOG_FORMAT as _LOG_FORMAT
-from .sd_notify import notify
-from .socket_activation import ActivationError, passed_control_socket
-from .sockets import (
+from cway_authd import last_error
+from cway_authd.control.socket_activation import ActivationError, passed_control_socket
+from cway_authd.control.sockets import (
     CALLBACK_BACKLOG,
     StartupError,
     bind_callback_sockets,
@@ -65,9 +51,15 @@ from .sockets import (
     probe_socket,
     remove_socket_if_ours,
 )
+from cway_authd.daemon_exit import EXIT_ALREADY_RUNNING, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_PERMISSIONS, supervisor
+from cway_authd.daemon_log import LOG_FORMAT as _LOG_FORMAT
+from cway_authd.sd_notify import notify
+from cway_contract.clock import SYSTEM_CLOCK, Clock
+from cway_contract.config import ConfigError, Settings
+from cway_contract.discovery import DaemonRecord, remove_record, write_record
 
 if TYPE_CHECKING:
-    from .core import DaemonCore
+    from cway_authd.core import DaemonCore
 
 log = logging.getLogger("cway_authd.runner")
 
@@ -105,9 +97,9 @@ def build_server(
     app: Any, *, peer_checked: bool, log_level: str = "info", graceful_seconds: float = GRACEFUL_SHUTDOWN_SECONDS
 ) -> uvicorn.Server:
     """A server for pre-bound sockets. ``peer_checked`` selects the SO_PEERCRED-checking protocol."""
-    from .callback_guard import guarded_protocol
-    from .control_guard import control_protocol
-    from .fd_budget import callback_connection_cap
+    from cway_authd.control.guard import control_protocol
+    from cway_authd.fd_budget import callback_connection_cap
+    from cway_authd.web.callback_guard import guarded_protocol
 
     config = uvicorn.Config(
         app,
@@ -142,9 +134,9 @@ async def run_daemon(
     caller's to set up (``cway-auth daemon`` calls :func:`configure_logging`): it is process-wide
     state, and an embedding process (a test run) must not have its logger levels changed.
     """
-    from .fd_budget import raise_fd_limit
-    from .store import StoreError, StoreLockedError, StorePermissionError
-    from .store.format import StoreVersionError
+    from cway_authd.fd_budget import raise_fd_limit
+    from cway_authd.store import StoreError, StoreLockedError, StorePermissionError
+    from cway_authd.store.format import StoreVersionError
 
     raise_fd_limit()
     try:
@@ -167,7 +159,7 @@ async def run_daemon(
             await _refuse_live_daemon(settings.socket_path, remove_stale=False)
         except StartupError as exc:
             return _failed(settings, exc)
-    from .core import DaemonCore
+    from cway_authd.core import DaemonCore
 
     try:
         core = await DaemonCore.open(settings, clock=clock)
@@ -213,9 +205,9 @@ async def _serve(
     shutdown: asyncio.Event | None,
     passed: socket.socket | None,
 ) -> int:
-    from .callback_app import create_callback_app
-    from .control_api import create_control_app
-    from .fd_budget import filter_accept_errors
+    from cway_authd.control.api import create_control_app
+    from cway_authd.fd_budget import filter_accept_errors
+    from cway_authd.web.callback_app import create_callback_app
 
     try:
         tcp_socks = bind_callback_sockets(settings.redirect)
@@ -345,7 +337,7 @@ async def _refuse_live_daemon(socket_path: Path, *, remove_stale: bool = True) -
     """Leave a live daemon alone; unlink a stale socket file (``remove_stale``); refuse anything else there."""
     if not probe_socket(socket_path, remove_stale=remove_stale):
         return
-    from cway_common.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
+    from cway_contract.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
 
     pid: str = "unknown"
     try:

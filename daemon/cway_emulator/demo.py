@@ -28,8 +28,8 @@ import httpx
 from cryptography.fernet import Fernet
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
-from cway_common.daemon_client import DaemonClient
-from cway_common.redact import fingerprint
+from cway_contract.daemon_client import DaemonClient
+from cway_contract.redact import fingerprint
 from cway_emulator import EmulatorServer
 
 ALICE = "alice@contoso.example"

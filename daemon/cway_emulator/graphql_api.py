@@ -45,7 +45,7 @@ from graphql import (
 )
 from graphql.language import StringValueNode, ValueNode
 
-import cway_emulator.resolvers_ai as resolvers_ai  # a module, not the package: its __init__ imports the server
+import cway_emulator.resolvers_ai as resolvers_ai
 import cway_emulator.resolvers_artworks as resolvers_artworks
 import cway_emulator.resolvers_catalogue as resolvers_catalogue
 import cway_emulator.resolvers_downloads as resolvers_downloads
@@ -90,7 +90,7 @@ RESOLVERS: dict[str, dict[str, Resolver]] = merge(
 
 
 def schema_sdl() -> str:
-    return (files("cway_common") / "data" / "schema.graphql").read_text(encoding="utf-8")
+    return (files("cway_contract") / "data" / "schema.graphql").read_text(encoding="utf-8")
 
 
 def _parse_uuid(value: Any) -> str:

@@ -11,16 +11,7 @@ from typing import Any
 from graphql import GraphQLError, GraphQLResolveInfo
 
 from cway_emulator.fixtures import Record
-from cway_emulator.gql_context import (
-    APPROVABLE_STATES,
-    Ctx,
-    Resolver,
-    ctx_of,
-    forbidden,
-    in_org,
-    org_records,
-    user_ref,
-)
+from cway_emulator.gql_context import APPROVABLE_STATES, Ctx, Resolver, ctx_of, forbidden, in_org, org_records, user_ref
 from cway_emulator.previews import preview_file
 from cway_emulator.resolvers_projects import add_event
 

@@ -18,8 +18,8 @@ import re
 import sys
 from typing import Any
 
-from .admin_db import AdminDb
-from .admin_output import counts, print_grants, print_removed
+from cway_remote.admin_db import AdminDb
+from cway_remote.admin_output import counts, print_grants, print_removed
 
 EXIT_OK, EXIT_NOTHING, EXIT_CONFIG, EXIT_DATABASE = 0, 1, 2, 3
 _ACCOUNT = re.compile(r"^account:([0-9a-f]{64})$")
@@ -54,7 +54,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def subject_of(user: str) -> str:
-    from .pg_store import account_key
+    from cway_remote.pg_store import account_key
 
     found = _ACCOUNT.match(user.strip())
     return found.group(1) if found else account_key(user)
@@ -65,11 +65,10 @@ def main(argv: list[str]) -> int:
         args = parse_args(argv)
     except SystemExit as exc:  # argparse: --help is 0, a usage error 2
         return int(exc.code or 0)
-    from cway_common.config import ConfigError
-
-    from .admin_deny import usage_error
-    from .audit import configure_json_logging
-    from .settings import load_remote_settings
+    from cway_contract.config import ConfigError
+    from cway_remote.admin_deny import usage_error
+    from cway_remote.audit import configure_json_logging
+    from cway_remote.settings import load_remote_settings
 
     problem = usage_error(args)
     if problem:
@@ -89,12 +88,11 @@ async def _run(settings: Any, args: argparse.Namespace) -> int:
     import socket
 
     from cway_authd.store import resolve_store_key
-    from cway_common.clock import SYSTEM_CLOCK
-
-    from . import db
-    from .audit import JsonAudit
-    from .oauth_db import OAuthDb
-    from .pg_store import PgTokenStore
+    from cway_contract.clock import SYSTEM_CLOCK
+    from cway_remote import db
+    from cway_remote.audit import JsonAudit
+    from cway_remote.oauth_db import OAuthDb
+    from cway_remote.pg_store import PgTokenStore
 
     base = settings.base
     try:
@@ -121,7 +119,7 @@ async def _run(settings: Any, args: argparse.Namespace) -> int:
         admin = AdminDb(pool, OAuthDb(pool, keys), store)
         audit = JsonAudit(SYSTEM_CLOCK, f"admin@{socket.gethostname()}:{os.getpid()}")
         if args.command in ("deny", "allow", "denied"):
-            from .admin_deny import run_deny_command
+            from cway_remote.admin_deny import run_deny_command
 
             return await run_deny_command(args, pool, admin, audit)
         if args.command == "grants":

@@ -21,9 +21,9 @@ from typing import Any
 
 import asyncpg
 
-from .grant_locks import lock_client, lock_subject
-from .oauth_db import OAuthDb
-from .pg_store import PgTokenStore
+from cway_remote.grant_locks import lock_client, lock_subject
+from cway_remote.oauth_db import OAuthDb
+from cway_remote.pg_store import PgTokenStore
 
 
 @dataclass(frozen=True)

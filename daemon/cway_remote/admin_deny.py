@@ -18,13 +18,12 @@ from typing import Any
 
 import asyncpg
 
-from cway_authd.grants import clean_text
-from cway_common.clock import SYSTEM_CLOCK
-
-from .admin_db import AdminDb
-from .admin_output import counts, field, print_removed
-from .audit import AuditSink
-from .deny_list import MAX_CLIENT_ID, MAX_REASON, DeniedClient, DenyList
+from cway_auth_core.grants import clean_text
+from cway_contract.clock import SYSTEM_CLOCK
+from cway_remote.admin_db import AdminDb
+from cway_remote.admin_output import counts, field, print_removed
+from cway_remote.audit import AuditSink
+from cway_remote.deny_list import MAX_CLIENT_ID, MAX_REASON, DeniedClient, DenyList
 
 EXIT_OK, EXIT_NOTHING = 0, 1
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .admin_db import Grant, Removed
+from cway_remote.admin_db import Grant, Removed
 
 
 def counts(removed: Removed) -> dict[str, Any]:

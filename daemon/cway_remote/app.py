@@ -31,35 +31,34 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from cway_authd.http import build_http_client
+from cway_auth_core.http import build_http_client
 from cway_authd.store import KeyMaterial, resolve_store_key
-from cway_common import __version__
-from cway_common.clock import SYSTEM_CLOCK, Clock
-from cway_common.config import is_loopback_host
-from cway_mcp_shim.cway_tools import register_cway_tools
-from cway_mcp_shim.gateway import KEEPALIVE_EXPIRY_SECONDS
-from cway_mcp_shim.icons import SERVER_ICONS
-from cway_mcp_shim.middleware import install as install_middleware
-from cway_mcp_shim.toolsets import ToolSelection
-
-from . import db
-from .audit import AuditSink, JsonAudit
-from .availability import AvailabilityMiddleware
-from .consent import ConsentRoutes
-from .consents import ConsentDb
-from .exchange import CwayExchange
-from .gateway import RemoteGateway, register_whoami
-from .iss import IssOnAuthorize
-from .metrics import HttpMetricsMiddleware, RemoteMetrics
-from .oauth_db import OAuthDb
-from .pg_store import PgTokenStore
-from .provider import SCOPE, SCOPES, CwayOAuthProvider
-from .ratelimit_middleware import RateLimiter, RateLimitMiddleware
-from .read_cache import ChangeListener, ReadCache
-from .refresh import RemoteRefresher, refresh_due_at
-from .settings import CALLBACK_PATH, MCP_PATH, RemoteSettings
-from .step_up import StepUpMiddleware
-from .tracing import Tracing, start_tracing
+from cway_contract import __version__
+from cway_contract.clock import SYSTEM_CLOCK, Clock
+from cway_contract.config import is_loopback_host
+from cway_remote import db
+from cway_remote.audit import AuditSink, JsonAudit
+from cway_remote.availability import AvailabilityMiddleware
+from cway_remote.consent import ConsentRoutes
+from cway_remote.consents import ConsentDb
+from cway_remote.exchange import CwayExchange
+from cway_remote.gateway import RemoteGateway, register_whoami
+from cway_remote.iss import IssOnAuthorize
+from cway_remote.metrics import HttpMetricsMiddleware, RemoteMetrics
+from cway_remote.oauth_db import OAuthDb
+from cway_remote.pg_store import PgTokenStore
+from cway_remote.provider import SCOPE, SCOPES, CwayOAuthProvider
+from cway_remote.ratelimit_middleware import RateLimiter, RateLimitMiddleware
+from cway_remote.read_cache import ChangeListener, ReadCache
+from cway_remote.refresh import RemoteRefresher, refresh_due_at
+from cway_remote.settings import CALLBACK_PATH, MCP_PATH, RemoteSettings
+from cway_remote.step_up import StepUpMiddleware
+from cway_remote.tracing import Tracing, start_tracing
+from cway_tools.gateway import KEEPALIVE_EXPIRY_SECONDS
+from cway_tools.icons import SERVER_ICONS
+from cway_tools.middleware import install as install_middleware
+from cway_tools.registry import register_cway_tools
+from cway_tools.toolsets import ToolSelection
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 A container platform collects stderr, so the server writes no files of its own. The audit
 events are the daemon's (``sign_in_completed``, ``refreshed``, ``refresh_failed``, ``logout``…)
 plus the OAuth server's (``client_registered``, ``consent``, ``token_issued``, ``token_revoked``),
-with the daemon's rule for fields (:mod:`cway_authd.audit_redaction`, the one module both use): a field
+with the daemon's rule for fields (:mod:`cway_auth_core.audit_redaction`, the one module both use): a field
 whose name looks secret is refused, never written.
 """
 
@@ -14,8 +14,8 @@ import logging
 import sys
 from typing import Any, Protocol
 
-from cway_authd.audit_redaction import redact_fields
-from cway_common.clock import Clock
+from cway_auth_core.audit_redaction import redact_fields
+from cway_contract.clock import Clock
 
 
 class AuditSink(Protocol):

@@ -41,19 +41,18 @@ from mcp.server.auth.provider import construct_redirect_uri
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from cway_authd.errors import BackendError
-from cway_authd.grants import clean_text
+from cway_auth_core.errors import BackendError
+from cway_auth_core.grants import clean_text
 from cway_authd.store import TokenRecord
-from cway_common.clock import Clock
-
-from .audit import AuditSink
-from .consents import ConsentDb
-from .exchange import CwayExchange
-from .iss import with_iss
-from .oauth_db import OAuthDb, digest, new_secret
-from .pg_store import PgTokenStore, account_key
-from .provider import CODE_LIFETIME, PENDING_LIFETIME, CwayOAuthProvider
-from .settings import RemoteSettings
+from cway_contract.clock import Clock
+from cway_remote.audit import AuditSink
+from cway_remote.consents import ConsentDb
+from cway_remote.exchange import CwayExchange
+from cway_remote.iss import with_iss
+from cway_remote.oauth_db import OAuthDb, digest, new_secret
+from cway_remote.pg_store import PgTokenStore, account_key
+from cway_remote.provider import CODE_LIFETIME, PENDING_LIFETIME, CwayOAuthProvider
+from cway_remote.settings import RemoteSettings
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from .oauth_db import digest
+from cway_remote.oauth_db import digest
 
 
 def consent_hash(redirect_uri: str, scopes: Iterable[str]) -> str:

@@ -31,7 +31,7 @@ from typing import Any
 
 import asyncpg
 
-from .read_cache import TRIGGERS_SQL
+from cway_remote.read_cache import TRIGGERS_SQL
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import asyncpg
 
-from .admin_db import Removed, revoke_client_locked
-from .grant_locks import lock_client
+from cway_remote.admin_db import Removed, revoke_client_locked
+from cway_remote.grant_locks import lock_client
 
 MAX_REASON = 200
 MAX_CLIENT_ID = 2048

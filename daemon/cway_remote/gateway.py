@@ -3,7 +3,7 @@
 Every tool call acts as the user the MCP access token belongs to: the subject the SDK's bearer
 middleware put in the request context. A tool's ``username`` argument may only name that same
 user (an assistant cannot act as someone else by passing a name). The bearer comes from the
-cross-replica refresher; the rule is the shim's own (:mod:`cway_mcp_shim.bearer`): on a
+cross-replica refresher; the rule is the shim's own (:mod:`cway_tools.bearer`): on a
 rejection one forced refresh (fingerprint-based single flight) and one retry.
 """
 
@@ -18,14 +18,13 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel
 
 from cway_authd.store import normalise_username
-from cway_common.config import Settings
-from cway_common.redact import fingerprint
-from cway_mcp_shim.bearer import Bearer
-from cway_mcp_shim.gateway import CwayHttpGateway
-from cway_mcp_shim.tool_support import read_only
-
-from .pg_store import PgTokenStore, account_key
-from .refresh import CwayUnavailable, RemoteRefresher, SessionEnded
+from cway_contract.config import Settings
+from cway_contract.redact import fingerprint
+from cway_remote.pg_store import PgTokenStore, account_key
+from cway_remote.refresh import CwayUnavailable, RemoteRefresher, SessionEnded
+from cway_tools.bearer import Bearer
+from cway_tools.gateway import CwayHttpGateway
+from cway_tools.tool_support import read_only
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ def current_subject(username: str | None) -> str:
 
 
 class RemoteBearer(Bearer):
-    """The shim's bearer rule (:mod:`cway_mcp_shim.bearer`) with the request user's token from the refresher."""
+    """The shim's bearer rule (:mod:`cway_tools.bearer`) with the request user's token from the refresher."""
 
     def __init__(self, refresher: RemoteRefresher, key: str) -> None:
         super().__init__(None)

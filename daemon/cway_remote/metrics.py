@@ -27,9 +27,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .audit import AuditSink
-from .read_cache import ReadCache
-from .settings import CALLBACK_PATH, MCP_PATH
+from cway_remote.audit import AuditSink
+from cway_remote.read_cache import ReadCache
+from cway_remote.settings import CALLBACK_PATH, MCP_PATH
 
 ROUTES = frozenset(
     {

@@ -19,8 +19,7 @@ from typing import Any
 import asyncpg
 
 from cway_authd.store import MultiFernetProvider
-
-from .grant_locks import grant_still_valid, lock_grant_shared
+from cway_remote.grant_locks import grant_still_valid, lock_grant_shared
 
 
 def digest(value: str) -> str:

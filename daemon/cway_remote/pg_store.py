@@ -32,11 +32,10 @@ from typing import Any
 import asyncpg
 from cryptography.fernet import InvalidToken
 
+from cway_auth_core.records import RecordFormatError
 from cway_authd.store import MultiFernetProvider, ReencryptResult, TokenRecord, normalise_username
-from cway_authd.store.records import RecordFormatError
-from cway_common.clock import Clock
-
-from .read_cache import ReadCache
+from cway_contract.clock import Clock
+from cway_remote.read_cache import ReadCache
 
 log = logging.getLogger(__name__)
 

@@ -36,14 +36,13 @@ from mcp.server.auth.provider import (
 )
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
-from cway_common.clock import Clock
-
-from .audit import AuditSink
-from .cimd import CimdError, cache_entry, fetch_client, from_cache, is_metadata_url
-from .oauth_db import OAuthDb, TokenRow, digest
-from .pg_store import PgTokenStore
-from .read_cache import ReadCache
-from .settings import RemoteSettings
+from cway_contract.clock import Clock
+from cway_remote.audit import AuditSink
+from cway_remote.cimd import CimdError, cache_entry, fetch_client, from_cache, is_metadata_url
+from cway_remote.oauth_db import OAuthDb, TokenRow, digest
+from cway_remote.pg_store import PgTokenStore
+from cway_remote.read_cache import ReadCache
+from cway_remote.settings import RemoteSettings
 
 log = logging.getLogger(__name__)
 

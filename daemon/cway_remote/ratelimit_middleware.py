@@ -25,11 +25,10 @@ from urllib.parse import parse_qs, unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cway_common.clock import Clock
-
-from .audit import AuditSink
-from .ratelimit import RateLimits, TokenBuckets, Verdict, caller_address
-from .settings import CALLBACK_PATH
+from cway_contract.clock import Clock
+from cway_remote.audit import AuditSink
+from cway_remote.ratelimit import RateLimits, TokenBuckets, Verdict, caller_address
+from cway_remote.settings import CALLBACK_PATH
 
 #: A form larger than this is not searched for ``client_id`` (the SDK refuses huge bodies itself).
 MAX_FORM_BYTES = 64 * 1024

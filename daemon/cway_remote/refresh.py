@@ -26,15 +26,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from cway_authd.errors import BackendError, BackendFatal
-from cway_authd.refresh_due import due_at, is_due, refresh_token_expired
+from cway_auth_core.errors import BackendError, BackendFatal
+from cway_auth_core.refresh_due import due_at, is_due, refresh_token_expired
 from cway_authd.store import TokenRecord
-from cway_common.clock import Clock
-from cway_common.redact import fingerprint
-
-from .audit import AuditSink
-from .exchange import CwayExchange
-from .pg_store import LockedAccount, PgTokenStore
+from cway_contract.clock import Clock
+from cway_contract.redact import fingerprint
+from cway_remote.audit import AuditSink
+from cway_remote.exchange import CwayExchange
+from cway_remote.pg_store import LockedAccount, PgTokenStore
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ class CwayUnavailable(Exception):
     """Cway could not refresh the token just now and the old one has expired; try again shortly."""
 
 
-#: The daemon's due-time rule itself (one module, :mod:`cway_authd.refresh_due`), named here for the store.
+#: The daemon's due-time rule itself (one module, :mod:`cway_auth_core.refresh_due`), named here for the store.
 refresh_due_at = due_at
 
 

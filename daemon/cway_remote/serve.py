@@ -54,14 +54,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["admin"]:  # `cway-mcp serve admin …`: grants, revocation, deny list (admin_cli.py)
-        from .admin_cli import main as admin_main
+        from cway_remote.admin_cli import main as admin_main
 
         return admin_main(argv[1:])
     args = parse_args(argv)
-    from cway_common.config import ConfigError
-
-    from .audit import configure_json_logging
-    from .settings import load_remote_settings
+    from cway_contract.config import ConfigError
+    from cway_remote.audit import configure_json_logging
+    from cway_remote.settings import load_remote_settings
 
     try:
         settings = load_remote_settings()
@@ -82,8 +81,8 @@ async def _serve(settings: object, args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from .app import RemoteRuntime, build_app
-    from .settings import RemoteSettings
+    from cway_remote.app import RemoteRuntime, build_app
+    from cway_remote.settings import RemoteSettings
 
     assert isinstance(settings, RemoteSettings)
     drain_seconds = settings.drain_seconds

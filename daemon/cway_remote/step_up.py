@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .provider import SCOPE, WRITE_SCOPE, CwayOAuthProvider
+from cway_remote.provider import SCOPE, WRITE_SCOPE, CwayOAuthProvider
 
 #: The most request body read to find the method and tool name (a tools/call is small).
 MAX_BODY = 1024 * 1024

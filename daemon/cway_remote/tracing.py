@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .settings import MCP_PATH
+from cway_remote.settings import MCP_PATH
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Tracing:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-        from cway_common import __version__
+        from cway_contract import __version__
 
         resource = Resource.create(
             {"service.name": "cway-mcp", "service.version": __version__, "service.instance.id": replica}

@@ -18,7 +18,7 @@ import argparse
 import logging
 import sys
 
-from cway_common import __version__
+from cway_contract import __version__
 
 EXIT_CONFIG = 2
 
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     skip_optional_uvicorn()
     import os
 
-    from cway_common.config import ConfigError, load_settings
+    from cway_contract.config import ConfigError, load_settings
 
     # --read-only is one more source of CWAY_READ_ONLY, the strongest: read by the one loader.
     env = {**os.environ, "CWAY_READ_ONLY": "1"} if parsed.read_only else None
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve_config_error(error: Exception) -> int:
-    from cway_common.config import ConfigError
+    from cway_contract.config import ConfigError
     from cway_mcp_shim.config_error_server import ConfigErrorServer
 
     assert isinstance(error, ConfigError)

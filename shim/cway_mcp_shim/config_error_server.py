@@ -15,8 +15,8 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 
-from cway_common import __version__
-from cway_common.config import ConfigError
+from cway_contract import __version__
+from cway_contract.config import ConfigError
 
 SERVER_NAME = "cway"
 

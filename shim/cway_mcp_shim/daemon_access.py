@@ -15,8 +15,8 @@ from typing import Any, NoReturn, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from cway_common.config import Settings
-from cway_common.contract import (
+from cway_contract.config import Settings
+from cway_contract.contract import (
     AccountInfo,
     BearerResponse,
     ErrorCode,
@@ -24,17 +24,17 @@ from cway_common.contract import (
     SignInCompleteRequest,
     SignInStatus,
 )
-from cway_common.daemon_client import (
+from cway_contract.daemon_client import (
     UNTRUSTED_SOCKET_ADVICE,
     DaemonClient,
     DaemonError,
     DaemonUnavailable,
     UntrustedDaemonSocket,
 )
-from cway_common.discovery import daemon_socket
-from cway_mcp_shim import request_scope
+from cway_contract.discovery import daemon_socket
 from cway_mcp_shim.autostart import DaemonLauncher
 from cway_mcp_shim.signin import raise_sign_in_needed, sign_in_answer, sign_in_shape
+from cway_tools import request_scope
 
 log = logging.getLogger(__name__)
 

@@ -13,18 +13,18 @@ from dataclasses import dataclass
 
 from mcp.server.mcpserver import MCPServer
 
-from cway_common import __version__
-from cway_common.config import Settings
-from cway_mcp_shim import pending
+from cway_contract import __version__
+from cway_contract.config import Settings
 from cway_mcp_shim.auth_tools import AuthTools, register_auth_tools
 from cway_mcp_shim.bearer_prefetch import BearerPrefetch
-from cway_mcp_shim.cway_tools import register_cway_tools
 from cway_mcp_shim.daemon_access import DaemonAccess
-from cway_mcp_shim.gateway import CwayHttpGateway
-from cway_mcp_shim.icons import SERVER_ICONS
-from cway_mcp_shim.lazy_tools import LazyServer
-from cway_mcp_shim.middleware import install as install_middleware
-from cway_mcp_shim.toolsets import ToolSelection, declare_tools_list_changed
+from cway_tools import pending
+from cway_tools.gateway import CwayHttpGateway
+from cway_tools.icons import SERVER_ICONS
+from cway_tools.lazy_tools import LazyServer
+from cway_tools.middleware import install as install_middleware
+from cway_tools.registry import register_cway_tools
+from cway_tools.toolsets import ToolSelection, declare_tools_list_changed
 
 SERVER_NAME = "cway"
 

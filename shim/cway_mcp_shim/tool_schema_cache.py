@@ -15,9 +15,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from cway_mcp_shim.auth_tools import AuthTools, register_auth_tools
-from cway_mcp_shim.cway_tools import register_cway_tools
-from cway_mcp_shim.lazy_tools import SCHEMAS_FILE, LazyServer
-from cway_mcp_shim.toolsets import ToolSelection, register_enable_toolset
+from cway_tools.lazy_tools import SCHEMAS_FILE, LazyServer
+from cway_tools.registry import register_cway_tools
+from cway_tools.toolsets import ToolSelection, register_enable_toolset
 
 
 def registered_server() -> LazyServer:

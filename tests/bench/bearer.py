@@ -7,8 +7,8 @@ import json
 import time
 from datetime import timedelta
 
-from cway_common.clock import ManualClock
-from cway_common.daemon_client import DaemonClient
+from cway_contract.clock import ManualClock
+from cway_contract.daemon_client import DaemonClient
 from cway_emulator import EmulatorServer
 from tests.bench.common import ALICE, Row, emulator_process, ms, p50, p50_p99, p99, sign_in, timed
 from tests.bench.floors import MiniHttp, bare_starlette, echo_round_trips, echo_server

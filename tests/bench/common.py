@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from cway_common.daemon_client import DaemonClient
+from cway_contract.daemon_client import DaemonClient
 from cway_emulator import browser_sign_in
 from tests.helpers.daemon import free_port
 

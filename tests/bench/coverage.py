@@ -12,8 +12,8 @@ BEFORE = "50 documents: 26/65 queries, 15/190 mutations, 2/13 subscriptions (mai
 
 
 def bench_schema_coverage() -> list[Row]:
-    from cway_mcp_shim.documents import ALL_DOCUMENTS
-    from cway_mcp_shim.schema import get_schema
+    from cway_tools.documents import ALL_DOCUMENTS
+    from cway_tools.schema import get_schema
     from tests.helpers.schema_coverage import coverage
 
     kinds = coverage(get_schema(), [d.text for d in ALL_DOCUMENTS.values()])

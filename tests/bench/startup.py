@@ -20,16 +20,16 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from cway_auth_core.records import TOKENS_DIR_NAME
 from cway_authd.store import FileTokenStore, TokenRecord, resolve_store_key
-from cway_authd.store.records import TOKENS_DIR_NAME
-from cway_common.clock import SYSTEM_CLOCK
+from cway_contract.clock import SYSTEM_CLOCK
 from tests.bench.common import Row, cpu_seconds, rss_kib
 from tests.bench.floors import MiniHttp
 from tests.helpers.daemon import daemon_env, process_env, settings_from_env
 
 ACCOUNTS = 10_000
 DAEMON_IMPORTS = (
-    "import cway_authd.cli, cway_authd.runner, cway_authd.core, cway_authd.control_api, cway_authd.callback_app"
+    "import cway_authd.cli, cway_authd.runner, cway_authd.core, cway_authd.control.api, cway_authd.web.callback_app"
 )
 
 

@@ -30,7 +30,7 @@ async def measure(env: dict[str, str]) -> tuple[int, int]:
     """(tools, tokens) of the shim's ``tools/list`` with these extra settings."""
     from mcp import Client
 
-    from cway_common.config import load_settings
+    from cway_contract.config import load_settings
     from cway_mcp_shim.server import build_server
 
     with tempfile.TemporaryDirectory() as base:

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Mapping
 import httpx
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
-from cway_common.daemon_client import DaemonClient
+from cway_contract.daemon_client import DaemonClient
 from tests.bench.common import ALICE, Row, emulator_process, ms, sign_in
 from tests.helpers.daemon import daemon_env, process_env, running_daemon
 

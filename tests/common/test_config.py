@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cway_common import contract
-from cway_common.config import ConfigError, derive_token_url, load_settings
+from cway_contract import contract
+from cway_contract.config import ConfigError, derive_token_url, load_settings
 
 BASE = {"AZURE_CLIENT_ID": "client-123", "AZURE_TENANT_ID": "organizations", "CWAY_MCP_CONFIG": ""}
 

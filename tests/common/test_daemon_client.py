@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from tests.helpers.daemon import short_tmpdir
 
-from cway_common.contract import ErrorCode
-from cway_common.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
+from cway_contract.contract import ErrorCode
+from cway_contract.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
 
 Reply = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from tests.helpers.daemon import short_tmpdir
 
-from cway_common.config import load_settings
-from cway_common.discovery import DaemonRecord, daemon_socket, read_record, remove_record, write_record
+from cway_contract.config import load_settings
+from cway_contract.discovery import DaemonRecord, daemon_socket, read_record, remove_record, write_record
 
 
 def listening_socket(path: Path) -> socket.socket:

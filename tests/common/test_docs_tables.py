@@ -7,8 +7,8 @@ from typing import get_args
 
 from tests.docs_tables import DOCS, TABLES, stale_files
 
-from cway_common.config_names import KNOWN_SETTINGS
-from cway_common.contract import ACCOUNT_STATE_MEANINGS, ERROR_MEANINGS, AccountState, ErrorCode
+from cway_contract.config_names import KNOWN_SETTINGS
+from cway_contract.contract import ACCOUNT_STATE_MEANINGS, ERROR_MEANINGS, AccountState, ErrorCode
 
 
 def test_every_code_and_state_has_its_meaning_and_nothing_else() -> None:

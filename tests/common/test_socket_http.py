@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from tests.helpers.daemon import short_tmpdir
 
-from cway_common.socket_http import SocketHttpError, SocketHttpTimeout, UnixHttpClient
+from cway_contract.socket_http import SocketHttpError, SocketHttpTimeout, UnixHttpClient
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 OK = b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{"ok":true}'

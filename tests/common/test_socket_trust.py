@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from cway_common.daemon_client import DaemonClient, DaemonUnavailable
-from cway_common.socket_trust import UntrustedSocket, parent_chain_problem, verify_daemon_socket
+from cway_contract.daemon_client import DaemonClient, DaemonUnavailable
+from cway_contract.socket_trust import UntrustedSocket, parent_chain_problem, verify_daemon_socket
 
 NOBODY = 65534
 FORGED_TOKEN = "forged-token-from-another-uid"

@@ -13,10 +13,10 @@ import pytest
 from cryptography.fernet import Fernet
 
 from cway_authd.core import CallbackOutcome, DaemonCore
-from cway_authd.refresh_engine import RetryPolicy
-from cway_common.clock import ManualClock
-from cway_common.config import Settings, load_settings
-from cway_common.contract import SignInStatus
+from cway_authd.refresh.engine import RetryPolicy
+from cway_contract.clock import ManualClock
+from cway_contract.config import Settings, load_settings
+from cway_contract.contract import SignInStatus
 from cway_emulator import EmulatorServer
 from tests.helpers.daemon import free_port
 

@@ -13,12 +13,12 @@ from datetime import timedelta
 
 import pytest
 
+from cway_auth_core.errors import CoreError
+from cway_authd.control.peercred import PeerCredentials
 from cway_authd.core import DaemonCore
-from cway_authd.errors import CoreError
-from cway_authd.peercred import PeerCredentials
 from cway_authd.store import TokenRecord
-from cway_common.clock import ManualClock
-from cway_common.config import Settings
+from cway_contract.clock import ManualClock
+from cway_contract.config import Settings
 
 PEER = PeerCredentials(pid=os.getpid(), uid=os.getuid(), gid=None)
 USERS = [f"user{i}@contoso.example" for i in range(5)]

@@ -10,7 +10,7 @@ from pathlib import Path
 from cway_authd.accounts import AccountBook
 from cway_authd.audit import AuditFile, AuditLog
 from cway_authd.store import TokenRecord
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

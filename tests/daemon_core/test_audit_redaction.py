@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from cway_authd import audit_redaction
+from cway_auth_core import audit_redaction
 from cway_authd.audit import AuditLog
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 from cway_remote.audit import JsonAudit
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)

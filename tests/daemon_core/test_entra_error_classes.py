@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
+from cway_auth_core.errors import CoreError
+from cway_authd.control.peercred import PeerCredentials
 from cway_authd.core import DaemonCore
-from cway_authd.errors import CoreError
-from cway_authd.peercred import PeerCredentials
-from cway_common.clock import ManualClock
-from cway_common.contract import ErrorCode
+from cway_contract.clock import ManualClock
+from cway_contract.contract import ErrorCode
 from cway_emulator import EmulatorServer
 
 from .conftest import ALICE, CoreFactory, sign_in

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from cway_authd.store import TokenRecord
 from cway_authd.store.journal import RefreshJournal, replay_journal
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 
 from .conftest import CoreFactory
 

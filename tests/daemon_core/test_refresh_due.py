@@ -1,4 +1,4 @@
-"""The one due-time rule (``cway_authd.refresh_due``) that the daemon and the remote server both follow.
+"""The one due-time rule (``cway_auth_core.refresh_due``) that the daemon and the remote server both follow.
 
 Pinned on its edges: exactly at the due time, a short-lived token (half its lifetime), an expired
 token, a refresh token with no known expiry, and one whose expiry comes before the access token's
@@ -12,10 +12,10 @@ from typing import Any, cast
 
 import pytest
 
-from cway_authd import refresh_due
-from cway_authd.refresh_engine import RefreshEngine
+from cway_auth_core import refresh_due
+from cway_authd.refresh.engine import RefreshEngine
 from cway_authd.store import TokenRecord
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 from cway_remote import refresh as remote_refresh
 from cway_remote.refresh import RemoteRefresher
 

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cway_authd.accounts import AccountBook
-from cway_authd.durability import flush_unsaved
 from cway_authd.shutdown_budget import ShutdownBudget
 from cway_authd.store import TokenRecord
+from cway_authd.store.durability import flush_unsaved
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -50,7 +50,7 @@ def unsaved_book(count: int) -> AccountBook:
 
 def test_what_the_deadline_cuts_off_is_logged_by_name_without_a_token(caplog: pytest.LogCaptureFixture) -> None:
     book = unsaved_book(5)
-    caplog.set_level(logging.ERROR, "cway_authd.durability")
+    caplog.set_level(logging.ERROR, "cway_authd.store.durability")
     started = time.monotonic()
     lost = asyncio.run(
         flush_unsaved(book, HangingDisk(), HangingDisk(), deadline=time.monotonic() + 0.3)  # type: ignore[arg-type]

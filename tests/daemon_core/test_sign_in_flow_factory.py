@@ -6,8 +6,8 @@ import base64
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from cway_authd.sign_in import FLOW_LIFETIME, FlowRegistry, new_sign_in_flow
-from cway_common.clock import ManualClock
+from cway_auth_core.sign_in_flow import FLOW_LIFETIME, FlowRegistry, new_sign_in_flow
+from cway_contract.clock import ManualClock
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from cway_authd.refresh_schedule import RefreshScheduler, SlackRule
-from cway_common.clock import ManualClock
+from cway_authd.refresh.schedule import RefreshScheduler, SlackRule
+from cway_contract.clock import ManualClock
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

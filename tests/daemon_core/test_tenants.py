@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from cway_auth_core.errors import BackendRejected
 from cway_authd.core import DaemonCore
-from cway_authd.errors import BackendRejected
 from cway_emulator import EmulatorServer, SignInError, browser_sign_in_async
 from cway_emulator.emulator import SECOND_TENANT
 from cway_emulator.jwt_keys import epoch, idp_signing_key, sign_rs256

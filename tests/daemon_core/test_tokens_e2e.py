@@ -8,14 +8,14 @@ import errno
 import httpx
 import pytest
 
-from cway_authd import refresh_engine
+from cway_auth_core.errors import CoreError
+from cway_authd.control.peercred import PeerCredentials
 from cway_authd.core import DaemonCore
-from cway_authd.errors import CoreError
-from cway_authd.peercred import PeerCredentials
-from cway_authd.refresh_engine import RetryPolicy
-from cway_common.clock import ManualClock
-from cway_common.contract import ErrorCode
-from cway_common.redact import fingerprint
+from cway_authd.refresh import engine as refresh_engine
+from cway_authd.refresh.engine import RetryPolicy
+from cway_contract.clock import ManualClock
+from cway_contract.contract import ErrorCode
+from cway_contract.redact import fingerprint
 from cway_emulator import EmulatorServer
 from tests.helpers.emulator_gate import EndpointGate
 

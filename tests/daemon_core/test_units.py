@@ -9,13 +9,13 @@ import httpx
 import pytest
 from graphql import build_schema, parse, validate
 
-from cway_authd.errors import BackendFatal, BackendMisconfigured, BackendRejected, BackendTransient, CoreError
-from cway_authd.grants import MAX_RETRY_AFTER, MAX_TOKEN_LIFETIME, classify_failure, parse_token_response
-from cway_authd.identity import LOGIN_INFO_QUERY
-from cway_authd.refresh_engine import RetryPolicy
-from cway_authd.sign_in import ClaimFailure, FlowRegistry
-from cway_common.clock import ManualClock
-from cway_common.contract import ErrorCode
+from cway_auth_core.errors import BackendFatal, BackendMisconfigured, BackendRejected, BackendTransient, CoreError
+from cway_auth_core.grants import MAX_RETRY_AFTER, MAX_TOKEN_LIFETIME, classify_failure, parse_token_response
+from cway_auth_core.identity import LOGIN_INFO_QUERY
+from cway_auth_core.sign_in_flow import ClaimFailure, FlowRegistry
+from cway_authd.refresh.engine import RetryPolicy
+from cway_contract.clock import ManualClock
+from cway_contract.contract import ErrorCode
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -25,7 +25,7 @@ def response(status: int, body: object | None = None, headers: dict[str, str] | 
 
 
 def test_login_info_document_validates_against_the_real_schema() -> None:
-    sdl = resources.files("cway_common").joinpath("data/schema.graphql").read_text(encoding="utf-8")
+    sdl = resources.files("cway_contract").joinpath("data/schema.graphql").read_text(encoding="utf-8")
     errors = validate(build_schema(sdl), parse(LOGIN_INFO_QUERY))
     assert errors == []
 

@@ -12,11 +12,11 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
+from cway_authd.control.peercred import PeerCredentials
 from cway_authd.core import DaemonCore
-from cway_authd.peercred import PeerCredentials
-from cway_authd.refresh_engine import RetryPolicy
-from cway_common.clock import ManualClock
-from cway_common.config import Settings
+from cway_authd.refresh.engine import RetryPolicy
+from cway_contract.clock import ManualClock
+from cway_contract.config import Settings
 
 from .conftest import MOCK_API_URL, MOCK_AUTHORITY, MOCK_TOKEN_URL
 

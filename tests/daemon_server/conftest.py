@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from cway_common.contract import SignInStatus
+from cway_contract.contract import SignInStatus
 from cway_emulator.server import EmulatorServer
 from tests.helpers.daemon import RunningDaemon, daemon_env, running_daemon
 

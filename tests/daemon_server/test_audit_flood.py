@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from cway_authd.audit_limit import DEFAULT_BURST, SUMMARY_EVENT, UnauthenticatedEvents
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 from cway_emulator.server import EmulatorServer
 from tests.daemon_server.conftest import browser_sign_in
 from tests.helpers.daemon import running_daemon

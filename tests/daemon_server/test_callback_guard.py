@@ -12,8 +12,8 @@ import pytest
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
-from cway_authd.callback_guard import guarded_protocol
 from cway_authd.fd_budget import AcceptErrorFilter, callback_connection_cap
+from cway_authd.web.callback_guard import guarded_protocol
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
 

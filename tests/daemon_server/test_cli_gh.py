@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cway_common.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
+from cway_contract.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
 from cway_emulator.server import EmulatorServer
 from tests.daemon_server.conftest import browser_sign_in
 from tests.daemon_server.test_cli import cli

@@ -24,8 +24,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from mcp.server.mcpserver.exceptions import ToolError
 
-from cway_common.config import load_settings
-from cway_common.contract import ErrorCode, Route
+from cway_contract.config import load_settings
+from cway_contract.contract import ErrorCode, Route
 from cway_mcp_shim.daemon_access import DaemonAccess
 from tests.helpers.daemon import RunningDaemon, process_env
 

@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from cway_authd.control_api import create_control_app
-from cway_authd.peercred import PeerCredentials
+from cway_authd.control.api import create_control_app
+from cway_authd.control.peercred import PeerCredentials
+from cway_authd.control.sockets import bind_control_socket
 from cway_authd.runner import build_server
-from cway_authd.sockets import bind_control_socket
-from cway_common.contract import ErrorBody, ErrorCode, Route
+from cway_contract.contract import ErrorBody, ErrorCode, Route
 from tests.helpers.daemon import RunningDaemon, short_tmpdir
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from cway_authd import control_guard
-from cway_common.contract import ErrorCode, Route
-from cway_common.daemon_client import DaemonClient, DaemonUnavailable
+from cway_authd.control import guard as control_guard
+from cway_contract.contract import ErrorCode, Route
+from cway_contract.daemon_client import DaemonClient, DaemonUnavailable
 from tests.helpers.daemon import RunningDaemon, running_daemon
 
 TIMEOUT = 0.5

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from cway_common.contract import AccountInfo
+from cway_contract.contract import AccountInfo
 from cway_emulator.server import EmulatorServer
 from tests.helpers.daemon import RunningDaemon, daemon_env, running_daemon, short_tmpdir
 from tests.helpers.fleet import lost_accounts, seed_fleet, stored_records
@@ -119,7 +119,7 @@ def test_disk_full_then_sigterm(emu: EmulatorServer, rescue_possible: bool) -> N
 
 
 def test_the_error_text_names_the_errno() -> None:
-    from cway_authd.durability import describe_save_error
+    from cway_authd.store.durability import describe_save_error
 
     assert describe_save_error(OSError(errno.ENOSPC, "No space left on device")) == "No space left on device (ENOSPC)"
     assert describe_save_error(ValueError("secret-looking text")) == "ValueError"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cway_authd.store import FileTokenStore, resolve_store_key
-from cway_common.clock import SYSTEM_CLOCK
+from cway_contract.clock import SYSTEM_CLOCK
 from cway_emulator.server import EmulatorServer
 from tests.daemon_server.test_cli import cli
 from tests.daemon_server.test_disk_full import fill, small_tmpfs

@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from cway_common.daemon_client import DaemonClient
+from cway_contract.daemon_client import DaemonClient
 from cway_emulator.server import EmulatorServer
 from tests.daemon_server.conftest import browser_sign_in
 from tests.helpers.daemon import running_daemon

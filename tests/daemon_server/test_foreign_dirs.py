@@ -21,8 +21,8 @@ import pytest
 
 from cway_authd import cli
 from cway_authd.store import StorePermissionError, check_private_dir, ensure_private_dir
-from cway_common.config import load_settings
-from cway_common.daemon_client import DaemonClient, DaemonUnavailable
+from cway_contract.config import load_settings
+from cway_contract.daemon_client import DaemonClient, DaemonUnavailable
 from cway_mcp_shim.autostart import DaemonLauncher
 from tests.helpers.daemon import short_tmpdir
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from cway_common.contract import ErrorCode, Route
+from cway_contract.contract import ErrorCode, Route
 from tests.helpers.daemon import RunningDaemon
 
 

@@ -34,8 +34,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from cway_authd.control_api import create_control_app
-from cway_common.contract import Route
+from cway_authd.control.api import create_control_app
+from cway_contract.contract import Route
 from cway_emulator.server import EmulatorServer
 from tests.daemon_server.conftest import browser_sign_in
 from tests.helpers.daemon import RunningDaemon, daemon_env, running_daemon

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cway_common.private_files import PrivateRotatingFileHandler, make_private_dirs
+from cway_contract.private_files import PrivateRotatingFileHandler, make_private_dirs
 from tests.helpers.daemon import _wait_for_socket, daemon_env, process_env, settings_from_env, short_tmpdir
 
 

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from cway_authd.identity import LOGIN_INFO_QUERY
+from cway_auth_core.identity import LOGIN_INFO_QUERY
 from cway_emulator.server import EmulatorServer
 from tests.daemon_server.conftest import browser_sign_in
 from tests.helpers.daemon import daemon_env, running_daemon

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cway_common.contract import AccountInfo
+from cway_contract.contract import AccountInfo
 from cway_emulator.server import EmulatorServer
 from tests.helpers.daemon import RunningDaemon, daemon_env, running_daemon
 from tests.helpers.fleet import lost_accounts, seed_fleet, stored_records

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from cway_authd import service
-from cway_authd.launchd_plist import render as render_plist
+from cway_authd.cli import service
+from cway_authd.cli.launchd_plist import render as render_plist
 from tests.daemon_server.test_cli import REPO, cli
 
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
@@ -237,7 +237,7 @@ def test_the_stop_timeout_written_is_the_daemons_own_budget_setting(env: dict[st
         else (plistlib.loads(default.stdout.encode())["ExitTimeOut"] == 45)
     )
     from cway_authd.shutdown_budget import ShutdownBudget
-    from cway_common.config import load_settings
+    from cway_contract.config import load_settings
 
     settings = load_settings({**env, "CWAY_STOP_TIMEOUT_SECONDS": "120"}, component="daemon")
     assert ShutdownBudget.for_settings(settings).stop_timeout == 120

@@ -6,8 +6,8 @@ import asyncio
 import signal
 import time
 
-from cway_common.contract import BearerResponse
-from cway_common.daemon_client import DaemonClient
+from cway_contract.contract import BearerResponse
+from cway_contract.daemon_client import DaemonClient
 from cway_emulator.server import EmulatorServer
 from tests.daemon_server.conftest import browser_sign_in
 from tests.helpers.daemon import running_daemon

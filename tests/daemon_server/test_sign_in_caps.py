@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 
-from cway_authd.sign_in import MAX_PENDING_FLOWS
-from cway_common.contract import ErrorCode, SignInStatus
-from cway_common.daemon_client import DaemonClient, DaemonError
+from cway_auth_core.sign_in_flow import MAX_PENDING_FLOWS
+from cway_contract.contract import ErrorCode, SignInStatus
+from cway_contract.daemon_client import DaemonClient, DaemonError
 from tests.helpers.daemon import RunningDaemon
 
 STARTS = 3000

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from cway_common.contract import ErrorCode
-from cway_common.daemon_client import DaemonError
+from cway_contract.contract import ErrorCode
+from cway_contract.daemon_client import DaemonError
 from cway_emulator.fixtures import ALICE
 from cway_emulator.server import EmulatorServer
 from tests.daemon_server.conftest import browser_sign_in
@@ -171,7 +171,7 @@ def test_the_accounts_page_never_shows_a_token(emu: EmulatorServer, emu_daemon: 
 
 
 def test_complete_by_pasting_the_redirect_url(emu: EmulatorServer, emu_daemon: RunningDaemon) -> None:
-    from cway_common.contract import SignInCompleteRequest
+    from cway_contract.contract import SignInCompleteRequest
 
     flow = emu_daemon.call(lambda c: c.start_sign_in(None))
     assert flow.authorization_url

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from cway_common.contract import ErrorCode
-from cway_common.daemon_client import DaemonError
+from cway_contract.contract import ErrorCode
+from cway_contract.daemon_client import DaemonError
 from cway_emulator.server import EmulatorServer
 from tests.daemon_server.test_cli import cli
 from tests.helpers.daemon import daemon_env, running_daemon

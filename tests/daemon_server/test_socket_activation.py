@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from cway_common.discovery import read_record
+from cway_contract.discovery import read_record
 from tests.helpers.daemon import process_env
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cway_authd.peercred import PeerCredentialsUnavailable, peer_credentials
+from cway_authd.control.peercred import PeerCredentialsUnavailable, peer_credentials
 from cway_authd.runner import run_daemon
 from cway_authd.store import StoreLock
 from tests.helpers.daemon import RunningDaemon, process_env, running_daemon, settings_from_env

@@ -19,8 +19,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from keyring.backends import fail
 
 from cway_authd.store import KeyMaterial
-from cway_common.contract import BearerResponse, ErrorCode, KeyRotationResponse
-from cway_common.daemon_client import DaemonClient, DaemonError
+from cway_contract.contract import BearerResponse, ErrorCode, KeyRotationResponse
+from cway_contract.daemon_client import DaemonClient, DaemonError
 from cway_emulator.server import EmulatorServer
 from tests.daemon_server.conftest import browser_sign_in
 from tests.daemon_server.test_cli import cli

@@ -21,8 +21,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from cway_authd import token_route
-from cway_common.contract import BearerResponse, Route, TokenRequest
+from cway_authd.control import token_route
+from cway_contract.contract import BearerResponse, Route, TokenRequest
 from cway_emulator.server import EmulatorServer
 from tests.helpers.daemon import RunningDaemon
 

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 from cway_emulator import EmulatorServer
 from cway_emulator.fixtures import ALICE
 from cway_emulator.idp_core import s256

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 from cway_emulator import EmulatorServer
 from cway_emulator.fixtures import ALICE, BOB, CAROL
 from cway_emulator.jwt_keys import new_hs256_key, sign_hs256

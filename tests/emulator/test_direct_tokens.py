@@ -13,7 +13,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet, OctKey, RSAKey
 
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 from cway_emulator import CWAY_API_SCOPE, CWAY_CLIENT_ID, EmulatorServer
 from cway_emulator.fixtures import ALICE, BOB, CAROL
 from cway_emulator.idp_model import GRAPH_APP_ID

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 from cway_emulator import EmulatorServer
 from cway_emulator.fixtures import uid
 from tests.emulator.conftest import Flow

@@ -13,7 +13,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 from cway_emulator import EmulatorServer
 from cway_emulator.fixtures import ARTWORK_IDS, PROJECT_IDS
 from cway_emulator.knobs import KnobError

@@ -7,7 +7,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 from cway_emulator import CWAY_CLIENT_ID, EmulatorServer
 from cway_emulator.fixtures import ALICE, BOB
 from tests.emulator.conftest import Flow, query_of

@@ -12,17 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 from cway_emulator import EmulatorServer
-from cway_emulator.fixtures import (
-    ADMIN,
-    ADMIN_GROUP,
-    ALICE,
-    BOB,
-    DAVE,
-    MEMBER_GROUP,
-    uid,
-)
+from cway_emulator.fixtures import ADMIN, ADMIN_GROUP, ALICE, BOB, DAVE, MEMBER_GROUP, uid
 from cway_emulator.resolvers_catalogue import gtin_ok
 
 CONTOSO_ASSETS, LOGOS, FABRIKAM_ASSETS = uid(0x0E, 1), uid(0x0E, 2), uid(0x0E, 3)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 from cway_emulator import EmulatorServer
 from cway_emulator.fixtures import ARTWORK_IDS
 from cway_emulator.resolvers_uploads import UPLOAD_URL_SECONDS

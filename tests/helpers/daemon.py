@@ -44,9 +44,9 @@ from typing import Literal, TypeVar
 
 from cryptography.fernet import Fernet
 
-from cway_common.clock import SYSTEM_CLOCK, Clock
-from cway_common.config import Settings, load_settings
-from cway_common.daemon_client import DaemonClient
+from cway_contract.clock import SYSTEM_CLOCK, Clock
+from cway_contract.config import Settings, load_settings
+from cway_contract.daemon_client import DaemonClient
 
 T = TypeVar("T")
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from cway_authd.store import FileTokenStore, TokenRecord, resolve_store_key
-from cway_common.clock import SYSTEM_CLOCK
+from cway_contract.clock import SYSTEM_CLOCK
 from cway_emulator.fixtures import DEFAULT_USER
 from cway_emulator.server import EmulatorServer
 

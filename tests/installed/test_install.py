@@ -13,10 +13,10 @@ from tests.helpers.repo import REPO
 
 PROBE = """
 import importlib.metadata, importlib.util, json, sys
-import cway_authd, cway_common, cway_mcp_shim, cway_remote
+import cway_authd, cway_contract, cway_mcp_shim, cway_remote
 dist = importlib.metadata.distribution("cway-mcp")
 print(json.dumps({
-    "files": [m.__file__ for m in (cway_authd, cway_common, cway_mcp_shim, cway_remote)],
+    "files": [m.__file__ for m in (cway_authd, cway_contract, cway_mcp_shim, cway_remote)],
     "path": sys.path,
     "emulator": importlib.util.find_spec("cway_emulator") is not None,
     "direct_url": dist.read_text("direct_url.json"),

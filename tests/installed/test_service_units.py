@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cway_authd import service
+from cway_authd.cli import service
 from tests.daemon_server.test_service import SYSTEMD_ANALYZE, analyze
 from tests.helpers.artifacts import InstalledVenv
 from tests.helpers.daemon import short_tmpdir

@@ -16,7 +16,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from cway_common.config_names import KNOWN_SETTINGS
+from cway_contract.config_names import KNOWN_SETTINGS
 from cway_remote.app import RemoteRuntime
 from cway_remote.metrics import ROUTES
 from cway_remote.serve import parse_args

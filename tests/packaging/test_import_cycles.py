@@ -15,7 +15,7 @@ from tests.helpers.repo import with_emulator_path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = {
-    "cway_common": ROOT / "shim",
+    "cway_contract": ROOT / "shim",
     "cway_mcp_shim": ROOT / "shim",
     "cway_authd": ROOT / "daemon",
     "cway_remote": ROOT / "daemon",
@@ -124,7 +124,7 @@ ALONE = """
 import importlib, json, sys, traceback
 failed = {}
 for module in sys.argv[1:]:
-    for loaded in [m for m in sys.modules if m.split(".")[0] in ("cway_common", "cway_mcp_shim", "cway_authd", "cway_remote", "cway_emulator")]:
+    for loaded in [m for m in sys.modules if m.split(".")[0] in ("cway_contract", "cway_mcp_shim", "cway_authd", "cway_remote", "cway_emulator")]:
         del sys.modules[loaded]  # third-party modules stay loaded: only our own import order matters
     try:
         importlib.import_module(module)

@@ -34,11 +34,11 @@ def test_the_wheel_holds_no_emulator(wheel: tuple[list[str], str]) -> None:
 def test_the_wheel_holds_what_users_run(wheel: tuple[list[str], str]) -> None:
     names, metadata = wheel
     for path in (
-        "cway_authd/cli.py",
+        "cway_authd/cli/__init__.py",
         "cway_authd/py.typed",
         "cway_authd/service_templates/cway-mcp-daemon.service",
         "cway_mcp_shim/__main__.py",
-        "cway_common/data/schema.graphql",
+        "cway_contract/data/schema.graphql",
         "cway_remote/serve.py",
     ):
         assert path in names

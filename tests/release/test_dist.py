@@ -21,7 +21,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from cway_common import __version__
+from cway_contract import __version__
 from tests.helpers import dist
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""One version: the package metadata, ``cway_common.__version__`` and both commands' ``--version`` agree.
+"""One version: the package metadata, ``cway_contract.__version__`` and both commands' ``--version`` agree.
 
 The commands run the way a person or a script runs them: the installed console scripts, piped
 (stdout captured), so argparse's ``version`` action is what answers.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cway_common import __version__
+from cway_contract import __version__
 
 BIN = Path(sys.executable).parent
 
@@ -30,6 +30,6 @@ def test_both_commands_print_the_installed_version(command: str) -> None:
 
 
 def test_the_metadata_version_is_the_code_version() -> None:
-    """pyproject.toml reads the version from cway_common.__version__ (dynamic); an install made
+    """pyproject.toml reads the version from cway_contract.__version__ (dynamic); an install made
     before a version change would show the old one here until reinstalled."""
     assert metadata.version("cway-mcp") == __version__

@@ -165,7 +165,7 @@ def test_admin_usage_and_configuration_errors_exit_2(serve_env: dict[str, str]) 
 
 @pytest.fixture
 async def admin_db(database_url: str) -> AsyncIterator[tuple[AdminDb, OAuthDb, PgTokenStore]]:
-    from cway_common.clock import ManualClock
+    from cway_contract.clock import ManualClock
 
     pool = await db.create_pool(database_url, max_size=4)
     await db.migrate(pool)

@@ -24,7 +24,7 @@ import httpx
 import pytest
 import uvicorn
 
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 from cway_emulator.browser import browser_sign_in_async
 from cway_emulator.fixtures import ALICE, BOB
 from cway_emulator.server import EmulatorServer

@@ -19,7 +19,7 @@ from mcp.server.auth.provider import RegistrationError
 from mcp.shared.auth import OAuthClientInformationFull
 
 from cway_authd.store import KeyMaterial
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 from cway_emulator.fixtures import ALICE
 from cway_remote import db
 from cway_remote.admin_output import field

@@ -11,7 +11,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from cway_authd.store import KeyMaterial, TokenRecord, TokenStore
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 from cway_remote import db
 from cway_remote.pg_store import PgTokenStore, account_key
 

@@ -15,8 +15,8 @@ import asyncpg
 import httpx
 import pytest
 
-from cway_common.clock import ManualClock
-from cway_common.config import ConfigError
+from cway_contract.clock import ManualClock
+from cway_contract.config import ConfigError
 from cway_remote.app import RemoteRuntime, build_app
 from cway_remote.ratelimit import RateLimits, TokenBuckets, caller_address, load_rate_limits, load_trusted_proxies
 from cway_remote.ratelimit_middleware import basic_client_id

@@ -22,7 +22,7 @@ import pytest
 from cryptography.fernet import Fernet, MultiFernet
 
 from cway_authd.store import TokenRecord
-from cway_common.clock import SYSTEM_CLOCK
+from cway_contract.clock import SYSTEM_CLOCK
 from cway_emulator.fixtures import ALICE, DAVE
 from cway_emulator.server import EmulatorServer
 from cway_remote.pg_store import PgTokenStore, account_key

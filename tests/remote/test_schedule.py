@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from cway_authd.store import KeyMaterial, TokenRecord
-from cway_common.clock import SYSTEM_CLOCK
+from cway_contract.clock import SYSTEM_CLOCK
 from cway_emulator.browser import browser_sign_in_async
 from cway_emulator.fixtures import ALICE, BOB, DAVE
 from cway_emulator.server import EmulatorServer

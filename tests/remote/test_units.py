@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from cway_common.config import ConfigError
+from cway_contract.config import ConfigError
 from cway_remote.settings import load_remote_settings
 
 PROBE = """

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from mcp_types import URL_ELICITATION_REQUIRED
 
-from cway_common.daemon_client import DaemonClient, DaemonError
+from cway_contract.daemon_client import DaemonClient, DaemonError
 from cway_emulator.server import EmulatorServer
 from tests.helpers.daemon import RunningDaemon
 from tests.shim.harness import Shim, secrets_in, shim_session, sign_in, text_of

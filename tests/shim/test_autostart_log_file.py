@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mcp.server.mcpserver.exceptions import ToolError
 
-from cway_common.daemon_client import DaemonClient, DaemonUnavailable
+from cway_contract.daemon_client import DaemonClient, DaemonUnavailable
 from cway_mcp_shim.autostart import DaemonLauncher
 from tests.helpers.daemon import daemon_env, settings_from_env
 

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 import httpx
 from pytest_httpx import HTTPXMock
 
-from cway_common.contract import BearerResponse
-from cway_common.redact import fingerprint
-from cway_mcp_shim.bearer import BearerAuth, DaemonBearer, StaticBearer
+from cway_contract.contract import BearerResponse
+from cway_contract.redact import fingerprint
+from cway_tools.bearer import BearerAuth, DaemonBearer, StaticBearer
 
 URL = "https://cway.example.test/graphql"
 

@@ -81,7 +81,7 @@ async def test_every_tool_through_a_spawned_shim_and_the_daemon(
 
 
 async def daemon_bearer(daemon: RunningDaemon, username: str) -> str:
-    from cway_common.daemon_client import DaemonClient
+    from cway_contract.daemon_client import DaemonClient
 
     async with DaemonClient(daemon.socket_path) as client:
         return (await client.bearer(username)).access_token

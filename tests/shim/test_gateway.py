@@ -15,10 +15,10 @@ import pytest
 from mcp.server.mcpserver.exceptions import ToolError
 from pytest_httpx import HTTPXMock
 
-from cway_common.config import Settings, load_settings
-from cway_mcp_shim.documents import LOGIN_INFO, PROJECTS
-from cway_mcp_shim.error_text import scrub
-from cway_mcp_shim.gateway import CwayHttpGateway
+from cway_contract.config import Settings, load_settings
+from cway_tools.documents import LOGIN_INFO, PROJECTS
+from cway_tools.error_text import scrub
+from cway_tools.gateway import CwayHttpGateway
 
 API = "http://127.0.0.1:9/graphql"
 TOKEN = "static-token-0123456789abcdef"

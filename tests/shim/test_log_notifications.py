@@ -10,11 +10,11 @@ from typing import Any, cast
 import pytest
 from mcp.server.mcpserver.exceptions import ToolError
 
-from cway_common.config import load_settings
-from cway_common.contract import ErrorBody, ErrorCode
-from cway_common.daemon_client import DaemonError
-from cway_mcp_shim import request_scope
+from cway_contract.config import load_settings
+from cway_contract.contract import ErrorBody, ErrorCode
+from cway_contract.daemon_client import DaemonError
 from cway_mcp_shim.daemon_access import DaemonAccess
+from cway_tools import request_scope
 
 
 class Session:

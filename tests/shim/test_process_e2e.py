@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cway_common.daemon_client import DaemonClient, DaemonUnavailable
+from cway_contract.daemon_client import DaemonClient, DaemonUnavailable
 from tests.shim.harness import kill_daemon_pid, shim_session, text_of
 
 ALICE = "alice@contoso.example"

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cway_mcp_shim.bearer import rejection
+from cway_tools.bearer import rejection
 
 
 def answer(status: int, body: Any) -> httpx.Response:
@@ -44,7 +44,7 @@ def test_a_body_that_is_not_json_is_no_rejection() -> None:
 def test_whoami_says_how_long_a_re_exchangeable_session_renews() -> None:
     from datetime import UTC, datetime, timedelta
 
-    from cway_common.contract import AccountInfo
+    from cway_contract.contract import AccountInfo
     from cway_mcp_shim.auth_tools import summarize, summary_line
 
     until = datetime.now(UTC) + timedelta(days=90)

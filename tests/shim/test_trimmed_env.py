@@ -23,8 +23,8 @@ from cryptography.fernet import Fernet
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.stdio import get_default_environment
 
-from cway_common.contract import RUN_USER_ROOT
-from cway_common.daemon_client import DaemonClient, DaemonUnavailable
+from cway_contract.contract import RUN_USER_ROOT
+from cway_contract.daemon_client import DaemonClient, DaemonUnavailable
 from tests.helpers.daemon import free_port, short_tmpdir
 from tests.shim.harness import Shim
 

@@ -12,10 +12,11 @@ import pytest
 from mcp.shared.exceptions import UrlElicitationRequiredError
 from mcp.types import ClientCapabilities, ElicitationCapability, FormElicitationCapability, UrlElicitationCapability
 
-from cway_common.browser import can_open_browser
-from cway_common.humanize import format_left
-from cway_mcp_shim import autostart, request_scope, signin
+from cway_contract.browser import can_open_browser
+from cway_contract.humanize import format_left
+from cway_mcp_shim import autostart, signin
 from cway_mcp_shim.signin import SignInInputRequired, SignInNeeded, raise_sign_in_needed
+from cway_tools import request_scope
 
 URL = "http://127.0.0.1:1/authorize?x=1"
 CALLBACK = "http://localhost:8765/callback"

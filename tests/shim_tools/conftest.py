@@ -11,9 +11,9 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from cway_emulator import EmulatorServer
-from cway_mcp_shim.cway_tools import register_cway_tools
-from cway_mcp_shim.lazy_tools import LazyServer
-from cway_mcp_shim.middleware import install as install_middleware
+from cway_tools.lazy_tools import LazyServer
+from cway_tools.middleware import install as install_middleware
+from cway_tools.registry import register_cway_tools
 from tests.shim_tools.static_gateway import StaticTokenGateway
 
 ALICE = "alice@contoso.example"

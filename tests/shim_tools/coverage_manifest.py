@@ -2,7 +2,7 @@
 
 One place, read by ``test_schema_coverage.py``: every operation named here must be a root field of
 Cway's schema, and must map to a registered tool that sends it (through a registered document) or
-be excluded in ``cway_mcp_shim.exclusions`` *and* listed in docs/mcp.md with its reason.
+be excluded in ``cway_tools.exclusions`` *and* listed in docs/mcp.md with its reason.
 
 The media centre, people and catalogue groups take their tools from
 ``coverage_manifest_media_people_catalogue``; what that module leaves to the generic mutation tool
@@ -12,7 +12,7 @@ The media centre, people and catalogue groups take their tools from
 
 from __future__ import annotations
 
-from cway_mcp_shim.exclusions import EXCLUDED as EXCLUDED_OPERATIONS
+from cway_tools.exclusions import EXCLUDED as EXCLUDED_OPERATIONS
 from tests.shim_tools.coverage_manifest_media_people_catalogue import LEFT_TO_GENERIC_TOOL, TOOLS_BY_OPERATION
 
 PENDING = "<pending>"

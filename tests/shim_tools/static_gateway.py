@@ -1,4 +1,4 @@
-"""A minimal :class:`~cway_mcp_shim.gateway_protocol.CwayGateway` for the tool tests.
+"""A minimal :class:`~cway_tools.gateway_protocol.CwayGateway` for the tool tests.
 
 Static bearer per username against the emulator, no daemon: the tools are tested on their own,
 independent of the runtime's daemon gateway. It also records every call so tests can assert
@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 from mcp.server.mcpserver.exceptions import ToolError
 
-from cway_common.config import derive_ws_url
-from cway_mcp_shim import subscriptions
-from cway_mcp_shim.bearer import StaticBearer
-from cway_mcp_shim.documents import Document
+from cway_contract.config import derive_ws_url
+from cway_tools import subscriptions
+from cway_tools.bearer import StaticBearer
+from cway_tools.documents import Document
 
 
 @dataclass

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from graphql import FieldNode, OperationDefinitionNode, build_schema, parse
 
-from cway_mcp_shim import cway_tools, documents_catalogue, documents_media, documents_people
-from cway_mcp_shim.document_registry import Document
-from cway_mcp_shim.documents import ALL_DOCUMENTS
-from cway_mcp_shim.schema import schema_sdl
+from cway_tools import documents_catalogue, documents_media, documents_people
+from cway_tools import registry as cway_tools
+from cway_tools.document_registry import Document
+from cway_tools.documents import ALL_DOCUMENTS
+from cway_tools.schema import schema_sdl
 from tests.shim_tools.coverage_manifest_media_people_catalogue import LEFT_TO_GENERIC_TOOL, TOOLS_BY_OPERATION
 from tests.shim_tools.test_tools_listing import EXPECTED_TOOLS
 
@@ -57,7 +58,7 @@ def test_every_mapped_operation_is_real_and_sent_by_its_tool() -> None:
         for name, doc in vars(module).items()
         if isinstance(doc, Document)
     }
-    from cway_mcp_shim import documents
+    from cway_tools import documents
 
     by_constant |= {n: d for n, d in vars(documents).items() if isinstance(d, Document)}
     for operation, tool in TOOLS_BY_OPERATION.items():

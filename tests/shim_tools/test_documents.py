@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from graphql import GraphQLError, OperationDefinitionNode, parse
 
-from cway_mcp_shim import cway_tools
-from cway_mcp_shim.documents import ALL_DOCUMENTS, Document
-from cway_mcp_shim.schema import schema_sdl, validate_document
+from cway_tools import registry as cway_tools
+from cway_tools.documents import ALL_DOCUMENTS, Document
+from cway_tools.schema import schema_sdl, validate_document
 from tests.helpers.repo import shared_dir
 from tests.helpers.summary import summary_line
 
@@ -97,16 +97,16 @@ def _document_names_used(path: Path) -> set[str]:
 
 def test_tools_use_only_registered_documents() -> None:
     """Statically: every ``D.X`` in a tool module is a registered Document (not an ad-hoc string)."""
-    from cway_mcp_shim import documents
+    from cway_tools import documents
 
     registered = {id(d) for d in ALL_DOCUMENTS.values()}
     used: dict[str, set[str]] = {}
     for module in cway_tools.TOOL_MODULES:
         used[module.__name__] = _document_names_used(Path(str(module.__file__))) - {"Document"}
     no_documents = {
-        "cway_mcp_shim.tools_query",
-        "cway_mcp_shim.tools_pending",
-        "cway_mcp_shim.tools_generic_mutation",
+        "cway_tools.tools.query",
+        "cway_tools.tools.pending",
+        "cway_tools.tools.generic_mutation",
     }  # free text; jobs of other tools
     assert all(names for module, names in used.items() if module not in no_documents), used
     sent: set[str] = set()

@@ -8,7 +8,7 @@ import pytest
 from mcp import Client
 
 from cway_emulator import EmulatorServer
-from cway_mcp_shim import pending
+from cway_tools import pending
 from tests.shim_tools.conftest import build_server, connected, file_id
 from tests.shim_tools.static_gateway import StaticTokenGateway
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from cway_common.config import load_settings
-from cway_mcp_shim.cway_tools import register_cway_tools
-from cway_mcp_shim.lazy_tools import LazyServer
-from cway_mcp_shim.toolsets import ToolSelection
+from cway_contract.config import load_settings
+from cway_tools.lazy_tools import LazyServer
+from cway_tools.registry import register_cway_tools
+from cway_tools.toolsets import ToolSelection
 from tests.shim_tools.conftest import DAVE, artwork_id, build_server, connected, project_id
 from tests.shim_tools.static_gateway import StaticTokenGateway
 from tests.shim_tools.test_confirmations import Person, text

@@ -9,11 +9,11 @@ from urllib.parse import unquote
 import pytest
 from mcp import Client
 
-from cway_common.config import load_settings
+from cway_contract.config import load_settings
 from cway_emulator import EmulatorServer
 from cway_emulator.fixtures import ERIN
-from cway_mcp_shim.icons import SERVER_ICONS, TOOLSETS, icon_for_toolset
 from cway_mcp_shim.server import build_server
+from cway_tools.icons import SERVER_ICONS, TOOLSETS, icon_for_toolset
 
 NAMES = ("approvals", "projects", "artworks", "media", "people", "catalogue", "admin", "ai")
 

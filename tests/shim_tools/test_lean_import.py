@@ -11,7 +11,7 @@ PROBE = """
 import json, sys
 from mcp.server.mcpserver import MCPServer
 from cway_mcp_shim import schema
-from cway_mcp_shim.cway_tools import register_cway_tools
+from cway_tools.registry import register_cway_tools
 register_cway_tools(MCPServer("probe"), None)
 heavy = [m for m in ("fastapi", "apscheduler", "cway_emulator", "cway_authd") if m in sys.modules]
 print(json.dumps({"heavy": heavy, "schema_built": schema._schema is not None}))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cway_mcp_shim.local_files import FileRefused, open_local_file
+from cway_tools.local_files import FileRefused, open_local_file
 
 
 def test_a_file_over_the_limit_is_refused_before_reading(tmp_path: Path) -> None:

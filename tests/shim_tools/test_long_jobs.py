@@ -7,7 +7,8 @@ import pytest
 from mcp import Client
 
 from cway_emulator import EmulatorServer
-from cway_mcp_shim import pending, tools_ai
+from cway_tools import pending
+from cway_tools.tools import ai as tools_ai
 from tests.shim_tools.conftest import artwork_id, build_server, connected
 from tests.shim_tools.static_gateway import StaticTokenGateway
 

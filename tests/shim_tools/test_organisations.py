@@ -10,7 +10,7 @@ from typing import Any
 from mcp import Client
 from mcp.types import TextContent
 
-from cway_common.config import load_settings
+from cway_contract.config import load_settings
 from cway_emulator import EmulatorServer
 from cway_emulator.fixtures import ERIN, ORG_FABRIKAM
 from cway_mcp_shim.server import build_server

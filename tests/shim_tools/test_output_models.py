@@ -10,10 +10,10 @@ import typing
 
 import jsonschema
 
-from cway_mcp_shim import cway_tools
-from cway_mcp_shim.tool_models import events_newest_first
-from cway_mcp_shim.tool_support import Out, tool_result
-from cway_mcp_shim.tools_projects import HistoryPage
+from cway_tools import registry as cway_tools
+from cway_tools.tool_models import events_newest_first
+from cway_tools.tool_support import Out, tool_result
+from cway_tools.tools.projects import HistoryPage
 
 
 def _nullable(annotation: object) -> bool:
@@ -21,7 +21,7 @@ def _nullable(annotation: object) -> bool:
 
 
 def test_no_output_model_has_a_required_nullable_field() -> None:
-    modules = [importlib.import_module("cway_mcp_shim.tool_models"), *cway_tools.TOOL_MODULES]
+    modules = [importlib.import_module("cway_tools.tool_models"), *cway_tools.TOOL_MODULES]
     offenders = [
         f"{cls.__name__}.{name}"
         for module in modules

@@ -21,7 +21,7 @@ import pytest
 from mcp.types import TextResourceContents
 
 from cway_emulator import EmulatorServer
-from cway_mcp_shim.review_app import RESOURCE_URI
+from cway_tools.review_app import RESOURCE_URI
 from tests.helpers.cdp import CHROMIUM, Page, chromium_page
 from tests.shim_tools.conftest import artwork_id, connected
 from tests.shim_tools.static_gateway import StaticTokenGateway

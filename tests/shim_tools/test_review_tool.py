@@ -12,7 +12,7 @@ from mcp import Client
 from mcp.types import ImageContent, ResourceLink, TextContent, TextResourceContents
 
 from cway_emulator import EmulatorServer
-from cway_mcp_shim.review_app import CSP, RESOURCE_URI
+from cway_tools.review_app import CSP, RESOURCE_URI
 from tests.shim_tools.conftest import ALICE, BOB, connected
 from tests.shim_tools.static_gateway import StaticTokenGateway
 

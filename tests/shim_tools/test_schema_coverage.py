@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from cway_mcp_shim import cway_tools
-from cway_mcp_shim.document_registry import ALL_DOCUMENTS
-from cway_mcp_shim.exclusions import EXCLUDED as EXCLUDED_OPERATIONS
-from cway_mcp_shim.exclusions import REASONS
-from cway_mcp_shim.lazy_tools import LazyServer
-from cway_mcp_shim.query_limits import QueryRejected
-from cway_mcp_shim.schema import check_read_only, get_schema
+from cway_tools import registry as cway_tools
+from cway_tools.document_registry import ALL_DOCUMENTS
+from cway_tools.exclusions import EXCLUDED as EXCLUDED_OPERATIONS
+from cway_tools.exclusions import REASONS
+from cway_tools.lazy_tools import LazyServer
+from cway_tools.query_limits import QueryRejected
+from cway_tools.schema import check_read_only, get_schema
 from tests.helpers.repo import REPO
 from tests.helpers.schema_coverage import coverage, root_fields
 from tests.shim_tools.coverage_manifest import EXCLUDED, GENERIC, MANIFEST, PENDING, PENDING_OWNERS
@@ -44,7 +44,7 @@ def _documents_sent_by(tool: str, module_name: str) -> set[str]:
     the same module (helpers such as ``_transition`` and tables such as ``CANCEL``), so a document
     used only by a sibling tool of the module does not count.
     """
-    from cway_mcp_shim import documents
+    from cway_tools import documents
 
     path = Path(__import__(module_name, fromlist=["_"]).__file__ or "")
     tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from graphql import get_introspection_query
 
-from cway_mcp_shim.schema import (
+from cway_tools.schema import (
     MAX_ALIASES,
     MAX_DEPTH,
     MAX_DOCUMENT_CHARS,
@@ -159,8 +159,8 @@ def test_full_introspection_refused_by_depth() -> None:
 
 
 def test_a_cached_verdict_still_checks_each_calls_variables_and_refuses_afresh() -> None:
-    from cway_mcp_shim.query_limits import QueryRejected
-    from cway_mcp_shim.schema import check_read_only
+    from cway_tools.query_limits import QueryRejected
+    from cway_tools.schema import check_read_only
 
     text = "query One($id: UUID!) { project(id: $id) { id name } }"
     good = check_read_only(text, None, {"id": "4f6e2b1a-9a51-4a4e-8c66-2a5f3cf0a001"})

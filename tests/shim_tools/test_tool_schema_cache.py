@@ -11,9 +11,9 @@ from typing import Any
 
 from mcp.types import Tool as MCPTool
 
-from cway_mcp_shim.lazy_tools import SCHEMAS_FILE, LazyServer, load_cached_schemas
-from cway_mcp_shim.middleware import install as install_middleware
 from cway_mcp_shim.tool_schema_cache import live_schemas, registered_server, render
+from cway_tools.lazy_tools import SCHEMAS_FILE, LazyServer, load_cached_schemas
+from cway_tools.middleware import install as install_middleware
 
 
 def test_the_committed_cache_matches_the_live_models() -> None:

@@ -10,7 +10,7 @@ import pytest
 from mcp.types import CallToolResult, TextContent
 
 from cway_emulator import EmulatorServer
-from cway_mcp_shim import tools_ai
+from cway_tools.tools import ai as tools_ai
 from tests.shim_tools.conftest import ADMIN, ALICE, DAVE, artwork_id, connected, project_id
 from tests.shim_tools.static_gateway import StaticTokenGateway
 

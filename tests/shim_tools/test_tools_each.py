@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from cway_mcp_shim.documents import ALL_DOCUMENTS
+from cway_tools.documents import ALL_DOCUMENTS
 from tests.shim_tools.conftest import (
     ADMIN,
     BOB,

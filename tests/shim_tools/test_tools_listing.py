@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from mcp.types import TextResourceContents
 
-from cway_mcp_shim.schema import schema_sdl
+from cway_tools.schema import schema_sdl
 from tests.shim_tools.conftest import connected
 from tests.shim_tools.static_gateway import StaticTokenGateway
 

@@ -148,7 +148,7 @@ async def test_graphql_query_long_tail(gateway: StaticTokenGateway) -> None:
 
 
 async def test_graphql_query_caps_the_answer(gateway: StaticTokenGateway, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cway_mcp_shim import tools_query
+    from cway_tools.tools import query as tools_query
 
     monkeypatch.setattr(tools_query, "MAX_RESULT_CHARS", 200)
     async with connected(gateway) as client:

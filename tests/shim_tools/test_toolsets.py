@@ -15,10 +15,10 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import TextContent, ToolListChangedNotification
 
-from cway_common.config import ConfigError, Settings, load_settings
-from cway_common.config_names import TOOLSET_NAMES
+from cway_contract.config import ConfigError, Settings, load_settings
+from cway_contract.config_names import TOOLSET_NAMES
 from cway_mcp_shim.server import build_server
-from cway_mcp_shim.toolsets import ALWAYS_ON
+from cway_tools.toolsets import ALWAYS_ON
 from tests.bench.tokens import GOAL_TOKENS, count_tokens
 
 AUTH_TOOLS = {"login", "complete_login", "logout", "whoami", "list_authenticated_users"}

@@ -15,7 +15,7 @@ import pytest
 from keyring.backends import fail
 
 from cway_authd.store import FileTokenStore, KeyMaterial, resolve_store_key
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 
 from .helpers import START, FakeKeyring
 

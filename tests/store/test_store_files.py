@@ -24,7 +24,7 @@ from cway_authd.store import (
     TokenStore,
     record_file_name,
 )
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 
 from .helpers import make_record
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from cway_auth_core.atomic import atomic_write
 from cway_authd.store import StorePermissionError, check_private_dir, check_private_file, ensure_private_dir
-from cway_authd.store.atomic import atomic_write
 
 
 @pytest.fixture(params=[0o000, 0o277], ids=["umask000", "umask277"])

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from cway_auth_core.records import RecordFormatError, is_record_file_name
 from cway_authd.store import SCHEMA_VERSION, TokenRecord, normalise_username, record_file_name
-from cway_authd.store.records import RecordFormatError, is_record_file_name
 
 from .helpers import START, make_record
 

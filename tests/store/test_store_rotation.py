@@ -19,7 +19,7 @@ from cway_authd.store import (
     rotate_key,
 )
 from cway_authd.store import files as files_module
-from cway_common.clock import ManualClock
+from cway_contract.clock import ManualClock
 from tests.helpers.faults import fail_nth_token_write
 
 from .helpers import FakeKeyring, make_record

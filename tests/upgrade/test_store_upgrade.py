@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from cway_authd.store.format import MARKER_NAME, STORE_FORMAT
-from cway_common import __version__
-from cway_common.contract import BearerResponse
-from cway_common.daemon_client import DaemonClient
+from cway_contract import __version__
+from cway_contract.contract import BearerResponse
+from cway_contract.daemon_client import DaemonClient
 from cway_emulator.server import EmulatorServer
 from tests.helpers.daemon import DaemonStartFailed, daemon_env, process_env, running_daemon, short_tmpdir
 from tests.upgrade.fixtures import accounts, copy_state, snapshot, teach_refresh_tokens

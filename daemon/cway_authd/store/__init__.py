@@ -4,10 +4,7 @@ Public API: the ``TokenStore`` protocol and its file implementation, the record 
 resolution and rotation, the single-daemon lock, and permission helpers reused elsewhere.
 """
 
-from .errors import KeyConfigError, KeyRotationError, StoreError, StoreLockedError, StorePermissionError
-from .files import EVENT_FILE_SET_ASIDE, FileTokenStore, ReencryptResult
-from .interface import TokenStore
-from .keys import (
+from cway_auth_core.keys import (
     ENV_VAR,
     KEYRING_SERVICE,
     KEYRING_USERNAME,
@@ -16,10 +13,19 @@ from .keys import (
     keyring_backend_is_usable,
     resolve_store_key,
 )
-from .lockfile import StoreLock
-from .permissions import check_private_dir, check_private_file, ensure_private_dir
-from .records import SCHEMA_VERSION, TokenRecord, normalise_username, record_file_name
-from .rotation import RotationReport, rotate_key
+from cway_auth_core.permissions import check_private_dir, check_private_file, ensure_private_dir
+from cway_auth_core.records import SCHEMA_VERSION, TokenRecord, normalise_username, record_file_name
+from cway_auth_core.store_errors import (
+    KeyConfigError,
+    KeyRotationError,
+    StoreError,
+    StoreLockedError,
+    StorePermissionError,
+)
+from cway_authd.store.files import EVENT_FILE_SET_ASIDE, FileTokenStore, ReencryptResult
+from cway_authd.store.interface import TokenStore
+from cway_authd.store.lockfile import StoreLock
+from cway_authd.store.rotation import RotationReport, rotate_key
 
 __all__ = [
     "ENV_VAR",

@@ -26,18 +26,20 @@ from pathlib import Path
 
 from cryptography.fernet import InvalidToken
 
-from cway_common.clock import Clock
-
-from .atomic import atomic_write, commit_temp, discard_temp, fsync_dir, is_temp_name, read_private_file, write_temp
-from .errors import KeyConfigError, StoreError
-from .keys import MultiFernetProvider
-from .permissions import ensure_private_dir
-from .records import (
-    RecordFormatError,
-    TokenRecord,
-    is_record_file_name,
-    record_file_name,
+from cway_auth_core.atomic import (
+    atomic_write,
+    commit_temp,
+    discard_temp,
+    fsync_dir,
+    is_temp_name,
+    read_private_file,
+    write_temp,
 )
+from cway_auth_core.keys import MultiFernetProvider
+from cway_auth_core.permissions import ensure_private_dir
+from cway_auth_core.records import RecordFormatError, TokenRecord, is_record_file_name, record_file_name
+from cway_auth_core.store_errors import KeyConfigError, StoreError
+from cway_contract.clock import Clock
 
 log = logging.getLogger(__name__)
 

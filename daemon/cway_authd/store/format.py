@@ -22,11 +22,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from cway_common import __version__
-
-from .atomic import atomic_write, read_private_file
-from .errors import StoreError
-from .records import SCHEMA_VERSION
+from cway_auth_core.atomic import atomic_write, read_private_file
+from cway_auth_core.records import SCHEMA_VERSION
+from cway_auth_core.store_errors import StoreError
+from cway_contract import __version__
 
 MARKER_NAME = "store.json"
 STORE_FORMAT = SCHEMA_VERSION
@@ -91,7 +90,7 @@ def open_store_format(directory: Path) -> None:
 
 def store_refusal(state_dir: Path) -> str | None:
     """The line a daemon would refuse to start with because of the store's format, else None (for the CLI)."""
-    from .records import TOKENS_DIR_NAME
+    from cway_auth_core.records import TOKENS_DIR_NAME
 
     try:
         check_store_format(Path(state_dir) / TOKENS_DIR_NAME)

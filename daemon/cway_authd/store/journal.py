@@ -39,10 +39,10 @@ from pathlib import Path
 
 from cryptography.fernet import InvalidToken
 
-from .atomic import atomic_write
-from .keys import MultiFernetProvider
-from .permissions import PRIVATE_FILE_MODE
-from .records import RecordFormatError, TokenRecord
+from cway_auth_core.atomic import atomic_write
+from cway_auth_core.keys import MultiFernetProvider
+from cway_auth_core.permissions import PRIVATE_FILE_MODE
+from cway_auth_core.records import RecordFormatError, TokenRecord
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from .errors import StoreLockedError
-from .permissions import PRIVATE_FILE_MODE, check_private_file_stat, ensure_private_dir
+from cway_auth_core.permissions import PRIVATE_FILE_MODE, check_private_file_stat, ensure_private_dir
+from cway_auth_core.store_errors import StoreLockedError
 
 LOCK_FILE_NAME = "daemon.lock"
 

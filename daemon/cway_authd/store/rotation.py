@@ -14,9 +14,9 @@ from typing import Protocol
 
 from cryptography.fernet import Fernet
 
-from .errors import KeyRotationError
-from .files import ReencryptResult
-from .keys import ENV_KEY_NOT_ROTATABLE, KeyMaterial
+from cway_auth_core.keys import ENV_KEY_NOT_ROTATABLE, KeyMaterial
+from cway_auth_core.store_errors import KeyRotationError
+from cway_authd.store.files import ReencryptResult
 
 log = logging.getLogger(__name__)
 

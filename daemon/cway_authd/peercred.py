@@ -1,5 +1,0 @@
-"""The daemon's peer check uses the one implementation shared with the client (``cway_common.peercred``)."""
-
-from cway_common.peercred import PeerCredentials, PeerCredentialsUnavailable, peer_credentials
-
-__all__ = ["PeerCredentials", "PeerCredentialsUnavailable", "peer_credentials"]

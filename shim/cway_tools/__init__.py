@@ -1,0 +1,1 @@
+"""The tool layer both servers share: registration, the gateway to Cway, the one bearer rule, the tools."""
