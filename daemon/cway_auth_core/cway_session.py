@@ -29,10 +29,9 @@ from cway_auth_core.entra_errors import AdminProblems
 from cway_auth_core.errors import BackendFatal, BackendMisconfigured, BackendRejected
 from cway_auth_core.grants import TokenGrant
 from cway_auth_core.oidc import OidcClient
+from cway_auth_core.records import TokenRecord
 from cway_auth_core.sign_in_flow import SignInFlow
-from cway_authd.store import TokenRecord
-from cway_contract.clock import Clock
-from cway_contract.config import Settings
+from cway_contract import Clock, Settings
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,7 @@ import httpx
 from cway_auth_core.errors import BackendError, BackendTransient
 from cway_auth_core.grants import TokenGrant, clean_text, parse_token_response
 from cway_auth_core.http import json_object, send
-from cway_contract.clock import Clock
-from cway_contract.config import Settings
-from cway_contract.contract import ExchangeReport
+from cway_contract import Clock, ExchangeReport, Settings
 
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
 

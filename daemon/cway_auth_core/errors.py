@@ -19,7 +19,7 @@ kind* of failure happened, because that decides what happens to the user's token
 
 from __future__ import annotations
 
-from cway_contract.contract import ErrorBody, ErrorCode
+from cway_contract import ErrorBody, ErrorCode
 
 
 class CoreError(Exception):

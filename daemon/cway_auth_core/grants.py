@@ -24,7 +24,7 @@ from cway_auth_core.errors import BackendFatal, BackendMisconfigured, BackendRej
 from cway_auth_core.http import json_object
 
 if TYPE_CHECKING:
-    from cway_authd.store import TokenRecord
+    from cway_auth_core.records import TokenRecord
 
 # Used only when a response states no lifetime and the token is not a JWT with "exp".
 FALLBACK_ACCESS_LIFETIME = timedelta(hours=1)

@@ -15,8 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from cway_auth_core.errors import BackendTransient
-from cway_contract import __version__
-from cway_contract.config import Settings
+from cway_contract import Settings, __version__
 
 USER_AGENT = f"cway-authd/{__version__}"
 

@@ -17,6 +17,7 @@ import logging
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -269,3 +270,11 @@ def resolve_store_key(state_dir: Path, env_key: str | None, use_keyring: bool = 
     material = KeyMaterial(keys, f"keyring:{name}", storage)
     log.info("created a new store key in the OS keyring; using %s", material.describe())
     return material
+
+
+@dataclass(frozen=True)
+class ReencryptResult:
+    """What a store's ``reencrypt_all`` did (the daemon's files, the remote server's rows); key rotation reports it."""
+
+    rotated: int
+    set_aside: int

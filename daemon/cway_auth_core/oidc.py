@@ -26,8 +26,7 @@ from cway_auth_core.cway_tokens import FORM_HEADERS
 from cway_auth_core.errors import BackendRejected, BackendTransient
 from cway_auth_core.grants import TokenGrant, clean_text, parse_token_response
 from cway_auth_core.http import host_of, json_object, send
-from cway_contract.clock import Clock
-from cway_contract.config import Settings
+from cway_contract import Clock, Settings
 
 CACHE_TTL = timedelta(hours=1)
 ID_TOKEN_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")

@@ -21,8 +21,7 @@ import stat
 from pathlib import Path
 
 from cway_auth_core.store_errors import StorePermissionError
-from cway_contract.path_advice import PRIVATE_PATH_FIX, describe_owner, is_shared_dir, unusable_path
-from cway_contract.private_files import make_private_dirs
+from cway_contract import PRIVATE_PATH_FIX, describe_owner, is_shared_dir, make_private_dirs, unusable_path
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600

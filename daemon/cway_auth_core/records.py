@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cway_contract.clock import ensure_utc
-from cway_contract.contract import is_blank_username
+from cway_contract import ensure_utc, is_blank_username
 
 SCHEMA_VERSION = 1
 RECORD_SUFFIX = ".token"

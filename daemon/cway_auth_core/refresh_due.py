@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from cway_authd.store import TokenRecord
+    from cway_authd import TokenRecord
 
 MAX_JITTER_SECONDS = 30.0
 

@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
-from cway_contract.clock import Clock
-from cway_contract.contract import SignInState, SignInStatus
+from cway_contract import Clock, SignInState, SignInStatus
 
 FLOW_LIFETIME = timedelta(minutes=10)
 FINISHED_RETENTION = timedelta(minutes=30)

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cway_auth_core.errors import CoreError
+from cway_auth_core import CoreError
 from cway_authd.account_loader import AccountLoader
 from cway_authd.accounts import AccountBook
 from cway_authd.store import normalise_username
-from cway_contract.contract import ErrorCode
-from cway_contract.default_account import read_default
+from cway_contract import ErrorCode, read_default
 
 MAX_ACCOUNTS_SHOWN = 20  # in an "unknown account" error: enough to choose from, never the whole book
 

@@ -14,9 +14,9 @@ import itertools
 from dataclasses import dataclass
 from datetime import datetime
 
-from cway_auth_core.cway_session import renewable_until
+from cway_auth_core import renewable_until
 from cway_authd.store import TokenRecord, normalise_username
-from cway_contract.contract import AccountInfo, AccountState
+from cway_contract import AccountInfo, AccountState
 
 
 @dataclass(repr=False)

@@ -24,9 +24,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cway_auth_core.audit_redaction import redact_fields
+from cway_auth_core import redact_fields
 from cway_authd.store import ensure_private_dir
-from cway_contract.clock import Clock
+from cway_contract import Clock
 
 AUDIT_FILE_NAME = "audit.log"
 MAX_BYTES = 5 * 1024 * 1024

@@ -20,7 +20,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from cway_contract.clock import Clock
+from cway_contract import Clock
 
 DEFAULT_BURST = 10
 DEFAULT_WINDOW = timedelta(minutes=10)

@@ -19,13 +19,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from cway_auth_core.cway_session import CwaySession
-from cway_auth_core.cway_tokens import CwayTokenClient
-from cway_auth_core.entra_errors import AdminProblems
-from cway_auth_core.errors import CoreError
-from cway_auth_core.http import build_http_client
-from cway_auth_core.oidc import OidcClient
-from cway_auth_core.sign_in_flow import ClaimFailure
+from cway_auth_core import (
+    AdminProblems,
+    ClaimFailure,
+    CoreError,
+    CwaySession,
+    CwayTokenClient,
+    OidcClient,
+    build_http_client,
+)
 from cway_authd.account_loader import AccountLoader
 from cway_authd.account_resolution import AccountResolver
 from cway_authd.accounts import AccountBook
@@ -39,21 +41,22 @@ from cway_authd.store import FileTokenStore, KeyMaterial, StoreLock, TokenStore,
 from cway_authd.store.journal import RefreshJournal
 from cway_authd.store.key_service import StoreKeyService
 from cway_authd.store.lifecycle import StoreLifecycle, open_file_store
-from cway_contract import __version__
-from cway_contract.clock import SYSTEM_CLOCK, Clock
-from cway_contract.config import Settings
-from cway_contract.contract import (
+from cway_contract import (
+    SYSTEM_CLOCK,
     AccountInfo,
     BearerResponse,
+    Clock,
     ConfigProblem,
     ErrorCode,
     HealthResponse,
     KeyRotationResponse,
     LogoutResponse,
+    Settings,
     SignInCompleteRequest,
     SignInStatus,
+    __version__,
+    fingerprint,
 )
-from cway_contract.redact import fingerprint
 
 __all__ = ["CallbackOutcome", "CoreError", "DaemonCore", "RetryPolicy"]
 

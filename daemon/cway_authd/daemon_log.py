@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from cway_contract.private_files import PrivateRotatingFileHandler, make_private_dirs
+from cway_contract import PrivateRotatingFileHandler, make_private_dirs
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 LOG_FILE_NAME = "daemon.log"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cway_contract.private_files import make_private_dirs
+from cway_contract import make_private_dirs
 
 FILE_NAME = "last-error.json"
 

@@ -54,9 +54,7 @@ from cway_authd.control.sockets import (
 from cway_authd.daemon_exit import EXIT_ALREADY_RUNNING, EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_PERMISSIONS, supervisor
 from cway_authd.daemon_log import LOG_FORMAT as _LOG_FORMAT
 from cway_authd.sd_notify import notify
-from cway_contract.clock import SYSTEM_CLOCK, Clock
-from cway_contract.config import ConfigError, Settings
-from cway_contract.discovery import DaemonRecord, remove_record, write_record
+from cway_contract import SYSTEM_CLOCK, Clock, ConfigError, DaemonRecord, Settings, remove_record, write_record
 
 if TYPE_CHECKING:
     from cway_authd.core import DaemonCore
@@ -337,7 +335,7 @@ async def _refuse_live_daemon(socket_path: Path, *, remove_stale: bool = True) -
     """Leave a live daemon alone; unlink a stale socket file (``remove_stale``); refuse anything else there."""
     if not probe_socket(socket_path, remove_stale=remove_stale):
         return
-    from cway_contract.daemon_client import DaemonClient, DaemonError, DaemonUnavailable
+    from cway_contract import DaemonClient, DaemonError, DaemonUnavailable
 
     pid: str = "unknown"
     try:

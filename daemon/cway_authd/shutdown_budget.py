@@ -21,8 +21,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from cway_contract.config import Settings
-from cway_contract.config_names import DEFAULT_STOP_TIMEOUT_SECONDS
+from cway_contract import DEFAULT_STOP_TIMEOUT_SECONDS, Settings
 
 
 @dataclass(frozen=True)

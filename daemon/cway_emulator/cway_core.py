@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from joserfc.jwk import OctKey
 
-from cway_contract.clock import Clock
+from cway_contract import Clock
 from cway_emulator.fixtures import Record
 from cway_emulator.jwt_keys import TokenInvalid, epoch, new_hs256_key, sign_hs256, unverified_header, verify
 from cway_emulator.knobs import Knobs

@@ -28,8 +28,7 @@ import httpx
 from cryptography.fernet import Fernet
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
-from cway_contract.daemon_client import DaemonClient
-from cway_contract.redact import fingerprint
+from cway_contract import DaemonClient, fingerprint
 from cway_emulator import EmulatorServer
 
 ALICE = "alice@contoso.example"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 
-from cway_contract.clock import SYSTEM_CLOCK, Clock
+from cway_contract import SYSTEM_CLOCK, Clock
 from cway_emulator.cway_core import CwayCore
 from cway_emulator.fixtures import STATIC_TOKENS
 from cway_emulator.idp_core import Client, IdpCore

@@ -13,7 +13,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
-from cway_contract.clock import Clock
+from cway_contract import Clock
 from cway_emulator.fixtures import Record
 from cway_emulator.knobs import Knobs
 from cway_emulator.store import DataStore

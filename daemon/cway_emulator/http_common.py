@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cway_contract.clock import ManualClock
+from cway_contract import ManualClock
 from cway_emulator.emulator import Emulator
 from cway_emulator.idp_core import EntraError
 from cway_emulator.knobs import KnobError

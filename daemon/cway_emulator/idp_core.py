@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from cway_contract.clock import Clock
+from cway_contract import Clock
 from cway_emulator.fixtures import DEFAULT_USER, Record
 from cway_emulator.idp_faults import CATALOG
 from cway_emulator.idp_model import (

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import uvicorn
 
-from cway_contract.clock import SYSTEM_CLOCK, Clock
+from cway_contract import SYSTEM_CLOCK, Clock
 from cway_emulator.browser import browser_sign_in, resolve_sign_in_link
 from cway_emulator.cway_backend import create_cway_app
 from cway_emulator.emulator import (

@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
         args = parse_args(argv)
     except SystemExit as exc:  # argparse: --help is 0, a usage error 2
         return int(exc.code or 0)
-    from cway_contract.config import ConfigError
+    from cway_contract import ConfigError
     from cway_remote.admin_deny import usage_error
     from cway_remote.audit import configure_json_logging
     from cway_remote.settings import load_remote_settings
@@ -87,8 +87,8 @@ async def _run(settings: Any, args: argparse.Namespace) -> int:
     import os
     import socket
 
-    from cway_authd.store import resolve_store_key
-    from cway_contract.clock import SYSTEM_CLOCK
+    from cway_auth_core import resolve_store_key
+    from cway_contract import SYSTEM_CLOCK
     from cway_remote import db
     from cway_remote.audit import JsonAudit
     from cway_remote.oauth_db import OAuthDb

@@ -18,8 +18,8 @@ from typing import Any
 
 import asyncpg
 
-from cway_auth_core.grants import clean_text
-from cway_contract.clock import SYSTEM_CLOCK
+from cway_auth_core import clean_text
+from cway_contract import SYSTEM_CLOCK
 from cway_remote.admin_db import AdminDb
 from cway_remote.admin_output import counts, field, print_removed
 from cway_remote.audit import AuditSink

@@ -31,11 +31,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from cway_auth_core.http import build_http_client
-from cway_authd.store import KeyMaterial, resolve_store_key
-from cway_contract import __version__
-from cway_contract.clock import SYSTEM_CLOCK, Clock
-from cway_contract.config import is_loopback_host
+from cway_auth_core import KeyMaterial, build_http_client, resolve_store_key
+from cway_contract import SYSTEM_CLOCK, Clock, __version__, is_loopback_host
 from cway_remote import db
 from cway_remote.audit import AuditSink, JsonAudit
 from cway_remote.availability import AvailabilityMiddleware
@@ -54,11 +51,8 @@ from cway_remote.refresh import RemoteRefresher, refresh_due_at
 from cway_remote.settings import CALLBACK_PATH, MCP_PATH, RemoteSettings
 from cway_remote.step_up import StepUpMiddleware
 from cway_remote.tracing import Tracing, start_tracing
-from cway_tools.gateway import KEEPALIVE_EXPIRY_SECONDS
-from cway_tools.icons import SERVER_ICONS
-from cway_tools.middleware import install as install_middleware
-from cway_tools.registry import register_cway_tools
-from cway_tools.toolsets import ToolSelection
+from cway_tools import KEEPALIVE_EXPIRY_SECONDS, SERVER_ICONS, ToolSelection, register_cway_tools
+from cway_tools import install as install_middleware
 
 log = logging.getLogger(__name__)
 

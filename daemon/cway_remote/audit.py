@@ -15,6 +15,7 @@ import sys
 from typing import Any, Protocol
 
 from cway_auth_core.audit_redaction import redact_fields
+from cway_contract import Clock
 from cway_contract.clock import Clock
 
 

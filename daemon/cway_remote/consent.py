@@ -41,10 +41,8 @@ from mcp.server.auth.provider import construct_redirect_uri
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from cway_auth_core.errors import BackendError
-from cway_auth_core.grants import clean_text
-from cway_authd.store import TokenRecord
-from cway_contract.clock import Clock
+from cway_auth_core import BackendError, TokenRecord, clean_text
+from cway_contract import Clock
 from cway_remote.audit import AuditSink
 from cway_remote.consents import ConsentDb
 from cway_remote.exchange import CwayExchange

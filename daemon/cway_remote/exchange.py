@@ -12,6 +12,16 @@ from __future__ import annotations
 
 import httpx
 
+from cway_auth_core import (
+    AdminProblems,
+    CwaySession,
+    CwayTokenClient,
+    OidcClient,
+    SignInFlow,
+    TokenGrant,
+    TokenRecord,
+    redeem_code,
+)
 from cway_auth_core.cway_session import CwaySession
 from cway_auth_core.cway_tokens import CwayTokenClient
 from cway_auth_core.entra_errors import AdminProblems
@@ -20,6 +30,7 @@ from cway_auth_core.oidc import OidcClient
 from cway_auth_core.sign_in_flow import SignInFlow, new_sign_in_flow
 from cway_authd.sign_in.service import redeem_code
 from cway_authd.store import TokenRecord
+from cway_contract import Clock, Settings
 from cway_contract.clock import Clock
 from cway_contract.config import Settings
 

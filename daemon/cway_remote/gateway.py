@@ -17,14 +17,11 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel
 
-from cway_authd.store import normalise_username
-from cway_contract.config import Settings
-from cway_contract.redact import fingerprint
+from cway_auth_core import normalise_username
+from cway_contract import Settings, fingerprint
 from cway_remote.pg_store import PgTokenStore, account_key
 from cway_remote.refresh import CwayUnavailable, RemoteRefresher, SessionEnded
-from cway_tools.bearer import Bearer
-from cway_tools.gateway import CwayHttpGateway
-from cway_tools.tool_support import read_only
+from cway_tools import Bearer, CwayHttpGateway, read_only
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +80,7 @@ class RemoteBearer(Bearer):
 class RemoteGateway(CwayHttpGateway):
     """``CwayHttpGateway`` whose bearer is the signed-in MCP user's, from PostgreSQL."""
 
-    needs_daemon = False
+    needs_bearer_source = False
     accepts_local_paths = False  # the server's disk is not the person's: upload tools take content
 
     def __init__(

@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from cway_authd.store import MultiFernetProvider
+from cway_auth_core import MultiFernetProvider
 from cway_remote.grant_locks import grant_still_valid, lock_grant_shared
 
 

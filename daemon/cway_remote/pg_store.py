@@ -32,9 +32,8 @@ from typing import Any
 import asyncpg
 from cryptography.fernet import InvalidToken
 
-from cway_auth_core.records import RecordFormatError
-from cway_authd.store import MultiFernetProvider, ReencryptResult, TokenRecord, normalise_username
-from cway_contract.clock import Clock
+from cway_auth_core import MultiFernetProvider, RecordFormatError, ReencryptResult, TokenRecord, normalise_username
+from cway_contract import Clock
 from cway_remote.read_cache import ReadCache
 
 log = logging.getLogger(__name__)

@@ -36,7 +36,7 @@ from mcp.server.auth.provider import (
 )
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
-from cway_contract.clock import Clock
+from cway_contract import Clock
 from cway_remote.audit import AuditSink
 from cway_remote.cimd import CimdError, cache_entry, fetch_client, from_cache, is_metadata_url
 from cway_remote.oauth_db import OAuthDb, TokenRow, digest

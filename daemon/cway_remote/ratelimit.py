@@ -20,8 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from cway_contract.clock import Clock
-from cway_contract.config import ConfigError
+from cway_contract import Clock, ConfigError
 
 #: What a bucket table holds at most; past that the least recently seen callers are forgotten
 #: (a forgotten caller starts again with a full bucket: the cost of bounded memory).

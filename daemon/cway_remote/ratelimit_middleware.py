@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cway_contract.clock import Clock
+from cway_contract import Clock
 from cway_remote.audit import AuditSink
 from cway_remote.ratelimit import RateLimits, TokenBuckets, Verdict, caller_address
 from cway_remote.settings import CALLBACK_PATH

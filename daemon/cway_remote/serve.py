@@ -58,7 +58,7 @@ def main(argv: list[str]) -> int:
 
         return admin_main(argv[1:])
     args = parse_args(argv)
-    from cway_contract.config import ConfigError
+    from cway_contract import ConfigError
     from cway_remote.audit import configure_json_logging
     from cway_remote.settings import load_remote_settings
 
@@ -153,3 +153,8 @@ async def _serve(settings: object, args: argparse.Namespace) -> int:
     finally:
         await runtime.aclose()
     return 0
+
+
+def console_main() -> int:
+    """``cway-mcp-remote`` (and ``cway-mcp serve``, ``python -m cway_remote``)."""
+    return main(sys.argv[1:])

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from cway_contract.config import ConfigError, RedirectTarget, Settings, is_loopback_host, load_settings, load_values
+from cway_contract import ConfigError, RedirectTarget, Settings, is_loopback_host, load_settings, load_values
 from cway_remote.ratelimit import RateLimits, load_rate_limits, load_trusted_proxies
 
 MCP_PATH = "/mcp"

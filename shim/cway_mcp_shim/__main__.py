@@ -75,19 +75,25 @@ def skip_optional_uvicorn() -> None:
     sys.modules.setdefault("uvicorn", None)  # type: ignore[arg-type]
 
 
+def run_remote_server(args: list[str]) -> int:
+    """``cway-mcp serve …`` is the remote server's own entry point (``cway-mcp-remote``, the
+    ``cway_remote`` package) under its first name: this process becomes it (same pid, so a
+    supervisor's signals reach it), and the stdio shim never imports the remote server."""
+    import os
+
+    os.execv(sys.executable, [sys.executable, "-m", "cway_remote", *args])  # noqa: S606 - our own interpreter, argv as given
+    return 0  # pragma: no cover - execv does not return
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["serve"]:
-        # The remote server (Streamable HTTP + OAuth): imported only here, so the stdio shim's
-        # start-up never loads it, uvicorn or the database driver.
-        from cway_remote.serve import main as serve_main
-
-        return serve_main(args[1:])
+        return run_remote_server(args[1:])
     parsed = parse_args(argv)
     skip_optional_uvicorn()
     import os
 
-    from cway_contract.config import ConfigError, load_settings
+    from cway_contract import ConfigError, load_settings
 
     # --read-only is one more source of CWAY_READ_ONLY, the strongest: read by the one loader.
     env = {**os.environ, "CWAY_READ_ONLY": "1"} if parsed.read_only else None
@@ -114,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve_config_error(error: Exception) -> int:
-    from cway_contract.config import ConfigError
+    from cway_contract import ConfigError
     from cway_mcp_shim.config_error_server import ConfigErrorServer
 
     assert isinstance(error, ConfigError)

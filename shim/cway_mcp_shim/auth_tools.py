@@ -20,15 +20,17 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from cway_contract.browser import can_open_browser
-from cway_contract.clock import SYSTEM_CLOCK, Clock
-from cway_contract.contract import AccountInfo, SignInCompleteRequest
-from cway_contract.daemon_client import DaemonError
-from cway_contract.humanize import format_left
+from cway_contract import (
+    SYSTEM_CLOCK,
+    AccountInfo,
+    Clock,
+    DaemonError,
+    SignInCompleteRequest,
+    can_open_browser,
+    format_left,
+)
 from cway_mcp_shim.daemon_access import SIGN_IN_CODES, DaemonAccess
-from cway_tools.documents import LOGIN_INFO
-from cway_tools.gateway import CwayHttpGateway
-from cway_tools.tool_support import Out, tool_result
+from cway_tools import LOGIN_INFO, CwayHttpGateway, Out, tool_result
 
 AUTH_TOOL_NAMES = ("login", "complete_login", "logout", "whoami", "list_authenticated_users")
 

@@ -23,10 +23,16 @@ from pathlib import Path
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from cway_contract.config import Settings
-from cway_contract.daemon_client import UNTRUSTED_SOCKET_ADVICE, DaemonClient, DaemonUnavailable, UntrustedDaemonSocket
-from cway_contract.path_advice import unusable_path
-from cway_contract.private_files import make_private_dirs, open_private_append
+from cway_contract import (
+    UNTRUSTED_SOCKET_ADVICE,
+    DaemonClient,
+    DaemonUnavailable,
+    Settings,
+    UntrustedDaemonSocket,
+    make_private_dirs,
+    open_private_append,
+    unusable_path,
+)
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ It changes nothing about *which* token is used or how errors look:
   sends ``POST /v1/token`` for the account the call names (``username``, else ``CWAY_USERNAME``,
   else the daemon's choice) and waits until it is written (at most :data:`SEND_WAIT_SECONDS`), so
   the daemon works on it while the tool does its own work;
-* :func:`take` hands that answer to the *first* :class:`~cway_tools.bearer.DaemonBearer` of the
+* :func:`take` hands that answer to the *first* :class:`~cway_mcp_shim.daemon_bearer.DaemonBearer` of the
   same request asking for the *same* account, as the first attempt of
   :meth:`~cway_mcp_shim.daemon_access.DaemonAccess.bearer`: a daemon error or an unreachable daemon
   goes through the same mapping and recovery as an ordinary request. Any other caller (another
@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
-from cway_contract.contract import BearerResponse
+from cway_contract import BearerResponse
 from cway_mcp_shim.daemon_access import DaemonAccess
 
 #: How long a tool call waits at most for its early request to be written (connecting is usually µs).

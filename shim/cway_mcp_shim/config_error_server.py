@@ -15,8 +15,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 
-from cway_contract import __version__
-from cway_contract.config import ConfigError
+from cway_contract import ConfigError, __version__
 
 SERVER_NAME = "cway"
 

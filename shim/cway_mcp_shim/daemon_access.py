@@ -15,23 +15,21 @@ from typing import Any, NoReturn, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from cway_contract.config import Settings
-from cway_contract.contract import (
+from cway_contract import (
+    UNTRUSTED_SOCKET_ADVICE,
     AccountInfo,
     BearerResponse,
-    ErrorCode,
-    LogoutResponse,
-    SignInCompleteRequest,
-    SignInStatus,
-)
-from cway_contract.daemon_client import (
-    UNTRUSTED_SOCKET_ADVICE,
     DaemonClient,
     DaemonError,
     DaemonUnavailable,
+    ErrorCode,
+    LogoutResponse,
+    Settings,
+    SignInCompleteRequest,
+    SignInStatus,
     UntrustedDaemonSocket,
+    daemon_socket,
 )
-from cway_contract.discovery import daemon_socket
 from cway_mcp_shim.autostart import DaemonLauncher
 from cway_mcp_shim.signin import raise_sign_in_needed, sign_in_answer, sign_in_shape
 from cway_tools import request_scope

@@ -13,18 +13,21 @@ from dataclasses import dataclass
 
 from mcp.server.mcpserver import MCPServer
 
-from cway_contract import __version__
-from cway_contract.config import Settings
+from cway_contract import Settings, __version__
 from cway_mcp_shim.auth_tools import AuthTools, register_auth_tools
 from cway_mcp_shim.bearer_prefetch import BearerPrefetch
 from cway_mcp_shim.daemon_access import DaemonAccess
-from cway_tools import pending
-from cway_tools.gateway import CwayHttpGateway
-from cway_tools.icons import SERVER_ICONS
-from cway_tools.lazy_tools import LazyServer
-from cway_tools.middleware import install as install_middleware
-from cway_tools.registry import register_cway_tools
-from cway_tools.toolsets import ToolSelection, declare_tools_list_changed
+from cway_mcp_shim.daemon_bearer import daemon_bearers
+from cway_tools import (
+    SERVER_ICONS,
+    CwayHttpGateway,
+    LazyServer,
+    ToolSelection,
+    declare_tools_list_changed,
+    pending,
+    register_cway_tools,
+)
+from cway_tools import install as install_middleware
 
 SERVER_NAME = "cway"
 
@@ -66,7 +69,8 @@ class ShimRuntime:
     @classmethod
     def create(cls, settings: Settings) -> ShimRuntime:
         daemon = DaemonAccess(settings) if settings.auth_method == "oauth2" else None
-        return cls(settings=settings, daemon=daemon, gateway=CwayHttpGateway(settings, daemon))
+        bearers = daemon_bearers(daemon) if daemon is not None else None
+        return cls(settings=settings, daemon=daemon, gateway=CwayHttpGateway(settings, bearers))
 
     async def aclose(self) -> None:
         pending.JOBS.cancel_all()  # long jobs followed in the background end with the session

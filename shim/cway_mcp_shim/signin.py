@@ -25,8 +25,7 @@ from mcp.shared.exceptions import UrlElicitationRequiredError
 from mcp.types import ElicitRequest, ElicitRequestURLParams, InputRequiredResult
 from mcp_types import URL_ELICITATION_REQUIRED
 
-from cway_tools import request_scope
-from cway_tools.request_scope import INPUT_REQUIRED_SINCE, AskClient
+from cway_tools import INPUT_REQUIRED_SINCE, AskClient, request_scope
 
 #: The key of the sign-in question inside an input-required result (and of its answer on the retry).
 SIGN_IN_KEY = "cway_sign_in"

@@ -15,9 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from cway_mcp_shim.auth_tools import AuthTools, register_auth_tools
-from cway_tools.lazy_tools import SCHEMAS_FILE, LazyServer
-from cway_tools.registry import register_cway_tools
-from cway_tools.toolsets import ToolSelection, register_enable_toolset
+from cway_tools import SCHEMAS_FILE, LazyServer, ToolSelection, register_cway_tools, register_enable_toolset
 
 
 def registered_server() -> LazyServer:

@@ -1,4 +1,4 @@
-"""The shim's one bearer rule: the bearer from the daemon; on rejection one forced refresh and one retry.
+"""The one bearer rule both servers share: the account's current bearer; on rejection one forced refresh and one retry.
 
 Both roads to Cway use it, so an account behaves the same on each:
 
@@ -18,19 +18,11 @@ Every token handed out is kept in ``tokens`` so error text can be scrubbed of th
 
 from __future__ import annotations
 
-import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Generator
 
 import httpx
 from pydantic import SecretStr
-
-from cway_contract.redact import fingerprint
-from cway_mcp_shim import bearer_prefetch
-from cway_mcp_shim.daemon_access import DaemonAccess
-
-log = logging.getLogger(__name__)
-
 
 #: GraphQL ``extensions.code`` values servers use for "who are you?" (Apollo, graphql-java, Hot Chocolate …).
 UNAUTHENTICATED_CODES = frozenset({"UNAUTHENTICATED", "UNAUTHORIZED", "AUTH_NOT_AUTHENTICATED", "INVALID_TOKEN"})
@@ -85,7 +77,8 @@ def is_rejection(response: httpx.Response) -> bool:
 
 
 class Bearer(ABC):
-    """Where a request's bearer comes from; base of :class:`DaemonBearer` and :class:`StaticBearer`."""
+    """Where a request's bearer comes from: :class:`StaticBearer` here, the stdio shim's ``DaemonBearer``
+    (cway_mcp_shim.daemon_bearer) and ``cway-mcp serve``'s ``RemoteBearer``."""
 
     def __init__(self, account: str | None) -> None:
         self.account = account
@@ -118,31 +111,6 @@ class Bearer(ABC):
 
     @abstractmethod
     async def _refreshed(self, rejected: str, why: str) -> str | None: ...
-
-
-class DaemonBearer(Bearer):
-    """``AUTH_METHOD=oauth2``: the daemon's bearer for one account (``None``: the daemon picks its only one)."""
-
-    def __init__(self, daemon: DaemonAccess, username: str | None) -> None:
-        super().__init__(username)
-        self._daemon = daemon
-        self.username = username
-
-    async def _current(self) -> str:
-        served = await self._daemon.bearer(self.username, prefetched=bearer_prefetch.take(self.username))
-        self.account = served.username
-        return served.access_token
-
-    async def _refreshed(self, rejected: str, why: str) -> str:
-        log.info("Cway refused the token for %s (%s); forcing a token refresh and retrying once", self.account, why)
-        served = await self._daemon.force_refresh(self.account, rejected=fingerprint(rejected))
-        return served.access_token
-
-    def refused_message(self, where: str, why: str) -> str:
-        return (
-            f"{where} refused the access token for {self.account} even after refreshing it ({why}). The account "
-            "may be disabled in Cway or its sign-in revoked: call the login tool to sign in again."
-        )
 
 
 class StaticBearer(Bearer):

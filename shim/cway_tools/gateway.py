@@ -20,11 +20,9 @@ from urllib.parse import urlsplit
 import httpx
 from mcp.server.mcpserver.exceptions import ToolError
 
-from cway_contract import __version__
-from cway_contract.config import Settings, is_loopback_host
-from cway_mcp_shim.daemon_access import DaemonAccess
+from cway_contract import Settings, __version__, is_loopback_host
 from cway_tools import subscriptions
-from cway_tools.bearer import Bearer, BearerAuth, DaemonBearer, StaticBearer, rejection
+from cway_tools.bearer import Bearer, BearerAuth, StaticBearer, rejection
 from cway_tools.documents import Document
 from cway_tools.error_text import graphql_errors_text, scrub
 from cway_tools.organisations import StaticOrganisations
@@ -47,19 +45,26 @@ def _is_query(text: str) -> bool:
 class CwayHttpGateway:
     """Implements the tools' ``CwayGateway``: POST ``{query, variables, operationName}``, return ``data``."""
 
-    #: A subclass with its own bearer source (``cway-mcp serve``'s) sets this False: it needs no daemon.
-    needs_daemon: ClassVar[bool] = True
+    #: Whether ``AUTH_METHOD=oauth2`` needs ``bearers`` given: a subclass with its own bearer source
+    #: (``cway-mcp serve``'s) sets this False.
+    needs_bearer_source: ClassVar[bool] = True
     #: Whether upload tools may read a path from this machine's disk: the stdio shim runs on the person's
     #: machine; ``cway-mcp serve`` does not (its disk is the server's), so it takes file content instead.
     accepts_local_paths: ClassVar[bool] = True
 
     def __init__(
-        self, settings: Settings, daemon: DaemonAccess | None, *, http: httpx.AsyncClient | None = None
+        self,
+        settings: Settings,
+        bearers: Callable[[str | None], Bearer] | None,
+        *,
+        http: httpx.AsyncClient | None = None,
     ) -> None:
-        if settings.auth_method == "oauth2" and daemon is None and self.needs_daemon:
-            raise ValueError("AUTH_METHOD=oauth2 needs a DaemonAccess")
+        if settings.auth_method == "oauth2" and bearers is None and self.needs_bearer_source:
+            raise ValueError("AUTH_METHOD=oauth2 needs a bearer source (the stdio shim's: its DaemonAccess)")
         self.settings = settings
-        self.daemon = daemon
+        #: ``AUTH_METHOD=oauth2``: the bearer for an account (``None``: the configured one); the stdio
+        #: shim passes the daemon's (cway_mcp_shim.daemon_bearer), so this layer never sees the socket.
+        self.bearers = bearers
         self.url = settings.cway_api_url
         self._host = urlsplit(self.url).netloc
         self._client = http
@@ -219,8 +224,8 @@ class CwayHttpGateway:
         """Whose token a request carries (a subclass with another token source overrides this)."""
         if self.static_organisations is not None:
             return StaticBearer(self.static_organisations.token())
-        assert self.daemon is not None
-        return DaemonBearer(self.daemon, username or self.settings.cway_username)
+        assert self.bearers is not None
+        return self.bearers(username or self.settings.cway_username)
 
     def _data(self, response: httpx.Response, bearer: Bearer) -> dict[str, Any]:
         status = response.status_code

@@ -14,21 +14,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, SetLevelRequestParams, TextContent
 
-from cway_mcp_shim.bearer_prefetch import BearerPrefetch
 from cway_tools import request_scope, strict_args
 from cway_tools.request_scope import AskClient
+
+
+class Prefetch(Protocol):
+    """Starts a tool call's bearer look-up early (the stdio shim's ``BearerPrefetch``); the tool layer
+    only needs to know when a call starts and ends."""
+
+    def started(self, tool: str, arguments: Mapping[str, Any]) -> AbstractAsyncContextManager[None]: ...
 
 
 class ShimMiddleware:
     """See the module docstring; ``server`` is where the tools' argument models are looked up."""
 
-    def __init__(self, server: MCPServer | None = None, prefetch: BearerPrefetch | None = None) -> None:
+    def __init__(self, server: MCPServer | None = None, prefetch: Prefetch | None = None) -> None:
         self.server = server
         self.prefetch = prefetch
 
@@ -58,7 +66,7 @@ class ShimMiddleware:
             return asked.result
 
 
-def install(server: MCPServer, prefetch: BearerPrefetch | None = None) -> None:
+def install(server: MCPServer, prefetch: Prefetch | None = None) -> None:
     """Put the middleware on ``server``, close its tools' input schemas and declare logging.
 
     Call after every tool is registered. Declaring logging means answering ``logging/setLevel``

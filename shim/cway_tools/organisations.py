@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import SecretStr
 
-from cway_contract.config import Settings
+from cway_contract import Settings
 
 DEFAULT = "default"
 

@@ -27,14 +27,14 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from cway_contract.config_names import ALL_TOOLSETS, TOOLSET_NAMES
+from cway_contract import ALL_TOOLSETS, TOOLSET_NAMES
 from cway_tools import request_scope
 from cway_tools.gateway_protocol import CwayGateway
 from cway_tools.icons import icon_for_toolset
 from cway_tools.lazy_tools import LazyServer, Registration
 
 if TYPE_CHECKING:
-    from cway_contract.config import Settings
+    from cway_contract import Settings
 
 
 #: Never filtered: without them nobody can sign in (``auth_tools.py``) or widen the list.

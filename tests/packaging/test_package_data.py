@@ -31,7 +31,7 @@ def test_the_finder_sees_the_files_the_code_reads() -> None:
         "cway_authd/service_templates/cway-mcp-daemon.service",
         "cway_authd/service_templates/cway-mcp-daemon.socket",
         "cway_contract/data/schema.graphql",  # schema.py: package, *parts = SCHEMA_RESOURCE
-        "cway_mcp_shim/tool_schemas.json",  # lazy_tools: Path(__file__).with_name(...)
+        "cway_tools/tool_schemas.json",  # lazy_tools: Path(__file__).with_name(...)
     ):
         assert name in found, sorted(found)
 

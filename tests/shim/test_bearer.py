@@ -15,7 +15,8 @@ from pytest_httpx import HTTPXMock
 
 from cway_contract.contract import BearerResponse
 from cway_contract.redact import fingerprint
-from cway_tools.bearer import BearerAuth, DaemonBearer, StaticBearer
+from cway_mcp_shim.daemon_bearer import DaemonBearer
+from cway_tools.bearer import BearerAuth, StaticBearer
 
 URL = "https://cway.example.test/graphql"
 

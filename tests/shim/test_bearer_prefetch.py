@@ -24,7 +24,7 @@ from cway_emulator.server import EmulatorServer
 from cway_mcp_shim import bearer_prefetch
 from cway_mcp_shim.bearer_prefetch import BearerPrefetch
 from cway_mcp_shim.daemon_access import DaemonAccess
-from cway_tools.bearer import DaemonBearer
+from cway_mcp_shim.daemon_bearer import DaemonBearer
 from tests.daemon_server.conftest import browser_sign_in
 from tests.helpers.daemon import RunningDaemon, running_daemon, settings_from_env
 from tests.shim.harness import shim_session

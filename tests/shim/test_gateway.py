@@ -186,7 +186,7 @@ def test_scrub() -> None:
 
 
 def test_oauth2_needs_a_daemon(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="DaemonAccess"):
+    with pytest.raises(ValueError, match="bearer source"):
         CwayHttpGateway(settings(tmp_path, AUTH_METHOD="oauth2"), None)
 
 

@@ -25,10 +25,17 @@ from cway_authd.cli import accounts as cli_accounts
 from cway_authd.cli import login as cli_login
 from cway_authd.cli.common import EXIT_INTERRUPTED, EXIT_UNAVAILABLE, EXIT_USAGE, CommandFailed, Output
 from cway_authd.daemon_exit import EXIT_OK
-from cway_contract import __version__
-from cway_contract.config import ConfigError, Settings, load_settings
-from cway_contract.daemon_client import UNTRUSTED_SOCKET_ADVICE, DaemonError, DaemonUnavailable, UntrustedDaemonSocket
-from cway_contract.path_advice import unusable_path
+from cway_contract import (
+    UNTRUSTED_SOCKET_ADVICE,
+    ConfigError,
+    DaemonError,
+    DaemonUnavailable,
+    Settings,
+    UntrustedDaemonSocket,
+    __version__,
+    load_settings,
+    unusable_path,
+)
 
 DEFAULT_LOGIN_TIMEOUT = 300.0
 
@@ -288,14 +295,10 @@ def _cmd_client_config(args: argparse.Namespace, out: Output) -> int:
 
 def _default_username() -> str | None:
     """The configured CWAY_USERNAME, else the default account (`switch`), else none."""
-    from cway_contract.default_account import read_default
+    from cway_contract import read_default
 
     try:
         settings = load_settings(component="cli")
     except ConfigError:
         return None
     return settings.cway_username or read_default(settings.state_dir)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -14,13 +14,21 @@ from typing import Any
 
 from cway_authd.cli.common import CommandFailed, Output, call
 from cway_authd.daemon_exit import EXIT_FAILED, EXIT_OK
-from cway_contract.config import Settings
-from cway_contract.contract import AccountInfo, HealthResponse
-from cway_contract.daemon_client import DaemonClient, DaemonError
-from cway_contract.default_account import read_default, write_default
-from cway_contract.humanize import format_duration, format_remaining, format_time
-from cway_contract.redact import fingerprint
-from cway_contract.settings_view import format_rows, setting_rows
+from cway_contract import (
+    AccountInfo,
+    DaemonClient,
+    DaemonError,
+    HealthResponse,
+    Settings,
+    fingerprint,
+    format_duration,
+    format_remaining,
+    format_rows,
+    format_time,
+    read_default,
+    setting_rows,
+    write_default,
+)
 
 ROTATE_KEY_TIMEOUT = 300.0
 

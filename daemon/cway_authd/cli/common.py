@@ -19,9 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from cway_authd.daemon_exit import EXIT_FAILED  # 0 and 1 mean the same for the CLI as for the daemon
-from cway_contract.config import Settings
-from cway_contract.daemon_client import DaemonClient
-from cway_contract.discovery import daemon_socket
+from cway_contract import DaemonClient, Settings, daemon_socket
 
 T = TypeVar("T")
 

@@ -22,20 +22,24 @@ import httpx
 
 from cway_authd.cli.doctor_check import Check
 from cway_authd.cli.doctor_sign_in import sign_in_checks
-from cway_contract import __version__
-from cway_contract.config import MULTI_TENANT_AUTHORITIES, ConfigError, Settings, load_settings
-from cway_contract.config_sources import default_config_file
-from cway_contract.contract import HealthResponse
-from cway_contract.daemon_client import (
+from cway_contract import (
+    MULTI_TENANT_AUTHORITIES,
     UNTRUSTED_SOCKET_ADVICE,
+    ConfigError,
     DaemonClient,
     DaemonError,
     DaemonUnavailable,
+    HealthResponse,
+    Settings,
     UntrustedDaemonSocket,
+    __version__,
+    daemon_socket,
+    default_config_file,
+    format_rows,
+    load_settings,
+    setting_rows,
+    unusable_path,
 )
-from cway_contract.discovery import daemon_socket
-from cway_contract.path_advice import unusable_path
-from cway_contract.settings_view import format_rows, setting_rows
 
 NETWORK_TIMEOUT = 5.0
 
@@ -220,7 +224,7 @@ def _check_key_source(settings: Settings, health: HealthResponse | str) -> Check
         return Check(True, "store key", detail)
     if settings.store_key is not None:
         return Check(True, "store key", "from CWAY_MCP_STORE_KEY (environment or config file)")
-    from cway_auth_core.keys import KEY_DIR_NAME, KEY_FILE_NAME, keyring_backend_is_usable
+    from cway_auth_core import KEY_DIR_NAME, KEY_FILE_NAME, keyring_backend_is_usable
     from cway_authd.store import StorePermissionError, check_private_file
 
     key_file = settings.state_dir / KEY_DIR_NAME / KEY_FILE_NAME

@@ -10,11 +10,9 @@ daemon logs each once, keeps the user's tokens, and doctor is where the administ
 
 from __future__ import annotations
 
-from cway_auth_core.entra_errors import ADMIN_CODES, aadsts_code
+from cway_auth_core import ADMIN_CODES, aadsts_code
 from cway_authd.cli.doctor_check import Check
-from cway_contract.config import Settings
-from cway_contract.contract import ExchangeReport, HealthResponse
-from cway_contract.humanize import format_time
+from cway_contract import ExchangeReport, HealthResponse, Settings, format_time
 
 SHAPES = {
     "code": "the Entra authorization code (Cway redeems it with client_id, redirect_uri, code_verifier)",

@@ -22,7 +22,7 @@ import plistlib
 from pathlib import Path
 from typing import Any
 
-from cway_contract.config_names import DEFAULT_STOP_TIMEOUT_SECONDS
+from cway_contract import DEFAULT_STOP_TIMEOUT_SECONDS
 
 LAUNCHD_LABEL = "se.cway.mcp.daemon"
 SUPERVISOR_VARIABLE = "CWAY_MCP_SUPERVISOR"

@@ -16,12 +16,17 @@ from pathlib import Path
 
 from cway_authd.cli.common import EXIT_UNAVAILABLE, CommandFailed, Output, call
 from cway_authd.daemon_exit import EXIT_OK
-from cway_contract.browser import can_open_browser
-from cway_contract.config import Settings
-from cway_contract.contract import SignInCompleteRequest, SignInStatus
-from cway_contract.daemon_client import DaemonUnavailable, UntrustedDaemonSocket
-from cway_contract.path_advice import unusable_path
-from cway_contract.private_files import make_private_dirs, open_private_append
+from cway_contract import (
+    DaemonUnavailable,
+    Settings,
+    SignInCompleteRequest,
+    SignInStatus,
+    UntrustedDaemonSocket,
+    can_open_browser,
+    make_private_dirs,
+    open_private_append,
+    unusable_path,
+)
 
 POLL_INTERVAL = 1.0
 #: Without a terminal (a pipe, an IDE task, ssh without -t) one countdown line this often.

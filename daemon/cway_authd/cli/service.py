@@ -34,8 +34,7 @@ from typing import Literal, TextIO
 from cway_authd import last_error
 from cway_authd.cli.launchd_plist import LAUNCHD_LABEL
 from cway_authd.cli.launchd_plist import render as render_plist
-from cway_contract.config import ConfigError, load_values, stop_timeout_value
-from cway_contract.private_files import make_private_dirs
+from cway_contract import ConfigError, load_values, make_private_dirs, stop_timeout_value
 
 Target = Literal["systemd", "launchd"]
 
@@ -198,7 +197,7 @@ def hand_over(state_dir: Path | None, out: TextIO, *, wait: float = HANDOVER_WAI
     It holds the state-dir lock and the socket the service's daemon needs; SIGTERM lets it finish
     in-flight requests first. A daemon the service manager runs is left to the manager.
     """
-    from cway_contract.discovery import is_alive, live_record
+    from cway_contract import is_alive, live_record
 
     record = live_record(state_dir) if state_dir is not None else None
     if record is None or record.supervisor is not None:

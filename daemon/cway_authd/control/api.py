@@ -40,12 +40,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from cway_auth_core.errors import CoreError
+from cway_auth_core import CoreError
 from cway_authd.control.body_limit import BodyLimit
 from cway_authd.control.peercred import PeerCredentials, PeerCredentialsUnavailable, peer_credentials
 from cway_authd.control.token_route import TokenFastPath, document_token_routes, validation_message
 from cway_contract import __version__
 from cway_contract.contract import (
+from cway_authd.control.token_route import TokenFastPath, validation_message
+from cway_contract import (
     AccountInfo,
     AccountsResponse,
     ErrorBody,
@@ -58,6 +60,7 @@ from cway_contract.contract import (
     SignInStartRequest,
     SignInStatus,
     Username,
+    __version__,
 )
 
 if TYPE_CHECKING:

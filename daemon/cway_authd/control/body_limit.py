@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cway_contract.contract import ErrorBody, ErrorCode
+from cway_contract import ErrorBody, ErrorCode
 
 MAX_BODY_BYTES = 64 * 1024
 

@@ -20,9 +20,7 @@ import stat
 from pathlib import Path
 
 from cway_authd.daemon_exit import EXIT_ALREADY_RUNNING, EXIT_FAILED, EXIT_PERMISSIONS, EXIT_PORT_IN_USE
-from cway_contract.config import RedirectTarget
-from cway_contract.contract import socket_location_problem
-from cway_contract.path_advice import unusable_path
+from cway_contract import RedirectTarget, socket_location_problem, unusable_path
 
 log = logging.getLogger("cway_authd.runner")
 

@@ -26,10 +26,10 @@ from fastapi import APIRouter
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cway_auth_core.errors import CoreError
+from cway_auth_core import CoreError
 from cway_authd.control.body_limit import BodyTooLarge, ClientGone, declared_too_large, read_body, send_too_large
 from cway_authd.control.peercred import PeerCredentials
-from cway_contract.contract import BearerResponse, ErrorBody, ErrorCode, Route, TokenRequest
+from cway_contract import BearerResponse, ErrorBody, ErrorCode, Route, TokenRequest
 
 if TYPE_CHECKING:
     from cway_authd.core import DaemonCore

@@ -15,12 +15,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
-from cway_auth_core import refresh_due
+from cway_auth_core import CoreError, refresh_due
 from cway_auth_core.errors import CoreError
 from cway_authd.accounts import AccountBook, AccountEntry
 from cway_authd.refresh.schedule import RefreshScheduler
 from cway_authd.store import TokenRecord, TokenStore
-from cway_contract.clock import Clock
+from cway_contract import Clock
 
 log = logging.getLogger(__name__)
 

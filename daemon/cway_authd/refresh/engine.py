@@ -35,7 +35,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from cway_auth_core import refresh_due
+from cway_auth_core import (
+    BackendError,
+    BackendFatal,
+    BackendMisconfigured,
+    BackendTransient,
+    CoreError,
+    TokenGrant,
+    refresh_due,
+)
 from cway_auth_core.errors import BackendError, BackendFatal, BackendMisconfigured, BackendTransient, CoreError
 from cway_auth_core.grants import TokenGrant
 from cway_authd.accounts import AccountBook, AccountEntry
@@ -45,9 +53,7 @@ from cway_authd.sign_in.needed import SignInNeed, SignInNeededList
 from cway_authd.store import TokenRecord, TokenStore, normalise_username
 from cway_authd.store.durability import describe_save_error
 from cway_authd.store.journal import RefreshJournal
-from cway_contract.clock import Clock
-from cway_contract.contract import ErrorCode
-from cway_contract.redact import fingerprint
+from cway_contract import Clock, ErrorCode, fingerprint
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from cway_contract.clock import Clock
+from cway_contract import Clock
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from cway_auth_core.sign_in_flow import SignInFlow
-from cway_contract.config import RedirectTarget
+from cway_auth_core import SignInFlow
+from cway_contract import RedirectTarget
 
 LINK_PREFIX = "/sign-in/"
 _FLOW_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")

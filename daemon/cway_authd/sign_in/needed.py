@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from cway_auth_core.atomic import atomic_write
+from cway_auth_core import atomic_write
 from cway_authd.store import normalise_username
 from cway_authd.store.durability import describe_save_error
 

@@ -20,21 +20,27 @@ from dataclasses import dataclass
 
 import httpx
 
-from cway_auth_core.cway_session import CwaySession
-from cway_auth_core.entra_errors import ErrorClass, aadsts_code, admin_hint, classify
-from cway_auth_core.errors import BackendError, BackendRejected, CoreError
-from cway_auth_core.grants import clean_text
-from cway_auth_core.identity import fetch_identity
-from cway_auth_core.oidc import OidcClient
-from cway_auth_core.sign_in_flow import ClaimFailure, FlowRegistry, SignInFlow
+from cway_auth_core import (
+    BackendError,
+    ClaimFailure,
+    CoreError,
+    CwaySession,
+    ErrorClass,
+    FlowRegistry,
+    OidcClient,
+    SignInFlow,
+    aadsts_code,
+    admin_hint,
+    classify,
+    clean_text,
+    redeem_code,
+)
 from cway_authd.audit import AuditLog
 from cway_authd.audit_limit import UnauthenticatedEvents
 from cway_authd.refresh.engine import RefreshEngine
 from cway_authd.sign_in.link import sign_in_link
 from cway_authd.store import TokenRecord, normalise_username
-from cway_contract.clock import Clock
-from cway_contract.config import Settings
-from cway_contract.contract import ErrorCode
+from cway_contract import Clock, ErrorCode, Settings
 
 log = logging.getLogger(__name__)
 
@@ -188,32 +194,3 @@ class SignInService:
     def _event(self, event: str, **fields: object) -> None:
         if self._audit is not None:
             self._audit.event(event, **fields)
-
-
-async def redeem_code(
-    session: CwaySession, http: httpx.AsyncClient, settings: Settings, clock: Clock, flow: SignInFlow, code: str
-) -> TokenRecord:
-    """Code → Cway tokens (every ``CWAY_EXCHANGE_TOKEN`` shape, or ``direct``) → identity confirmed by
-    Cway's ``loginInfo`` → the record to store. The daemon's sign-ins and the remote server's both use it."""
-    now = clock.now()
-    result = await session.sign_in(flow, code)
-    grant = result.cway
-    if not grant.refresh_token:
-        raise BackendRejected("no refresh token was issued, so the session could not be kept alive")
-    identity = await fetch_identity(http, settings.cway_api_url, grant.access_token)
-    return TokenRecord(
-        username=identity.username,
-        access_token=grant.access_token,
-        refresh_token=grant.refresh_token,
-        token_type=grant.token_type,
-        access_expires_at=grant.access_expires_at,
-        refresh_expires_at=grant.refresh_expires_at,
-        tenant=result.tenant,
-        display_name=identity.display_name,
-        email=identity.email,
-        organisation_id=identity.organisation_id,
-        organisation_name=identity.organisation_name,
-        created_at=now,
-        idp_refresh_token=result.idp_refresh_token,
-        idp_refreshed_at=result.idp_refreshed_at,
-    )

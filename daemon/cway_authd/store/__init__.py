@@ -4,25 +4,29 @@ Public API: the ``TokenStore`` protocol and its file implementation, the record 
 resolution and rotation, the single-daemon lock, and permission helpers reused elsewhere.
 """
 
-from cway_auth_core.keys import (
+from cway_auth_core import (
     ENV_VAR,
     KEYRING_SERVICE,
     KEYRING_USERNAME,
-    KeyMaterial,
-    MultiFernetProvider,
-    keyring_backend_is_usable,
-    resolve_store_key,
-)
-from cway_auth_core.permissions import check_private_dir, check_private_file, ensure_private_dir
-from cway_auth_core.records import SCHEMA_VERSION, TokenRecord, normalise_username, record_file_name
-from cway_auth_core.store_errors import (
+    SCHEMA_VERSION,
     KeyConfigError,
+    KeyMaterial,
     KeyRotationError,
+    MultiFernetProvider,
+    ReencryptResult,
     StoreError,
     StoreLockedError,
     StorePermissionError,
+    TokenRecord,
+    check_private_dir,
+    check_private_file,
+    ensure_private_dir,
+    keyring_backend_is_usable,
+    normalise_username,
+    record_file_name,
+    resolve_store_key,
 )
-from cway_authd.store.files import EVENT_FILE_SET_ASIDE, FileTokenStore, ReencryptResult
+from cway_authd.store.files import EVENT_FILE_SET_ASIDE, FileTokenStore
 from cway_authd.store.interface import TokenStore
 from cway_authd.store.lockfile import StoreLock
 from cway_authd.store.rotation import RotationReport, rotate_key

@@ -30,7 +30,7 @@ from typing import Any
 
 from cway_authd.accounts import AccountBook, AccountEntry
 from cway_authd.store import FileTokenStore, MultiFernetProvider, TokenRecord, TokenStore
-from cway_contract.clock import Clock
+from cway_contract import Clock
 
 log = logging.getLogger(__name__)
 

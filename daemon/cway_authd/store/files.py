@@ -26,20 +26,25 @@ from pathlib import Path
 
 from cryptography.fernet import InvalidToken
 
-from cway_auth_core.atomic import (
+from cway_auth_core import (
+    KeyConfigError,
+    MultiFernetProvider,
+    RecordFormatError,
+    ReencryptResult,
+    StoreError,
+    TokenRecord,
     atomic_write,
     commit_temp,
     discard_temp,
+    ensure_private_dir,
     fsync_dir,
+    is_record_file_name,
     is_temp_name,
     read_private_file,
+    record_file_name,
     write_temp,
 )
-from cway_auth_core.keys import MultiFernetProvider
-from cway_auth_core.permissions import ensure_private_dir
-from cway_auth_core.records import RecordFormatError, TokenRecord, is_record_file_name, record_file_name
-from cway_auth_core.store_errors import KeyConfigError, StoreError
-from cway_contract.clock import Clock
+from cway_contract import Clock
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +53,6 @@ MAX_RECORD_BYTES = 256 * 1024
 STALE_TEMP_SECONDS = 300.0
 
 EventCallback = Callable[[str, dict[str, str]], None]
-
-
-@dataclass(frozen=True)
-class ReencryptResult:
-    """What ``FileTokenStore.reencrypt_all`` did; used by ``rotate_key``."""
-
-    rotated: int
-    set_aside: int
 
 
 @dataclass

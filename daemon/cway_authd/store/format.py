@@ -22,9 +22,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from cway_auth_core.atomic import atomic_write, read_private_file
-from cway_auth_core.records import SCHEMA_VERSION
-from cway_auth_core.store_errors import StoreError
+from cway_auth_core import SCHEMA_VERSION, StoreError, atomic_write, read_private_file
 from cway_contract import __version__
 
 MARKER_NAME = "store.json"
@@ -90,7 +88,7 @@ def open_store_format(directory: Path) -> None:
 
 def store_refusal(state_dir: Path) -> str | None:
     """The line a daemon would refuse to start with because of the store's format, else None (for the CLI)."""
-    from cway_auth_core.records import TOKENS_DIR_NAME
+    from cway_auth_core import TOKENS_DIR_NAME
 
     try:
         check_store_format(Path(state_dir) / TOKENS_DIR_NAME)

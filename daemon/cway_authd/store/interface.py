@@ -18,7 +18,7 @@ import asyncio
 import builtins
 from typing import Protocol, runtime_checkable
 
-from cway_auth_core.records import TokenRecord
+from cway_auth_core import TokenRecord
 
 
 @runtime_checkable

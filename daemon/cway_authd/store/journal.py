@@ -39,10 +39,7 @@ from pathlib import Path
 
 from cryptography.fernet import InvalidToken
 
-from cway_auth_core.atomic import atomic_write
-from cway_auth_core.keys import MultiFernetProvider
-from cway_auth_core.permissions import PRIVATE_FILE_MODE
-from cway_auth_core.records import RecordFormatError, TokenRecord
+from cway_auth_core import PRIVATE_FILE_MODE, MultiFernetProvider, RecordFormatError, TokenRecord, atomic_write
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import cast
 
-from cway_auth_core.errors import CoreError
-from cway_auth_core.keys import ENV_KEY_NOT_ROTATABLE
+from cway_auth_core import ENV_KEY_NOT_ROTATABLE, CoreError
 from cway_authd.audit import AuditLog
 from cway_authd.control.peercred import PeerCredentials
 from cway_authd.store import KeyMaterial, KeyRotationError, TokenStore
 from cway_authd.store.rotation import KeyRotator, ReencryptableStore, rotation_message
-from cway_contract.contract import ErrorCode, KeyRotationResponse
+from cway_contract import ErrorCode, KeyRotationResponse
 
 #: How long a stopping daemon lets a running rotation finish.
 ROTATION_STOP_GRACE_SECONDS = 30.0

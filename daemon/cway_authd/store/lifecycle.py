@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import cast
 
-from cway_auth_core.records import TOKENS_DIR_NAME
+from cway_auth_core import TOKENS_DIR_NAME
 from cway_authd.accounts import AccountBook
 from cway_authd.audit import AuditLog
 from cway_authd.refresh.engine import RefreshEngine
@@ -26,8 +26,7 @@ from cway_authd.store.durability import (
 )
 from cway_authd.store.format import check_store_format, open_store_format
 from cway_authd.store.journal import replay_journal
-from cway_contract.clock import Clock
-from cway_contract.config import Settings
+from cway_contract import Clock, Settings
 
 
 def open_file_store(settings: Settings, clock: Clock, audit: AuditLog) -> tuple[FileTokenStore, KeyMaterial]:

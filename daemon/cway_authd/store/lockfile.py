@@ -14,8 +14,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from cway_auth_core.permissions import PRIVATE_FILE_MODE, check_private_file_stat, ensure_private_dir
-from cway_auth_core.store_errors import StoreLockedError
+from cway_auth_core import PRIVATE_FILE_MODE, StoreLockedError, check_private_file_stat, ensure_private_dir
 
 LOCK_FILE_NAME = "daemon.lock"
 

@@ -14,9 +14,7 @@ from typing import Protocol
 
 from cryptography.fernet import Fernet
 
-from cway_auth_core.keys import ENV_KEY_NOT_ROTATABLE, KeyMaterial
-from cway_auth_core.store_errors import KeyRotationError
-from cway_authd.store.files import ReencryptResult
+from cway_auth_core import ENV_KEY_NOT_ROTATABLE, KeyMaterial, KeyRotationError, ReencryptResult
 
 log = logging.getLogger(__name__)
 

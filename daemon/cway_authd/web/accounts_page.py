@@ -30,10 +30,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from cway_auth_core.errors import CoreError
+from cway_auth_core import CoreError
 from cway_authd.web.loopback_peer import is_own_peer
-from cway_contract.contract import AccountInfo
-from cway_contract.humanize import format_remaining, format_time
+from cway_contract import AccountInfo, format_remaining, format_time
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -39,9 +39,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cway_authd.sign_in.link import sign_in_link_route
 from cway_authd.web.accounts_page import POST_PATHS, AccountsPage
-from cway_contract import __version__
-from cway_contract.config import Settings
-from cway_contract.contract import AccountInfo
+from cway_contract import AccountInfo, Settings, __version__
 
 if TYPE_CHECKING:
     from cway_authd.core import DaemonCore

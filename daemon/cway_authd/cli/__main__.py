@@ -1,0 +1,7 @@
+"""``python -m cway_authd.cli``: the same as ``cway-auth`` (the shim's autostart uses it when no script is installed)."""
+
+import sys
+
+from cway_authd.cli import main
+
+sys.exit(main())

@@ -1,0 +1,7 @@
+"""``python -m cway_remote``: the remote server, as ``cway-mcp-remote`` and ``cway-mcp serve`` start it."""
+
+import sys
+
+from cway_remote.serve import console_main
+
+sys.exit(console_main())
