@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from cway_authd import TokenRecord
+    from cway_auth_core.records import TokenRecord
 
 MAX_JITTER_SECONDS = 30.0
 

@@ -14,9 +14,8 @@ import logging
 import sys
 from typing import Any, Protocol
 
-from cway_auth_core.audit_redaction import redact_fields
+from cway_auth_core import redact_fields
 from cway_contract import Clock
-from cway_contract.clock import Clock
 
 
 class AuditSink(Protocol):

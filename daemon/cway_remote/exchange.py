@@ -20,19 +20,10 @@ from cway_auth_core import (
     SignInFlow,
     TokenGrant,
     TokenRecord,
+    new_sign_in_flow,
     redeem_code,
 )
-from cway_auth_core.cway_session import CwaySession
-from cway_auth_core.cway_tokens import CwayTokenClient
-from cway_auth_core.entra_errors import AdminProblems
-from cway_auth_core.grants import TokenGrant
-from cway_auth_core.oidc import OidcClient
-from cway_auth_core.sign_in_flow import SignInFlow, new_sign_in_flow
-from cway_authd.sign_in.service import redeem_code
-from cway_authd.store import TokenRecord
 from cway_contract import Clock, Settings
-from cway_contract.clock import Clock
-from cway_contract.config import Settings
 
 
 class CwayExchange:

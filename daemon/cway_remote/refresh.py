@@ -26,13 +26,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from cway_auth_core import BackendError, BackendFatal, TokenRecord
-from cway_auth_core.errors import BackendError, BackendFatal
-from cway_auth_core.refresh_due import due_at, is_due, refresh_token_expired
-from cway_authd.store import TokenRecord
+from cway_auth_core import BackendError, BackendFatal, TokenRecord, due_at, is_due, refresh_token_expired
 from cway_contract import Clock, fingerprint
-from cway_contract.clock import Clock
-from cway_contract.redact import fingerprint
 from cway_remote.audit import AuditSink
 from cway_remote.exchange import CwayExchange
 from cway_remote.pg_store import LockedAccount, PgTokenStore

@@ -44,9 +44,6 @@ from cway_auth_core import CoreError
 from cway_authd.control.body_limit import BodyLimit
 from cway_authd.control.peercred import PeerCredentials, PeerCredentialsUnavailable, peer_credentials
 from cway_authd.control.token_route import TokenFastPath, document_token_routes, validation_message
-from cway_contract import __version__
-from cway_contract.contract import (
-from cway_authd.control.token_route import TokenFastPath, validation_message
 from cway_contract import (
     AccountInfo,
     AccountsResponse,

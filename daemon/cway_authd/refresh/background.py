@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cway_auth_core import CoreError, refresh_due
-from cway_auth_core.errors import CoreError
 from cway_authd.accounts import AccountBook, AccountEntry
 from cway_authd.refresh.schedule import RefreshScheduler
 from cway_authd.store import TokenRecord, TokenStore

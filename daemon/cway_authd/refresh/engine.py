@@ -44,8 +44,6 @@ from cway_auth_core import (
     TokenGrant,
     refresh_due,
 )
-from cway_auth_core.errors import BackendError, BackendFatal, BackendMisconfigured, BackendTransient, CoreError
-from cway_auth_core.grants import TokenGrant
 from cway_authd.accounts import AccountBook, AccountEntry
 from cway_authd.audit import AuditLog
 from cway_authd.refresh.background import BackgroundRefreshes
