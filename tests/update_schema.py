@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 from graphql import build_client_schema, get_introspection_query, print_schema
 
-SCHEMA_FILE = Path(__file__).resolve().parents[1] / "shim" / "cway_contract" / "data" / "schema.graphql"
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "contract" / "cway_contract" / "data" / "schema.graphql"
 DEFAULT_URL = "https://app.cway.se/graphql"
 
 

@@ -76,13 +76,14 @@ def skip_optional_uvicorn() -> None:
 
 
 def run_remote_server(args: list[str]) -> int:
-    """``cway-mcp serve …`` is the remote server's own entry point (``cway-mcp-remote``, the
-    ``cway_remote`` package) under its first name: this process becomes it (same pid, so a
-    supervisor's signals reach it), and the stdio shim never imports the remote server."""
-    import os
+    """``cway-mcp serve …`` runs the remote server's own program (``cway-mcp-remote``, the
+    ``cway_remote`` package) in this process, as ``python -m cway_remote …`` would: by name, so the
+    stdio shim never imports the remote server, uvicorn or the database driver."""
+    import runpy
 
-    os.execv(sys.executable, [sys.executable, "-m", "cway_remote", *args])  # noqa: S606 - our own interpreter, argv as given
-    return 0  # pragma: no cover - execv does not return
+    sys.argv = ["cway-mcp serve", *args]
+    runpy.run_module("cway_remote", run_name="__main__", alter_sys=True)
+    return 0  # cway_remote's __main__ exits with the server's status
 
 
 def main(argv: list[str] | None = None) -> int:

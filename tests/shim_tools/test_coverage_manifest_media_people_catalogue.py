@@ -28,7 +28,7 @@ def root_fields(doc: Document) -> set[str]:
 
 def constants_sent_by(tool: str) -> set[str]:
     """The ``D.NAME`` documents the tool's function uses, itself or through the helpers it calls."""
-    for path in SHIM_DIR.glob("tools_*.py"):
+    for path in (SHIM_DIR / "tools").glob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         functions = {f.name: f for f in ast.walk(tree) if isinstance(f, (ast.AsyncFunctionDef, ast.FunctionDef))}
         if tool not in functions:

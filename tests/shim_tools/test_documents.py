@@ -123,7 +123,7 @@ def test_tools_use_only_registered_documents() -> None:
 def test_no_graphql_text_outside_the_registry() -> None:
     """No shim module (ours or the runtime's) carries its own GraphQL string literal."""
     offenders: list[str] = []
-    for path in sorted(SHIM_DIR.glob("*.py")):
+    for path in sorted(SHIM_DIR.rglob("*.py")):
         if path.name.startswith("documents"):  # the registry itself (documents.py, documents_*.py)
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

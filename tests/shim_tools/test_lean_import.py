@@ -10,7 +10,7 @@ import sys
 PROBE = """
 import json, sys
 from mcp.server.mcpserver import MCPServer
-from cway_mcp_shim import schema
+from cway_tools import schema
 from cway_tools.registry import register_cway_tools
 register_cway_tools(MCPServer("probe"), None)
 heavy = [m for m in ("fastapi", "apscheduler", "cway_emulator", "cway_authd") if m in sys.modules]

@@ -126,7 +126,7 @@ async def test_crash_between_write_and_rename(store: FileTokenStore, key_materia
         f"""
         import os, signal
         from pathlib import Path
-        from cway_authd.store import atomic
+        from cway_auth_core import atomic
         os.replace = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
         atomic.atomic_write(Path({str(target)!r}), b"PARTIAL-NEW-RECORD")
         """

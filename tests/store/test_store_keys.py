@@ -23,7 +23,7 @@ from cway_authd.store import (
 
 from .helpers import FakeKeyring
 
-LOGGER = "cway_authd.store"
+LOGGER = "cway_auth_core.keys"
 VALID_KEY = "cw8cTAVNb3Ba0zyx0F4cBpVl6VVJ6pDAZAYN2YN6MfI="  # fixed so test ids are stable (xdist)
 
 
