@@ -15,7 +15,7 @@ from cway_auth_core.audit_redaction import redact_fields
 from cway_auth_core.cway_session import CwaySession, renewable_until
 from cway_auth_core.cway_tokens import CwayTokenClient
 from cway_auth_core.entra_errors import ADMIN_CODES, AdminProblems, ErrorClass, aadsts_code, admin_hint, classify
-from cway_auth_core.errors import BackendError, BackendFatal, BackendMisconfigured, BackendTransient, CoreError
+from cway_auth_core.errors import BackendError, BackendFatal, BackendMisconfigured, BackendTransient
 from cway_auth_core.grants import TokenGrant, clean_text
 from cway_auth_core.http import build_http_client
 from cway_auth_core.keys import (
@@ -76,7 +76,6 @@ __all__ = [
     "BackendMisconfigured",
     "BackendTransient",
     "ClaimFailure",
-    "CoreError",
     "CwaySession",
     "CwayTokenClient",
     "ErrorClass",

@@ -1,11 +1,6 @@
-"""Errors the daemon core raises, and the internal failure kinds its backends report.
+"""The failure kinds the Entra and Cway clients report, shared by the daemon and the remote server.
 
-``CoreError`` is the only exception the facade (:mod:`cway_authd.core`) lets escape: it carries a
-stable :class:`~cway_contract.contract.ErrorCode`, an HTTP status suggestion for the control API,
-and hints (a sign-in URL, the known accounts). Its message is written for a person and never
-contains a token, an authorization code or a URL that could carry one.
-
-The ``Backend*`` exceptions are how the token/identity clients tell the refresh engine *what
+The ``Backend*`` exceptions are how the token/identity clients tell a refresher *what
 kind* of failure happened, because that decides what happens to the user's tokens:
 
 * ``BackendTransient``: retry with backoff, keep serving the old access token while it lasts;
@@ -18,45 +13,6 @@ kind* of failure happened, because that decides what happens to the user's token
 """
 
 from __future__ import annotations
-
-from cway_contract import ErrorBody, ErrorCode
-
-
-class CoreError(Exception):
-    """A failure the control API turns into an ``ErrorBody`` with ``status``."""
-
-    def __init__(
-        self,
-        code: ErrorCode,
-        message: str,
-        *,
-        status: int = 400,
-        username: str | None = None,
-        sign_in_url: str | None = None,
-        flow_id: str | None = None,
-        accounts: list[str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.username = username
-        self.sign_in_url = sign_in_url
-        self.flow_id = flow_id
-        self.accounts = accounts
-
-    def to_body(self) -> ErrorBody:
-        return ErrorBody(
-            error=self.code,
-            message=self.message,
-            username=self.username,
-            sign_in_url=self.sign_in_url,
-            flow_id=self.flow_id,
-            accounts=self.accounts,
-        )
-
-    def __repr__(self) -> str:
-        return f"CoreError({self.code.value!r}, {self.message!r}, status={self.status})"
 
 
 class BackendError(Exception):

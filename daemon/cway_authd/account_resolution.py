@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cway_auth_core import CoreError
 from cway_authd.account_loader import AccountLoader
 from cway_authd.accounts import AccountBook
+from cway_authd.errors import CoreError
 from cway_authd.store import normalise_username
 from cway_contract import ErrorCode, read_default
 

@@ -19,20 +19,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from cway_auth_core import (
-    AdminProblems,
-    ClaimFailure,
-    CoreError,
-    CwaySession,
-    CwayTokenClient,
-    OidcClient,
-    build_http_client,
-)
+from cway_auth_core import AdminProblems, ClaimFailure, CwaySession, CwayTokenClient, OidcClient, build_http_client
 from cway_authd.account_loader import AccountLoader
 from cway_authd.account_resolution import AccountResolver
 from cway_authd.accounts import AccountBook
 from cway_authd.audit import AuditLog
 from cway_authd.control.peercred import PeerCredentials
+from cway_authd.errors import CoreError
 from cway_authd.refresh.engine import RefreshEngine, RetryPolicy
 from cway_authd.shutdown_budget import ShutdownBudget, ShutdownClock
 from cway_authd.sign_in.needed import SignInNeededList

@@ -12,9 +12,9 @@ from datetime import timedelta
 
 import pytest
 
-from cway_auth_core.errors import CoreError
 from cway_authd.control.peercred import PeerCredentials
 from cway_authd.core import DaemonCore
+from cway_authd.errors import CoreError
 from cway_contract.clock import ManualClock
 from cway_contract.contract import ErrorCode
 from cway_emulator import EmulatorServer

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from cway_auth_core.errors import CoreError
 from cway_authd.control.peercred import PeerCredentials
 from cway_authd.core import DaemonCore
+from cway_authd.errors import CoreError
 from cway_authd.store import StoreLockedError
 from cway_contract.clock import ManualClock
 from cway_emulator import EmulatorServer

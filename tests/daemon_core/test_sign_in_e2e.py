@@ -10,10 +10,10 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from cway_auth_core.errors import CoreError
 from cway_auth_core.identity import LOGIN_INFO_QUERY
 from cway_authd.control.peercred import PeerCredentials
 from cway_authd.core import DaemonCore
+from cway_authd.errors import CoreError
 from cway_contract.clock import ManualClock
 from cway_contract.contract import ErrorCode, SignInCompleteRequest
 from cway_emulator import EmulatorServer

@@ -8,9 +8,9 @@ import errno
 import httpx
 import pytest
 
-from cway_auth_core.errors import CoreError
 from cway_authd.control.peercred import PeerCredentials
 from cway_authd.core import DaemonCore
+from cway_authd.errors import CoreError
 from cway_authd.refresh import engine as refresh_engine
 from cway_authd.refresh.engine import RetryPolicy
 from cway_contract.clock import ManualClock

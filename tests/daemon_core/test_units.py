@@ -9,10 +9,11 @@ import httpx
 import pytest
 from graphql import build_schema, parse, validate
 
-from cway_auth_core.errors import BackendFatal, BackendMisconfigured, BackendRejected, BackendTransient, CoreError
+from cway_auth_core.errors import BackendFatal, BackendMisconfigured, BackendRejected, BackendTransient
 from cway_auth_core.grants import MAX_RETRY_AFTER, MAX_TOKEN_LIFETIME, classify_failure, parse_token_response
 from cway_auth_core.identity import LOGIN_INFO_QUERY
 from cway_auth_core.sign_in_flow import ClaimFailure, FlowRegistry
+from cway_authd.errors import CoreError
 from cway_authd.refresh.engine import RetryPolicy
 from cway_contract.clock import ManualClock
 from cway_contract.contract import ErrorCode

@@ -96,7 +96,7 @@ def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
 def edges_of(name: str, source: str, *, is_package: bool) -> list[Edge]:
     """The imports module ``name`` runs, relative ones resolved to absolute names."""
     package = name if is_package else name.rpartition(".")[0]
-    edges = []
+    edges: list[Edge] = []
     for node in _runtime_nodes(ast.parse(source)):
         if isinstance(node, ast.Import):
             edges.extend(Edge(name, node.lineno, alias.name, ()) for alias in node.names)
@@ -241,7 +241,7 @@ def test_each_surface_lists_only_names_that_exist() -> None:
     missing = {}
     for package in PACKAGES:
         tree = ast.parse((PACKAGES[package] / package / "__init__.py").read_text())
-        defined = set()
+        defined: set[str] = set()
         for node in tree.body:
             if isinstance(node, ast.ImportFrom):
                 defined.update(alias.asname or alias.name for alias in node.names)

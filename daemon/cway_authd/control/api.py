@@ -40,10 +40,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from cway_auth_core import CoreError
 from cway_authd.control.body_limit import BodyLimit
 from cway_authd.control.peercred import PeerCredentials, PeerCredentialsUnavailable, peer_credentials
 from cway_authd.control.token_route import TokenFastPath, document_token_routes, validation_message
+from cway_authd.errors import CoreError
 from cway_contract import (
     AccountInfo,
     AccountsResponse,

@@ -26,9 +26,9 @@ from fastapi import APIRouter
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cway_auth_core import CoreError
 from cway_authd.control.body_limit import BodyTooLarge, ClientGone, declared_too_large, read_body, send_too_large
 from cway_authd.control.peercred import PeerCredentials
+from cway_authd.errors import CoreError
 from cway_contract import BearerResponse, ErrorBody, ErrorCode, Route, TokenRequest
 
 if TYPE_CHECKING:

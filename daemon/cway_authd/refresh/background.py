@@ -15,8 +15,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
-from cway_auth_core import CoreError, refresh_due
+from cway_auth_core import refresh_due
 from cway_authd.accounts import AccountBook, AccountEntry
+from cway_authd.errors import CoreError
 from cway_authd.refresh.schedule import RefreshScheduler
 from cway_authd.store import TokenRecord, TokenStore
 from cway_contract import Clock

@@ -35,17 +35,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from cway_auth_core import (
-    BackendError,
-    BackendFatal,
-    BackendMisconfigured,
-    BackendTransient,
-    CoreError,
-    TokenGrant,
-    refresh_due,
-)
+from cway_auth_core import BackendError, BackendFatal, BackendMisconfigured, BackendTransient, TokenGrant, refresh_due
 from cway_authd.accounts import AccountBook, AccountEntry
 from cway_authd.audit import AuditLog
+from cway_authd.errors import CoreError
 from cway_authd.refresh.background import BackgroundRefreshes
 from cway_authd.sign_in.needed import SignInNeed, SignInNeededList
 from cway_authd.store import TokenRecord, TokenStore, normalise_username

@@ -23,7 +23,6 @@ import httpx
 from cway_auth_core import (
     BackendError,
     ClaimFailure,
-    CoreError,
     CwaySession,
     ErrorClass,
     FlowRegistry,
@@ -37,6 +36,7 @@ from cway_auth_core import (
 )
 from cway_authd.audit import AuditLog
 from cway_authd.audit_limit import UnauthenticatedEvents
+from cway_authd.errors import CoreError
 from cway_authd.refresh.engine import RefreshEngine
 from cway_authd.sign_in.link import sign_in_link
 from cway_authd.store import TokenRecord, normalise_username

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import cast
 
-from cway_auth_core import ENV_KEY_NOT_ROTATABLE, CoreError
+from cway_auth_core import ENV_KEY_NOT_ROTATABLE
 from cway_authd.audit import AuditLog
 from cway_authd.control.peercred import PeerCredentials
+from cway_authd.errors import CoreError
 from cway_authd.store import KeyMaterial, KeyRotationError, TokenStore
 from cway_authd.store.rotation import KeyRotator, ReencryptableStore, rotation_message
 from cway_contract import ErrorCode, KeyRotationResponse

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from cway_auth_core import CoreError
+from cway_authd.errors import CoreError
 from cway_authd.web.loopback_peer import is_own_peer
 from cway_contract import AccountInfo, format_remaining, format_time
 
