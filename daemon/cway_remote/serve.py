@@ -14,6 +14,8 @@ import asyncio
 import logging
 import sys
 
+from cway_contract import __version__
+
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
 
@@ -35,6 +37,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="`migrate`: apply this release's database migrations and exit (a deploy's migration job); "
         "without it, serve",
     )
+    parser.add_argument("--version", action="version", version=f"cway-mcp-remote {__version__}")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     parser.add_argument(

@@ -1,4 +1,4 @@
-"""One version: the package metadata, ``cway_contract.__version__`` and both commands' ``--version`` agree.
+"""One version: the package metadata, ``cway_contract.__version__`` and every command's ``--version`` agree.
 
 The commands run the way a person or a script runs them: the installed console scripts, piped
 (stdout captured), so argparse's ``version`` action is what answers.
@@ -18,8 +18,8 @@ from cway_contract import __version__
 BIN = Path(sys.executable).parent
 
 
-@pytest.mark.parametrize("command", ["cway-mcp", "cway-auth"])
-def test_both_commands_print_the_installed_version(command: str) -> None:
+@pytest.mark.parametrize("command", ["cway-mcp", "cway-auth", "cway-mcp-remote"])
+def test_each_command_prints_the_installed_version(command: str) -> None:
     script = BIN / command
     if not script.exists():
         pytest.skip(f"{script} is not installed (run make .venv/.installed)")
