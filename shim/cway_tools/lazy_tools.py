@@ -33,6 +33,8 @@ from mcp.server.mcpserver.tools.tool_manager import logger as sdk_logger
 from mcp.types import Icon, ToolAnnotations
 from mcp.types import Tool as MCPTool
 
+from cway_tools import sdk_adapter
+
 SCHEMAS_FILE = Path(__file__).with_name("tool_schemas.json")
 
 SchemaHook = Callable[[dict[str, Any]], None]
@@ -176,10 +178,11 @@ class LazyServer(MCPServer[Any]):
 
     def __init__(self, *args: Any, cached: dict[str, dict[str, Any]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._tool_manager = self.lazy_tools = LazyToolManager(
+        self.lazy_tools = LazyToolManager(
             load_cached_schemas() if cached is None else cached,
             warn_on_duplicate_tools=self.settings.warn_on_duplicate_tools,
         )
+        sdk_adapter.replace_tool_manager(self, self.lazy_tools)
 
     def add_tool(
         self,

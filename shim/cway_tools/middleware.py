@@ -22,7 +22,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, SetLevelRequestParams, TextContent
 
-from cway_tools import request_scope, strict_args
+from cway_tools import request_scope, sdk_adapter, strict_args
 from cway_tools.request_scope import AskClient
 
 
@@ -79,6 +79,5 @@ def install(server: MCPServer, prefetch: Prefetch | None = None) -> None:
         request_scope.set_legacy_level(params.level, ctx.session)
         return {}
 
-    lowlevel = server._lowlevel_server
-    if lowlevel.get_request_handler("logging/setLevel") is None:
-        lowlevel.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
+    if sdk_adapter.served_handler(server, "logging/setLevel") is None:
+        sdk_adapter.serve_method(server, "logging/setLevel", SetLevelRequestParams, set_level)

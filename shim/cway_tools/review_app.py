@@ -22,6 +22,8 @@ from typing import Any
 from mcp.server.apps import EXTENSION_ID, Apps, ResourceCsp
 from mcp.server.mcpserver import MCPServer
 
+from cway_tools import sdk_adapter
+
 RESOURCE_URI = "ui://cway/review-artwork.html"
 #: What a tool's ``_meta`` carries to name the app (the key the SDK's ``Apps.tool`` stamps).
 UI_META: dict[str, Any] = {"ui": {"resourceUri": RESOURCE_URI}}
@@ -235,4 +237,4 @@ def register_app(server: MCPServer) -> None:
     apps = review_apps()
     for binding in apps.resources():
         server.add_resource(binding.resource)
-    server._lowlevel_server.extensions.setdefault(EXTENSION_ID, apps.settings())
+    sdk_adapter.advertise_extension(server, EXTENSION_ID, apps.settings())

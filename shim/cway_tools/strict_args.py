@@ -22,6 +22,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from pydantic import ValidationError
 
+from cway_tools import sdk_adapter
 from cway_tools.lazy_tools import LazyToolManager
 
 MAX_SHOWN_ERRORS = 3
@@ -34,7 +35,7 @@ def close_input_schemas(server: MCPServer) -> None:
     On a :class:`~cway_tools.lazy_tools.LazyServer` this becomes a hook applied to each tool as it
     is built or listed, so closing the schemas does not build every tool's models at start.
     """
-    manager = server._tool_manager
+    manager = sdk_adapter.tool_manager(server)
     if isinstance(manager, LazyToolManager):
         manager.add_input_schema_hook(_close)
         return
@@ -61,7 +62,7 @@ def argument_problem(server: MCPServer, name: str, arguments: Mapping[str, Any])
 
     Unknown tools are left to the SDK (it has its own answer for those).
     """
-    tool = server._tool_manager.get_tool(name)
+    tool = sdk_adapter.tool_manager(server).get_tool(name)
     if tool is None:
         return None
     expected = list((tool.parameters.get("properties") or {}).keys())

@@ -21,14 +21,13 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from cway_contract import ALL_TOOLSETS, TOOLSET_NAMES
-from cway_tools import request_scope
+from cway_tools import request_scope, sdk_adapter
 from cway_tools.gateway_protocol import CwayGateway
 from cway_tools.icons import icon_for_toolset
 from cway_tools.lazy_tools import LazyServer, Registration
@@ -244,18 +243,9 @@ def compact_schema(schema: Any) -> Any:
 
 
 def declare_tools_list_changed(server: MCPServer) -> None:
-    """Declare ``tools.listChanged`` in the 2025-11-25 handshake (the SDK reads it from
-    ``NotificationOptions``, which ``MCPServer.run`` does not let us pass). 2026-07-28 derives the flag
-    itself from ``subscriptions/listen`` being served, which ``MCPServer`` does by default."""
-    lowlevel = server._lowlevel_server
-    original = lowlevel.get_capabilities
-
-    def get_capabilities(notification_options: NotificationOptions | None = None, *args: Any, **kwargs: Any) -> Any:
-        options = notification_options or NotificationOptions()
-        options.tools_changed = True
-        return original(options, *args, **kwargs)
-
-    lowlevel.get_capabilities = get_capabilities  # type: ignore[method-assign]
+    """Declare ``tools.listChanged`` in the 2025-11-25 handshake (enable_toolset changes the list);
+    2026-07-28 derives it from ``subscriptions/listen`` being served, which ``MCPServer`` does."""
+    sdk_adapter.declare_tools_list_changed(server)
 
 
 ENABLE_DESCRIPTION = (
