@@ -52,6 +52,7 @@ import cway_emulator.resolvers_downloads as resolvers_downloads
 import cway_emulator.resolvers_folders as resolvers_folders
 import cway_emulator.resolvers_identity as resolvers_identity
 import cway_emulator.resolvers_lifecycle as resolvers_lifecycle
+import cway_emulator.resolvers_live as resolvers_live
 import cway_emulator.resolvers_media as resolvers_media
 import cway_emulator.resolvers_people as resolvers_people
 import cway_emulator.resolvers_projects as resolvers_projects
@@ -86,6 +87,7 @@ RESOLVERS: dict[str, dict[str, Resolver]] = merge(
     resolvers_folders.RESOLVERS,
     resolvers_catalogue.RESOLVERS,
     resolvers_uploads.RESOLVERS,
+    resolvers_live.RESOLVERS,
 )
 
 
@@ -119,7 +121,7 @@ def cway_schema() -> GraphQLSchema:
         gql_type: Any = schema.type_map[type_name]
         for field_name, resolver in fields.items():
             gql_type.fields[field_name].resolve = resolver
-    for table in (resolvers_ai.SUBSCRIPTIONS, resolvers_downloads.SUBSCRIPTIONS):
+    for table in (resolvers_ai.SUBSCRIPTIONS, resolvers_downloads.SUBSCRIPTIONS, resolvers_live.SUBSCRIPTIONS):
         for type_name, fields in table.items():
             gql_type = schema.type_map[type_name]
             for field_name, source in fields.items():

@@ -18,6 +18,10 @@ resolvers, and because authentication and the failure knobs have to work exactly
   connection at ``connection_init`` (``401``/``invalid_grant`` → 4401, ``hang`` → no ack, then
   4408, ``429``/``503`` → 1013, others → 1011). Counters: ``graphql_ws`` (connections),
   ``graphql_ws_unauthorized``, ``graphql_invalid``;
+* ``ws_close_on_expiry`` (on by default): while operations run, the connection's bearer is checked
+  every :data:`EXPIRY_CHECK_SECONDS`; once it is expired or revoked the socket is closed with
+  **4401** (counter ``graphql_ws_expired``), so a long-lived subscription (an artwork follow) has to
+  come back with a fresh token;
 * ``cway_unauthenticated`` other than ``401`` (Cway refuses a bearer *inside* GraphQL): the socket
   is acknowledged whatever the bearer, and a ``subscribe`` with an unusable one (or after an
   injected ``401``) is answered with an ``error`` message whose ``extensions.code`` is
@@ -45,6 +49,8 @@ from cway_emulator.http_common import log
 
 SUBPROTOCOL = "graphql-transport-ws"
 INIT_TIMEOUT_SECONDS = 10.0
+#: Real seconds between two checks of an open connection's bearer (``ws_close_on_expiry``).
+EXPIRY_CHECK_SECONDS = 0.5
 
 # Close codes of the protocol (4xxx) and RFC 6455 (1xxx).
 BAD_REQUEST, UNAUTHORIZED, INIT_TIMEOUT, DUPLICATE_ID, TOO_MANY_INITS = 4400, 4401, 4408, 4409, 4429
@@ -71,11 +77,16 @@ class GraphQLWSSession:
         self.per_operation = emu.knobs.cway_unauthenticated != "401"
         #: An injected ``401`` on a per-operation connection: the next ``subscribe`` is refused.
         self.refuse_next = False
+        #: The watchdog closed the socket because its bearer expired (``ws_close_on_expiry``).
+        self.expired = False
 
     async def run(self) -> None:
+        watchdog: asyncio.Task[None] | None = None
         try:
             first = await asyncio.wait_for(self._receive(), INIT_TIMEOUT_SECONDS)
             await self._handle(first)
+            if self.emu.knobs.ws_close_on_expiry and not self.per_operation:
+                watchdog = asyncio.create_task(self._close_when_the_bearer_expires())
             while True:
                 await self._handle(await self._receive())
         except TimeoutError:
@@ -84,10 +95,30 @@ class GraphQLWSSession:
             await self._close(close.code, close.reason)
         except WebSocketDisconnect:
             pass
+        except RuntimeError:
+            if not self.expired:  # receiving after the watchdog closed the socket is expected
+                raise
         finally:
+            if watchdog is not None:
+                watchdog.cancel()
             for task in self.operations.values():
                 task.cancel()
             await asyncio.gather(*self.operations.values(), return_exceptions=True)
+
+    async def _close_when_the_bearer_expires(self) -> None:
+        """A socket lives no longer than its bearer: close 4401 once it no longer authenticates."""
+        while True:
+            await asyncio.sleep(EXPIRY_CHECK_SECONDS)
+            if not self.operations or not self.token:
+                continue
+            try:
+                self.emu.cway.authenticate(self.token)
+            except Unauthorized as exc:
+                self.expired = True
+                self.emu.counters.incr("graphql_ws_expired")
+                log.info("graphql ws bearer no longer valid (%s): closing", exc)
+                await self._close(UNAUTHORIZED, "Unauthorized: the token expired")
+                return
 
     async def _receive(self) -> dict[str, Any]:
         text = await self.ws.receive_text()

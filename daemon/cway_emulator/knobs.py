@@ -130,6 +130,10 @@ class Knobs:
     #: ``addUserToFolder`` for someone already on the folder changes their rights (off, strict: it is
     #: refused and ``changeFolderUserPermission`` is the way; Cway does not document which).
     folder_add_user_updates: bool = False
+    #: An open GraphQL WebSocket is closed (4401) once its bearer stops being valid (expired, revoked), so
+    #: a subscription lives no longer than its token; off: a socket keeps streaming on the token it was
+    #: opened with. Cway does not document which; on (strict) makes a follower reconnect with a fresh one.
+    ws_close_on_expiry: bool = True
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()

@@ -217,6 +217,9 @@ def build_server(runtime: RemoteRuntime) -> MCPServer:
         auth_server_provider=runtime.provider,
         auth=auth,
         log_level=settings.base.log_level,  # type: ignore[arg-type]
+        # Stateless JSON: no session to hold a subscriptions/listen stream or a Cway subscription for,
+        # so no follows (resources.subscribe is not declared) and no list-changed streams.
+        subscriptions=False,
     )
     client = cway_client(settings, runtime.metrics)
     if runtime.tracing is not None:

@@ -18,6 +18,7 @@ from cway_mcp_shim.auth_tools import AuthTools, register_auth_tools
 from cway_mcp_shim.bearer_prefetch import BearerPrefetch
 from cway_mcp_shim.daemon_access import DaemonAccess
 from cway_mcp_shim.daemon_bearer import daemon_bearers
+from cway_mcp_shim.live import Follows, install_follows, subscription_bus
 from cway_tools import (
     SERVER_ICONS,
     CwayHttpGateway,
@@ -83,11 +84,15 @@ def build_server(settings: Settings, runtime: ShimRuntime | None = None) -> MCPS
     """The MCP server for these settings; ``runtime`` lets a test supply its own clients."""
     runtime = runtime or ShimRuntime.create(settings)
 
+    follows = Follows(runtime.gateway)  # the artworks and projects this session follows (live.py)
+    bus = subscription_bus()
+
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[dict[str, object]]:
         try:
             yield {}
         finally:
+            await follows.close()  # a follow ends with the session
             await runtime.aclose()
 
     server = LazyServer(  # tools/list from the committed schema cache: lazy_tools.py
@@ -98,6 +103,7 @@ def build_server(settings: Settings, runtime: ShimRuntime | None = None) -> MCPS
         lifespan=lifespan,
         log_level=settings.log_level,
         icons=SERVER_ICONS,
+        subscriptions=bus,
     )
     register_auth_tools(server, AuthTools(runtime.daemon, runtime.gateway))
     selection = register_cway_tools(server, runtime.gateway, ToolSelection.from_settings(settings))
@@ -107,4 +113,5 @@ def build_server(settings: Settings, runtime: ShimRuntime | None = None) -> MCPS
         cway_tools = frozenset(entry.name for entry in selection.entries) | {"whoami"}
         prefetch = BearerPrefetch(runtime.daemon, cway_tools, settings.cway_username)
     install_middleware(server, prefetch)  # after every tool: it closes their input schemas
+    install_follows(server, follows, bus)
     return server

@@ -363,3 +363,10 @@ from cway_tools.documents_media import *  # noqa: E402, F403
 from cway_tools.documents_people import *  # noqa: E402, F403
 from cway_tools.documents_uploads import *  # noqa: E402, F403
 from cway_tools.documents_workflows import *  # noqa: E402, F403
+
+# --- follows: the subscriptions behind cway://artworks/{id} and cway://projects/{id} --------------
+# They only say *that* the object changed; a follower reads the resource again for what.
+
+ARTWORK_CHANGES = _subscription("ArtworkChanges", "($id: UUID!) { artwork(id: $id) { id name state } }")
+
+PROJECT_CHANGES = _subscription("ProjectChanges", "($id: UUID!) { project(id: $id) { id name state } }")

@@ -11,6 +11,7 @@ from mcp.server.mcpserver import MCPServer
 
 from cway_tools import prompts
 from cway_tools.gateway_protocol import CwayGateway
+from cway_tools.object_resources import register_object_resources
 from cway_tools.review_app import register_app
 from cway_tools.tools import ai as tools_ai
 from cway_tools.tools import approvals as tools_approvals
@@ -60,11 +61,13 @@ def register_cway_tools(
     server: MCPServer, gateway: CwayGateway, selection: ToolSelection | None = None
 ) -> ToolSelection:
     """Register the Cway tools ``selection`` picks (default: every one; ``CWAY_TOOLSETS`` /
-    ``CWAY_READ_ONLY`` through ``ToolSelection.from_settings``) and the ``cway://schema.graphql``
-    resource on ``server``; every tool call goes through ``gateway``."""
+    ``CWAY_READ_ONLY`` through ``ToolSelection.from_settings``), the ``cway://schema.graphql``
+    resource and the ``cway://artworks|projects/{id}`` templates on ``server``; every tool call and
+    resource read goes through ``gateway``."""
     chosen = select_tools(server, TOOL_MODULES, gateway, selection or ToolSelection.everything())
     prompts.register(server, gateway)  # the recurring jobs as prompts, and argument completion
     register_cway_resources(server)
+    register_object_resources(server, gateway)
     return chosen
 
 

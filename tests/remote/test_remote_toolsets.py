@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
 from mcp.types import TextContent
 
+from cway_emulator.fixtures import ARTWORK_IDS
 from cway_remote.app import RemoteRuntime, build_server
 from cway_remote.settings import load_remote_settings
 from tests.bench.tokens import GOAL_TOKENS, count_tokens
@@ -63,3 +65,14 @@ async def test_serve_honours_toolsets_and_read_only(served: Served) -> None:
     assert "create_team" not in tools and "approve_artwork" not in tools and "run_graphql_mutation" not in tools
     changing = [n for n, t in tools.items() if n != "whoami" and not (t.annotations and t.annotations.read_only_hint)]
     assert changing == []
+
+
+async def test_serve_lists_the_artwork_and_project_templates_but_offers_no_follows(served: Served) -> None:
+    """Stateless HTTP keeps no session to hold a Cway subscription for: the templates are read-only."""
+    async with served() as server, Client(server, mode="legacy") as client:
+        caps = client.server_capabilities
+        templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+        with pytest.raises(MCPError):
+            await client.subscribe_resource(f"cway://artworks/{ARTWORK_IDS[4]}")
+    assert caps is not None and caps.resources is not None and not caps.resources.subscribe
+    assert {"cway://artworks/{id}", "cway://projects/{id}"} <= templates

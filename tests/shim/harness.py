@@ -94,8 +94,11 @@ async def shim_session(
     url_elicitation: bool = False,
     trimmed: bool = False,
     command: Sequence[str] | None = None,
+    message_handler: Any = None,
 ) -> AsyncIterator[Shim]:
     """A shim process with an initialized client session; its stderr goes to ``<base>/shim.log``.
+
+    ``message_handler`` sees the server's notifications (e.g. ``notifications/resources/updated``).
 
     ``url_elicitation`` makes the client declare the elicitation capability (form and URL), as a
     client that can show a sign-in page itself would.
@@ -104,7 +107,9 @@ async def shim_session(
     with log_path.open("a") as errlog:
         async with stdio_client(shim_params(env, trimmed=trimmed, command=command), errlog=errlog) as (read, write):
             callback = _accept_url_elicitation if url_elicitation else None
-            async with ClientSession(read, write, elicitation_callback=callback) as session:
+            async with ClientSession(
+                read, write, elicitation_callback=callback, message_handler=message_handler
+            ) as session:
                 await asyncio.wait_for(session.initialize(), CALL_TIMEOUT_SECONDS)
                 yield Shim(session)
 

@@ -4,6 +4,7 @@ send nothing that is not in the registry (the failure of the earlier public Cway
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 from pathlib import Path
 
@@ -91,8 +92,12 @@ def _document_names_used(path: Path) -> set[str]:
     return {
         node.attr
         for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "D"
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ("D", "documents")
     }
+
+
+#: Modules besides the tools that send documents: the resource reads and the follows.
+OTHER_SENDERS = ("cway_tools.object_resources", "cway_mcp_shim.live")
 
 
 def test_tools_use_only_registered_documents() -> None:
@@ -103,6 +108,8 @@ def test_tools_use_only_registered_documents() -> None:
     used: dict[str, set[str]] = {}
     for module in cway_tools.TOOL_MODULES:
         used[module.__name__] = _document_names_used(Path(str(module.__file__))) - {"Document"}
+    for name in OTHER_SENDERS:
+        used[name] = _document_names_used(Path(str(importlib.import_module(name).__file__))) - {"Document"}
     no_documents = {
         "cway_tools.tools.query",
         "cway_tools.tools.pending",
