@@ -29,7 +29,6 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool, ToolManager
-from mcp.server.mcpserver.tools.tool_manager import logger as sdk_logger
 from mcp.types import Icon, ToolAnnotations
 from mcp.types import Tool as MCPTool
 
@@ -87,9 +86,11 @@ class LazyToolManager(ToolManager):
 
     def defer(self, registration: Registration) -> None:
         """Remember a registration; the first one of a name wins, as in the SDK."""
-        if registration.name in self.registrations or registration.name in self._tools:
+        if registration.name in self.registrations or registration.name in sdk_adapter.built_tools(self):
             if self.warn_on_duplicate_tools:
-                sdk_logger.warning(f"Tool already exists: {registration.name}")  # the SDK's words
+                sdk_adapter.tool_manager_logger().warning(
+                    f"Tool already exists: {registration.name}"
+                )  # the SDK's words
             return
         self.registrations[registration.name] = registration
 
@@ -97,11 +98,11 @@ class LazyToolManager(ToolManager):
         """Apply ``hook`` to every tool's input schema: the built ones, the later ones and the listed ones."""
         self._hooks.append(hook)
         self._listed.clear()
-        for tool in self._tools.values():
+        for tool in sdk_adapter.built_tools(self).values():
             hook(tool.parameters)
 
     def get_tool(self, name: str) -> Tool | None:
-        tool = self._tools.get(name)
+        tool = sdk_adapter.built_tools(self).get(name)
         if tool is None and name in self.registrations:
             tool = self._build(name)
         return tool
@@ -120,7 +121,9 @@ class LazyToolManager(ToolManager):
 
     def listing(self) -> list[MCPTool]:
         """What ``tools/list`` answers: cached schemas for tools not built yet, the built tool otherwise."""
-        names = list(self.registrations) + [name for name in self._tools if name not in self.registrations]
+        names = list(self.registrations) + [
+            name for name in sdk_adapter.built_tools(self) if name not in self.registrations
+        ]
         out = []
         for name in names:
             listed = self._listed.get(name)
@@ -130,7 +133,7 @@ class LazyToolManager(ToolManager):
         return out
 
     def _list_one(self, name: str) -> MCPTool:
-        tool = self._tools.get(name)
+        tool = sdk_adapter.built_tools(self).get(name)
         cached = self.cached.get(name)
         if tool is None and cached is not None:
             reg = self.registrations[name]
@@ -154,7 +157,7 @@ class LazyToolManager(ToolManager):
         tool = self.registrations[name].build()
         for hook in self._hooks:
             hook(tool.parameters)
-        self._tools[name] = tool
+        sdk_adapter.built_tools(self)[name] = tool
         self._listed.pop(name, None)  # listed from the built tool from now on
         return tool
 

@@ -15,15 +15,17 @@ reads every module to make sure).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mcp.server.lowlevel import NotificationOptions, Server
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.tools import ToolManager
+from mcp.server.mcpserver.tools import Tool, ToolManager
+from mcp.server.mcpserver.tools import tool_manager as tool_manager_module
 
 #: The mcp releases whose internals this module was checked against (tests/shim/test_sdk_adapter.py).
-VERIFIED_MCP = ((2, 3), (2, 3))
+VERIFIED_MCP = ("2.3", "2.4")  # at least the first, below the second (pyproject.toml says the same)
 
 
 def lowlevel_server(server: MCPServer[Any]) -> Server[Any]:
@@ -86,3 +88,21 @@ def replace_tool_manager(server: MCPServer[Any], manager: ToolManager) -> None:
     """Put ``manager`` (our lazy subclass) in the SDK's place: ``MCPServer`` builds its own in
     ``__init__`` and offers no parameter to pass one."""
     server._tool_manager = manager
+
+
+def built_tools(manager: ToolManager) -> dict[str, Tool]:
+    """The name -> ``Tool`` dict a ``ToolManager`` serves from (``ToolManager._tools``).
+
+    The lazy manager subclasses ``ToolManager`` and puts the tools it builds on first use into this
+    dict, so the SDK's own ``get_tool`` / ``list_tools`` / ``remove_tool`` see them; the SDK has no
+    public way to add an already built ``Tool``."""
+    tools: dict[str, Tool] = manager._tools
+    return tools
+
+
+def tool_manager_logger() -> logging.Logger:
+    """The SDK's tool-manager logger (``mcp.server.mcpserver.tools.tool_manager.logger``): the lazy
+    manager warns about a duplicate tool with the SDK's own logger and words, so log filters set up
+    for the SDK keep working; the module exports no accessor."""
+    logger: logging.Logger = tool_manager_module.logger
+    return logger

@@ -12,6 +12,7 @@ from typing import Any
 from mcp.types import Tool as MCPTool
 
 from cway_mcp_shim.tool_schema_cache import live_schemas, registered_server, render
+from cway_tools import sdk_adapter
 from cway_tools.lazy_tools import SCHEMAS_FILE, LazyServer, load_cached_schemas
 from cway_tools.middleware import install as install_middleware
 
@@ -29,8 +30,8 @@ def _dump(tools: list[MCPTool]) -> list[dict[str, Any]]:
 async def _listing_before_and_after_building(server: LazyServer) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     install_middleware(server)  # closes the input schemas, as in the shim
     before = _dump(await server.list_tools())
-    server._tool_manager.list_tools()  # builds every tool (the SDK path)
-    assert not set(server.lazy_tools.registrations) - set(server.lazy_tools._tools)
+    sdk_adapter.tool_manager(server).list_tools()  # builds every tool (the SDK path)
+    assert not set(server.lazy_tools.registrations) - set(sdk_adapter.built_tools(server.lazy_tools))
     after = _dump(await server.list_tools())
     return before, after
 
@@ -40,7 +41,7 @@ async def test_the_cached_listing_is_what_the_built_tools_list() -> None:
     server.lazy_tools.cached = load_cached_schemas()
     assert set(server.lazy_tools.cached) == set(server.lazy_tools.registrations)  # no tool missing, none extra
     before, after = await _listing_before_and_after_building(server)
-    assert server.lazy_tools._tools  # built now...
+    assert sdk_adapter.built_tools(server.lazy_tools)  # built now...
     assert before == after  # ...and listed exactly as from the cache
     assert all(tool["inputSchema"].get("additionalProperties") is False for tool in before)
     assert any("outputSchema" in tool for tool in before) and any(tool.get("annotations") for tool in before)
@@ -51,9 +52,9 @@ async def test_listing_builds_nothing_and_a_call_builds_one_tool() -> None:
     server.lazy_tools.cached = load_cached_schemas()
     install_middleware(server)
     await server.list_tools()
-    assert server.lazy_tools._tools == {}
-    assert server._tool_manager.get_tool("whoami") is not None
-    assert list(server.lazy_tools._tools) == ["whoami"]
+    assert sdk_adapter.built_tools(server.lazy_tools) == {}
+    assert sdk_adapter.tool_manager(server).get_tool("whoami") is not None
+    assert list(sdk_adapter.built_tools(server.lazy_tools)) == ["whoami"]
 
 
 async def test_a_tool_missing_from_the_cache_is_built_and_listed_the_same() -> None:
