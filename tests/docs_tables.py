@@ -13,6 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any, cast, get_args
 
+from cway_contract.config_docs import SETTING_DOCS
+from cway_contract.config_names import SECRET_SETTINGS
+from cway_contract.config_sources import SourceKind
 from cway_contract.contract import ACCOUNT_STATE_MEANINGS, ERROR_MEANINGS, AccountState, ErrorCode
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +61,28 @@ def account_states() -> str:
     return "\n".join(rows) + "\n"
 
 
-TABLES = {"socket-routes": routes, "error-codes": error_codes, "account-states": account_states}
+def settings() -> str:
+    rows = ["| name | default | meaning |", "|---|---|---|"]
+    for doc in SETTING_DOCS:
+        secret = " Secret: never shown or echoed." if doc.name in SECRET_SETTINGS else ""
+        rows.append(f"| `{doc.name}` | {doc.default} | {doc.meaning}{secret} |")
+    return "\n".join(rows) + "\n"
+
+
+def setting_sources() -> str:
+    """The loader's own source names, strongest first (``read_layers`` stacks them weakest first)."""
+    rows = ["| rank | source |", "|---|---|"]
+    rows += [f"| {i} | {kind} |" for i, kind in enumerate(get_args(SourceKind), 1)]
+    return "\n".join(rows) + "\n"
+
+
+TABLES = {
+    "settings": settings,
+    "setting-sources": setting_sources,
+    "socket-routes": routes,
+    "error-codes": error_codes,
+    "account-states": account_states,
+}
 
 
 def render(text: str) -> str:
