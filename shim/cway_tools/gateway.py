@@ -87,8 +87,10 @@ class CwayHttpGateway:
         return self._client
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        """Close the HTTP client; a later call builds a new one (a closed client cannot be reused)."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
 
     async def put_upload(
         self,

@@ -54,17 +54,19 @@ def emulator() -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture(scope="module")
-def _module_gateway(emulator: EmulatorServer) -> StaticTokenGateway:
-    return StaticTokenGateway(emulator.cway_api_url, {}, default_username=ALICE)
+def _module_gateway(emulator: EmulatorServer, tmp_path_factory: pytest.TempPathFactory) -> StaticTokenGateway:
+    return StaticTokenGateway(emulator.cway_api_url, {}, default_username=ALICE, home=tmp_path_factory.mktemp("home"))
 
 
 @pytest.fixture
-def gateway(emulator: EmulatorServer, _module_gateway: StaticTokenGateway) -> StaticTokenGateway:
-    """The module's gateway with fresh emulator data, fresh static tokens and no recorded calls."""
+async def gateway(emulator: EmulatorServer, _module_gateway: StaticTokenGateway) -> AsyncIterator[StaticTokenGateway]:
+    """The module's gateway with fresh emulator data, fresh static tokens and no recorded calls; its
+    HTTP client is the test's own (closed after it: each test runs on its own event loop)."""
     emulator.reset()
     _module_gateway.tokens = {user: emulator.issue_static_token(user) for user in (ALICE, BOB, DAVE, ADMIN)}
     _module_gateway.calls.clear()
-    return _module_gateway
+    yield _module_gateway
+    await _module_gateway.aclose()
 
 
 #: id(gateway) -> (gateway, server); holding the gateway keeps its id from being reused.

@@ -1,23 +1,28 @@
-"""A minimal :class:`~cway_tools.gateway_protocol.CwayGateway` for the tool tests.
+"""The tool tests' gateway: production's :class:`~cway_tools.gateway.CwayHttpGateway`, one static
+bearer per test user, against the emulator.
 
-Static bearer per username against the emulator, no daemon: the tools are tested on their own,
-independent of the runtime's daemon gateway. It also records every call so tests can assert
-that the tools send only registered documents and never reach Cway with invalid input.
+Everything a tool sends goes through the real gateway (its one httpx client, the bearer rule, its
+error wording, the WebSocket client for subscriptions); this subclass changes only whose token a
+call carries, the way ``cway-mcp serve``'s gateway does (:meth:`bearer_for`), and records each call
+so tests can assert that the tools send only registered documents and never reach Cway with
+invalid input. A user with no token here sends one Cway never issued, so Cway refuses it as it
+refuses any unknown token.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import httpx
-from mcp.server.mcpserver.exceptions import ToolError
-
-from cway_contract.config import derive_ws_url
-from cway_tools import subscriptions
-from cway_tools.bearer import StaticBearer
+from cway_contract.config import load_settings
+from cway_tools.bearer import Bearer, StaticBearer
 from cway_tools.documents import Document
+from cway_tools.gateway import CwayHttpGateway
+
+#: What a user without a token of their own sends (Cway never issued it).
+UNISSUED_TOKEN = "cway-static-never-issued"
 
 
 @dataclass
@@ -28,19 +33,43 @@ class Call:
     username: str
 
 
-@dataclass
-class StaticTokenGateway:
+class StaticTokenGateway(CwayHttpGateway):
     """Sends each call with the static token of ``username`` (or of ``default_username``)."""
 
-    api_url: str
-    tokens: dict[str, str]
-    default_username: str
-    calls: list[Call] = field(default_factory=list)
+    needs_bearer_source = False  # bearer_for below is the source (as cway-mcp serve's gateway does)
+
+    def __init__(self, api_url: str, tokens: dict[str, str], default_username: str, *, home: Path) -> None:
+        # Per-user mode (each call as its user, as with the daemon), the bearers from this class.
+        env = {"AUTH_METHOD": "oauth2", "CWAY_API_URL": api_url, "HOME": str(home)}
+        super().__init__(load_settings(env, component="shim", cwd=home), None)
+        self.tokens = tokens
+        self.default_username = default_username
+        self.calls: list[Call] = []
+
+    def bearer_for(self, username: str | None) -> Bearer:
+        who = username or self.default_username
+        return StaticBearer(self.tokens.get(who, UNISSUED_TOKEN), who)
 
     async def execute(
         self, document: Document, variables: Mapping[str, Any] | None = None, *, username: str | None = None
     ) -> dict[str, Any]:
-        return await self._post(document.text, variables, document.name, username, document)
+        self._record(document.name, document, variables, username)
+        return await super().execute(document, variables, username=username)
+
+    async def execute_text(
+        self,
+        text: str,
+        variables: Mapping[str, Any] | None,
+        operation_name: str | None,
+        *,
+        username: str | None = None,
+    ) -> dict[str, Any]:
+        self._record(operation_name, None, variables, username)
+        return await super().execute_text(text, variables, operation_name, username=username)
+
+    async def fetch_file(self, url: str, *, username: str | None = None, max_bytes: int) -> tuple[bytes, str]:
+        self._record("fetch_file", None, {"url": url}, username)
+        return await super().fetch_file(url, username=username, max_bytes=max_bytes)
 
     def subscribe(
         self,
@@ -50,63 +79,10 @@ class StaticTokenGateway:
         username: str | None = None,
         on_subscribed: Callable[[], None] | None = None,
     ) -> AsyncGenerator[dict[str, Any], None]:
-        """The shim's real subscription client, with this user's static token as the bearer."""
-        who = username or self.default_username
-        self.calls.append(Call(document.name, document, dict(variables or {}), who))
-        token = self.tokens.get(who)
-        if token is None:
-            raise ToolError(f"No Cway account {who!r} is signed in.")
-        return subscriptions.subscribe(
-            derive_ws_url(self.api_url), document.text, variables, document.name, StaticBearer(token, who),
-            open_timeout=10, user_agent="cway-mcp-tests", on_subscribed=on_subscribed,
-        )  # fmt: skip
+        self._record(document.name, document, variables, username)
+        return super().subscribe(document, variables, username=username, on_subscribed=on_subscribed)
 
-    async def fetch_file(self, url: str, *, username: str | None = None, max_bytes: int) -> tuple[bytes, str]:
-        """GET a Cway file URL with the user's static token (the emulator checks it)."""
-        who = username or self.default_username
-        self.calls.append(Call("fetch_file", None, {"url": url}, who))
-        token = self.tokens.get(who)
-        if token is None:
-            raise ToolError(f"No Cway account {who!r} is signed in.")
-        async with httpx.AsyncClient(timeout=10) as http:
-            response = await http.get(url, headers={"Authorization": f"Bearer {token}"})
-        if response.status_code != 200:
-            raise ToolError(f"Cway answered HTTP {response.status_code}.")
-        if len(response.content) > max_bytes:
-            raise ToolError(f"The file is larger than {max_bytes} bytes; it is not inlined.")
-        return response.content, response.headers.get("content-type", "").split(";")[0]
-
-    async def execute_text(
-        self,
-        text: str,
-        variables: Mapping[str, Any] | None,
-        operation_name: str | None,
-        *,
-        username: str | None,
-    ) -> dict[str, Any]:
-        return await self._post(text, variables, operation_name, username, None)
-
-    async def _post(
-        self,
-        text: str,
-        variables: Mapping[str, Any] | None,
-        operation_name: str | None,
-        username: str | None,
-        document: Document | None,
-    ) -> dict[str, Any]:
-        who = username or self.default_username
-        self.calls.append(Call(operation_name, document, dict(variables or {}), who))
-        token = self.tokens.get(who)
-        if token is None:
-            raise ToolError(f"No Cway account {who!r} is signed in.")
-        body: dict[str, Any] = {"query": text, "variables": dict(variables or {})}
-        if operation_name:
-            body["operationName"] = operation_name
-        async with httpx.AsyncClient(timeout=10) as http:
-            response = await http.post(self.api_url, json=body, headers={"Authorization": f"Bearer {token}"})
-        payload = response.json() if response.headers.get("content-type", "").startswith("application/json") else None
-        if isinstance(payload, dict) and payload.get("errors"):
-            raise ToolError("Cway reported an error: " + "; ".join(str(e.get("message")) for e in payload["errors"]))
-        if response.status_code != 200 or not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
-            raise ToolError(f"Cway answered HTTP {response.status_code}.")
-        return payload["data"]
+    def _record(
+        self, name: str | None, document: Document | None, variables: Mapping[str, Any] | None, username: str | None
+    ) -> None:
+        self.calls.append(Call(name, document, dict(variables or {}), username or self.default_username))

@@ -179,7 +179,9 @@ async def test_artwork_data_name_dates_category_and_approver_removal(gateway: St
     assert "assign another approver before removing" in last
 
 
-async def test_project_administration(gateway: StaticTokenGateway) -> None:
+async def test_a_manager_edits_dates_data_and_orderer_of_a_project_and_others_are_refused(
+    gateway: StaticTokenGateway,
+) -> None:
     p1, p2, p4 = project_id(1), project_id(2), project_id(4)
     async with connected(gateway) as client:
         edited = await ok(

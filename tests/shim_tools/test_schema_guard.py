@@ -39,12 +39,12 @@ def test_schema_is_built_once() -> None:
     assert get_schema() is get_schema()
 
 
-def test_mutation_refused() -> None:
+def test_a_mutation_is_refused_by_the_read_only_query_tool() -> None:
     message = rejected('mutation { approveArtwork(artworkId: "0000000d-0000-4000-8000-000000000001") }')
     assert "read-only" in message and "mutation" in message
 
 
-def test_subscription_refused() -> None:
+def test_a_subscription_is_refused_by_the_query_tool() -> None:
     assert "subscription" in rejected("subscription { ping }")
 
 
@@ -76,15 +76,15 @@ def test_unknown_root_field_refused() -> None:
     assert "searchArtworks" in rejected('query { searchArtworks(query: "poster") { id } }')
 
 
-def test_syntax_error_refused() -> None:
+def test_a_syntax_error_is_refused_as_one() -> None:
     assert rejected("query { loginInfo { ").startswith("Syntax error")
 
 
-def test_empty_refused() -> None:
+def test_an_empty_query_is_refused() -> None:
     assert "empty" in rejected("   ")
 
 
-def test_depth_limit() -> None:
+def test_a_query_deeper_than_the_limit_is_refused() -> None:
     # project > artworks > currentRevision > createdBy > addedBy > addedBy > addedBy > addedBy > id = 9
     deep = (
         'query { project(id: "0000000c-0000-4000-8000-000000000001") { artworks { currentRevision '
@@ -105,12 +105,12 @@ def test_depth_counts_through_fragments() -> None:
     assert f"limit is {MAX_DEPTH}" in rejected(text)
 
 
-def test_document_size_limit() -> None:
+def test_a_document_longer_than_the_limit_is_refused() -> None:
     text = "query { loginInfo { id } }" + " " * MAX_DOCUMENT_CHARS
     assert f"limit is {MAX_DOCUMENT_CHARS}" in rejected(text)
 
 
-def test_field_count_limit() -> None:
+def test_a_query_with_more_fields_than_the_limit_is_refused() -> None:
     # Many distinct (aliased) fields would hit the alias limit first; repeat a fragment instead.
     per_fragment = 12
     spreads = " ".join(f"a{i}: loginInfo {{ ...F }}" for i in range(MAX_FIELDS // per_fragment + 5))
@@ -131,7 +131,7 @@ def test_fragment_bomb_is_bounded() -> None:
     assert "fields" in message or "levels deep" in message
 
 
-def test_alias_limit() -> None:
+def test_a_query_with_more_aliases_than_the_limit_is_refused() -> None:
     aliases = " ".join(f"a{i}: tree {{ id }}" for i in range(MAX_ALIASES + 1))
     assert f"more than {MAX_ALIASES} aliases" in rejected(f"query {{ {aliases} }}")
 
@@ -142,7 +142,7 @@ def test_side_effect_query_fields_refused() -> None:
     assert "side effects" in rejected(f"query {{ ...Q }} fragment Q on Query {{ {upload} }}")
 
 
-def test_bad_variables_refused() -> None:
+def test_missing_or_wrongly_typed_variables_are_refused() -> None:
     text = "query P($id: UUID!) { project(id: $id) { id } }"
     assert "Bad variables" in rejected(text, None, {})
     assert "Bad variables" in rejected(VALID, None, {"paging": {"page": "first"}})

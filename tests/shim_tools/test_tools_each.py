@@ -107,12 +107,12 @@ ERRORS: dict[str, tuple[dict[str, Any], str, bool]] = {
     ),
     "analyze_artwork": ({"artwork_id": artwork_id(7)}, "not found", True),
     "summarize_project_history": ({"project_id": "spring"}, "project_id must be a UUID", False),
-    "list_organisations": ({"username": NOBODY}, "No Cway account", True),
+    "list_organisations": ({"username": NOBODY}, "refused", True),
     "get_system_status": ({}, "needs Cway system-admin rights", True),
-    "get_statistics": ({"username": NOBODY}, "No Cway account", True),
+    "get_statistics": ({"username": NOBODY}, "refused", True),
     "find_users": ({"page_size": 0}, "greater than or equal to 1", False),
     "get_user": ({"user": "nobody@nowhere.example"}, "No Cway user", True),
-    "list_media_folders": ({"username": NOBODY}, "No Cway account", True),
+    "list_media_folders": ({"username": NOBODY}, "refused", True),
     "get_media_folder": ({"folder_id": "logos"}, "folder_id must be a UUID", False),
     "find_media_items": ({"folder_id": folder_id(1), "sort": "SIZE"}, "NAME", False),
     "list_shares": ({"page_size": 500}, "less than or equal to 100", False),
@@ -242,7 +242,7 @@ ERRORS.update(
         "create_team": ({"name": "Team"}, "Access denied", True),
         "add_team_members": ({"team_id": TEAM, "usernames": []}, "at least one username", False),
         "remove_team_members": ({"team_id": "t", "usernames": [DAVE]}, "team_id must be a UUID", False),
-        "list_permission_groups": ({"username": NOBODY}, "No Cway account", True),
+        "list_permission_groups": ({"username": NOBODY}, "refused", True),
         "set_permission_group": ({"usernames": [DAVE], "permission_group_id": uid(0x1E, 9)}, "does not exist", True),
         "list_catalogue": ({"kind": "colours"}, "brands", False),
         "find_articles": ({"brand_id": "crunch"}, "brand_id must be a UUID", False),
@@ -346,13 +346,15 @@ ERRORS["upload_file"] = (
 )  # fmt: skip
 
 
-def test_every_tool_has_cases() -> None:
+def test_every_listed_tool_has_a_happy_and_an_error_case() -> None:
     assert set(HAPPY) == EXPECTED_TOOLS - STATEFUL
     assert set(ERRORS) == EXPECTED_TOOLS
 
 
 @pytest.mark.parametrize("tool", sorted(HAPPY))
-async def test_happy_path(tool: str, gateway: StaticTokenGateway) -> None:
+async def test_each_tool_answers_its_typical_call_with_a_result_matching_its_output_schema(
+    tool: str, gateway: StaticTokenGateway
+) -> None:
     arguments, needle = HAPPY[tool]
     async with connected(gateway) as client:
         schema = {t.name: t.output_schema for t in (await client.list_tools()).tools}[tool]
@@ -370,7 +372,9 @@ async def test_happy_path(tool: str, gateway: StaticTokenGateway) -> None:
 
 
 @pytest.mark.parametrize("tool", sorted(ERRORS))
-async def test_error_path(tool: str, gateway: StaticTokenGateway) -> None:
+async def test_each_tool_refuses_bad_input_in_words_and_only_reaches_cway_when_it_must(
+    tool: str, gateway: StaticTokenGateway
+) -> None:
     arguments, needle, may_call_cway = ERRORS[tool]
     async with connected(gateway) as client:
         result = await client.call_tool(tool, arguments)

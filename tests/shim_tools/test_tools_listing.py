@@ -125,7 +125,7 @@ async def test_list_tools_advertise_paging(gateway: StaticTokenGateway) -> None:
         assert {"page", "page_size", "total", "has_more"} <= set(out["properties"]), name
 
 
-async def test_schema_resource(gateway: StaticTokenGateway) -> None:
+async def test_the_cway_schema_is_served_as_a_resource(gateway: StaticTokenGateway) -> None:
     async with connected(gateway) as client:
         resources = (await client.list_resources()).resources
         (schema,) = [r for r in resources if str(r.uri) == "cway://schema.graphql"]

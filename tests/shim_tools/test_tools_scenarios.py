@@ -40,7 +40,7 @@ async def test_each_user_sees_only_their_organisations_projects(gateway: StaticT
     assert {c.username for c in gateway.calls} == {ALICE, BOB}
 
 
-async def test_project_paging(gateway: StaticTokenGateway) -> None:
+async def test_listing_projects_page_by_page_sees_each_project_once(gateway: StaticTokenGateway) -> None:
     async with connected(gateway) as client:
         first = await call(client, "list_projects", page=1, page_size=1)
         total = first["total"]
@@ -116,7 +116,7 @@ async def test_username_picks_the_account(gateway: StaticTokenGateway) -> None:
     assert [c.username for c in gateway.calls] == [DAVE]
 
 
-async def test_close_then_reopen(gateway: StaticTokenGateway) -> None:
+async def test_closing_then_reopening_a_project_reports_the_state_cway_has(gateway: StaticTokenGateway) -> None:
     report = project_id(3)
     async with connected(gateway) as client:
         closed = await call(client, "close_projects", project_ids=[report, report.upper()])

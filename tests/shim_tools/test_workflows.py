@@ -137,7 +137,9 @@ async def test_create_an_artwork_and_assign_people(gateway: StaticTokenGateway) 
     assert "receiver" in {m["username"]: m for m in team["members"]}[ALICE]["roles"]
 
 
-async def test_artwork_rules(gateway: StaticTokenGateway) -> None:
+async def test_creating_an_artwork_is_refused_with_the_reason_for_a_bad_category_project_or_role(
+    gateway: StaticTokenGateway,
+) -> None:
     message = await fails(gateway, "create_artwork", project_id=project_id(1), name="X", category="Video")
     assert message.endswith("No artwork category 'Video' in this organisation; its categories are: Print.")
     # dave neither orders nor manages project 3; project 4 is closed; project 5 is Fabrikam's.
