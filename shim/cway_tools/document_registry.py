@@ -1,17 +1,25 @@
-"""The registry of GraphQL documents: what a document is, and the helpers that define one.
+"""What a GraphQL document is, and how one is read from its ``.graphql`` file.
 
-Apart from :mod:`cway_tools.documents` so that the modules holding documents (``documents``,
-``documents_workflows``) can all define into one registry without importing each other.
+Every operation the product sends is a file, ``graphql/<area>/<OperationName>.graphql``, and every
+fragment one too, ``graphql/fragments/<FragmentName>.graphql``: GraphQL text in GraphQL files, which
+editors, linters and reviewers read as such. :func:`operation` reads one by name, explicitly (no
+file is picked up by being present), appends the fragments it spreads (and theirs), and checks that
+the operation inside is named as its file. :mod:`cway_tools.documents` names every one the tools
+use; a test validates all of them against Cway's real schema and checks that every file is loaded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import re
 from dataclasses import dataclass
-from types import MappingProxyType
+from pathlib import Path
 from typing import Literal
 
 DocumentKind = Literal["query", "mutation", "subscription"]
+
+_OPERATION = re.compile(r"^(query|mutation|subscription)\s+([A-Za-z_]\w*)")
+_SPREAD = re.compile(r"\.\.\.\s*(?!on\b)([A-Za-z_]\w*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,30 +35,32 @@ class Document:
     kind: DocumentKind
 
 
-_registry: dict[str, Document] = {}
+@functools.cache  # a fragment is spread by many operations: read once
+def _read(relative: str) -> str:
+    """A ``.graphql`` file of this package, without its leading ``#`` comment lines (not sent)."""
+    text = Path(__file__).with_name("graphql").joinpath(relative).read_text(encoding="utf-8")
+    lines = text.splitlines()
+    while lines and (not lines[0].strip() or lines[0].lstrip().startswith("#")):
+        lines.pop(0)
+    return "\n".join(lines).strip()
 
 
-def _define(kind: DocumentKind, name: str, body: str, *fragments: str) -> Document:
-    """Build a document from an operation body and the fragments it spreads; register it once."""
-    if name in _registry:
-        raise ValueError(f"duplicate GraphQL document name {name!r}")
-    text = "\n".join([f"{kind} {name}{body.strip()}", *(f.strip() for f in fragments)]) + "\n"
-    doc = Document(name=name, text=text, kind=kind)
-    _registry[name] = doc
-    return doc
+def _fragments(text: str, seen: list[str]) -> list[str]:
+    """The fragments ``text`` spreads, and theirs, each once, in the order first spread."""
+    for name in _SPREAD.findall(text):
+        if name not in seen:
+            seen.append(name)
+            _fragments(_read(f"fragments/{name}.graphql"), seen)
+    return seen
 
 
-def _query(name: str, body: str, *fragments: str) -> Document:
-    return _define("query", name, body, *fragments)
-
-
-def _mutation(name: str, body: str, *fragments: str) -> Document:
-    return _define("mutation", name, body, *fragments)
-
-
-def _subscription(name: str, body: str, *fragments: str) -> Document:
-    return _define("subscription", name, body, *fragments)
-
-
-#: Every document the product sends, by operation name. Read-only view: register via ``_define``.
-ALL_DOCUMENTS: Mapping[str, Document] = MappingProxyType(_registry)
+def operation(path: str) -> Document:
+    """The document in ``graphql/<path>.graphql`` (``path`` is ``area/OperationName``)."""
+    body = _read(f"{path}.graphql")
+    found = _OPERATION.match(body)
+    expected = path.rpartition("/")[2]
+    if found is None or found.group(2) != expected:
+        raise ValueError(f"graphql/{path}.graphql must hold one operation named {expected}")
+    kind: DocumentKind = found.group(1)  # type: ignore[assignment]
+    parts = [body, *(_read(f"fragments/{name}.graphql") for name in _fragments(body, []))]
+    return Document(name=expected, text="\n".join(parts) + "\n", kind=kind)

@@ -1,10 +1,12 @@
-"""Every GraphQL document the shim sends to Cway, in one place.
+"""Every GraphQL document the product sends, each named once and read from its ``.graphql`` file.
 
 Why one module: the earlier public Cway MCP server sent operations that do not exist in Cway's
 schema (``searchArtworks``, ``projectMembers``, ``loginInfo { email }`` ...) and nobody noticed
-until users did. Keeping every document here lets one test validate all of them against the
-real schema (``cway_contract/data/schema.graphql``) and lets another check that the tools use
-nothing that is not in :data:`ALL_DOCUMENTS`.
+until users did. Each constant here loads one file explicitly (:func:`~cway_tools.document_registry.operation`),
+so one test validates all of them against the real schema (``cway_contract/data/schema.graphql``),
+another checks that every file is loaded by exactly one constant, and another that the tools use
+nothing that is not in :data:`ALL_DOCUMENTS`. How to add an operation: write
+``graphql/<area>/<OperationName>.graphql`` (fragments in ``graphql/fragments/``) and one line here.
 
 Selections are deliberately compact: what an approver, project manager or supplier needs to
 decide or answer, not everything the type offers (the ``graphql_query`` tool covers the rest).
@@ -12,361 +14,165 @@ decide or answer, not everything the type offers (the ``graphql_query`` tool cov
 
 from __future__ import annotations
 
-from cway_tools.document_registry import ALL_DOCUMENTS, Document, DocumentKind, _mutation, _query, _subscription  # noqa: F401 - re-exported: tools import them from here
+from collections.abc import Mapping
+from types import MappingProxyType
 
-# --- fragments ------------------------------------------------------------------------------
-# Each fragment string defines exactly one fragment; a document lists every fragment it
-# spreads, directly or through another fragment (graphql-core rejects unknown *and* unused ones).
+from cway_tools.document_registry import Document, operation
 
-F_PROJECT_ROW = """
-fragment ProjectRow on Project {
-  id name state status orderNo refOrderNo startDate endDate lastActivity
-  orderer { username name }
-  projectManager { username name }
-  progress { totalArtworks artworksDone artworksInProgress artworksUnstarted percentageDone }
-}
-"""
+# --- projects, artworks, approvals, AI, downloads, sign-in ------------------------------------------
 
-F_ARTWORK_ROW = """
-fragment ArtworkRow on Artwork {
-  id name state status projectId projectName startDate endDate latestActivity
-  category { name }
-  approvers { username name }
-  suppliers { username name }
-  isInApprovableState isInRejectableState
-}
-"""
+LOGIN_INFO = operation("core/LoginInfo")
+CURRENT_USER = operation("core/CurrentUser")
+ORGANISATIONS = operation("core/Organisations")
+STATISTICS = operation("core/Statistics")
+OPEN_PROJECTS_BY_MONTH = operation("core/OpenProjectsCountByMonth")
+SYSTEM_STATUS = operation("core/SystemStatus")
+PROJECTS = operation("core/Projects")
+PROJECT = operation("core/Project")
+PROJECT_TEAM = operation("core/ProjectTeam")
+PROJECT_HISTORY = operation("core/ProjectHistory")
+PROJECT_AI_SUMMARY = operation("core/ProjectAISummary")
+PROJECT_HISTORY_SUMMARY = operation("core/ProjectHistorySummary")
+PLANNER_PROJECTS = operation("core/PlannerProjects")
+CREATE_PROJECT = operation("core/CreateProject")
+CLOSE_PROJECTS = operation("core/CloseProjects")
+REOPEN_PROJECTS = operation("core/ReopenProjects")
+PROJECT_STATE = operation("core/ProjectState")
+ARTWORK = operation("core/Artwork")
+ARTWORK_STATE = operation("core/ArtworkState")
+ARTWORKS_TO_APPROVE = operation("core/ArtworksToApprove")
+ARTWORKS_TO_UPLOAD = operation("core/ArtworksToUpload")
+ARTWORK_HISTORY = operation("core/ArtworkHistory")
+ARTWORK_AI_ANALYSIS = operation("core/ArtworkAIAnalysis")
+AI_QUERY_RESULT = operation("core/AIQueryResult")
+APPROVE_ARTWORK = operation("core/ApproveArtwork")
+REJECT_ARTWORK = operation("core/RejectArtwork")
+APPROVE_ARTWORKS = operation("core/ApproveArtworks")
+REJECT_ARTWORKS = operation("core/RejectArtworks")
+FIND_USERS_PAGE = operation("core/FindUsersPage")
+GET_USER = operation("core/GetUser")
+MEDIA_TREE = operation("core/MediaTree")
+MEDIA_FOLDER = operation("core/MediaFolder")
+ITEMS_FOR_FOLDER = operation("core/ItemsForFolder")
+FILE = operation("core/File")
+FIND_SHARES = operation("core/FindShares")
+SHARE = operation("core/Share")
+TEMP_FILE_DOWNLOAD_URL = operation("core/TempFileDownloadUrl")
+CREATE_DOWNLOAD_JOB = operation("core/CreateDownloadJob")
+ARTWORK_CHANGES = operation("core/ArtworkChanges")
+PROJECT_CHANGES = operation("core/ProjectChanges")
 
-F_EVENT_PROJECT = """
-fragment ProjectEventRow on ProjectEvent { id timestamp name description }
-"""
+# --- the catalogue: brands, markets, articles, categories, print specifications ---------------------
 
-F_EVENT_ARTWORK = """
-fragment ArtworkEventRow on ArtworkEvent { id timestamp name description }
-"""
+BRANDS = operation("catalogue/Brands")
+MARKETS = operation("catalogue/Markets")
+ARTICLE_CATEGORIES = operation("catalogue/ArticleCategories")
+PRINT_SPECIFICATIONS = operation("catalogue/PrintSpecifications")
+PRINT_SPECIFICATION = operation("catalogue/PrintSpecification")
+ARTICLES = operation("catalogue/Articles")
+ARTICLE = operation("catalogue/Article")
+CREATE_BRAND = operation("catalogue/CreateBrand")
+UPDATE_BRAND = operation("catalogue/UpdateBrand")
+CREATE_MARKET = operation("catalogue/CreateMarket")
+UPDATE_MARKET = operation("catalogue/UpdateMarket")
+CREATE_ARTICLE = operation("catalogue/CreateArticle")
+UPDATE_ARTICLES = operation("catalogue/UpdateArticles")
+CREATE_ARTWORK_CATEGORY = operation("catalogue/CreateArtworkCategory")
+RENAME_ARTWORK_CATEGORY = operation("catalogue/ChangeNameAndDescriptionOfCategory")
+CREATE_PRINT_SPECIFICATION = operation("catalogue/CreatePrintSpecification")
+UPDATE_PRINT_SPECIFICATION = operation("catalogue/UpdatePrintSpecification")
 
-F_FOLDER_ROW = """
-fragment FolderRow on Folder { id parentId name shared }
-"""
+# --- the artwork and project lifecycle --------------------------------------------------------------
 
-F_FILE_ROW = """
-fragment FileRow on File { id name size contentType created }
-"""
+ARTWORK_LIFECYCLE = operation("lifecycle/ArtworkLifecycle")
+ARTWORK_CORRECTIONS = operation("lifecycle/ArtworkCorrections")
+PROJECT_ADMIN = operation("lifecycle/ProjectAdmin")
+START_ARTWORKS = operation("lifecycle/StartArtworks")
+CANCEL_ARTWORKS = operation("lifecycle/CancelArtworks")
+DELIVER_ARTWORKS = operation("lifecycle/DeliverArtworks")
+REVOKE_DELIVERY = operation("lifecycle/RevokeDeliveryOfArtworks")
+REJECT_DELIVERED = operation("lifecycle/RejectAndChangeDeliveredArtworks")
+CHANGE_ARTWORK_NAME = operation("lifecycle/ChangeArtworkName")
+SET_ARTWORK_DATES = operation("lifecycle/SetDatesOnArtworks")
+ASSIGN_APPROVER = operation("lifecycle/AssignApproverToArtwork")
+ASSIGN_SUPPLIER = operation("lifecycle/AssignSupplierToArtwork")
+ASSIGN_RECEIVER = operation("lifecycle/AssignReceiverToArtwork")
+REMOVE_APPROVER = operation("lifecycle/RemoveApproverFromArtwork")
+CHECKOUT_ARTWORK = operation("lifecycle/CheckoutArtwork")
+CHECKIN_ARTWORK = operation("lifecycle/CheckinArtwork")
+VALIDATE_CORRECTION = operation("lifecycle/ValidateCorrection")
+INVALIDATE_CORRECTION = operation("lifecycle/InvalidateCorrection")
+CHANGE_ARTWORK_CATEGORY = operation("lifecycle/ChangeCategoryOfArtworks")
+DELETE_ARTWORKS = operation("lifecycle/DeleteArtworks")
+LAUNCH_PROJECTS = operation("lifecycle/LaunchProjects")
+DELIVER_PROJECT = operation("lifecycle/DeliverProject")
+SET_PROJECT_DATES = operation("lifecycle/SetDatesOnProject")
+CHANGE_BASIC_PROJECT_DATA = operation("lifecycle/ChangeBasicProjectData")
+CHANGE_ORDERER = operation("lifecycle/ChangeOrderer")
+ATTACH_PROJECT_FILES = operation("lifecycle/AttachFilesToProject")
+DETACH_PROJECT_FILES = operation("lifecycle/DetachFilesFromProject")
+DELETE_PROJECTS = operation("lifecycle/DeleteProjects")
+EXPORT_PROJECT = operation("lifecycle/ExportProjectToFile")
 
-F_SHARE_ROW = """
-fragment ShareRow on Share {
-  id name size created validToDate sharedTo sharedFrom partialDownloadAllowed read
-}
-"""
+# --- the media center: folders, items, shares, comments ---------------------------------------------
 
-F_USER_ROW = """
-fragment UserRow on User { id username name email enabled }
-"""
+CREATE_FOLDER = operation("media/CreateFolder")
+CREATE_ROOT_FOLDER = operation("media/CreateRootFolder")
+RENAME_FOLDER = operation("media/RenameFolder")
+MOVE_FOLDER = operation("media/MoveFolder")
+COPY_FOLDER = operation("media/CopyFolder")
+DELETE_FOLDER = operation("media/DeleteFolder")
+MOVE_FOLDER_ITEMS = operation("media/MoveFolderItems")
+COPY_FOLDER_ITEMS = operation("media/CopyFolderItems")
+REMOVE_FOLDER_ITEM = operation("media/RemoveFolderItem")
+USERS_FOR_FOLDER = operation("media/UsersForFolder")
+ADD_USER_TO_FOLDER = operation("media/AddUserToFolder")
+CHANGE_FOLDER_USER_PERMISSION = operation("media/ChangeFolderUserPermission")
+REMOVE_USER_FROM_FOLDER = operation("media/RemoveUserFromFolder")
+CREATE_SHARE = operation("media/CreateShare")
+CREATE_ANONYMOUS_SHARE = operation("media/CreateAnonymousShare")
+ANONYMOUS_SHARE = operation("media/AnonymousShare")
+REMOVE_SHARES = operation("media/RemoveShares")
+MARK_SHARE_AS_READ = operation("media/MarkShareAsRead")
+MEDIA_CENTER_ARTWORK = operation("media/MediaCenterArtwork")
+COMMENT_MEDIA_CENTER_ARTWORKS = operation("media/CommentMediaCenterArtworks")
 
-# --- identity & organisations ---------------------------------------------------------------
+# --- people: users, teams, permission groups --------------------------------------------------------
 
-LOGIN_INFO = _query(
-    "LoginInfo",
-    """
-{
-  loginInfo {
-    user { id username name email }
-    currentOrganisation { id name }
-    organisationMemberships { organisationId name }
-    impersonatedBy
-    permissions {
-      canCreateProject canSeeOtherProjects canSearchUsers canCreateShare
-      canSeeProjectHistory canUseProjectManager isSystemAdmin
-    }
-  }
-}""",
+FIND_USERS_AND_TEAMS = operation("people/FindUsersAndTeamsPage")
+TEAMS = operation("people/Teams")
+CREATE_USERS_FROM_EMAILS = operation("people/CreateUsersFromEmailString")
+CREATE_USER_TEAM = operation("people/CreateUserTeam")
+ADD_USERS_TO_TEAM = operation("people/AddUsersToTeam")
+REMOVE_USERS_FROM_TEAM = operation("people/RemoveUsersFromTeam")
+PERMISSION_GROUPS = operation("people/PermissionGroups")
+SET_PERMISSION_GROUP = operation("people/SetPermissionGroupForUsers")
+
+# --- uploads: files in ------------------------------------------------------------------------------
+
+TEMP_FILE_UPLOAD_URL = operation("uploads/TempFileUploadUrl")
+NEW_REVISION_FROM_FILE = operation("uploads/NewRevisionFromFile")
+CREATE_ARTWORKS_FROM_FILES = operation("uploads/CreateArtworksFromFiles")
+ADD_ARTWORK_FILES = operation("uploads/AddArtworkFiles")
+ADD_FILE_TO_FOLDER = operation("uploads/AddFileToFolder")
+UPLOAD_PROJECT_FILES = operation("uploads/UploadFilesToProject")
+
+# --- workflows: reminders, revocations, corrections, assignments ------------------------------------
+
+ARTWORK_PEOPLE = operation("workflows/ArtworkPeople")
+REMIND_APPROVER = operation("workflows/RemindApprover")
+REVOKE_DECISIONS = operation("workflows/RevokeArtworkApprovalOrRejection")
+ADD_CORRECTION = operation("workflows/AddCorrection")
+ARTWORK_CATEGORIES = operation("workflows/ArtworkCategories")
+CREATE_ARTWORK = operation("workflows/CreateArtwork")
+ASSIGN_USERS = operation("workflows/AssignUsersToArtworks")
+UPDATE_PROJECT_NOTES = operation("workflows/UpdateProjectNotes")
+SET_PROJECT_MANAGER = operation("workflows/SetProjectManager")
+PROJECT_NOTES = operation("workflows/ProjectNotes")
+PROJECT_ARTWORK_PEOPLE = operation("workflows/ProjectArtworkPeople")
+DOWNLOAD_EVENTS = operation("workflows/DownloadEvents")
+
+#: Every document the product sends, by operation name (what the constants above hold).
+ALL_DOCUMENTS: Mapping[str, Document] = MappingProxyType(
+    {value.name: value for value in list(globals().values()) if isinstance(value, Document)}
 )
-
-#: Just enough identity to fill ``RejectArtworkInput.username`` and ``CreateProjectInput.ordererId``.
-CURRENT_USER = _query("CurrentUser", "{ loginInfo { user { id username } } }")
-
-#: Every organisation in Cway: system admins only (others get "Access denied"), so
-#: ``list_organisations`` uses loginInfo's memberships; kept for admin-facing tools.
-ORGANISATIONS = _query("Organisations", "{ organisations { id name description active numberOfUsers } }")
-
-STATISTICS = _query(
-    "Statistics",
-    """
-{
-  statistics {
-    approvalStats { approvedArtworks averageApprovalTime averageRevisions }
-    fileStorage
-    mediaCenter { totalItems artworks }
-  }
-}""",
-)
-
-OPEN_PROJECTS_BY_MONTH = _query("OpenProjectsCountByMonth", "{ openProjectsCountByMonth { month count } }")
-
-#: Renderer health and client versions: system admins only (``get_system_status``).
-SYSTEM_STATUS = _query(
-    "SystemStatus",
-    "{ status { getViewerVersion getDesktopVersion rendererStatus { hostname active lastSeen } } }",
-)
-
-# --- projects -------------------------------------------------------------------------------
-
-PROJECTS = _query(
-    "Projects",
-    """
-($filter: ProjectFilter, $paging: Paging) {
-  projects(filter: $filter, paging: $paging) {
-    page totalHits
-    projects { ...ProjectRow }
-  }
-}""",
-    F_PROJECT_ROW,
-)
-
-PROJECT = _query(
-    "Project",
-    """
-($id: UUID!) {
-  project(id: $id) {
-    ...ProjectRow
-    description notes created
-    isInClosableState
-    artworks { ...ArtworkRow }
-  }
-}""",
-    F_PROJECT_ROW,
-    F_ARTWORK_ROW,
-)
-
-PROJECT_TEAM = _query(
-    "ProjectTeam",
-    """
-($id: UUID!) {
-  project(id: $id) {
-    id name
-    orderer { username name email }
-    projectManager { username name email }
-    artworks {
-      id name state
-      approvers { username name }
-      suppliers { username name }
-      receivers { username name }
-    }
-  }
-}""",
-)
-
-PROJECT_HISTORY = _query(
-    "ProjectHistory",
-    "($projectId: UUID!) { projectHistory(projectId: $projectId) { ...ProjectEventRow } }",
-    F_EVENT_PROJECT,
-)
-
-PROJECT_AI_SUMMARY = _query(
-    "ProjectAISummary",
-    "($projectId: UUID!, $audience: ProjectSummaryAudience!) "
-    "{ openAIProjectSummary(projectId: $projectId, audience: $audience) }",
-)
-
-#: Cway answers ``projectHistorySummary`` and ``artworkAIAnalysis`` with a *thread id*; the text
-#: arrives later over the ``aiQueryResult`` subscription (:data:`AI_QUERY_RESULT`).
-PROJECT_HISTORY_SUMMARY = _query(
-    "ProjectHistorySummary",
-    "($projectId: UUID!) { projectHistorySummary(projectId: $projectId) }",
-)
-
-PLANNER_PROJECTS = _query(
-    "PlannerProjects",
-    """
-{
-  plannerProjects {
-    id name state percentageDone startDate endDate
-    artworks { id name state category startDate endDate }
-  }
-}""",
-)
-
-CREATE_PROJECT = _mutation("CreateProject", "($input: CreateProjectInput!) { createProject(input: $input) }")
-
-CLOSE_PROJECTS = _mutation(
-    "CloseProjects",
-    "($projectIds: [UUID!]!, $force: Boolean) { closeProjects(projectIds: $projectIds, force: $force) }",
-)
-
-REOPEN_PROJECTS = _mutation(
-    "ReopenProjects",
-    "($projectIds: [UUID!]!) { reopenProjects(projectIds: $projectIds) }",
-)
-
-#: Read back after close/reopen so the tool reports the state Cway actually has.
-PROJECT_STATE = _query("ProjectState", "($id: UUID!) { project(id: $id) { id name state } }")
-
-# --- artworks -------------------------------------------------------------------------------
-
-ARTWORK = _query(
-    "Artwork",
-    """
-($id: UUID!) {
-  artwork(id: $id) {
-    ...ArtworkRow
-    description approvalDate deliveryDate
-    orderer { username name }
-    receivers { username name }
-    currentRevision { id name revisionNo comment created createdBy { username name } }
-    previewFile { ...FileRow }
-    filesWithType { fileType file { ...FileRow } }
-  }
-}""",
-    F_ARTWORK_ROW,
-    F_FILE_ROW,
-)
-
-#: Read back after approve/reject: the state is the answer the user cares about.
-ARTWORK_STATE = _query(
-    "ArtworkState",
-    "($id: UUID!) { artwork(id: $id) { id name projectId state isInApprovableState isInRejectableState } }",
-)
-
-ARTWORKS_TO_APPROVE = _query("ArtworksToApprove", "{ artworksToApprove { ...ArtworkRow } }", F_ARTWORK_ROW)
-
-ARTWORKS_TO_UPLOAD = _query("ArtworksToUpload", "{ artworksToUpload { ...ArtworkRow } }", F_ARTWORK_ROW)
-
-ARTWORK_HISTORY = _query(
-    "ArtworkHistory",
-    "($artworkId: UUID!) { artworkHistory(artworkId: $artworkId) { ...ArtworkEventRow } }",
-    F_EVENT_ARTWORK,
-)
-
-ARTWORK_AI_ANALYSIS = _query("ArtworkAIAnalysis", "($artworkId: UUID!) { artworkAIAnalysis(artworkId: $artworkId) }")
-
-# --- AI answers -----------------------------------------------------------------------------
-
-#: The answer to an AI job started by ``ARTWORK_AI_ANALYSIS`` or ``PROJECT_HISTORY_SUMMARY``:
-#: progress messages (``status`` null) and then one with ``status`` COMPLETED (``result``) or
-#: FAILED (``error``). Sent over WebSocket, the only document that is not plain HTTP.
-AI_QUERY_RESULT = _subscription(
-    "AIQueryResult",
-    "($threadId: String!) { aiQueryResult(threadId: $threadId) { threadId status result error } }",
-)
-
-APPROVE_ARTWORK = _mutation("ApproveArtwork", "($artworkId: UUID!) { approveArtwork(artworkId: $artworkId) }")
-
-REJECT_ARTWORK = _mutation("RejectArtwork", "($input: RejectArtworkInput!) { rejectArtwork(input: $input) }")
-
-APPROVE_ARTWORKS = _mutation(
-    "ApproveArtworks",
-    "($projectId: UUID!, $artworkIds: [UUID!]!) { approveArtworks(projectId: $projectId, artworkIds: $artworkIds) }",
-)
-
-#: Cway's bulk reject carries no comment; the tools reject one by one with ``REJECT_ARTWORK``
-#: so the supplier learns why. Kept (and validated) for completeness.
-REJECT_ARTWORKS = _mutation(
-    "RejectArtworks",
-    "($projectId: UUID!, $artworkIds: [UUID!]!) { rejectArtworks(projectId: $projectId, artworkIds: $artworkIds) }",
-)
-
-# --- users ----------------------------------------------------------------------------------
-
-FIND_USERS_PAGE = _query(
-    "FindUsersPage",
-    """
-($username: String, $paging: Paging) {
-  findUsersPage(username: $username, paging: $paging) { page totalHits users { ...UserRow } }
-}""",
-    F_USER_ROW,
-)
-
-GET_USER = _query(
-    "GetUser",
-    """
-($username: String) {
-  getUser(username: $username) {
-    ...UserRow
-    firstName lastName
-    workInformation { companyName jobTitle department }
-  }
-}""",
-    F_USER_ROW,
-)
-
-# --- media center ---------------------------------------------------------------------------
-
-MEDIA_TREE = _query(
-    "MediaTree",
-    "{ tree { ...FolderRow folders { ...FolderRow folders { ...FolderRow } } } }",
-    F_FOLDER_ROW,
-)
-
-MEDIA_FOLDER = _query(
-    "MediaFolder",
-    """
-($id: UUID!) {
-  folder(id: $id) {
-    ...FolderRow
-    permissions { write manage share downloadDeliveryFiles }
-    folders { ...FolderRow }
-  }
-}""",
-    F_FOLDER_ROW,
-)
-
-ITEMS_FOR_FOLDER = _query(
-    "ItemsForFolder",
-    """
-($input: FindFolderItemInput!, $sorting: FolderItemSort, $paging: Paging) {
-  itemsForFolder(input: $input, sorting: $sorting, paging: $paging) {
-    page totalHits
-    items {
-      __typename
-      ... on FileFolderItem { id name obsolete created file { ...FileRow } }
-      ... on ArtworkFolderItem { id name obsolete created artwork { id name projectName } }
-    }
-  }
-}""",
-    F_FILE_ROW,
-)
-
-FILE = _query("File", "($uuid: UUID!) { file(uuid: $uuid) { ...FileRow } }", F_FILE_ROW)
-
-# --- shares & downloads ---------------------------------------------------------------------
-
-FIND_SHARES = _query(
-    "FindShares",
-    """
-($fileNameFilter: String, $sharedToUser: String, $sharedByUser: String, $includeRead: Boolean) {
-  findShares(
-    fileNameFilter: $fileNameFilter, sharedToUser: $sharedToUser,
-    sharedByUser: $sharedByUser, includeRead: $includeRead
-  ) { ...ShareRow }
-}""",
-    F_SHARE_ROW,
-)
-
-SHARE = _query("Share", "($id: UUID!) { share(id: $id) { ...ShareRow } }", F_SHARE_ROW)
-
-TEMP_FILE_DOWNLOAD_URL = _query("TempFileDownloadUrl", "($fileId: UUID!) { tempFileDownloadUrl(fileId: $fileId) }")
-
-CREATE_DOWNLOAD_JOB = _mutation(
-    "CreateDownloadJob",
-    """
-($selections: [DownloadFileDescriptorInput!]!, $zipName: String, $forceZipFile: Boolean) {
-  createDownloadJob(selections: $selections, zipName: $zipName, forceZipFile: $forceZipFile)
-}""",
-)
-
-
-# The workflow documents live in their own module (same registry, same schema check); importing
-# it here registers them and makes them reachable as ``documents.NAME`` like every other.
-from cway_tools.documents_catalogue import *  # noqa: E402, F403
-from cway_tools.documents_lifecycle import *  # noqa: E402, F403
-from cway_tools.documents_media import *  # noqa: E402, F403
-from cway_tools.documents_people import *  # noqa: E402, F403
-from cway_tools.documents_uploads import *  # noqa: E402, F403
-from cway_tools.documents_workflows import *  # noqa: E402, F403
-
-# --- follows: the subscriptions behind cway://artworks/{id} and cway://projects/{id} --------------
-# They only say *that* the object changed; a follower reads the resource again for what.
-
-ARTWORK_CHANGES = _subscription("ArtworkChanges", "($id: UUID!) { artwork(id: $id) { id name state } }")
-
-PROJECT_CHANGES = _subscription("ProjectChanges", "($id: UUID!) { project(id: $id) { id name state } }")

@@ -162,3 +162,33 @@ def test_no_two_document_modules_define_the_same_constant() -> None:
                             clashes.append(f"{target.id}: {seen[target.id]} and {path.name}")
                         seen[target.id] = path.name
     assert not clashes, clashes
+
+
+GRAPHQL_DIR = SHIM_DIR / "graphql"
+
+
+def test_every_graphql_file_is_loaded_by_exactly_one_constant_and_every_fragment_is_used() -> None:
+    """A file nobody loads is an operation nobody sends (or a forgotten line in documents.py); two
+    constants for one file are two names for one call; an unused fragment is dead text."""
+    from cway_tools import documents
+
+    operations = {p.stem for p in GRAPHQL_DIR.glob("*/*.graphql") if p.parent.name != "fragments"}
+    constants: dict[str, list[str]] = {}
+    for name, value in vars(documents).items():
+        if isinstance(value, Document):
+            constants.setdefault(value.name, []).append(name)
+    assert set(constants) == operations
+    assert {name: names for name, names in constants.items() if len(names) > 1} == {}
+    assert len(operations) == len(list(GRAPHQL_DIR.glob("*/*.graphql"))) - len(list(GRAPHQL_DIR.glob("fragments/*")))
+    used = {f for doc in ALL_DOCUMENTS.values() for f in re.findall(r"^fragment (\w+) on", doc.text, re.M)}
+    assert used == {p.stem for p in GRAPHQL_DIR.glob("fragments/*.graphql")}
+
+
+def test_a_file_is_read_only_as_the_operation_its_name_says() -> None:
+    from cway_tools.document_registry import operation
+
+    assert operation("core/Artwork").text.startswith("query Artwork(")
+    with pytest.raises(ValueError, match="must hold one operation named ArtworkRow"):
+        operation("fragments/ArtworkRow")  # a fragment is not an operation
+    with pytest.raises(FileNotFoundError):
+        operation("core/NoSuchOperation")

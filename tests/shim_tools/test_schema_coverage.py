@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cway_tools import registry as cway_tools
-from cway_tools.document_registry import ALL_DOCUMENTS
+from cway_tools.documents import ALL_DOCUMENTS
 from cway_tools.exclusions import EXCLUDED as EXCLUDED_OPERATIONS
 from cway_tools.exclusions import REASONS
 from cway_tools.lazy_tools import LazyServer
