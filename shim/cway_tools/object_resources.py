@@ -16,6 +16,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from cway_tools import documents as D
+from cway_tools.document_registry import Document
 from cway_tools.gateway_protocol import CwayGateway
 from cway_tools.tool_support import require_uuid
 
@@ -26,6 +27,13 @@ OBJECT_URI = re.compile(r"^cway://(artworks|projects)/([0-9A-Fa-f-]{36})$")
 
 
 def register_object_resources(server: MCPServer, gateway: CwayGateway) -> None:
+    async def read(document: Document, field: str, kind: str, ident: str) -> str:
+        oid = require_uuid(ident, "id")
+        found = (await gateway.execute(document, {"id": oid})).get(field)
+        if not isinstance(found, dict):
+            raise ToolError(f"{kind} {oid} was not found, or this account cannot see it.")
+        return json.dumps(found, separators=(",", ":"))
+
     @server.resource(
         ARTWORK_TEMPLATE,
         name="cway-artwork",
@@ -35,11 +43,7 @@ def register_object_resources(server: MCPServer, gateway: CwayGateway) -> None:
         mime_type="application/json",
     )
     async def read_artwork(id: str) -> str:
-        aid = require_uuid(id, "id")
-        data = await gateway.execute(D.ARTWORK, {"id": aid})
-        if not isinstance(data.get("artwork"), dict):
-            raise ToolError(f"Artwork {aid} was not found, or this account cannot see it.")
-        return json.dumps(data["artwork"], separators=(",", ":"))
+        return await read(D.ARTWORK, "artwork", "Artwork", id)
 
     @server.resource(
         PROJECT_TEMPLATE,
@@ -50,8 +54,4 @@ def register_object_resources(server: MCPServer, gateway: CwayGateway) -> None:
         mime_type="application/json",
     )
     async def read_project(id: str) -> str:
-        pid = require_uuid(id, "id")
-        data = await gateway.execute(D.PROJECT, {"id": pid})
-        if not isinstance(data.get("project"), dict):
-            raise ToolError(f"Project {pid} was not found, or this account cannot see it.")
-        return json.dumps(data["project"], separators=(",", ":"))
+        return await read(D.PROJECT, "project", "Project", id)
