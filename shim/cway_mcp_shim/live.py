@@ -75,8 +75,6 @@ class Follows:
         self.gateway = gateway
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._listeners: dict[str, dict[object, Notify]] = {}
-        #: How many times a follow connected to Cway (the first time and each time again).
-        self.connections = 0
 
     async def start(self, uri: str, key: object, notify: Notify) -> None:
         """Follow ``uri`` for ``key``; checks first that this account can see the object."""
@@ -126,7 +124,6 @@ class Follows:
         pause = FIRST_PAUSE_SECONDS
         while True:
             try:
-                self.connections += 1
                 async with aclosing(self.gateway.subscribe(document, {"id": ident})) as events:
                     async for _ in events:
                         pause = FIRST_PAUSE_SECONDS

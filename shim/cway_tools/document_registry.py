@@ -3,7 +3,7 @@
 Every operation the product sends is a file, ``graphql/<area>/<OperationName>.graphql``, and every
 fragment one too, ``graphql/fragments/<FragmentName>.graphql``: GraphQL text in GraphQL files, which
 editors, linters and reviewers read as such. :func:`operation` reads one by name, explicitly (no
-file is picked up by being present), appends the fragments it spreads (and theirs), and checks that
+file is picked up by being present) and lazily (on first send), appends the fragments it spreads (and theirs), and checks that
 the operation inside is named as its file. :mod:`cway_tools.documents` names every one the tools
 use; a test validates all of them against Cway's real schema and checks that every file is loaded.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -22,17 +21,31 @@ _OPERATION = re.compile(r"^(query|mutation|subscription)\s+([A-Za-z_]\w*)")
 _SPREAD = re.compile(r"\.\.\.\s*(?!on\b)([A-Za-z_]\w*)")
 
 
-@dataclass(frozen=True, slots=True)
 class Document:
     """A named GraphQL operation (plus the fragments it uses), ready to send.
 
     ``name`` is also the operation name inside ``text``, so logs and Cway's own metrics
-    identify the call.
+    identify the call. The file is read the first time ``text`` or ``kind`` is asked for (the
+    first send), not when :mod:`cway_tools.documents` is imported: every shim start imports it,
+    and most sessions send a handful of the 132 documents.
     """
 
-    name: str
-    text: str
-    kind: DocumentKind
+    __slots__ = ("name", "path")
+
+    def __init__(self, name: str, path: str) -> None:
+        self.name = name
+        self.path = path
+
+    @property
+    def text(self) -> str:
+        return _compose(self.path)[1]
+
+    @property
+    def kind(self) -> DocumentKind:
+        return _compose(self.path)[0]
+
+    def __repr__(self) -> str:
+        return f"Document({self.name!r}, {self.path!r})"
 
 
 @functools.cache  # a fragment is spread by many operations: read once
@@ -55,7 +68,14 @@ def _fragments(text: str, seen: list[str]) -> list[str]:
 
 
 def operation(path: str) -> Document:
-    """The document in ``graphql/<path>.graphql`` (``path`` is ``area/OperationName``)."""
+    """The document in ``graphql/<path>.graphql`` (``path`` is ``area/OperationName``), read on first use."""
+    return Document(path.rpartition("/")[2], path)
+
+
+@functools.cache
+def _compose(path: str) -> tuple[DocumentKind, str]:
+    """``(kind, text)`` of a document: its operation, then the fragments it spreads; the operation
+    inside must be named as its file."""
     body = _read(f"{path}.graphql")
     found = _OPERATION.match(body)
     expected = path.rpartition("/")[2]
@@ -63,4 +83,4 @@ def operation(path: str) -> Document:
         raise ValueError(f"graphql/{path}.graphql must hold one operation named {expected}")
     kind: DocumentKind = found.group(1)  # type: ignore[assignment]
     parts = [body, *(_read(f"fragments/{name}.graphql") for name in _fragments(body, []))]
-    return Document(name=expected, text="\n".join(parts) + "\n", kind=kind)
+    return kind, "\n".join(parts) + "\n"

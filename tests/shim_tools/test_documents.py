@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 import importlib
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -189,6 +191,17 @@ def test_a_file_is_read_only_as_the_operation_its_name_says() -> None:
 
     assert operation("core/Artwork").text.startswith("query Artwork(")
     with pytest.raises(ValueError, match="must hold one operation named ArtworkRow"):
-        operation("fragments/ArtworkRow")  # a fragment is not an operation
+        _ = operation("fragments/ArtworkRow").text  # a fragment is not an operation (read on first use)
     with pytest.raises(FileNotFoundError):
-        operation("core/NoSuchOperation")
+        _ = operation("core/NoSuchOperation").text
+
+
+def test_importing_the_documents_reads_no_file() -> None:
+    """Every shim start imports documents.py; the files are read when a document is first sent."""
+    probe = (
+        "import cway_tools.documents as d, cway_tools.document_registry as r; "
+        "before = r._compose.cache_info().currsize; d.ARTWORK.text; "
+        "print(before, r._compose.cache_info().currsize)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.split() == ["0", "1"]
