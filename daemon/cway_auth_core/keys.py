@@ -38,6 +38,10 @@ KEYRING_USERNAME = "token-store-key"
 KEY_DIR_NAME = "keys"
 KEY_FILE_NAME = "store.key"
 _MAX_KEY_FILE_BYTES = 64 * 1024
+# The canonical Fernet key shape, checked before cryptography's own parser: cryptography 51
+# started accepting the 43 characters without the final "=", so a key that one installed
+# release takes could be refused by the next (or the previous). Ours takes one shape only.
+_KEY_SHAPE = re.compile(rb"[A-Za-z0-9_-]{43}=")
 _GENERATE_HINT = 'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 
 ENV_KEY_NOT_ROTATABLE = (
@@ -54,6 +58,13 @@ class MultiFernetProvider(Protocol):
     def multifernet(self) -> MultiFernet: ...
 
 
+def _check_key(key: bytes) -> None:
+    """Raise ValueError unless ``key`` is a canonical Fernet key, whatever cryptography accepts."""
+    if not _KEY_SHAPE.fullmatch(key):
+        raise ValueError("not a canonical Fernet key")
+    Fernet(key)
+
+
 def _parse_keys(text: str, where: str) -> list[bytes]:
     """Split newline/comma-separated keys and validate each; messages never echo a value."""
     keys: list[bytes] = []
@@ -62,7 +73,7 @@ def _parse_keys(text: str, where: str) -> list[bytes]:
             continue
         key = item.encode("ascii", errors="replace")
         try:
-            Fernet(key)
+            _check_key(key)
         except (ValueError, TypeError):
             raise KeyConfigError(
                 f"{where} is not a valid Fernet key (44 urlsafe base64 chars) at entry {number}; "
@@ -138,7 +149,7 @@ class KeyMaterial:
 
     def add_primary_key(self, key: bytes) -> None:
         """Put ``key`` first (used for encryption) while keeping the old ones for decryption."""
-        Fernet(key)
+        _check_key(key)
         self._set([key, *self._keys])
 
     def retire_all_but_primary(self) -> int:

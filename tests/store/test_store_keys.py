@@ -174,8 +174,9 @@ def test_env_key_may_hold_several_keys(state_dir: Path) -> None:
         "A" * 43,
         VALID_KEY[:-2] + "!!",
         VALID_KEY + "\nSECONDSECRET",
+        VALID_KEY[:-1],  # cryptography >= 51 takes this; an older release would not open it
     ],
-    ids=["garbage", "too-short", "bad-chars", "second-entry-bad"],
+    ids=["garbage", "too-short", "bad-chars", "second-entry-bad", "unpadded"],
 )
 def test_invalid_env_key_is_rejected_without_echo(state_dir: Path, bad: str) -> None:
     with pytest.raises(KeyConfigError) as info:
