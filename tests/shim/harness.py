@@ -147,3 +147,14 @@ def kill_daemon_pid(pid: int, timeout: float = 20.0) -> None:
         time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+
+
+async def first_listened_event(subscription: Any, timeout: float) -> Any:
+    """The first event a ``Client.listen()`` subscription yields, or TimeoutError after ``timeout`` s."""
+
+    async def first() -> Any:
+        async for event in subscription:
+            return event
+        raise AssertionError("the subscription ended before any event")
+
+    return await asyncio.wait_for(first(), timeout)

@@ -21,7 +21,7 @@ from mcp.types import ResourceLink, TextResourceContents
 from cway_emulator.fixtures import ALICE, ARTWORK_IDS, DAVE
 from cway_emulator.server import EmulatorServer
 from tests.helpers.daemon import RunningDaemon, daemon_env, running_daemon
-from tests.shim.harness import shim_params, shim_session, sign_in
+from tests.shim.harness import first_listened_event, shim_params, shim_session, sign_in
 
 CEREAL_BOX = ARTWORK_IDS[4]  # FOR_REVIEW; approvers Alice and Dave (Contoso)
 URI = f"cway://artworks/{CEREAL_BOX}"
@@ -99,19 +99,12 @@ async def test_the_same_follow_at_2026_07_28_through_subscriptions_listen(
     async with shim_session({**env, "CWAY_USERNAME": ALICE}, trimmed=True) as first:  # signs in once
         await sign_in(first, emu, ALICE)
     async with Client(shim_params({**env, "CWAY_USERNAME": ALICE}, trimmed=True)) as alice:  # SDK default: 2026-07-28
-        events: list[Any] = []
         async with alice.listen(resource_subscriptions=[URI]) as subscription:
             assert subscription.honored.resource_subscriptions == [URI]
             await asyncio.sleep(0.5)
             await _dave_approves(env, emu)
-
-            async def first_event() -> None:
-                async for event in subscription:
-                    events.append(event)
-                    return
-
-            await asyncio.wait_for(first_event(), TOLD_WITHIN_SECONDS)
-    assert [getattr(e, "uri", None) for e in events] == [URI]
+            event = await first_listened_event(subscription, TOLD_WITHIN_SECONDS)
+    assert getattr(event, "uri", None) == URI
 
 
 @pytest.mark.filterwarnings("ignore:resources/.*subscribe is removed")
