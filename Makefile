@@ -27,7 +27,7 @@ EMULATOR_PATH := PYTHONPATH="$(CURDIR)/daemon$${PYTHONPATH:+:$$PYTHONPATH}"
 BROWSER_STAMP := .tools/.chromium
 SYSTEMD_STAMP := .tools/.systemd-analyze
 
-.PHONY: demo demo-remote test lint bench emulator daemon conformance clean kill-storm tool-schemas docs-tables bench-scale dist
+.PHONY: demo demo-remote test test-lowest lint bench emulator daemon conformance clean kill-storm tool-schemas docs-tables bench-scale dist
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -105,6 +105,19 @@ test: lint $(INSPECTOR_STAMP) $(PG_STAMP) $(BROWSER_STAMP) $(SYSTEMD_STAMP)
 	$(PY) -m tests.helpers.artifacts "$$art" && \
 	CWAY_TEST_ARTIFACTS="$$art" $(VENV)/bin/pytest -n 2 -q; status=$$?; rm -rf "$$art"; exit $$status
 
+# Every lower bound pyproject.toml states, installed together (uv's lowest-direct resolution: our direct
+# dependencies at their floor, the rest as resolved), and the suite run on them: a bound we state
+# is one that works. Not part of `make test`: it is a second whole run. The artifact and release
+# tiers are about what ships, not the bounds; they run in `make test`.
+LOWEST := .venv-lowest
+test-lowest: $(STAMP) $(PG_STAMP) $(BROWSER_STAMP) $(SYSTEMD_STAMP)
+	rm -rf $(LOWEST)
+	$(PY) -m uv venv --quiet --python $(PY) $(LOWEST)
+	$(PY) -m uv pip compile --quiet --resolution lowest-direct --extra remote --extra test \
+		--python $(LOWEST)/bin/python -o $(LOWEST)/lowest.txt pyproject.toml
+	$(PY) -m uv pip install --quiet --python $(LOWEST)/bin/python -c $(LOWEST)/lowest.txt -e '.[test]'
+	$(LOWEST)/bin/pytest -n 2 -q -p no:cacheprovider --ignore=tests/installed --ignore=tests/release
+
 bench: $(STAMP)
 	$(EMULATOR_PATH) $(PY) -m tests.bench
 
@@ -127,7 +140,7 @@ daemon: $(STAMP)
 	$(VENV)/bin/cway-auth daemon
 
 clean:
-	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) .tools .pytest_cache .mypy_cache .ruff_cache
 
 # kill -9 during a refresh storm over 500 accounts, 10 times: how many sign-ins a crash costs (issue 7);
 # then the catch-up storm a daemon meets after a sleep (issue 22; docs/security.md has both figures).

@@ -67,7 +67,8 @@ class Tracing:
     def instrument_client(self, client: httpx.AsyncClient) -> None:
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=self.provider)
+        # through an instance: a plain method in 0.49b0, a classmethod in 0.66b1; both take this call
+        HTTPXClientInstrumentor().instrument_client(client, tracer_provider=self.provider)
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         return _ServerSpans(app, self.tracer)

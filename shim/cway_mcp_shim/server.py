@@ -74,7 +74,7 @@ class ShimRuntime:
         return cls(settings=settings, daemon=daemon, gateway=CwayHttpGateway(settings, bearers))
 
     async def aclose(self) -> None:
-        pending.JOBS.cancel_all()  # long jobs followed in the background end with the session
+        await pending.JOBS.aclose()  # long jobs followed in the background end with the session
         await self.gateway.aclose()
         if self.daemon is not None:
             await self.daemon.aclose()

@@ -99,9 +99,16 @@ class PendingJobs:
             raise exc
         return True, job.task.result()
 
-    def cancel_all(self) -> None:
-        for job in self._jobs.values():
+    async def aclose(self) -> None:
+        """Cancel every job, wait until each has ended, forget them: the session is over.
+
+        Waiting matters: a job still unwinding would use the Cway client its owner closes next.
+        """
+        jobs = list(self._jobs.values())
+        self._jobs.clear()
+        for job in jobs:
             job.task.cancel()
+        await asyncio.gather(*(job.task for job in jobs), return_exceptions=True)
 
 
 async def with_progress(work: Awaitable[Any], message: str, *, total: float | None = None) -> Any:

@@ -11,6 +11,7 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from cway_emulator import EmulatorServer
+from cway_tools import pending
 from cway_tools.lazy_tools import LazyServer
 from cway_tools.middleware import install as install_middleware
 from cway_tools.registry import register_cway_tools
@@ -45,6 +46,15 @@ def file_id(n: int) -> str:
 
 def share_id(n: int) -> str:
     return uid(0x1A, n)
+
+
+@pytest.fixture(autouse=True)
+async def _no_job_outlives_its_test() -> AsyncIterator[None]:
+    """Every test runs on its own event loop, but the jobs table is the process's (as in the shim:
+    one loop, one session, one process). A job left running would stay in it as a task of a
+    closed loop, and the next test to start a job under the same handle would find it there."""
+    yield
+    await pending.JOBS.aclose()
 
 
 @pytest.fixture(scope="module")

@@ -61,7 +61,7 @@ async def test_a_handle_is_followed_anew_when_the_process_lost_it(
     emulator.knobs.update({"ai_seconds": 0.5})
     async with connected(gateway) as client:
         out = (await client.call_tool("analyze_artwork", {"artwork_id": artwork_id(1)})).structured_content or {}
-        pending.JOBS.cancel_all()
+        await pending.JOBS.aclose()
         monkeypatch.setattr(pending, "JOBS", pending.PendingJobs())  # as after a restart of the shim
         later = await client.call_tool("get_pending_result", {"handle": out["handle"]})
     assert (later.structured_content or {})["status"] == "COMPLETED"
