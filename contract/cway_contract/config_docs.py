@@ -2,6 +2,9 @@
 
 The loader validates the values (``config.py``); these words explain them. ``tests/docs_tables.py``
 renders the table from here, and a test fails when a known setting has no entry or the docs drift.
+A default written as one literal value (`` `30` ``) is held to the loaders by behaviour: loading it
+set must equal loading it unset (``tests/common/test_documented_defaults.py``); the others are
+derived values (another setting's origin, a platform path) and say so in words.
 """
 
 from __future__ import annotations
